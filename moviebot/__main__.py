@@ -1,0 +1,5 @@
+import sys
+
+from moviebot.cli import main
+
+sys.exit(main())

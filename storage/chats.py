@@ -1,0 +1,46 @@
+"""Group chats: who opted in to the chat's pool for shared recommendations."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from storage.db import utc_now
+from storage.errors import UnknownUser
+from storage.validate import check_id
+
+
+def join_pool(db: Database, chat_id: int, user_id: int) -> bool:
+    """Add the user to the chat's pool; return False if they were already in it."""
+    check_id(chat_id, "chat id")
+    check_id(user_id, "user id")
+    with db.atomic():
+        if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
+            raise UnknownUser(f"no user with id {user_id}; save_user first")
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO chat_members (chat_id, user_id, joined_at) VALUES (?, ?, ?)",
+            [chat_id, user_id, utc_now()],
+        )
+    return cursor.rowcount > 0
+
+
+def leave_pool(db: Database, chat_id: int, user_id: int) -> bool:
+    """Take the user out of the chat's pool; return False if they were not in it."""
+    check_id(chat_id, "chat id")
+    check_id(user_id, "user id")
+    with db.atomic():
+        cursor = db.execute(
+            "DELETE FROM chat_members WHERE chat_id = ? AND user_id = ?", [chat_id, user_id]
+        )
+    return cursor.rowcount > 0
+
+
+def pool_members(db: Database, chat_id: int) -> list[tuple[int, str | None]]:
+    """(user id, display name) of everyone in the chat's pool, in the order they joined."""
+    check_id(chat_id, "chat id")
+    return db.execute(
+        """
+        SELECT u.id, u.display_name FROM chat_members c JOIN users u ON u.id = c.user_id
+        WHERE c.chat_id = ? ORDER BY c.joined_at, u.id
+        """,
+        [chat_id],
+    ).fetchall()

@@ -1,0 +1,222 @@
+"""Importing a MovieLens-format dataset (a folder or a zip): movies, links, and its ratings.
+
+Stars (0.5-5 in halves) are doubled onto our 1-10 scale. Each dataset's people become users
+with negative ids, -(dataset number x 10^9 + MovieLens userId): Telegram user ids are positive,
+so the two can never collide, and two datasets' "user 1" stay two people.
+Importing the same dataset again adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from sqlite_utils import Database
+
+from storage.db import utc_now
+from storage.errors import DatasetError
+from storage.titles import parse_movielens_title
+
+USER_ID_BLOCK = 1_000_000_000
+BATCH = 50_000
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    dataset: str
+    movies_added: int
+    users_added: int
+    ratings_added: int
+
+
+def synthetic_user_id(dataset_number: int, movielens_user_id: int) -> int:
+    return -(dataset_number * USER_ID_BLOCK + movielens_user_id)
+
+
+class _Source:
+    """The CSV files of a MovieLens folder or zip, opened as text."""
+
+    def __init__(self, path: Path, stack: ExitStack) -> None:
+        self.path = path
+        self._stack = stack
+        if path.is_dir():
+            self.name = path.name
+            self._zip = None
+        elif zipfile.is_zipfile(path):
+            self.name = path.stem
+            self._zip = stack.enter_context(zipfile.ZipFile(path))
+        else:
+            raise DatasetError(f"{path} is neither a folder nor a zip file")
+
+    def open(self, filename: str, required: bool = True) -> IO[str] | None:
+        if self._zip is None:
+            file = self.path / filename
+            if not file.is_file():
+                if required:
+                    raise DatasetError(f"{self.path} has no {filename}")
+                return None
+            return self._stack.enter_context(file.open(encoding="utf-8", newline=""))
+        members = [n for n in self._zip.namelist() if n.split("/")[-1] == filename]
+        if not members:
+            if required:
+                raise DatasetError(f"{self.path} has no {filename}")
+            return None
+        raw = self._stack.enter_context(self._zip.open(min(members, key=len)))
+        return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
+def _rows(file: IO[str], filename: str, columns: tuple[str, ...]) -> Iterator[tuple[int, list]]:
+    reader = csv.reader(file)
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header[: len(columns)]) != columns:
+        raise DatasetError(f"{filename} should start with the header {','.join(columns)}")
+    for line_number, row in enumerate(reader, start=2):
+        if row:
+            yield line_number, row
+
+
+def _count_lines(source: _Source, filename: str) -> int:
+    file = source.open(filename)
+    return sum(1 for _ in file) - 1
+
+
+def import_movielens(
+    db: Database, path: str | Path, progress: Progress | None = None
+) -> ImportSummary:
+    """Import the MovieLens dataset at `path` in one transaction: all of it, or nothing."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist")
+    report = progress or (lambda stage, done, total: None)
+    with ExitStack() as stack:
+        source = _Source(path, stack)
+        total_ratings = _count_lines(source, "ratings.csv")
+        with db.atomic():
+            dataset_number = _dataset_number(db, source.name)
+            movies_before = db.execute("SELECT count(*) FROM movies").fetchone()[0]
+            _import_movies(db, source)
+            _import_links(db, source)
+            movies_added = db.execute("SELECT count(*) FROM movies").fetchone()[0] - movies_before
+            users_added, ratings_added = _import_ratings(
+                db, source, dataset_number, total_ratings, report
+            )
+            db.execute(
+                "UPDATE datasets SET n_movies = ?, n_ratings = ? WHERE id = ?",
+                [movies_added, ratings_added, dataset_number],
+            )
+    return ImportSummary(source.name, movies_added, users_added, ratings_added)
+
+
+def _dataset_number(db: Database, name: str) -> int:
+    row = db.execute("SELECT id FROM datasets WHERE name = ?", [name]).fetchone()
+    if row:
+        return row[0]
+    cursor = db.execute("INSERT INTO datasets (name, imported_at) VALUES (?, ?)", [name, utc_now()])
+    return cursor.lastrowid
+
+
+def _import_movies(db: Database, source: _Source) -> None:
+    rows = []
+    for line, row in _rows(source.open("movies.csv"), "movies.csv", ("movieId", "title", "genres")):
+        try:
+            movie_id = int(row[0])
+            raw_title, genres = row[1], row[2]
+        except (ValueError, IndexError) as error:
+            raise DatasetError(f"movies.csv line {line}: {row!r} is not id,title,genres") from error
+        parsed = parse_movielens_title(raw_title)
+        genres = "" if genres == "(no genres listed)" else genres
+        aliases = "\n".join(parsed.aliases)
+        rows.append((movie_id, parsed.title, parsed.year, genres, aliases, raw_title))
+    db.conn.executemany(
+        """
+        INSERT OR IGNORE INTO movies (id, title, year, genres, aliases, source_title)
+        VALUES (?, ?, ?, ?, ?, ?)
+        """,
+        rows,
+    )
+
+
+def _import_links(db: Database, source: _Source) -> None:
+    file = source.open("links.csv", required=False)
+    if file is None:
+        return
+    rows = []
+    for line, row in _rows(file, "links.csv", ("movieId", "imdbId", "tmdbId")):
+        try:
+            movie_id = int(row[0])
+            imdb = f"tt{int(row[1]):07d}" if row[1].strip() else None
+            tmdb = int(row[2]) if len(row) > 2 and row[2].strip() else None
+        except (ValueError, IndexError) as error:
+            raise DatasetError(
+                f"links.csv line {line}: {row!r} is not movieId,imdbId,tmdbId"
+            ) from error
+        rows.append((imdb, tmdb, movie_id))
+    # Only fill gaps, so importing again (or a second dataset) never rewrites known links.
+    db.conn.executemany(
+        """
+        UPDATE movies SET imdb_id = coalesce(imdb_id, ?), tmdb_id = coalesce(tmdb_id, ?)
+        WHERE id = ?
+        """,
+        rows,
+    )
+
+
+def _import_ratings(
+    db: Database, source: _Source, dataset_number: int, total: int, report: Progress
+) -> tuple[int, int]:
+    known_movies = {row[0] for row in db.execute("SELECT id FROM movies")}
+    users_before = db.execute("SELECT count(*) FROM users").fetchone()[0]
+    ratings_before = db.execute("SELECT count(*) FROM ratings").fetchone()[0]
+    seen_users: set[int] = set()
+    batch: list[tuple] = []
+    done = 0
+    columns = ("userId", "movieId", "rating", "timestamp")
+    for line, row in _rows(source.open("ratings.csv"), "ratings.csv", columns):
+        try:
+            user = synthetic_user_id(dataset_number, int(row[0]))
+            movie_id = int(row[1])
+            score = float(row[2]) * 2
+            stamp = datetime.fromtimestamp(int(row[3]), UTC).isoformat(timespec="seconds")
+        except (ValueError, IndexError, OverflowError, OSError) as error:
+            raise DatasetError(f"ratings.csv line {line}: {row!r} is not a rating row") from error
+        if not (1 <= score <= 10 and score == int(score)):
+            raise DatasetError(f"ratings.csv line {line}: {row[2]} is not 0.5-5 in half stars")
+        if movie_id not in known_movies:
+            raise DatasetError(f"ratings.csv line {line}: movie {movie_id} is not in movies.csv")
+        if user not in seen_users:
+            seen_users.add(user)
+            db.execute(
+                "INSERT OR IGNORE INTO users (id, display_name, created_at) VALUES (?, ?, ?)",
+                [user, f"{source.name} user {row[0]}", utc_now()],
+            )
+        batch.append((user, movie_id, int(score), stamp, stamp))
+        if len(batch) >= BATCH:
+            done += _insert_ratings(db, batch)
+            report("ratings", done, total)
+    done += _insert_ratings(db, batch)
+    report("ratings", done, total)
+    users_added = db.execute("SELECT count(*) FROM users").fetchone()[0] - users_before
+    ratings_added = db.execute("SELECT count(*) FROM ratings").fetchone()[0] - ratings_before
+    return users_added, ratings_added
+
+
+def _insert_ratings(db: Database, batch: list[tuple]) -> int:
+    db.conn.executemany(
+        """
+        INSERT OR IGNORE INTO ratings (user_id, movie_id, rating, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?)
+        """,
+        batch,
+    )
+    n = len(batch)
+    batch.clear()
+    return n

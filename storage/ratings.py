@@ -1,0 +1,138 @@
+"""Ratings on the 1-10 scale: one row per user and movie; rating again replaces the score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlite_utils import Database
+
+from storage.db import utc_now
+from storage.errors import UnknownMovie, UnknownUser
+from storage.movies import Movie, _movie
+from storage.validate import check_id, check_rating
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    """What set_rating did: the new score and the one it replaced, if any."""
+
+    movie_id: int
+    rating: int
+    previous: int | None
+
+
+def set_rating(db: Database, user_id: int, movie_id: int, rating: int) -> RatingChange:
+    """Store `rating` for the user and movie (replacing an earlier one) durably."""
+    check_id(user_id, "user id")
+    check_id(movie_id, "movie id")
+    check_rating(rating)
+    with db.atomic():
+        if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
+            raise UnknownUser(f"no user with id {user_id}; save_user first")
+        if db.execute("SELECT 1 FROM movies WHERE id = ?", [movie_id]).fetchone() is None:
+            raise UnknownMovie(f"no movie with id {movie_id}")
+        row = db.execute(
+            "SELECT rating FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
+        ).fetchone()
+        now = utc_now()
+        db.execute(
+            """
+            INSERT INTO ratings (user_id, movie_id, rating, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (user_id, movie_id) DO UPDATE SET
+                rating = excluded.rating, updated_at = excluded.updated_at
+            """,
+            [user_id, movie_id, rating, now, now],
+        )
+        # A rated movie is no longer something the user asked to hide.
+        db.execute(
+            "DELETE FROM hidden_movies WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
+        )
+    return RatingChange(movie_id, rating, row[0] if row else None)
+
+
+def delete_rating(db: Database, user_id: int, movie_id: int) -> bool:
+    """Remove one rating; return whether there was one."""
+    check_id(user_id, "user id")
+    check_id(movie_id, "movie id")
+    with db.atomic():
+        cursor = db.execute(
+            "DELETE FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
+        )
+    return cursor.rowcount > 0
+
+
+def get_rating(db: Database, user_id: int, movie_id: int) -> int | None:
+    check_id(user_id, "user id")
+    check_id(movie_id, "movie id")
+    row = db.execute(
+        "SELECT rating FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def user_ratings(db: Database, user_id: int) -> dict[int, int]:
+    """Every rating of the user: movie id -> score."""
+    check_id(user_id, "user id")
+    return dict(
+        db.execute("SELECT movie_id, rating FROM ratings WHERE user_id = ?", [user_id]).fetchall()
+    )
+
+
+def count_user_ratings(db: Database, user_id: int) -> int:
+    check_id(user_id, "user id")
+    return db.execute("SELECT count(*) FROM ratings WHERE user_id = ?", [user_id]).fetchone()[0]
+
+
+def user_ratings_page(
+    db: Database, user_id: int, *, offset: int = 0, limit: int = 10
+) -> list[tuple[Movie, int]]:
+    """One page of the user's ratings, most recently changed first."""
+    check_id(user_id, "user id")
+    check_id(offset, "offset")
+    check_id(limit, "limit")
+    rows = db.execute(
+        """
+        SELECT m.id, m.title, m.year, m.genres, m.imdb_id, m.tmdb_id, r.rating
+        FROM ratings r JOIN movies m ON m.id = r.movie_id
+        WHERE r.user_id = ?
+        ORDER BY r.updated_at DESC, m.title
+        LIMIT ? OFFSET ?
+        """,
+        [user_id, max(limit, 0), max(offset, 0)],
+    ).fetchall()
+    return [(_movie(row[:6]), row[6]) for row in rows]
+
+
+def count_ratings(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM ratings").fetchone()[0]
+
+
+def count_ratings_changed_since(db: Database, timestamp: str) -> int:
+    """Ratings created or changed after `timestamp` (ISO text): the work a refit would pick up."""
+    return db.execute("SELECT count(*) FROM ratings WHERE updated_at > ?", [timestamp]).fetchone()[
+        0
+    ]
+
+
+def ratings_arrays(db: Database) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every rating as (user ids, movie ids, scores) arrays: the recommender's input."""
+    n = count_ratings(db)
+    users = np.empty(n, dtype=np.int64)
+    movies = np.empty(n, dtype=np.int64)
+    scores = np.empty(n, dtype=np.float32)
+    cursor = db.execute("SELECT user_id, movie_id, rating FROM ratings")
+    i = 0
+    # Batches keep memory flat for tens of millions of rows; a row-by-row loop would be slow.
+    while batch := cursor.fetchmany(100_000):
+        block = np.array(batch, dtype=np.int64)
+        end = min(i + len(block), n)
+        users[i:end], movies[i:end], scores[i:end] = block[: end - i].T
+        i = end
+    return users[:i], movies[:i], scores[:i]
+
+
+def rating_counts(db: Database) -> dict[int, int]:
+    """How many ratings each rated movie has."""
+    return dict(db.execute("SELECT movie_id, count(*) FROM ratings GROUP BY movie_id").fetchall())

@@ -1,0 +1,120 @@
+"""The schema as an ordered list of migrations.
+
+Once a migration has been released it is never edited: a change to the schema is a new
+migration at the end of the list, so every existing database can be brought forward.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("moviebot")
+
+
+@migrations(name="0001_catalog_users_ratings")
+def _catalog_users_ratings(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE movies (
+            id INTEGER PRIMARY KEY,          -- MovieLens movieId
+            title TEXT NOT NULL,             -- display title, article in front: "The Matrix"
+            year INTEGER,
+            genres TEXT NOT NULL DEFAULT '', -- "Action|Sci-Fi"; '' when none are listed
+            aliases TEXT NOT NULL DEFAULT '', -- alternative titles, one per line
+            imdb_id TEXT,                    -- "tt0133093"
+            tmdb_id INTEGER,
+            source_title TEXT NOT NULL       -- the title exactly as the dataset wrote it
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,          -- Telegram user id (> 0); imported users are < 0
+            display_name TEXT,
+            language TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE ratings (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            movie_id INTEGER NOT NULL REFERENCES movies(id),
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 10),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX ratings_by_movie ON ratings(movie_id)")
+    db.execute(
+        """
+        CREATE TABLE chat_members (
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            joined_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, user_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE model_fits (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+            n_ratings INTEGER NOT NULL,
+            n_users INTEGER,
+            n_movies INTEGER,
+            scores TEXT,                     -- JSON: {"rmse": ..., "fit_seconds": ...}
+            model_path TEXT,
+            error TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE datasets (
+            id INTEGER PRIMARY KEY,          -- namespaces the dataset's user ids
+            name TEXT NOT NULL UNIQUE,       -- "ml-latest-small"
+            imported_at TEXT NOT NULL,
+            n_movies INTEGER,
+            n_ratings INTEGER
+        )
+        """
+    )
+
+
+@migrations(name="0002_conversation_state")
+def _conversation_state(db: Database) -> None:
+    # What the bot is waiting for from a user (a score for a movie, a choice between titles,
+    # onboarding progress) survives a restart because it lives here, not in memory.
+    db.execute(
+        """
+        CREATE TABLE user_state (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            state TEXT NOT NULL,             -- JSON
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE hidden_movies (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            movie_id INTEGER NOT NULL REFERENCES movies(id),
+            hidden_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+def migration_names() -> list[str]:
+    """The names of every migration this code knows, in order."""
+    return [migration.name for migration in migrations._migrations]

@@ -1,0 +1,69 @@
+"""Shared fixtures: real SQLite databases in temporary files, never mocks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from moviebot.paths import bundled_dataset
+from storage.db import connect
+from storage.movielens import import_movielens
+from tests.tutorial import write_movielens_folder
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """MovieLens latest-small from ../shared (CI clones the project with shared/ beside it)."""
+    return Path(os.environ.get("MOVIEBOT_SHARED_DATA", REPO.parent / "shared/data/ml-latest-small"))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    """An empty, migrated database in a temp file."""
+    database = connect(tmp_path / "test.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def tutorial_dir(tmp_path: Path) -> Path:
+    return write_movielens_folder(tmp_path / "tutorial")
+
+
+@pytest.fixture
+def tutorial_db(tmp_path: Path, tutorial_dir: Path) -> Database:
+    """The tutorial's 10 movies and 5 users' ratings, imported the way a user would."""
+    database = connect(tmp_path / "tutorial.db")
+    import_movielens(database, tutorial_dir)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def _catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+    database = connect(path)
+    import_movielens(database, bundled_dataset())
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def catalog_db_path(tmp_path: Path, _catalog_template: Path) -> Path:
+    """A private copy of a database holding the whole bundled MovieLens catalog."""
+    path = tmp_path / "catalog.db"
+    shutil.copyfile(_catalog_template, path)
+    return path
+
+
+@pytest.fixture
+def catalog_db(catalog_db_path: Path) -> Database:
+    database = connect(catalog_db_path)
+    yield database
+    database.close()

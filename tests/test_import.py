@@ -1,0 +1,179 @@
+"""Importing MovieLens: counts, title parsing, synthetic user ids, idempotence, all-or-nothing."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from storage.errors import DatasetError
+from storage.movielens import import_movielens
+from storage.movies import get_movie
+from storage.ratings import count_ratings, ratings_arrays
+from storage.titles import parse_movielens_title, split_query_year
+from tests.conftest import shared_data_dir
+
+
+def test_bundled_catalog_has_every_movie_rating_and_user(catalog_db: Database) -> None:
+    assert catalog_db.execute("SELECT count(*) FROM movies").fetchone()[0] == 9742
+    assert count_ratings(catalog_db) == 100_836
+    assert catalog_db.execute("SELECT count(*) FROM users").fetchone()[0] == 610
+    # Every imported person has a negative id: Telegram's are positive.
+    assert catalog_db.execute("SELECT max(id) FROM users").fetchone()[0] < 0
+    _, _, scores = ratings_arrays(catalog_db)
+    assert set(scores.tolist()) == set(range(1, 11))
+
+
+def test_bundled_catalog_parses_titles_years_genres_and_links(catalog_db: Database) -> None:
+    matrix = get_movie(catalog_db, 2571)
+    assert (matrix.title, matrix.year, matrix.imdb_id, matrix.tmdb_id) == (
+        "The Matrix",
+        1999,
+        "tt0133093",
+        603,
+    )
+    assert matrix.genres == ("Action", "Sci-Fi", "Thriller")
+    assert get_movie(catalog_db, 29).title == "The City of Lost Children"
+    assert get_movie(catalog_db, 40697).year is None  # "Babylon 5" has no year
+    assert get_movie(catalog_db, 143410).genres == ()  # "(no genres listed)"
+
+
+def test_importing_twice_changes_nothing(catalog_db: Database) -> None:
+    from moviebot.paths import bundled_dataset
+
+    before = [
+        catalog_db.execute(f"SELECT count(*), total(rowid) FROM {t}").fetchone()
+        for t in ("movies", "users")
+    ] + [catalog_db.execute("SELECT count(*), sum(rating) FROM ratings").fetchone()]
+    summary = import_movielens(catalog_db, bundled_dataset())
+    assert (summary.movies_added, summary.users_added, summary.ratings_added) == (0, 0, 0)
+    after = [
+        catalog_db.execute(f"SELECT count(*), total(rowid) FROM {t}").fetchone()
+        for t in ("movies", "users")
+    ] + [catalog_db.execute("SELECT count(*), sum(rating) FROM ratings").fetchone()]
+    assert after == before
+
+
+def test_folder_and_zip_import_the_same(tmp_path: Path, tutorial_dir: Path, db: Database) -> None:
+    archive = tmp_path / "tutorial.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name in ("movies.csv", "ratings.csv", "links.csv"):
+            z.write(tutorial_dir / name, f"tutorial/{name}")
+    summary = import_movielens(db, archive)
+    assert (summary.dataset, summary.movies_added, summary.users_added) == ("tutorial", 10, 5)
+    assert summary.ratings_added == 29
+    again = import_movielens(db, tutorial_dir)  # same dataset name: nothing new
+    assert again.ratings_added == 0
+
+
+def test_a_second_dataset_gets_its_own_user_ids(tmp_path: Path, tutorial_dir: Path, db) -> None:
+    import_movielens(db, tutorial_dir)
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("movies.csv", "ratings.csv"):
+        (other / name).write_bytes((tutorial_dir / name).read_bytes())
+    summary = import_movielens(db, other)
+    assert (summary.movies_added, summary.users_added, summary.ratings_added) == (0, 5, 29)
+    assert count_ratings(db) == 58
+
+
+@pytest.mark.parametrize(
+    ("ratings_csv", "message"),
+    [
+        ("userId,movieId,rating,timestamp\n1,1,4.0,100\n1,2,6.0,100\n", "half stars"),
+        ("userId,movieId,rating,timestamp\n1,1,4.0,100\n1,99,4.0,100\n", "not in movies.csv"),
+        ("userId,movieId,rating,timestamp\n1,1,4.0,100\nx,1,4.0,100\n", "line 3"),
+        ("user,movie,score\n1,1,4.0\n", "header"),
+    ],
+)
+def test_a_malformed_dataset_is_refused_and_nothing_is_written(
+    tmp_path: Path, tutorial_dir: Path, db: Database, ratings_csv: str, message: str
+) -> None:
+    (tutorial_dir / "ratings.csv").write_text(ratings_csv)
+    with pytest.raises(DatasetError, match=message):
+        import_movielens(db, tutorial_dir)
+    for table in ("movies", "users", "ratings", "datasets"):
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_missing_path_or_file_is_a_dataset_error(tmp_path: Path, db: Database) -> None:
+    with pytest.raises(DatasetError, match="does not exist"):
+        import_movielens(db, tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no ratings.csv"):
+        import_movielens(db, tmp_path / "empty")
+    (tmp_path / "file.txt").write_text("hello")
+    with pytest.raises(DatasetError, match="neither a folder nor a zip"):
+        import_movielens(db, tmp_path / "file.txt")
+
+
+@pytest.mark.parametrize(
+    ("raw", "title", "year", "aliases"),
+    [
+        ("Matrix, The (1999)", "The Matrix", 1999, ()),
+        (
+            "City of Lost Children, The (Cité des enfants perdus, La) (1995)",
+            "The City of Lost Children",
+            1995,
+            ("La Cité des enfants perdus",),
+        ),
+        (
+            "Léon: The Professional (a.k.a. The Professional) (Léon) (1994)",
+            "Léon: The Professional",
+            1994,
+            ("The Professional", "Léon"),
+        ),
+        ("(500) Days of Summer (2009)", "(500) Days of Summer", 2009, ()),
+        ("Avventura, L' (1960)", "L'Avventura", 1960, ()),
+        ("Babylon 5", "Babylon 5", None, ()),
+        ("Death Note: Desu nôto (2006–2007)", "Death Note: Desu nôto", 2006, ()),
+        (
+            "Very Harold & Kumar 3D Christmas, A (2011)",
+            "A Very Harold & Kumar 3D Christmas",
+            2011,
+            (),
+        ),
+        (
+            "Good, the Bad and the Ugly, The (Buono, il brutto, il cattivo, Il) (1966)",
+            "The Good, the Bad and the Ugly",
+            1966,
+            ("Il Buono, il brutto, il cattivo",),
+        ),
+        ("1917 (2019)", "1917", 2019, ()),
+    ],
+)
+def test_tricky_movielens_titles(raw: str, title: str, year, aliases) -> None:
+    parsed = parse_movielens_title(raw)
+    assert (parsed.title, parsed.year, parsed.aliases) == (title, year, aliases)
+
+
+def test_every_bundled_title_parses_to_a_non_empty_title(catalog_db: Database) -> None:
+    rows = catalog_db.execute("SELECT title, year, source_title FROM movies").fetchall()
+    assert all(title.strip() for title, _, _ in rows)
+    assert sum(1 for _, year, _ in rows if year is None) < 20
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Cinderella 2015", ("Cinderella", 2015)),
+        ("matrix (1999)", ("matrix", 1999)),
+        ("1917", ("1917", None)),
+        ("Ted", ("Ted", None)),
+    ],
+)
+def test_a_trailing_year_is_split_off_a_query(query: str, expected) -> None:
+    assert split_query_year(query) == expected
+
+
+def test_the_shared_copy_matches_the_bundled_one() -> None:
+    shared = shared_data_dir()
+    if not shared.is_dir():
+        pytest.skip("../shared is not beside this checkout")
+    from moviebot.paths import bundled_dataset
+
+    with zipfile.ZipFile(bundled_dataset()) as z:
+        for name in ("movies.csv", "ratings.csv", "links.csv"):
+            assert z.read(f"ml-latest-small/{name}") == (shared / name).read_bytes()
