@@ -1,0 +1,102 @@
+"""Build the Telegram objects (User, Chat, Message, MessageEntity ...) the fake server returns.
+
+Everything here is plain JSON-ready dicts shaped as in the Bot API spec, so
+``telegram.Update.de_json`` parses them and ``spec.validate_object`` accepts them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+BOT_ID = 7_000_000_001
+BOT_USERNAME = "moviebot_test_bot"
+BOT_FIRST_NAME = "MovieBot (test)"
+
+_COMMAND_TOKEN = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@])")
+
+GROUP_CHAT_TYPES = ("group", "supergroup")
+CHAT_TYPES = ("private", "channel", *GROUP_CHAT_TYPES)
+
+
+def bot_user(username: str = BOT_USERNAME, bot_id: int = BOT_ID) -> dict[str, Any]:
+    """Return the bot's own User object as getMe reports it."""
+    return {
+        "id": bot_id,
+        "is_bot": True,
+        "first_name": BOT_FIRST_NAME,
+        "username": username,
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": True,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
+
+
+def human_user(
+    user_id: int, first_name: str | None = None, username: str | None = None
+) -> dict[str, Any]:
+    """Return a User object for a simulated person."""
+    user: dict[str, Any] = {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": first_name or f"User{user_id}",
+        "language_code": "en",
+    }
+    if username:
+        user["username"] = username
+    return user
+
+
+def make_chat(
+    chat_id: int, chat_type: str, user: dict[str, Any], title: str | None = None
+) -> dict[str, Any]:
+    """Return a Chat object: private chats carry the user's names, groups a title."""
+    if chat_type not in CHAT_TYPES:
+        raise ValueError(f"chat_type must be one of {CHAT_TYPES}, got {chat_type!r}")
+    if chat_type == "private":
+        if chat_id <= 0:
+            raise ValueError(f"a private chat id is the user's id (> 0), got {chat_id}")
+        chat = {"id": chat_id, "type": "private", "first_name": user["first_name"]}
+        if "username" in user:
+            chat["username"] = user["username"]
+        return chat
+    if chat_id >= 0:
+        raise ValueError(f"group and channel chat ids are negative, got {chat_id}")
+    return {"id": chat_id, "type": chat_type, "title": title or f"Test {chat_type} {chat_id}"}
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of MessageEntity offsets and lengths."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def command_entities(text: str) -> list[dict[str, Any]]:
+    """Return bot_command entities for each ``/cmd`` or ``/cmd@bot`` token, as Telegram marks."""
+    entities = []
+    for match in _COMMAND_TOKEN.finditer(text):
+        entities.append(
+            {
+                "type": "bot_command",
+                "offset": utf16_len(text[: match.start()]),
+                "length": utf16_len(match.group()),
+            }
+        )
+    return entities
+
+
+def chat_full_info(chat: dict[str, Any]) -> dict[str, Any]:
+    """Return a ChatFullInfo for getChat with every field the spec requires."""
+    return {
+        **chat,
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {
+            "unlimited_gifts": False,
+            "limited_gifts": False,
+            "unique_gifts": False,
+            "premium_subscription": False,
+            "gifts_from_channels": False,
+        },
+    }

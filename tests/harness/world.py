@@ -1,0 +1,537 @@
+"""What the fake Telegram knows: users, chats, messages, pending updates, and the Bot API methods.
+
+``TelegramWorld`` is plain synchronous state with no HTTP and no locking; ``server.FakeTelegram``
+owns one, guards it with a lock and calls ``call(method, params)`` with parameters already
+validated and coerced by ``spec.parse_call``. Failures Telegram would report are raised as
+``BotApiError`` carrying the HTTP status and description.
+
+Telegram behaviour kept on purpose:
+  - updates wait in a queue until confirmed by ``getUpdates(offset=last_id + 1)``; confirmed
+    updates are forgotten, a negative offset keeps only the last ``-offset`` updates;
+  - ``allowed_updates`` decides which updates are stored at all (default: everything except
+    chat_member, message_reaction and message_reaction_count);
+  - message ids count up per chat, shared by the user's and the bot's messages;
+  - privacy mode: in groups the bot only sees commands, replies to its messages and mentions;
+  - editing to the same content is ``message is not modified``; unknown chats, messages,
+    callback and inline query ids are 400s; a user who blocked the bot gives 403.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.harness.objects import (
+    GROUP_CHAT_TYPES,
+    bot_user,
+    chat_full_info,
+    command_entities,
+    human_user,
+    make_chat,
+)
+from tests.harness.spec import UploadedFile, load_spec, visible_text
+
+DEFAULT_UPDATE_KINDS = frozenset(
+    f["name"]
+    for f in load_spec().types["Update"]["fields"]
+    if f["name"] not in ("update_id", "chat_member", "message_reaction", "message_reaction_count")
+)
+MAX_UPDATES_PER_CALL = 100
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+class BotApiError(Exception):
+    """A Bot API call failed the way Telegram would fail it."""
+
+    def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+@dataclass
+class QueryState:
+    """A callback or inline query and the bot's answer to it (``None`` until answered)."""
+
+    update_id: int
+    answer: dict[str, Any] | None = None
+
+
+@dataclass
+class TelegramWorld:
+    """The fake Telegram's state and the Bot API methods that act on it."""
+
+    bot_username: str = "moviebot_test_bot"
+    privacy_mode: bool = True
+    bot: dict[str, Any] = field(init=False)
+    users: dict[int, dict[str, Any]] = field(default_factory=dict)
+    chats: dict[int, dict[str, Any]] = field(default_factory=dict)
+    messages: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    allowed_updates: frozenset[str] = DEFAULT_UPDATE_KINDS
+    webhook: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    uploads: list[UploadedFile] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    callback_queries: dict[str, QueryState] = field(default_factory=dict)
+    inline_queries: dict[str, QueryState] = field(default_factory=dict)
+    inline_edits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chat_actions: list[tuple[int, str]] = field(default_factory=list)
+    blocked: set[int] = field(default_factory=set)
+    logged_out: bool = False
+
+    def __post_init__(self) -> None:
+        self.bot = bot_user(self.bot_username)
+        self._update_ids = itertools.count(100_000_001)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._file_ids = itertools.count(1)
+        self._query_ids = itertools.count(4_000_000_000_000_000_001)
+
+    # ----------------------------------------------------------------- simulated users
+
+    def add_chat(
+        self,
+        user_id: int,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str | None = None,
+        username: str | None = None,
+        title: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Register (or refresh) a user and a chat they are in; return (user, chat)."""
+        old = self.users.get(user_id, {})
+        user = human_user(
+            user_id, first_name or old.get("first_name"), username or old.get("username")
+        )
+        self.users[user_id] = user
+        if chat_id is None:
+            if chat_type != "private":
+                raise ValueError(f"a {chat_type} chat needs an explicit negative chat_id")
+            chat_id = user_id
+        chat = self.chats.get(chat_id)
+        if chat is None or chat["type"] != chat_type or (title and chat.get("title") != title):
+            chat = make_chat(chat_id, chat_type, user, title)
+            self.chats[chat_id] = chat
+        return user, chat
+
+    def user_message(
+        self,
+        user_id: int,
+        text: str,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str | None = None,
+        username: str | None = None,
+        title: str | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> int | None:
+        """A user sends ``text``; return the update_id, or None if the bot may not see it."""
+        user, chat = self.add_chat(user_id, chat_id, chat_type, first_name, username, title)
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat["id"]),
+            "from": user,
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
+        entities = command_entities(text)
+        if entities:
+            message["entities"] = entities
+        replied = None
+        if reply_to_message_id is not None:
+            replied = _without_reply(self.find_message(chat["id"], reply_to_message_id))
+            message["reply_to_message"] = replied
+        self.messages.setdefault(chat["id"], {})[message["message_id"]] = message
+        if not self._bot_sees(chat, text, entities, replied):
+            return None
+        return self.push_update("message", message)
+
+    def tap(self, user_id: int, chat_id: int, message_id: int, callback_data: str) -> int | None:
+        """A user taps the inline button with ``callback_data``; return the update_id."""
+        message = self.find_message(chat_id, message_id)
+        buttons = [
+            button
+            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+            for button in row
+        ]
+        if not any(b.get("callback_data") == callback_data for b in buttons):
+            offered = [b.get("callback_data") for b in buttons]
+            raise ValueError(
+                f"message {message_id} in chat {chat_id} has no button with callback_data "
+                f"{callback_data!r}; its buttons carry {offered}"
+            )
+        user = self.users.get(user_id) or self.add_chat(user_id)[0]
+        query_id = str(next(self._query_ids))
+        update_id = self.push_update(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user,
+                "message": message,
+                "chat_instance": str(abs(chat_id) * 7919 % 10**12),
+                "data": callback_data,
+            },
+        )
+        if update_id is not None:
+            self.callback_queries[query_id] = QueryState(update_id)
+        return update_id
+
+    def inline_query(
+        self, user_id: int, query: str, offset: str = "", chat_type: str | None = "sender"
+    ) -> int | None:
+        """A user types ``@bot query``; return the update_id."""
+        user = self.users.get(user_id) or self.add_chat(user_id)[0]
+        query_id = str(next(self._query_ids))
+        payload: dict[str, Any] = {"id": query_id, "from": user, "query": query, "offset": offset}
+        if chat_type:
+            payload["chat_type"] = chat_type
+        update_id = self.push_update("inline_query", payload)
+        if update_id is not None:
+            self.inline_queries[query_id] = QueryState(update_id)
+        return update_id
+
+    def chosen_inline_result(
+        self, user_id: int, result_id: str, query: str, inline_message_id: str | None = None
+    ) -> int | None:
+        """A user picks inline result ``result_id`` (needs inline feedback enabled)."""
+        user = self.users.get(user_id) or self.add_chat(user_id)[0]
+        payload: dict[str, Any] = {"result_id": result_id, "from": user, "query": query}
+        if inline_message_id:
+            payload["inline_message_id"] = inline_message_id
+        return self.push_update("chosen_inline_result", payload)
+
+    # ----------------------------------------------------------------- updates
+
+    def push_update(self, kind: str, payload: dict[str, Any]) -> int | None:
+        """Queue an update unless ``allowed_updates`` excludes its kind; return its id."""
+        if kind not in self.allowed_updates:
+            return None
+        update_id = next(self._update_ids)
+        self.updates.append({"update_id": update_id, kind: copy.deepcopy(payload)})
+        return update_id
+
+    def take_updates(self, offset: int | None, limit: int | None) -> list[dict[str, Any]]:
+        """Apply ``offset`` (confirming older updates for good) and return up to ``limit``."""
+        if offset is not None and offset > 0:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        elif offset is not None and offset < 0:
+            self.updates = self.updates[offset:]
+        count = min(max(limit or MAX_UPDATES_PER_CALL, 1), MAX_UPDATES_PER_CALL)
+        return self.updates[:count]
+
+    def set_allowed_updates(self, kinds: list[str] | None) -> None:
+        """Remember ``allowed_updates`` from getUpdates/setWebhook (empty list = the default)."""
+        if kinds is not None:
+            self.allowed_updates = frozenset(kinds) or DEFAULT_UPDATE_KINDS
+
+    # ----------------------------------------------------------------- lookups
+
+    def find_message(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """Return the current state of a message, or raise BotApiError like Telegram."""
+        message = self.messages.get(chat_id, {}).get(message_id)
+        if message is None:
+            raise BotApiError(400, "Bad Request: message not found")
+        return message
+
+    def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """Messages the bot sent to ``chat_id`` that still exist, oldest first, edits applied."""
+        return [
+            m
+            for m in self.messages.get(chat_id, {}).values()
+            if m.get("from", {}).get("id") == self.bot["id"]
+        ]
+
+    # ----------------------------------------------------------------- Bot API methods
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        """Run Bot API ``method`` with validated params and return its ``result``."""
+        if self.logged_out and method != "logOut":
+            raise BotApiError(401, "Unauthorized")
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is not None:
+            return handler(params)
+        if load_spec().methods[method]["returns"] == ["Boolean"]:
+            return True
+        raise BotApiError(
+            501, f"Not Implemented: {method} is not simulated by tests/harness/world.py"
+        )
+
+    def _api_getMe(self, params: dict[str, Any]) -> Any:
+        return self.bot
+
+    def _api_logOut(self, params: dict[str, Any]) -> Any:
+        self.logged_out = True
+        return True
+
+    def _api_close(self, params: dict[str, Any]) -> Any:
+        return True
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = {}
+        if params.get("drop_pending_updates"):
+            self.updates.clear()
+        return True
+
+    def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        if not params["url"]:
+            return self._api_deleteWebhook(params)
+        self.webhook = dict(params)
+        self.set_allowed_updates(params.get("allowed_updates"))
+        if params.get("drop_pending_updates"):
+            self.updates.clear()
+        return True
+
+    def _api_getWebhookInfo(self, params: dict[str, Any]) -> Any:
+        info: dict[str, Any] = {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": "certificate" in self.webhook,
+            "pending_update_count": len(self.updates),
+        }
+        for key in ("max_connections", "ip_address"):
+            if key in self.webhook:
+                info[key] = self.webhook[key]
+        if "allowed_updates" in self.webhook:
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
+
+    def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        self.commands[_commands_key(params)] = params["commands"]
+        return True
+
+    def _api_getMyCommands(self, params: dict[str, Any]) -> Any:
+        return self.commands.get(_commands_key(params), [])
+
+    def _api_deleteMyCommands(self, params: dict[str, Any]) -> Any:
+        self.commands.pop(_commands_key(params), None)
+        return True
+
+    def _api_getChat(self, params: dict[str, Any]) -> Any:
+        return chat_full_info(self._chat(params["chat_id"]))
+
+    def _api_getChatMember(self, params: dict[str, Any]) -> Any:
+        self._chat(params["chat_id"])
+        user_id = params["user_id"]
+        user = self.bot if user_id == self.bot["id"] else self.users.get(user_id)
+        if user is None:
+            raise BotApiError(400, "Bad Request: user not found")
+        return {"status": "member", "user": user}
+
+    def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
+        chat = self._writable_chat(params["chat_id"])
+        self.chat_actions.append((chat["id"], params["action"]))
+        return True
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> Any:
+        chat = self._writable_chat(params["chat_id"])
+        message = self._new_bot_message(chat, params)
+        message["text"] = visible_text(params["text"], params.get("parse_mode")).strip()
+        if params.get("entities"):
+            message["entities"] = params["entities"]
+        return message
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
+        chat = self._writable_chat(params["chat_id"])
+        message = self._new_bot_message(chat, params)
+        file_id, size = self._store_file(params["photo"])
+        message["photo"] = [
+            {
+                "file_id": f"{file_id}-{side}",
+                "file_unique_id": f"{file_id}-{side}-u",
+                "width": side,
+                "height": side,
+                "file_size": size,
+            }
+            for side in (90, 320, 800)
+        ]
+        self._set_caption(message, params)
+        return message
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> Any:
+        chat = self._writable_chat(params["chat_id"])
+        message = self._new_bot_message(chat, params)
+        file_id, size = self._store_file(params["document"])
+        document = params["document"]
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"{file_id}-u",
+            "file_size": size,
+        }
+        if isinstance(document, UploadedFile):
+            message["document"]["file_name"] = document.filename
+            message["document"]["mime_type"] = document.content_type
+        self._set_caption(message, params)
+        return message
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> Any:
+        text = visible_text(params["text"], params.get("parse_mode")).strip()
+        return self._edit(params, "text", text, params.get("reply_markup"))
+
+    def _api_editMessageCaption(self, params: dict[str, Any]) -> Any:
+        caption = visible_text(params.get("caption", ""), params.get("parse_mode"))
+        return self._edit(params, "caption", caption, params.get("reply_markup"))
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
+        return self._edit(params, None, None, params.get("reply_markup"))
+
+    def _api_deleteMessage(self, params: dict[str, Any]) -> Any:
+        chat = self._chat(params["chat_id"])
+        if self.messages.get(chat["id"], {}).pop(params["message_id"], None) is None:
+            raise BotApiError(400, "Bad Request: message to delete not found")
+        return True
+
+    def _api_deleteMessages(self, params: dict[str, Any]) -> Any:
+        chat = self._chat(params["chat_id"])
+        for message_id in params["message_ids"]:
+            self.messages.get(chat["id"], {}).pop(message_id, None)
+        return True
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        self._answer(self.callback_queries, params["callback_query_id"], params)
+        return True
+
+    def _api_answerInlineQuery(self, params: dict[str, Any]) -> Any:
+        self._answer(self.inline_queries, params["inline_query_id"], params)
+        return True
+
+    # ----------------------------------------------------------------- helpers
+
+    def _next_message_id(self, chat_id: int) -> int:
+        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
+        return next(counter)
+
+    def _bot_sees(
+        self,
+        chat: dict[str, Any],
+        text: str,
+        entities: list[dict[str, Any]],
+        replied: dict[str, Any] | None,
+    ) -> bool:
+        """Privacy mode: in groups only commands, replies to the bot and mentions get through."""
+        if chat["type"] not in GROUP_CHAT_TYPES or not self.privacy_mode:
+            return True
+        mention = f"@{self.bot_username}".lower()
+        if replied is not None and replied.get("from", {}).get("id") == self.bot["id"]:
+            return True
+        if mention in text.lower():
+            return True
+        for entity in entities:
+            token = text.encode("utf-16-le")[
+                2 * entity["offset"] : 2 * (entity["offset"] + entity["length"])
+            ].decode("utf-16-le")
+            if "@" not in token or token.lower().endswith(mention):
+                return True
+        return False
+
+    def _chat(self, chat_id: int | str) -> dict[str, Any]:
+        if isinstance(chat_id, str):
+            wanted = chat_id.lstrip("@").lower()
+            for chat in self.chats.values():
+                if chat.get("username", "").lower() == wanted:
+                    return chat
+            raise BotApiError(400, "Bad Request: chat not found")
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise BotApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _writable_chat(self, chat_id: int | str) -> dict[str, Any]:
+        chat = self._chat(chat_id)
+        if chat["id"] in self.blocked:
+            raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        return chat
+
+    def _new_bot_message(self, chat: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat["id"]),
+            "from": self.bot,
+            "chat": chat,
+            "date": int(time.time()),
+        }
+        markup = params.get("reply_markup")
+        if markup and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        reply = params.get("reply_parameters")
+        if reply:
+            target = self.messages.get(chat["id"], {}).get(reply["message_id"])
+            if target is not None:
+                message["reply_to_message"] = _without_reply(target)
+            elif not reply.get("allow_sending_without_reply"):
+                raise BotApiError(400, "Bad Request: message to be replied not found")
+        self.messages.setdefault(chat["id"], {})[message["message_id"]] = message
+        return message
+
+    def _store_file(self, value: UploadedFile | str) -> tuple[str, int]:
+        """Keep an uploaded file's bytes; a String is an existing file_id or URL."""
+        file_id = f"AgAD{next(self._file_ids):06d}"
+        if isinstance(value, UploadedFile):
+            self.uploads.append(value)
+            self.files[file_id] = value.data
+            return file_id, len(value.data)
+        return file_id, 0
+
+    def _set_caption(self, message: dict[str, Any], params: dict[str, Any]) -> None:
+        if params.get("caption"):
+            message["caption"] = visible_text(params["caption"], params.get("parse_mode"))
+
+    def _edit(
+        self,
+        params: dict[str, Any],
+        content_field: str | None,
+        content: str | None,
+        markup: dict[str, Any] | None,
+    ) -> Any:
+        """Apply an edit; an inline message edit answers True like Telegram."""
+        if "inline_message_id" in params:
+            self.inline_edits[params["inline_message_id"]] = dict(params)
+            return True
+        if "chat_id" not in params or "message_id" not in params:
+            raise BotApiError(400, "Bad Request: message identifier is not specified")
+        chat = self._chat(params["chat_id"])
+        message = self.messages.get(chat["id"], {}).get(params["message_id"])
+        if message is None:
+            raise BotApiError(400, "Bad Request: message to edit not found")
+        if message.get("from", {}).get("id") != self.bot["id"]:
+            raise BotApiError(400, "Bad Request: message can't be edited")
+        if content_field == "text" and "text" not in message:
+            raise BotApiError(400, "Bad Request: there is no text in the message to edit")
+        if content_field == "caption" and "text" in message:
+            raise BotApiError(400, "Bad Request: there is no caption in the message to edit")
+        new_markup = markup if markup and "inline_keyboard" in markup else None
+        same_content = content_field is None or message.get(content_field, "") == content
+        if same_content and message.get("reply_markup") == new_markup:
+            raise BotApiError(400, NOT_MODIFIED)
+        if content_field is not None:
+            message[content_field] = content
+        if new_markup is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = new_markup
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _answer(
+        self, queries: dict[str, QueryState], query_id: str, params: dict[str, Any]
+    ) -> None:
+        state = queries.get(query_id)
+        if state is None or state.answer is not None:
+            raise BotApiError(400, QUERY_TOO_OLD)
+        state.answer = dict(params)
+
+
+def _without_reply(message: dict[str, Any]) -> dict[str, Any]:
+    """Copy a message for ``reply_to_message``, which Telegram never nests further."""
+    return {key: value for key, value in message.items() if key != "reply_to_message"}
+
+
+def _commands_key(params: dict[str, Any]) -> str:
+    scope = params.get("scope") or {"type": "default"}
+    parts = [scope["type"], str(scope.get("chat_id", "")), str(scope.get("user_id", ""))]
+    return "/".join([*parts, params.get("language_code", "")])
