@@ -1,0 +1,92 @@
+"""Hyperparameters of :class:`recommender.Model`, with the validation-chosen defaults.
+
+Every default below was picked on a seeded 10% validation part of the split-seed42 training
+ratings (never on test.csv); ``recommender/README.md`` lists the numbers behind each choice and
+``python -m recommender.tune`` reproduces them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+from recommender.errors import RecommenderError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """How to fit a model (all ratings on the 1-10 scale, so ``reg`` is in 1-10 units).
+
+    The prediction for user ``u`` and movie ``i`` is
+
+        r_hat(u, i) = mu + b_i + b_u + blend_mf * (p_u . q_i) + blend_knn * knn(u, i)
+
+    clipped to ``[1, 10]``, where
+
+    * ``mu + b_i = (sum_u r_ui + damping * mu) / (n_i + damping)`` is the damped movie mean (with
+      ``damping=0`` the tutorial's plain per-movie mean over rated entries);
+    * ``b_u = sum_i (r_ui - mu - b_i) / (n_u + user_damping)`` (zero when ``user_bias=False``);
+    * ``p_u, q_i`` (``rank`` factors) minimise ``sum (y_ui - p_u . q_i)^2 + reg (|P|^2 + |Q|^2)``
+      over the rated entries, ``y_ui = r_ui - mu - b_i - b_u``, by ``solver`` ("als":
+      alternating closed-form ridge solves; "cg": the tutorial's nonlinear conjugate gradient);
+      with ``reg_exponent > 0`` a row's penalty is ``reg * n ** reg_exponent`` (``n`` = its
+      number of ratings; validated worse than the plain ``reg`` for this data);
+    * ``knn(u, i) = sum_j s_ij y_uj / (sum_j s_ij + knn_damping)`` over the movies ``j`` the user
+      rated among the ``knn_neighbours`` stored neighbours of ``i``; ``s_ij`` is the cosine of the
+      residual vectors of ``i`` and ``j`` shrunk by ``n_ij / (n_ij + knn_shrink)`` (``n_ij`` =
+      users who rated both), positive similarities only. ``knn_neighbours=0`` switches it off.
+    """
+
+    solver: Literal["als", "cg"] = "als"
+    rank: int = 25
+    reg: float = 25.0
+    reg_exponent: float = 0.0
+    iterations: int = 10
+    damping: float = 5.0
+    user_bias: bool = True
+    user_damping: float = 0.0
+    knn_neighbours: int = 200
+    knn_shrink: float = 25.0
+    knn_damping: float = 0.3
+    # Only the this many most-rated movies get neighbours (None = all); keeps the item-item pass
+    # bounded on big catalogues, the rest fall back to biases + factors.
+    knn_max_movies: int | None = None
+    blend_mf: float = 0.509
+    blend_knn: float = 1.115
+
+    def __post_init__(self) -> None:
+        if self.solver not in ("als", "cg"):
+            raise RecommenderError(f"solver must be 'als' or 'cg', got {self.solver!r}")
+        for name in ("rank", "iterations", "knn_neighbours"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise RecommenderError(f"{name} must be a non-negative int, got {v!r}")
+        for name in ("reg", "reg_exponent", "damping", "user_damping", "knn_shrink", "knn_damping"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not v >= 0 or v == float("inf"):
+                raise RecommenderError(f"{name} must be a finite number >= 0, got {v!r}")
+        for name in ("blend_mf", "blend_knn"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or v != v or abs(v) == float("inf"):
+                raise RecommenderError(f"{name} must be a finite number, got {v!r}")
+        if self.knn_max_movies is not None and (
+            not isinstance(self.knn_max_movies, int) or self.knn_max_movies < 0
+        ):
+            raise RecommenderError("knn_max_movies must be None or an int >= 0")
+
+    def to_json(self) -> str:
+        """Serialise to a JSON object (for model files)."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        """Parse :meth:`to_json` output; unknown keys are an error (a newer file format)."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise RecommenderError("model config must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise RecommenderError(f"unknown config keys {sorted(unknown)}")
+        return cls(**data)

@@ -1,0 +1,102 @@
+"""Evaluation: the MovieLens loader, the metrics on hand-made rankings, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender import BadRatings, ModelConfig, Ratings
+from recommender.evaluate import (
+    _topn_metrics,
+    evaluate,
+    format_report,
+    load_movielens_ratings,
+)
+
+
+def test_loader_reads_crlf_movielens_and_doubles_the_stars(tmp_path: Path) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(b"userId,movieId,rating,timestamp\r\n1,31,2.5,1260759144\r\n7,1029,0.5,1\r\n")
+    r = load_movielens_ratings(path)
+    assert r.user_ids.tolist() == [1, 7]
+    assert r.movie_ids.tolist() == [31, 1029]
+    assert r.values.tolist() == [5.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"a,b,c\r\n1,2,3\r\n",
+        b"userId,movieId,rating,timestamp\r\n1,2,six,0\r\n",
+        b"userId,movieId,rating,timestamp\r\n1,2,5.5,0\r\n",
+    ],
+)
+def test_loader_rejects_malformed_files(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(BadRatings):
+        load_movielens_ratings(path)
+
+
+def test_loader_reports_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(BadRatings, match="cannot read"):
+        load_movielens_ratings(tmp_path / "nope.csv")
+
+
+def test_precision_and_ndcg_at_10_match_hand_computed_values() -> None:
+    ranked = [np.array([5, 1, 9, 2, 3, 4, 6, 7, 8, 10]), np.array([1, 2, 3])]
+    relevant = [{1, 4, 99}, set()]  # the second user has nothing relevant: skipped
+    p, n = _topn_metrics(ranked, relevant)
+    assert p == pytest.approx(2 / 10)
+    dcg = 1 / np.log2(3) + 1 / np.log2(7)
+    idcg = 1 + 1 / np.log2(3) + 1 / np.log2(4)
+    assert n == pytest.approx(dcg / idcg)
+
+
+def small_split() -> tuple[Ratings, Ratings]:
+    rng = np.random.default_rng(0)
+    n_u, n_m = 50, 40
+    taste = rng.normal(size=(n_u, 2)) @ rng.normal(size=(2, n_m))
+    full = np.clip(np.round(5.5 + 1.5 * taste + rng.normal(0, 0.5, (n_u, n_m))), 1, 10)
+    users, movies = np.nonzero(rng.random((n_u, n_m)) < 0.5)
+    is_test = rng.random(users.size) < 0.2
+    r = Ratings(users + 1, movies + 100, full[users, movies])
+    return r.subset(~is_test), r.subset(is_test)
+
+
+def test_evaluate_reports_every_model_and_ours_beats_the_means() -> None:
+    train, test = small_split()
+    report = evaluate(
+        train,
+        test,
+        config=ModelConfig(rank=2, reg=2.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0),
+    )
+    names = [m["name"] for m in report["models"]]
+    assert names == ["global mean", "movie mean", "tutorial dense CG", "ours"]
+    by = {m["name"]: m for m in report["models"]}
+    for m in report["models"]:
+        assert m["rmse_stars"] == pytest.approx(m["rmse"] / 2)
+        assert m["mae_stars"] == pytest.approx(m["mae"] / 2)
+        assert 0 <= m["precision_at_10"] <= 1 and 0 <= m["ndcg_at_10"] <= 1
+    assert by["ours"]["rmse"] < min(by["movie mean"]["rmse"], by["global mean"]["rmse"])
+    json.dumps(report)  # the CLI's --json prints it as is
+    text = format_report(report)
+    for name in names:
+        assert name in text
+    assert "RMSE*" in text and "P@10" in text
+
+
+def test_evaluate_can_skip_the_dense_reference() -> None:
+    train, test = small_split()
+    report = evaluate(train, test, include_dense_reference=False)
+    assert [m["name"] for m in report["models"]] == ["global mean", "movie mean", "ours"]
+
+
+def test_evaluate_refuses_empty_data() -> None:
+    train, _ = small_split()
+    empty = Ratings(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    with pytest.raises(BadRatings):
+        evaluate(train, empty)

@@ -1,0 +1,529 @@
+"""The model on tiny data with known answers, plus one regression check on the shared split."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender import (
+    BadRatings,
+    Model,
+    ModelConfig,
+    ModelFileError,
+    NotFitted,
+    Ratings,
+    RecommenderError,
+    UnknownMovie,
+)
+from recommender.factorization import CGObjective
+from recommender.model import FORMAT_VERSION
+
+# ------------------------------------------------------------------ the tutorial fixture
+
+TUTORIAL_TITLES = [
+    "Harold and Kumar Escape From Guantanamo Bay (2008)",
+    "Ted (2012)",
+    "Straight Outta Compton (2015)",
+    "A Very Harold and Kumar Christmas (2011)",
+    "Notorious (2009)",
+    "Get Rich Or Die Tryin' (2005)",
+    "Frozen (2013)",
+    "Tangled (2010)",
+    "Cinderella (2015)",
+    "Toy Story 3 (2010)",
+]
+TUTORIAL_Y = np.array(
+    [
+        [8, 4, 0, 0, 4],
+        [0, 0, 8, 10, 4],
+        [8, 10, 0, 0, 6],
+        [10, 10, 8, 10, 10],
+        [0, 0, 0, 0, 0],
+        [2, 0, 4, 0, 6],
+        [8, 6, 4, 0, 0],
+        [0, 0, 6, 4, 0],
+        [0, 6, 0, 4, 10],
+        [0, 4, 6, 8, 8],
+    ],
+    dtype=float,
+)
+# The sixth user: Harold and Kumar 7, Notorious 8, Tangled 3 (movie ids are rows + 1).
+NEW_USER = {1: 7.0, 5: 8.0, 8: 3.0}
+TUTORIAL = ModelConfig(
+    damping=0.0, user_bias=False, rank=3, reg=1.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0
+)
+
+
+def tutorial_ratings(with_new_user: bool = True) -> Ratings:
+    movies, users = np.nonzero(TUTORIAL_Y)
+    values = TUTORIAL_Y[movies, users]
+    movie_ids, user_ids = movies + 1, users + 1
+    if with_new_user:
+        movie_ids = np.append(movie_ids, list(NEW_USER))
+        user_ids = np.append(user_ids, [6] * len(NEW_USER))
+        values = np.append(values, list(NEW_USER.values()))
+    return Ratings(user_ids, movie_ids, values)
+
+
+def test_tutorial_means_are_plain_means_over_rated_entries() -> None:
+    model = Model.fit(tutorial_ratings(), TUTORIAL)
+    means = [model.movie_mean(m) for m in range(1, 11)]
+    expected = [5.75, 22 / 3, 8, 9.6, 8, 4, 6, 13 / 3, 20 / 3, 6.5]
+    np.testing.assert_allclose(means, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        np.round(means, 3), [5.75, 7.333, 8, 9.6, 8, 4, 6, 4.333, 6.667, 6.5]
+    )
+    assert [model.movie_rating_count(m) for m in range(1, 11)] == [4, 3, 3, 5, 1, 3, 3, 3, 3, 4]
+
+
+def test_cold_start_profile_ranks_movies_by_mean() -> None:
+    model = Model.fit(tutorial_ratings(), TUTORIAL)
+    picks = model.recommend(model.fold_in({}), n=10)
+    # Ties (Compton and Notorious, both 8) go to the smaller id.
+    assert [TUTORIAL_TITLES[m - 1] for m, _ in picks] == [
+        "A Very Harold and Kumar Christmas (2011)",
+        "Straight Outta Compton (2015)",
+        "Notorious (2009)",
+        "Ted (2012)",
+        "Cinderella (2015)",
+        "Toy Story 3 (2010)",
+        "Frozen (2013)",
+        "Harold and Kumar Escape From Guantanamo Bay (2008)",
+        "Tangled (2010)",
+        "Get Rich Or Die Tryin' (2005)",
+    ]
+    np.testing.assert_allclose([s for _, s in picks][:2], [9.6, 8.0])
+
+
+def test_damped_means_do_not_crown_a_single_rating() -> None:
+    model = Model.fit(tutorial_ratings(), ModelConfig(damping=5.0, rank=0))
+    # Notorious has one 8; damped towards the global mean it drops below Compton's three.
+    assert model.movie_mean(5) < model.movie_mean(3)
+    mu = tutorial_ratings().values.mean()
+    assert model.movie_mean(5) == pytest.approx((8 + 5 * mu) / 6)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def random_ratings(n_users=40, n_movies=30, density=0.5, seed=0, rank=2) -> Ratings:
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(n_users, rank))
+    v = rng.normal(size=(n_movies, rank))
+    full = 5.5 + 1.5 * (u @ v.T) + rng.normal(0, 0.3, (n_users, n_movies))
+    mask = rng.random((n_users, n_movies)) < density
+    users, movies = np.nonzero(mask)
+    return Ratings(users * 7 - 100, movies * 3 + 1000, np.clip(full[users, movies], 1, 10))
+
+
+def history_of(r: Ratings, user: int) -> dict[int, float]:
+    sel = r.user_ids == user
+    return dict(zip(r.movie_ids[sel].tolist(), r.values[sel].tolist(), strict=True))
+
+
+# ------------------------------------------------------------------ numerics
+
+
+def test_cg_gradient_matches_finite_differences() -> None:
+    r = random_ratings(8, 6, 0.6)
+    model, _ = Model._fit(r, ModelConfig(rank=0), 0, None, False)
+    import scipy.sparse as sp
+
+    rows = np.searchsorted(np.unique(r.movie_ids), r.movie_ids)
+    cols = np.unique(r.user_ids, return_inverse=True)[1]
+    y = sp.csr_matrix((r.values - 5.0, (rows, cols)))
+    obj = CGObjective(y, rank=3, reg=0.7)
+    theta = np.random.default_rng(1).normal(size=(y.shape[0] + y.shape[1]) * 3)
+    _, grad = obj(theta)
+    eps = 1e-6
+    num = np.array(
+        [
+            (obj(theta + eps * e)[0] - obj(theta - eps * e)[0]) / (2 * eps)
+            for e in np.eye(theta.size)
+        ]
+    )
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-6)
+
+
+def test_fold_in_is_the_exact_ridge_solution() -> None:
+    r = random_ratings()
+    cfg = ModelConfig(
+        rank=4, reg=2.0, user_damping=3.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0
+    )
+    model = Model.fit(r, cfg)
+    hist = history_of(r, r.user_ids[0])
+    prof = model.fold_in(hist)
+    ids = np.array(sorted(hist))
+    vals = np.array([hist[m] for m in ids])
+    y = vals - np.array([model.movie_mean(m) for m in ids])
+    b_u = y.sum() / (len(ids) + 3.0)
+    assert prof.user_bias == pytest.approx(b_u)
+    q = model._q[model._movies.rows_strict(ids)]
+    # Minimiser of |y - b_u - Q p|^2 + reg |p|^2 by the normal equations.
+    expected = np.linalg.solve(q.T @ q + 2.0 * np.eye(4), q.T @ (y - b_u))
+    np.testing.assert_allclose(prof.factors, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["als", "cg"])
+def test_fold_in_of_a_trained_user_gives_the_fitted_scores(solver: str) -> None:
+    r = random_ratings()
+    cfg = ModelConfig(
+        solver=solver,
+        rank=3,
+        reg=1.0,
+        iterations=200 if solver == "cg" else 10,
+        knn_neighbours=0,
+        blend_knn=0.0,
+        blend_mf=1.0,
+    )
+    model, p = Model._fit(r, cfg, 0, None, True)
+    users = np.unique(r.user_ids)
+    for k in (0, 5, 17):
+        prof = model.fold_in(history_of(r, users[k]))
+        tol = 1e-8 if solver == "als" else 2e-2
+        np.testing.assert_allclose(prof.factors, p[k], atol=tol)
+
+
+def test_planted_low_rank_matrix_is_recovered() -> None:
+    rng = np.random.default_rng(3)
+    n_u, n_m, k = 120, 80, 3
+    full = 5.5 + 0.7 * rng.normal(size=(n_u, k)) @ rng.normal(size=(k, n_m)) / np.sqrt(k)
+    mask = rng.random((n_u, n_m)) < 0.5
+    users, movies = np.nonzero(mask)
+    # Subtracting the movie means adds one to the rank of the residual matrix.
+    cfg = ModelConfig(
+        rank=k + 1,
+        reg=0.01,
+        iterations=200,
+        knn_neighbours=0,
+        blend_knn=0.0,
+        blend_mf=1.0,
+        damping=0,
+        user_bias=False,
+    )
+    model = Model.fit(Ratings(users, movies, full[users, movies]), cfg)
+    errs = []
+    for u in range(n_u):
+        hist = {int(m): float(full[u, m]) for m in np.flatnonzero(mask[u])}
+        held = np.flatnonzero(~mask[u])
+        errs.append(model.predict(model.fold_in(hist), held) - full[u, held])
+    rmse = np.sqrt(np.mean(np.concatenate(errs) ** 2))
+    assert rmse < 0.01 * full.std()
+
+
+def test_checkerboard_held_out_entries_come_back_first() -> None:
+    # Users and movies in two tastes: 10 within the same parity, 2 across. Each user misses
+    # one movie of each parity; the one of their own parity must be recommended first.
+    n = 12
+    rows = []
+    for u in range(n):
+        for m in range(n):
+            if m in (u, (u + 1) % n):
+                continue
+            rows.append((u, m, 10.0 if u % 2 == m % 2 else 2.0))
+    u, m, v = map(np.array, zip(*rows, strict=True))
+    model = Model.fit(
+        Ratings(u, m, v),
+        ModelConfig(rank=2, reg=0.5, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0),
+    )
+    for user in range(n):
+        prof = model.fold_in({int(mm): float(vv) for uu, mm, vv in rows if uu == user})
+        picks = model.recommend(prof, n=2)
+        assert [p for p, _ in picks] == [user, (user + 1) % n]
+        assert picks[0][1] > 8 and picks[1][1] < 4
+
+
+def test_lambda_zero_reconstructs_a_fully_observed_matrix() -> None:
+    rng = np.random.default_rng(5)
+    full = rng.uniform(1, 10, size=(6, 5))
+    users, movies = np.nonzero(np.ones_like(full))
+    r = Ratings(users, movies, full[users, movies])
+    model = Model.fit(
+        r,
+        ModelConfig(
+            rank=5,
+            reg=0.0,
+            iterations=5,
+            knn_neighbours=0,
+            blend_knn=0.0,
+            blend_mf=1.0,
+            damping=0,
+            user_bias=False,
+        ),
+    )
+    for u in range(6):
+        prof = model.fold_in(dict(enumerate(full[u])))
+        np.testing.assert_allclose(model.predict(prof, range(5)), full[u], atol=1e-6)
+
+
+def test_fit_is_deterministic_given_the_seed() -> None:
+    r = random_ratings()
+    cfg = ModelConfig(rank=5, knn_neighbours=10, blend_knn=0.5)
+    a, b = Model.fit(r, cfg, seed=7), Model.fit(r, cfg, seed=7)
+    np.testing.assert_array_equal(a._q, b._q)
+    np.testing.assert_array_equal(a._nbrs.toarray(), b._nbrs.toarray())
+    c = Model.fit(r, cfg, seed=8)
+    assert not np.array_equal(a._q, c._q)
+
+
+def test_catalog_movies_without_ratings_get_the_global_mean_and_no_factors() -> None:
+    r = random_ratings()
+    model = Model.fit(
+        r,
+        ModelConfig(rank=3, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0),
+        movie_ids=np.array([-5, 10**12]),
+    )
+    assert model.movie_mean(-5) == pytest.approx(r.values.mean())
+    assert model.movie_rating_count(10**12) == 0
+    assert not model._q[model._movies.row(-5)].any()
+    assert {-5, 10**12} <= set(model.movie_ids.tolist())
+
+
+# ------------------------------------------------------------------ serving
+
+
+@pytest.fixture(scope="module")
+def blended() -> tuple[Model, Ratings]:
+    r = random_ratings(60, 50, 0.4, seed=2)
+    cfg = ModelConfig(
+        rank=4,
+        reg=2.0,
+        knn_neighbours=8,
+        knn_shrink=5.0,
+        knn_damping=0.5,
+        blend_mf=0.8,
+        blend_knn=0.6,
+    )
+    return Model.fit(r, cfg, seed=0), r
+
+
+def test_recommend_is_the_top_of_a_full_sort_without_rated_or_excluded(blended) -> None:
+    model, r = blended
+    hist = history_of(r, r.user_ids[0])
+    prof = model.fold_in(hist)
+    exclude = [int(model.movie_ids[0]), int(model.movie_ids[1])]
+    picks = model.recommend(prof, n=5, exclude=exclude)
+    allowed = [m for m in model.movie_ids.tolist() if m not in hist and m not in exclude]
+    scores = model.predict(prof, allowed)
+    best = sorted(zip(allowed, scores, strict=True), key=lambda t: (-t[1], t[0]))[:5]
+    assert [m for m, _ in picks] == [m for m, _ in best]
+    np.testing.assert_allclose([s for _, s in picks], [s for _, s in best])
+
+
+def test_recommend_keeps_to_candidates_and_ignores_unknown_ones(blended) -> None:
+    model, r = blended
+    prof = model.fold_in(history_of(r, r.user_ids[0]))
+    cands = np.append(model.movie_ids[-6:], 999_999)
+    picks = model.recommend(prof, n=50, candidates=cands)
+    assert {m for m, _ in picks} <= set(model.movie_ids[-6:].tolist())
+    assert model.recommend(prof, n=3, candidates=np.array([999_999])) == []
+
+
+def test_fold_in_ignores_unknown_movies_and_rejects_bad_scores(blended) -> None:
+    model, r = blended
+    hist = history_of(r, r.user_ids[0])
+    a = model.fold_in(hist)
+    b = model.fold_in(hist | {123_456_789: 10.0})
+    np.testing.assert_array_equal(a.factors, b.factors)
+    for bad in (float("nan"), 0.5, 11.0):
+        with pytest.raises(BadRatings):
+            model.fold_in({int(model.movie_ids[0]): bad})
+
+
+def test_predict_clips_to_the_scale_and_rejects_unknown_movies(blended) -> None:
+    model, r = blended
+    prof = model.fold_in(history_of(r, r.user_ids[0]))
+    p = model.predict(prof, model.movie_ids)
+    assert p.min() >= 1 and p.max() <= 10
+    with pytest.raises(UnknownMovie, match="424242"):
+        model.predict(prof, [424242])
+
+
+def test_explain_contributions_add_up_to_the_prediction(blended) -> None:
+    model, r = blended
+    prof = model.fold_in(history_of(r, r.user_ids[3]))
+    target = next(m for m in model.movie_ids.tolist() if m not in set(prof.movie_ids.tolist()))
+    ids, contrib = model._contributions(prof, target)
+    unclipped = model._scores(prof, model._movies.rows_strict([target]))[0]
+    assert contrib.sum() == pytest.approx(unclipped - model.movie_mean(target))
+    top = model.explain(prof, target, k=3)
+    assert len(top) == 3
+    assert [c for _, c in top] == sorted((c for _, c in top), reverse=True)
+    assert top[0][1] == pytest.approx(contrib.max())
+
+
+def test_similar_excludes_itself_and_rarely_rated_movies(blended) -> None:
+    model, _ = blended
+    m = int(model.movie_ids[0])
+    sims = model.similar(m, n=5, min_ratings=15)
+    assert sims and m not in [s for s, _ in sims]
+    assert all(-1 <= s <= 1 for _, s in sims)
+    assert all(model.movie_rating_count(s) >= 15 for s, _ in sims)
+    assert [s for _, s in sims] == sorted((s for _, s in sims), reverse=True)
+    with pytest.raises(UnknownMovie):
+        model.similar(31337)
+
+
+def test_group_picks_avoid_a_movie_one_member_would_hate() -> None:
+    model = Model.fit(tutorial_ratings(), TUTORIAL)
+    fan = model.fold_in({4: 10.0})  # loves the Christmas comedy
+    picks = model.for_group([fan, model.fold_in({})], n=3)
+    assert all(len(p.member_scores) == 2 for p in picks)
+    assert 4 not in [p.movie_id for p in picks]  # rated by a member
+    # With a hater whose scores all sit below the floor, the penalty rule is visible.
+    p = picks[0]
+    assert p.score == pytest.approx(
+        np.mean(p.member_scores) - 2.0 * max(0.0, 6.0 - min(p.member_scores))
+    )
+    with pytest.raises(RecommenderError):
+        model.for_group([])
+
+
+def test_group_score_penalises_the_least_happy_member() -> None:
+    r = random_ratings(60, 50, 0.5, seed=4)
+    model = Model.fit(r, ModelConfig(rank=3, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0))
+    profs = [model.fold_in(history_of(r, u)) for u in np.unique(r.user_ids)[:3]]
+    picks = model.for_group(profs, n=50)
+    scores = np.array([p.member_scores for p in picks])
+    group = scores.mean(axis=1) - 2.0 * np.maximum(0, 6.0 - scores.min(axis=1))
+    np.testing.assert_allclose([p.score for p in picks], group)
+    assert [p.score for p in picks] == sorted((p.score for p in picks), reverse=True)
+
+
+def test_a_profile_from_another_model_is_refused(blended) -> None:
+    model, r = blended
+    other = Model.fit(r, model.config)
+    with pytest.raises(NotFitted):
+        other.recommend(model.fold_in({}))
+
+
+# ------------------------------------------------------------------ persistence
+
+
+def test_save_load_roundtrip_gives_the_same_predictions(blended, tmp_path: Path) -> None:
+    model, r = blended
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = Model.load(path)
+    assert loaded.config == model.config and loaded.n_ratings_fit == model.n_ratings_fit
+    hist = history_of(r, r.user_ids[0])
+    np.testing.assert_allclose(
+        loaded.predict(loaded.fold_in(hist), loaded.movie_ids),
+        model.predict(model.fold_in(hist), model.movie_ids),
+    )
+    assert loaded.similar(int(r.movie_ids[0])) == model.similar(int(r.movie_ids[0]))
+
+
+def _rewrite(path: Path, **changes) -> None:
+    with np.load(path) as z:
+        data = {k: z[k] for k in z.files}
+    data.update(changes)
+    np.savez(path, **data)
+
+
+def test_old_format_version_is_a_model_file_error(blended, tmp_path: Path) -> None:
+    model, _ = blended
+    path = tmp_path / "m.npz"
+    model.save(path)
+    _rewrite(path, format_version=np.array(FORMAT_VERSION - 1))
+    with pytest.raises(ModelFileError, match="format version"):
+        Model.load(path)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "missing", "nan"])
+def test_damaged_model_file_is_a_model_file_error(blended, tmp_path: Path, damage) -> None:
+    model, _ = blended
+    path = tmp_path / "m.npz"
+    model.save(path)
+    raw = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "flip":
+        mid = len(raw) // 3
+        path.write_bytes(raw[:mid] + bytes([raw[mid] ^ 0xFF]) + raw[mid + 1 :])
+    elif damage == "garbage":
+        path.write_bytes(b"not a model")
+    elif damage == "missing":
+        path.unlink()
+    else:
+        q = model._q.copy()
+        q[0, 0] = np.nan
+        _rewrite(path, item_factors=q)
+    with pytest.raises(ModelFileError):
+        Model.load(path)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    ("users", "movies", "values"),
+    [
+        ([1, 2], [1], [5.0]),
+        ([1], [1], [float("nan")]),
+        ([1], [1], [0.5]),
+        ([1], [1], [10.5]),
+        ([1.5], [1], [5.0]),
+        ([[1]], [[1]], [[5.0]]),
+    ],
+)
+def test_malformed_ratings_are_bad_ratings(users, movies, values) -> None:
+    with pytest.raises(BadRatings):
+        Ratings(np.array(users), np.array(movies), np.array(values))
+
+
+def test_fitting_nothing_or_duplicates_is_bad_ratings() -> None:
+    empty = Ratings(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    with pytest.raises(BadRatings, match="zero ratings"):
+        Model.fit(empty)
+    with pytest.raises(BadRatings, match="duplicate"):
+        Model.fit(Ratings(np.array([1, 1]), np.array([2, 2]), np.array([3.0, 4.0])))
+
+
+def test_bad_config_is_a_recommender_error() -> None:
+    with pytest.raises(RecommenderError):
+        ModelConfig(solver="sgd")
+    with pytest.raises(RecommenderError):
+        ModelConfig(reg=-1.0)
+    with pytest.raises(RecommenderError):
+        ModelConfig(rank=2.5)
+
+
+def test_telegram_sized_and_negative_ids_work() -> None:
+    r = Ratings(np.array([10**13, 10**13, -3]), np.array([-1, 2, 2]), np.array([8.0, 4.0, 6.0]))
+    model = Model.fit(r, ModelConfig(rank=1, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0))
+    assert sorted(model.movie_ids.tolist()) == [-1, 2]
+    assert model.predict(model.fold_in({-1: 8.0}), [-1, 2]).shape == (2,)
+
+
+# ------------------------------------------------------------------ the shared split
+
+
+def shared_split() -> Path | None:
+    root = os.environ.get("MOVIEBOT_SHARED_DATA")
+    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
+    if base.name != "ml-latest-small":
+        base = base / "ml-latest-small"
+    split = base / "split-seed42"
+    return split if (split / "train.csv").exists() else None
+
+
+@pytest.mark.skipif(shared_split() is None, reason="shared MovieLens split not present")
+def test_rmse_on_the_shared_split_stays_below_the_regression_threshold() -> None:
+    from recommender.evaluate import load_movielens_ratings
+
+    split = shared_split()
+    train = load_movielens_ratings(split / "train.csv")
+    test = load_movielens_ratings(split / "test.csv")
+    catalog = np.union1d(train.movie_ids, test.movie_ids)
+    model = Model.fit(train, seed=0, movie_ids=catalog)
+    err = []
+    for u in np.unique(test.user_ids):
+        sel = test.user_ids == u
+        prof = model.fold_in(history_of(train, u))
+        err.append(model.predict(prof, test.movie_ids[sel]) - test.values[sel])
+    rmse_stars = float(np.sqrt(np.mean(np.concatenate(err) ** 2))) / 2
+    assert rmse_stars < 0.845
