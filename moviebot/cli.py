@@ -14,14 +14,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from moviebot.paths import bundled_dataset
+from moviebot.paths import bundled_dataset, model_path_for
 from moviebot.progress import ProgressBar
+from recommender import RecommenderError
+from storage import fits
 from storage.db import connect, default_db_path, schema_version
 from storage.errors import StorageError
 from storage.movielens import import_movielens
 from storage.movies import count_movies
 from storage.ratings import count_ratings
 from storage.search import TitleIndex, clear_winner
+from storage.users import get_user
 
 
 class CommandError(Exception):
@@ -97,6 +100,162 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0 if matches else 1
 
 
+def _model_path(args: argparse.Namespace) -> Path:
+    return Path(args.model) if getattr(args, "model", None) else model_path_for(Path(args.db))
+
+
+def _service(args: argparse.Namespace):
+    """The database (initialised on first use) and the saved model, or a fresh fit."""
+    from bot.service import MovieService
+    from moviebot.training import load_or_train
+
+    db = open_db(args)
+    ensure_catalog(db)
+    model_path = _model_path(args)
+    if not model_path.exists():
+        print("Training the model on the catalog's ratings (first run)...", file=sys.stderr)
+    return MovieService(db, load_or_train(Path(args.db), model_path))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from moviebot.training import train
+
+    db = open_db(args)
+    ensure_catalog(db)
+    db.close()
+    result = train(Path(args.db), _model_path(args))
+    data = {
+        "fit_id": result.fit_id,
+        "ratings": result.n_ratings,
+        "fit_seconds": round(result.seconds, 3),
+        "model": str(_model_path(args)),
+    }
+    _print(
+        args,
+        data,
+        f"Fitted on {result.n_ratings:,} ratings in {result.seconds:.1f} s; "
+        f"saved to {data['model']} (fit {result.fit_id}).",
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from recommender.evaluate import evaluate, format_report, load_movielens_ratings
+
+    for path in (args.train, args.test):
+        if not Path(path).is_file():
+            raise CommandError(f"{path} is not a file")
+    report = evaluate(
+        load_movielens_ratings(args.train),
+        load_movielens_ratings(args.test),
+        include_dense_reference=not args.no_dense,
+    )
+    _print(args, report, format_report(report))
+    return 0
+
+
+def _resolve(service, title: str) -> int:
+    matches = service.find(title)
+    if not matches:
+        raise CommandError(f"no movie matches {title!r}")
+    winner = clear_winner(matches)
+    if winner is None:
+        options = "; ".join(f"{m.label} (id {m.movie_id})" for m in matches[:5])
+        raise CommandError(f"{title!r} is ambiguous: {options}. Add the year, or use --id.")
+    return winner.movie_id
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    service = _service(args)
+    if args.user is not None:
+        get_user(service.db, args.user)  # an unknown user is an error, not a cold start
+    picks = service.recommend(args.user if args.user is not None else 0, args.n, args.genre)
+    data = [
+        {
+            "movie_id": p.movie.id,
+            "title": p.movie.label,
+            "score": round(p.score, 3),
+            "genres": list(p.movie.genres),
+            "because": {"movie_id": p.because[0].id, "rating": p.because[1]} if p.because else None,
+        }
+        for p in picks
+    ]
+    text = "\n".join(f"{i:>2}. {p.score:4.1f}  {p.movie.label}" for i, p in enumerate(picks, 1))
+    _print(args, data, text or "Nothing to recommend.")
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    service = _service(args)
+    movie_id = args.id if args.id is not None else _resolve(service, " ".join(args.title))
+    movie = service.movie(movie_id)
+    nearest = service.similar(movie_id, args.n)
+    data = {
+        "movie": {"movie_id": movie.id, "title": movie.label},
+        "similar": [
+            {"movie_id": m.id, "title": m.label, "similarity": round(s, 4)} for m, s in nearest
+        ],
+    }
+    lines = [f"Movies like {movie.label}:"] + [
+        f"{i:>2}. {s:.2f}  {m.label}" for i, (m, s) in enumerate(nearest, 1)
+    ]
+    _print(
+        args, data, "\n".join(lines) if nearest else f"No similar movies known for {movie.label}."
+    )
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.console import ConsoleChat
+    from bot.conversation import Conversation, Sender
+
+    service = _service(args)
+    sender = Sender(args.user_id, args.name or getpass.getuser().title(), "en")
+    ConsoleChat(Conversation(service), sender).run(sys.stdin, interactive=sys.stdin.isatty())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from bot.telegram_app import BotSettings, build_application, quiet_http_logs
+
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise CommandError(
+            "TELEGRAM_BOT_TOKEN is not set (get one from @BotFather); "
+            "`moviebot chat` runs the bot in this terminal without one"
+        )
+    # No timestamps: journald and docker add their own.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quiet_http_logs()
+    service = _service(args)
+    settings = BotSettings(
+        token=token,
+        db_path=Path(args.db),
+        model_path=_model_path(args),
+        api_url=args.api_url,
+        refit_minutes=args.refit_minutes,
+        rate_limit=not args.no_rate_limit,
+    )
+    application = build_application(settings, service)
+    if args.webhook_url:
+        secret = os.environ.get("MOVIEBOT_WEBHOOK_SECRET") or None
+        application.run_webhook(
+            listen=args.listen,
+            port=args.port,
+            url_path=args.webhook_path.lstrip("/"),
+            webhook_url=args.webhook_url,
+            secret_token=secret,
+        )
+    else:
+        application.run_polling(timeout=settings.poll_timeout)
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     db = open_db(args)
     data = {
@@ -108,6 +267,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "telegram_users": db.execute("SELECT count(*) FROM users WHERE id > 0").fetchone()[0],
         "group_pools": db.execute("SELECT count(DISTINCT chat_id) FROM chat_members").fetchone()[0],
     }
+    last = fits.last_successful_fit(db)
+    data["last_fit"] = (
+        {"at": last.finished_at, "ratings": last.n_ratings, **last.scores} if last else None
+    )
     _print(args, data, "\n".join(f"{key:>15}: {value}" for key, value in data.items()))
     return 0
 
@@ -173,6 +336,88 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="+", help="what a person would type")
     search.add_argument("--limit", type=int, default=5, help="how many candidates (default 5)")
 
+    model_option = argparse.ArgumentParser(add_help=False)
+    model_option.add_argument(
+        "--model", help="the model file (default: next to the database, NAME.model.npz)"
+    )
+
+    add(
+        "train",
+        cmd_train,
+        "Fit the model on every rating in the database and save it.",
+        "moviebot train",
+        [printing, model_option],
+    )
+
+    evaluate = add(
+        "evaluate",
+        cmd_evaluate,
+        "Score the models on a MovieLens-format train/test split (RMSE, MAE, P@10, NDCG@10).",
+        "moviebot evaluate --train split/train.csv --test split/test.csv",
+        [printing],
+    )
+    evaluate.add_argument("--train", required=True, help="ratings.csv-format training ratings")
+    evaluate.add_argument("--test", required=True, help="ratings.csv-format test ratings")
+    evaluate.add_argument(
+        "--no-dense", action="store_true", help="skip the slow dense tutorial reference"
+    )
+
+    recommend = add(
+        "recommend",
+        cmd_recommend,
+        "Top predicted movies for a user (best-rated overall without --user).",
+        "moviebot recommend --user 123456789 -n 5",
+        [printing, model_option],
+    )
+    recommend.add_argument("--user", type=int, help="a user id from the database")
+    recommend.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    recommend.add_argument("--genre", help="only this genre, e.g. Comedy")
+
+    similar = add(
+        "similar",
+        cmd_similar,
+        "Movies closest to a movie in the model's learned features.",
+        "moviebot similar toy story",
+        [printing, model_option],
+    )
+    similar.add_argument("title", nargs="*", help="the movie's title")
+    similar.add_argument("--id", type=int, help="the movie's id instead of a title")
+    similar.add_argument("-n", type=int, default=10, help="how many (default 10)")
+
+    chat = add(
+        "chat",
+        cmd_chat,
+        "Chat with the bot in this terminal (or from piped input, one message per line).",
+        "printf '/rate Ted 8\\n/recommend 3\\n' | moviebot chat",
+        [model_option],
+    )
+    chat.add_argument("--user-id", type=int, default=1, help="who you are (default 1)")
+    chat.add_argument("--name", help="your name in the chat")
+
+    run = add(
+        "run",
+        cmd_run,
+        "Run the Telegram bot (token from TELEGRAM_BOT_TOKEN): long polling, or a webhook.",
+        "TELEGRAM_BOT_TOKEN=123:abc moviebot run --refit-minutes 30",
+        [model_option],
+    )
+    run.add_argument("--api-url", help="another Bot API server, e.g. http://127.0.0.1:8081")
+    run.add_argument(
+        "--refit-minutes",
+        type=float,
+        default=30.0,
+        help="refit the model this often when there are new ratings (0: never; default 30)",
+    )
+    run.add_argument(
+        "--no-rate-limit",
+        action="store_true",
+        help="drop the ~30 messages/s limiter (only for load tests against a fake server)",
+    )
+    run.add_argument("--webhook-url", help="public HTTPS URL: receive updates by webhook")
+    run.add_argument("--webhook-path", default="telegram", help="path to listen on")
+    run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
+    run.add_argument("--port", type=int, default=8443, help="webhook listen port")
+
     add("stats", cmd_stats, "Show what the database holds.", "moviebot stats --json", [printing])
     return parser
 
@@ -182,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (CommandError, StorageError) as error:
+    except (CommandError, StorageError, RecommenderError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

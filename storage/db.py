@@ -23,7 +23,7 @@ def default_db_path() -> Path:
 
 def utc_now() -> str:
     """The current time as ISO-8601 UTC text, the format every timestamp column holds."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def connect(path: str | Path, *, migrate: bool = True) -> Database:

@@ -111,7 +111,7 @@ def count_ratings(db: Database) -> int:
 
 def count_ratings_changed_since(db: Database, timestamp: str) -> int:
     """Ratings created or changed after `timestamp` (ISO text): the work a refit would pick up."""
-    return db.execute("SELECT count(*) FROM ratings WHERE updated_at > ?", [timestamp]).fetchone()[
+    return db.execute("SELECT count(*) FROM ratings WHERE updated_at >= ?", [timestamp]).fetchone()[
         0
     ]
 

@@ -15,6 +15,10 @@ from storage.movielens import import_movielens
 from tests.tutorial import write_movielens_folder
 
 REPO = Path(__file__).resolve().parent.parent
+TEST_TOKEN = "123456:TEST-token_for_the_fake_server"
+
+# The loopback Bot API server (fixture `fake_telegram`), for every test module.
+pytest_plugins = ["tests.harness.fixtures"]
 
 
 def shared_data_dir() -> Path:
@@ -67,3 +71,39 @@ def catalog_db(catalog_db_path: Path) -> Database:
     database = connect(catalog_db_path)
     yield database
     database.close()
+
+
+@pytest.fixture(scope="session")
+def catalog_model_path(_catalog_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model fitted once on the bundled catalog (about a second)."""
+    from moviebot.training import train
+
+    folder = tmp_path_factory.mktemp("model")
+    db_copy = folder / "catalog.db"
+    shutil.copyfile(_catalog_template, db_copy)
+    path = folder / "catalog.model.npz"
+    train(db_copy, path)
+    return path
+
+
+@pytest.fixture
+def service(catalog_db: Database, catalog_model_path: Path):
+    """The bot's service on a private copy of the catalog with the session's model."""
+    from bot.service import MovieService
+    from recommender import Model
+
+    return MovieService(catalog_db, Model.load(catalog_model_path))
+
+
+@pytest.fixture
+def settings(fake_telegram, catalog_db_path: Path, catalog_model_path: Path):
+    """Bot settings pointing at the loopback Bot API server and a private catalog copy."""
+    from bot.telegram_app import BotSettings
+
+    return BotSettings(
+        token=TEST_TOKEN,
+        db_path=catalog_db_path,
+        model_path=catalog_model_path,
+        api_url=fake_telegram.url,
+        refit_minutes=0,  # tests trigger refits themselves
+    )

@@ -22,7 +22,7 @@ def test_init_creates_the_database_with_the_catalog(tmp_path: Path, capsys) -> N
     db = tmp_path / "sub" / "m.db"
     code, out, _ = run(capsys, "init", "--db", str(db))
     assert code == 0
-    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 2).\n"
+    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 3).\n"
     code, out, _ = run(capsys, "init", "--db", str(db), "--json")
     assert json.loads(out)["imported"]["ratings_added"] == 0
 
@@ -85,5 +85,5 @@ def test_every_command_has_help_with_an_example(capsys) -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     for name, command in commands.items():
-        assert "example: moviebot" in command.format_help(), name
+        assert "example: " in command.format_help() and "moviebot " in command.epilog, name
         assert "--db" in command.format_help(), name

@@ -1,0 +1,55 @@
+"""Button callback data: one compact format, one parser.
+
+Telegram allows 64 bytes of callback data; ours is "<verb>:<int>[:<int>]", e.g. "r:106696:8".
+Anything else (old buttons, tampered data) parses to None and gets a friendly answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_BYTES = 64
+
+
+class Verb(StrEnum):
+    RATE = "r"  # r:<movie>:<score>  store this score
+    ASK_SCORE = "a"  # a:<movie>        show the 1-10 buttons for this movie
+    SKIP = "s"  # s:<movie>        "haven't seen it" during onboarding
+    HIDE = "h"  # h:<movie>        never recommend this movie again
+    PICK_RATE = "p"  # p:<movie>:<score> the title meant in an ambiguous /rate (0 = no score yet)
+    PICK_SIMILAR = "l"  # l:<movie>     the title meant in an ambiguous /similar
+    PAGE = "m"  # m:<page>         a page of /myratings
+    FORGET = "f"  # f:1 = yes, delete everything; f:0 = keep it
+    CANCEL = "x"  # x:0              drop the question
+
+
+@dataclass(frozen=True)
+class Callback:
+    verb: Verb
+    target: int
+    value: int = 0
+
+
+def encode(verb: Verb, target: int, value: int | None = None) -> str:
+    data = f"{verb.value}:{target}" if value is None else f"{verb.value}:{target}:{value}"
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data {data!r} is longer than {MAX_BYTES} bytes")
+    return data
+
+
+def parse(data: object) -> Callback | None:
+    """The callback in `data`, or None for anything that is not one of ours."""
+    if not isinstance(data, str) or len(data.encode("utf-8", "replace")) > MAX_BYTES:
+        return None
+    parts = data.split(":")
+    if len(parts) not in (2, 3):
+        return None
+    try:
+        verb = Verb(parts[0])
+        numbers = [int(part) for part in parts[1:]]
+    except ValueError:
+        return None
+    if any(not part.lstrip("-").isdigit() for part in parts[1:]):
+        return None  # int() also accepts " 7", "+7" and "7_0"; ours never contain those
+    return Callback(verb, numbers[0], numbers[1] if len(numbers) == 2 else 0)

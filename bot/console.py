@@ -1,0 +1,96 @@
+"""The console chat: the same conversation as on Telegram, in a terminal or from a pipe.
+
+Buttons are printed as numbered choices; typing #3 taps choice [3] of the latest message that
+had buttons. With piped input (one message per line) a whole session can be scripted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+from bot.conversation import Chat, Conversation, Sender
+from bot.replies import Button, Outcome, Reply
+
+log = logging.getLogger(__name__)
+
+BANNER = (
+    "moviebot console chat. Type /help for the commands, /quit to leave.\n"
+    "Buttons show as [1] [2] ...: type #1 to tap the first."
+)
+SORRY = "Sorry, something went wrong on my side. Please try again."
+
+
+class ConsoleChat:
+    def __init__(
+        self,
+        conversation: Conversation,
+        sender: Sender,
+        out: TextIO = sys.stdout,
+    ) -> None:
+        self.conversation = conversation
+        self.sender = sender
+        self.chat = Chat(chat_id=sender.user_id, is_private=True)
+        self.out = out
+        self._buttons: list[Button] = []
+
+    def run(self, lines: TextIO, interactive: bool) -> None:
+        self._print(BANNER)
+        while True:
+            if interactive:
+                self.out.write("you> ")
+                self.out.flush()
+            line = lines.readline()
+            if not line:
+                break
+            text = line.strip()
+            if text in {"/quit", "/exit"}:
+                break
+            if not text:
+                continue
+            if not interactive:
+                self._print(f"you> {text}")
+            self.handle(text)
+
+    def handle(self, text: str) -> None:
+        """Answer one line: a tap when it is #n, a message otherwise."""
+        try:
+            if text.startswith("#") and text[1:].isdigit():
+                outcome = self._tap(int(text[1:]))
+            else:
+                outcome = self.conversation.on_text(self.sender, self.chat, text)
+        except Exception:
+            log.exception("console message failed")
+            outcome = Outcome.say(SORRY)
+        self._show(outcome)
+
+    def _tap(self, number: int) -> Outcome:
+        if not 1 <= number <= len(self._buttons):
+            return Outcome.say("There is no such choice. Type #1, #2 ... for the buttons shown.")
+        button = self._buttons[number - 1]
+        return self.conversation.on_button(self.sender, self.chat, button.data)
+
+    def _show(self, outcome: Outcome) -> None:
+        if outcome.toast:
+            self._print(f"  ({outcome.toast})")
+        if outcome.edit is not None:
+            self._render(outcome.edit)
+        for reply in outcome.replies:
+            self._render(reply)
+
+    def _render(self, reply: Reply) -> None:
+        self._print(f"bot> {reply.text}".replace("\n", "\n     "))
+        if reply.buttons:
+            self._buttons = [button for row in reply.buttons for button in row]
+            number = 0
+            for row in reply.buttons:
+                cells = []
+                for button in row:
+                    number += 1
+                    cells.append(f"[{number}] {button.label}")
+                self._print("     " + "  ".join(cells))
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()

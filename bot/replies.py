@@ -1,0 +1,88 @@
+"""What the command layer answers with: text, optional buttons, no Telegram types."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+# Telegram refuses longer messages; the command layer splits long lists below this.
+MAX_TEXT = 4096
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # callback data, built and parsed only by bot.callbacks
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass
+class Outcome:
+    """Everything one message or tap causes.
+
+    `edit` replaces the message whose button was tapped; `toast` is the short notice Telegram
+    shows on a tap (answerCallbackQuery); `replies` are new messages, in order.
+    """
+
+    replies: list[Reply] = field(default_factory=list)
+    edit: Reply | None = None
+    toast: str | None = None
+
+    @classmethod
+    def say(cls, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outcome:
+        return cls(replies=[Reply(text, buttons)])
+
+
+def split_text(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
+    """Join lines into as few messages as fit under `limit` characters each."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = line[:limit]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+def _reply_to_dict(reply: Reply) -> dict:
+    return {
+        "text": reply.text,
+        "buttons": [[[b.label, b.data] for b in row] for row in reply.buttons],
+    }
+
+
+def _reply_from_dict(data: dict) -> Reply:
+    buttons = tuple(tuple(Button(label, cb) for label, cb in row) for row in data["buttons"])
+    return Reply(data["text"], buttons)
+
+
+def outcome_to_json(outcome: Outcome) -> str:
+    """The outcome as JSON, so a computed answer can be stored and sent (again) later."""
+    return json.dumps(
+        {
+            "replies": [_reply_to_dict(r) for r in outcome.replies],
+            "edit": _reply_to_dict(outcome.edit) if outcome.edit else None,
+            "toast": outcome.toast,
+        },
+        ensure_ascii=False,
+    )
+
+
+def outcome_from_json(text: str) -> Outcome:
+    data = json.loads(text)
+    return Outcome(
+        replies=[_reply_from_dict(r) for r in data["replies"]],
+        edit=_reply_from_dict(data["edit"]) if data["edit"] else None,
+        toast=data["toast"],
+    )

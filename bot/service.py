@@ -1,0 +1,158 @@
+"""The catalog, the ratings and the current model behind one object.
+
+Used from one thread at a time (the bot's database thread, or the console); the model can be
+swapped in from a refit thread at any moment, which is safe because a model is immutable and
+replacing the attribute is atomic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlite_utils import Database
+
+from recommender import Model, UserProfile
+from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
+from storage import chats, movies, ratings, state
+from storage.movies import Movie
+from storage.search import TitleIndex, TitleMatch
+from storage.titles import normalize
+
+ONBOARDING_SIZE = 10
+# A movie's learned features rest on its ratings; with fewer than this, neighbours are noise.
+MIN_RATINGS_FOR_SIMILAR = 5
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A recommended movie, its predicted score, and the user's rating that most supports it."""
+
+    movie: Movie
+    score: float
+    because: tuple[Movie, int] | None = None
+
+
+@dataclass(frozen=True)
+class GroupPickView:
+    movie: Movie
+    score: float
+    member_scores: tuple[float, ...]
+
+
+class MovieService:
+    def __init__(self, db: Database, model: Model) -> None:
+        self.db = db
+        self._model = model
+        self._titles: TitleIndex | None = None
+        self._onboarding: list[int] | None = None
+
+    @property
+    def model(self) -> Model:
+        return self._model
+
+    def swap_model(self, model: Model) -> None:
+        """Serve `model` from now on; the title index picks up new popularity lazily."""
+        self._model = model
+        self._titles = None
+
+    @property
+    def titles(self) -> TitleIndex:
+        if self._titles is None:
+            self._titles = TitleIndex.from_db(self.db)
+        return self._titles
+
+    def find(self, query: str, limit: int = 5) -> list[TitleMatch]:
+        return self.titles.search(query, limit)
+
+    def movie(self, movie_id: int) -> Movie:
+        return movies.get_movie(self.db, movie_id)
+
+    def profile(self, user_id: int) -> UserProfile:
+        """Fold the user's current ratings in: a rating counts the moment it is stored."""
+        history = ratings.user_ratings(self.db, user_id)
+        return self._model.fold_in({m: float(r) for m, r in history.items()})
+
+    def recommend(self, user_id: int, n: int, genre: str | None = None) -> list[Pick]:
+        model = self._model
+        profile = model.fold_in(
+            {m: float(r) for m, r in ratings.user_ratings(self.db, user_id).items()}
+        )
+        candidates = None
+        if genre:
+            candidates = np.asarray(movies.movie_ids_where(self.db, genre=genre), dtype=np.int64)
+        top = model.recommend(
+            profile, n, exclude=state.hidden_movies(self.db, user_id), candidates=candidates
+        )
+        found = movies.get_movies(self.db, [movie_id for movie_id, _ in top])
+        history = dict(zip(profile.movie_ids.tolist(), profile.ratings.tolist(), strict=True))
+        reasons = {}
+        for movie_id, _ in top:
+            support = model.explain(profile, movie_id, k=1)
+            if support and support[0][1] > 0:
+                reasons[movie_id] = support[0][0]
+        supporting = movies.get_movies(self.db, reasons.values())
+        picks = []
+        for movie_id, score in top:
+            because = None
+            if movie_id in reasons and reasons[movie_id] in supporting:
+                reason = reasons[movie_id]
+                because = (supporting[reason], int(history[reason]))
+            picks.append(Pick(found[movie_id], float(score), because))
+        return picks
+
+    def similar(self, movie_id: int, n: int) -> list[tuple[Movie, float]]:
+        if self.rating_count(movie_id) < MIN_RATINGS_FOR_SIMILAR:
+            return []
+        try:
+            nearest = self._model.similar(movie_id, n)
+        except ModelDoesNotKnowMovie:
+            return []
+        found = movies.get_movies(self.db, [m for m, _ in nearest])
+        return [(found[m], float(s)) for m, s in nearest if m in found]
+
+    def rating_count(self, movie_id: int) -> int:
+        try:
+            return self._model.movie_rating_count(movie_id)
+        except ModelDoesNotKnowMovie:
+            return 0
+
+    def group_picks(self, user_ids: list[int], n: int) -> list[GroupPickView]:
+        model = self._model
+        profiles = [
+            model.fold_in({m: float(r) for m, r in ratings.user_ratings(self.db, uid).items()})
+            for uid in user_ids
+        ]
+        picks = model.for_group(profiles, n)
+        found = movies.get_movies(self.db, [p.movie_id for p in picks])
+        return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
+
+    def pool(self, chat_id: int) -> list[tuple[int, str | None]]:
+        return chats.pool_members(self.db, chat_id)
+
+    def onboarding_movies(self) -> list[int]:
+        """Popular, well-liked, varied movies to rate first: at most one per franchise and a
+        spread of genres, so the first ten ratings say as much as possible about a taste."""
+        if self._onboarding is None:
+            self._onboarding = self._pick_onboarding(3 * ONBOARDING_SIZE)
+        return self._onboarding
+
+    def _pick_onboarding(self, size: int) -> list[int]:
+        counts = ratings.rating_counts(self.db)
+        popular = sorted(counts, key=lambda m: (-counts[m], m))[: 20 * size]
+        catalog = movies.get_movies(self.db, popular)
+        chosen: list[int] = []
+        franchises: set[str] = set()
+        genre_uses: dict[str, int] = {}
+        for movie_id in popular:
+            movie = catalog[movie_id]
+            franchise = " ".join(normalize(movie.title).split()[:2])
+            main_genre = movie.genres[0] if movie.genres else ""
+            if franchise in franchises or genre_uses.get(main_genre, 0) >= max(2, size // 6):
+                continue
+            chosen.append(movie_id)
+            franchises.add(franchise)
+            genre_uses[main_genre] = genre_uses.get(main_genre, 0) + 1
+            if len(chosen) == size:
+                break
+        return chosen

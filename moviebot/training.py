@@ -1,0 +1,86 @@
+"""Fitting the model on the database's ratings, saving it, and recording the fit.
+
+Used by `moviebot train`, by the bot's periodic refit (in a thread, on its own connection so
+the chat never waits for it) and at start-up when there is no saved model yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recommender import Model, ModelConfig, Ratings
+from recommender.errors import ModelFileError
+from storage import fits
+from storage.db import connect
+from storage.movies import all_movie_ids
+from storage.ratings import count_ratings, count_ratings_changed_since, ratings_arrays
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: Model
+    fit_id: int
+    n_ratings: int
+    seconds: float
+
+
+def train(db_path: Path, model_path: Path, config: ModelConfig | None = None) -> TrainResult:
+    """Fit on every rating in the database, save atomically, record the fit; failures are
+    recorded too and re-raised."""
+    db = connect(db_path)
+    try:
+        user_ids, movie_ids, values = ratings_arrays(db)
+        fit_id = fits.start_fit(db, len(values))
+        started = time.perf_counter()
+        try:
+            model = Model.fit(
+                Ratings(user_ids, movie_ids, values.astype(np.float64)),
+                config=config,
+                movie_ids=np.asarray(all_movie_ids(db), dtype=np.int64),
+            )
+            model.save(model_path)
+        except Exception as error:
+            fits.fail_fit(db, fit_id, f"{type(error).__name__}: {error}")
+            raise
+        seconds = time.perf_counter() - started
+        fits.finish_fit(
+            db,
+            fit_id,
+            n_users=int(np.unique(user_ids).size),
+            n_movies=len(model.movie_ids),
+            scores={"fit_seconds": round(seconds, 3)},
+            model_path=str(model_path),
+        )
+        log.info("fit %d: %d ratings in %.2f s", fit_id, len(values), seconds)
+        return TrainResult(model, fit_id, len(values), seconds)
+    finally:
+        db.close()
+
+
+def load_or_train(db_path: Path, model_path: Path) -> Model:
+    """The saved model if there is a usable one, else a fresh fit (a few seconds)."""
+    if model_path.exists():
+        try:
+            return Model.load(model_path)
+        except ModelFileError as error:
+            log.warning("model file %s unusable (%s); refitting", model_path, error)
+    return train(db_path, model_path).model
+
+
+def ratings_changed_since_last_fit(db_path: Path) -> int:
+    """How many ratings a refit would pick up (all of them when there was no fit)."""
+    db = connect(db_path)
+    try:
+        last = fits.last_successful_fit(db)
+        if last is None:
+            return count_ratings(db)
+        return count_ratings_changed_since(db, last.started_at)
+    finally:
+        db.close()

@@ -1,0 +1,384 @@
+"""The command layer on the real catalog and model: what people type and tap, what they get."""
+
+from __future__ import annotations
+
+import pytest
+from sqlite_utils import Database
+
+from bot import callbacks
+from bot.callbacks import Verb
+from bot.conversation import Chat, Conversation, Sender
+from bot.replies import MAX_TEXT, Outcome
+from bot.service import ONBOARDING_SIZE, MovieService
+from storage import chats, ratings, state
+from storage.search import TitleIndex
+
+ANN = Sender(1001, "Ann Smith", "en")
+BOB = Sender(1002, "Bob", "en")
+PRIVATE = Chat(1001, is_private=True)
+GROUP = Chat(-100500, is_private=False)
+TED, TED_2, FROZEN, TOY_STORY, TOY_STORY_2 = 95441, 135861, 106696, 1, 3114
+
+
+class Talk:
+    """One person in one chat, talking to the command layer."""
+
+    def __init__(self, conversation: Conversation, sender: Sender, chat: Chat) -> None:
+        self.conversation, self.sender, self.chat = conversation, sender, chat
+
+    def say(self, text: str) -> Outcome:
+        return self.conversation.on_text(self.sender, self.chat, text)
+
+    def tap(self, data: str) -> Outcome:
+        return self.conversation.on_button(self.sender, self.chat, data)
+
+    def text(self, text: str) -> str:
+        """Everything the bot answered to `text`, as one string."""
+        return "\n".join(reply.text for reply in self.say(text).replies)
+
+
+def button_data(outcome: Outcome) -> list[str]:
+    replies = ([outcome.edit] if outcome.edit else []) + outcome.replies
+    return [b.data for reply in replies for row in reply.buttons for b in row]
+
+
+def snapshot(db: Database) -> list:
+    return [
+        db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+        for table in ("ratings", "chat_members", "hidden_movies")
+    ]
+
+
+@pytest.fixture
+def conversation(service: MovieService) -> Conversation:
+    return Conversation(service, bot_username="moviebot_test_bot")
+
+
+@pytest.fixture
+def ann(conversation: Conversation) -> Talk:
+    return Talk(conversation, ANN, PRIVATE)
+
+
+def test_rate_stores_and_confirms_what_was_stored(ann: Talk, catalog_db: Database) -> None:
+    assert ann.text("/rate Ted 8") == "Ted (2012): 8/10 ✓"
+    assert ratings.user_ratings(catalog_db, ANN.user_id) == {TED: 8}
+
+
+def test_rerating_replaces_the_score_and_says_so(ann: Talk, catalog_db: Database) -> None:
+    ann.say("/rate Ted 8")
+    assert ann.text("/rate ted 6") == "Ted (2012): 6/10 ✓ (replaces your earlier 8/10)"
+    assert ann.text("/rate TED 6/10") == "Ted (2012): 6/10 ✓ (unchanged)"
+    assert ratings.user_ratings(catalog_db, ANN.user_id) == {TED: 6}
+
+
+def test_rate_without_a_score_shows_buttons_and_a_typed_score_works(ann: Talk, catalog_db) -> None:
+    outcome = ann.say("/rate Frozen")
+    assert outcome.replies[0].text.startswith("How would you rate Frozen (2013)")
+    assert button_data(outcome) == [callbacks.encode(Verb.RATE, FROZEN, s) for s in range(1, 11)]
+    assert ann.text("9") == "Frozen (2013): 9/10 ✓"
+    assert ratings.user_ratings(catalog_db, ANN.user_id) == {FROZEN: 9}
+    assert state.get_state(catalog_db, ANN.user_id) == {}
+
+
+def test_a_tapped_score_is_stored_and_the_message_edited(ann: Talk, catalog_db) -> None:
+    outcome = ann.tap(callbacks.encode(Verb.RATE, TED, 7))
+    assert outcome.edit.text == "Ted (2012): 7/10 ✓"
+    assert outcome.toast == "Saved"
+    assert ratings.get_rating(catalog_db, ANN.user_id, TED) == 7
+
+
+def test_close_titles_are_asked_about_and_the_pick_stores_the_score(ann: Talk, catalog_db) -> None:
+    outcome = ann.say("/rate harold kumar 7")
+    assert outcome.replies[0].text == "Which one do you mean?"
+    labels = [b.label for row in outcome.replies[0].buttons for b in row]
+    assert "Harold & Kumar Escape from Guantanamo Bay (2008)" in labels
+    assert labels[-1] == "None of these"
+    assert ratings.user_ratings(catalog_db, ANN.user_id) == {}
+    guantanamo = callbacks.encode(Verb.PICK_RATE, 59022, 7)
+    assert guantanamo in button_data(outcome)
+    assert (
+        ann.tap(guantanamo).edit.text == "Harold & Kumar Escape from Guantanamo Bay (2008): 7/10 ✓"
+    )
+    assert ratings.user_ratings(catalog_db, ANN.user_id) == {59022: 7}
+
+
+@pytest.mark.parametrize("score", ["0", "11", "7.5", "-3", "100", "8,5", "0/10"])
+def test_impossible_scores_are_refused_and_nothing_is_stored(ann: Talk, catalog_db, score) -> None:
+    before = snapshot(catalog_db)
+    assert ann.text(f"/rate Ted {score}") == (
+        "Scores are whole numbers from 1 to 10, like: /rate Ted 8. Nothing was saved."
+    )
+    assert snapshot(catalog_db) == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/rate",
+        "/rate    ",
+        "/rate qwzx plmk 8",
+        "/rate Ted abc",
+        "/rate " + "x" * 4000,
+        "x" * 5000,
+        "/rate 🎬🍿 9",
+        "/rate \u202etxet lanoitceridib\u202c 5",
+        "/rate Te\u200bd 8\u200b",
+        "/similar",
+        "/similar zzzzzzzz qqqq",
+        "/recommend 0",
+        "/recommend 51",
+        "/recommend abc",
+        "/recommend -3",
+        "/recommend 2.5",
+        "/myratings abc",
+        "/grouprec",
+        "/join",
+        "/unknowncommand",
+        "/rate@another_bot Ted 8",
+        "🎬",
+        "",
+        "   ",
+        "\x00\x01\x02",
+    ],
+)
+def test_bad_input_gets_a_friendly_reply_and_stores_nothing(ann: Talk, catalog_db, text) -> None:
+    before = snapshot(catalog_db)
+    outcome = ann.say(text)
+    for reply in outcome.replies:
+        assert 0 < len(reply.text) <= MAX_TEXT
+        assert "Traceback" not in reply.text
+    assert snapshot(catalog_db) == before
+    # Ours get an answer; only another bot's command is ignored in a private chat.
+    assert bool(outcome.replies) == (not text.startswith("/rate@another_bot"))
+
+
+def test_unknown_title_says_what_to_try(ann: Talk) -> None:
+    assert ann.text("/rate qwzx plmk 8") == (
+        'I couldn\'t find a movie called "qwzx plmk". Check the spelling, or add the year, '
+        "like: Cinderella 2015."
+    )
+
+
+def test_recommend_for_a_new_user_is_the_best_rated_and_says_so(ann: Talk, service) -> None:
+    outcome = ann.say("/recommend 5")
+    text = outcome.replies[0].text
+    assert text.startswith("You haven't rated anything yet, so these are the best-rated movies")
+    cold = service.model.recommend(service.model.fold_in({}), 5)
+    for movie_id, _ in cold:
+        assert service.movie(movie_id).label in text
+    assert text.count("https://www.imdb.com/title/tt") == 5
+
+
+def test_a_rating_changes_recommendations_at_once(ann: Talk, service, catalog_db) -> None:
+    before = [p.movie.id for p in service.recommend(ANN.user_id, 10)]
+    for title in ("toy story", "toy story 2", "finding nemo", "monsters inc", "up"):
+        ann.say(f"/rate {title} 10")
+    for title in ("saw", "hostel", "the exorcist"):
+        ann.say(f"/rate {title} 1")
+    after = service.recommend(ANN.user_id, 10)
+    assert [p.movie.id for p in after] != before
+    rated = ratings.user_ratings(catalog_db, ANN.user_id)
+    assert not rated.keys() & {p.movie.id for p in after}
+    assert sum("Animation" in p.movie.genres for p in after) >= 3
+    text = ann.text("/recommend")
+    assert text.startswith("Your top 10 picks:")
+    assert "because you rated" in text
+
+
+def test_recommend_by_genre_and_count(ann: Talk, service) -> None:
+    ann.say("/rate Ted 8")
+    outcome = ann.say("/recommend 3 comedy")
+    assert outcome.replies[0].text.startswith("Your top 3 Comedy picks:")
+    for pick in service.recommend(ANN.user_id, 3, "Comedy"):
+        assert "Comedy" in pick.movie.genres
+    assert ann.text("/recommend 3 westernz").startswith('I don\'t know the genre "westernz"')
+
+
+def test_fifty_recommendations_fit_telegram_messages(ann: Talk) -> None:
+    outcome = ann.say("/recommend 50")
+    assert all(len(r.text) <= MAX_TEXT for r in outcome.replies)
+    assert sum(r.text.count(" · ") for r in outcome.replies) >= 50
+    assert len(button_data(outcome)) == 20  # rate and hide for the first ten
+
+
+def test_hidden_movies_are_not_recommended_again(ann: Talk, service) -> None:
+    first = service.recommend(ANN.user_id, 1)[0].movie
+    outcome = ann.tap(callbacks.encode(Verb.HIDE, first.id))
+    assert outcome.toast.startswith("Hidden")
+    assert first.id not in [p.movie.id for p in service.recommend(ANN.user_id, 10)]
+
+
+def test_rate_button_on_a_recommendation_asks_for_the_score(ann: Talk, catalog_db) -> None:
+    outcome = ann.tap(callbacks.encode(Verb.ASK_SCORE, TOY_STORY))
+    assert outcome.replies[0].text.startswith("How would you rate Toy Story (1995)")
+    assert ann.text("10") == "Toy Story (1995): 10/10 ✓"
+
+
+def test_similar_finds_the_sequel(ann: Talk) -> None:
+    text = ann.text("/similar toy story")
+    lines = text.splitlines()
+    assert lines[0] == "Movies like Toy Story (1995):"
+    assert "Toy Story 2 (1999)" in "\n".join(lines[1:4])
+    assert len(lines) == 11
+
+
+def test_similar_for_an_ambiguous_title_asks_then_answers(ann: Talk) -> None:
+    outcome = ann.say("/similar harold kumar")
+    assert outcome.replies[0].text == "Which one do you mean?"
+    tap = ann.tap(callbacks.encode(Verb.PICK_SIMILAR, 8807))
+    assert tap.edit.text.startswith("Movies like Harold and Kumar Go to White Castle (2004):")
+
+
+def test_similar_for_an_obscure_movie_explains(ann: Talk, service: MovieService) -> None:
+    counts = {m: service.rating_count(m) for m in (75395,)}  # Frozen (2010): 2 ratings
+    text = ann.conversation._similar_to(service.movie(75395)).replies[0].text
+    assert text.startswith("I don't know Frozen (2010) well enough")
+    assert f"({counts[75395]} ratings)" in text
+
+
+def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
+    conversation: Conversation, service: MovieService, catalog_db
+) -> None:
+    ann = Talk(conversation, ANN, PRIVATE)
+    outcome = ann.say("/start")
+    assert outcome.replies[0].text.startswith("Hi Ann!")
+    first = outcome.replies[1]
+    assert first.text.startswith("1/10: ")
+    data = button_data(outcome)
+    assert len(data) == 11 and data[-1].startswith("s:")
+    first_movie = callbacks.parse(data[0]).target
+
+    # A restart: a new conversation over the same database carries on with the same movie.
+    restarted = Talk(Conversation(service, "moviebot_test_bot"), ANN, PRIVATE)
+    again = restarted.say("/start")
+    assert again.replies[0].text.startswith("Welcome back, Ann!")
+    assert callbacks.parse(button_data(again)[0]).target == first_movie
+
+    shown = [first_movie]
+    tap = restarted.tap(callbacks.encode(Verb.SKIP, first_movie))
+    for _ in range(ONBOARDING_SIZE):
+        movie_id = callbacks.parse(button_data(tap)[0]).target
+        shown.append(movie_id)
+        tap = restarted.tap(callbacks.encode(Verb.RATE, movie_id, 7))
+    assert tap.replies[0].text.startswith("Thanks! That's 10 rated. /recommend")
+    assert len(set(shown)) == len(shown)
+    assert ratings.count_user_ratings(catalog_db, ANN.user_id) == ONBOARDING_SIZE
+    assert state.get_state(catalog_db, ANN.user_id) == {}
+    franchises = {service.movie(m).title.split()[0] for m in shown}
+    assert len(franchises) >= 8
+
+
+def test_a_double_tap_during_onboarding_does_not_skip_a_movie(ann: Talk) -> None:
+    outcome = ann.say("/start")
+    movie_id = callbacks.parse(button_data(outcome)[0]).target
+    first = ann.tap(callbacks.encode(Verb.RATE, movie_id, 8))
+    second = ann.tap(callbacks.encode(Verb.RATE, movie_id, 8))
+    assert first.replies[0].text.startswith("2/10")
+    assert second.replies == [] and second.edit.text.endswith("(unchanged)")
+
+
+def test_my_ratings_pages(ann: Talk) -> None:
+    for title in ["ted", "frozen", "toy story", "up", "heat", "alien", "jaws", "rocky", "big"]:
+        ann.say(f"/rate {title} 6")
+    ann.say("/rate matrix 9")
+    ann.say("/rate fargo 7")
+    page = ann.say("/myratings").replies[0]
+    assert page.text.splitlines()[0] == "Your ratings (1-10 of 11):"
+    assert page.text.splitlines()[1] == "Fargo (1996): 7/10"
+    older = ann.tap(button_data(ann.say("/myratings"))[0]).edit
+    assert older.text.splitlines()[0] == "Your ratings (11-11 of 11):"
+    assert [b.label for row in older.buttons for b in row] == ["◀ Newer"]
+
+
+def test_forget_asks_first_then_deletes_everything(ann: Talk, catalog_db) -> None:
+    ann.say("/rate Ted 8")
+    outcome = ann.say("/forget")
+    assert outcome.replies[0].text.startswith("This deletes your 1 rating and everything")
+    assert ann.tap(callbacks.encode(Verb.FORGET, 0)).edit.text == "Okay, I kept everything."
+    assert ratings.count_user_ratings(catalog_db, ANN.user_id) == 1
+    done = ann.tap(callbacks.encode(Verb.FORGET, 1)).edit.text
+    assert done.startswith("Done: I deleted your 1 rating")
+    assert ratings.count_user_ratings(catalog_db, ANN.user_id) == 0
+
+
+@pytest.mark.parametrize(
+    "data", ["", "zz", "r:1", "r:abc:1", "r:95441:11", "r: 7:1", "q:1", "x" * 80]
+)
+def test_unknown_or_stale_buttons_get_a_toast_and_change_nothing(ann: Talk, catalog_db, data):
+    before = snapshot(catalog_db)
+    outcome = ann.tap(data)
+    assert outcome.toast == "That button has expired. Try the command again."
+    assert snapshot(catalog_db) == before
+
+
+def test_a_button_for_a_movie_not_in_the_catalog_changes_nothing(ann: Talk, catalog_db) -> None:
+    before = snapshot(catalog_db)
+    assert ann.tap("r:999999999:5").toast.startswith("That button has expired")
+    assert snapshot(catalog_db) == before
+
+
+def test_plain_text_that_looks_like_a_title_is_nudged(ann: Talk, catalog_db) -> None:
+    outcome = ann.say("the matrix")
+    assert outcome.replies[0].text.startswith("Want to rate The Matrix (1999)")
+    outcome = ann.say("Ted 8")
+    assert outcome.replies[0].text == "Did you mean to rate Ted (2012) 8/10? Tap to confirm:"
+    assert ratings.user_ratings(catalog_db, ANN.user_id) == {}
+    assert ann.text("hello there bot").startswith("I only understand commands.")
+
+
+# ---------------------------------------------------------------- groups
+
+
+def test_group_pool_join_leave_and_shared_picks(conversation: Conversation, catalog_db) -> None:
+    ann, bob = Talk(conversation, ANN, GROUP), Talk(conversation, BOB, GROUP)
+    assert ann.text("/grouprec").startswith("Nobody has joined this chat's pool yet")
+    assert ann.text("/join") == (
+        "Ann joined this chat's movie pool (1 in it). /grouprec for shared picks; your own "
+        "ratings stay private."
+    )
+    assert ann.text("/join").startswith("Ann, you're already in this chat's pool")
+    assert bob.text("/join@moviebot_test_bot").startswith("Bob joined this chat's movie pool (2")
+    Talk(conversation, ANN, PRIVATE).say("/rate toy story 10")
+    Talk(conversation, BOB, Chat(BOB.user_id)).say("/rate finding nemo 9")
+
+    text = ann.text("/grouprec 5")
+    assert text.startswith("Picks for 2 (nobody has rated these).")
+    assert "Toy Story (1995)" not in text and "Finding Nemo (2003)" not in text
+    assert text.count("Ann ") == 5 and text.count("Bob ") == 5
+    assert bob.text("/leave") == "Bob left this chat's movie pool."
+    assert [uid for uid, _ in chats.pool_members(catalog_db, GROUP.chat_id)] == [ANN.user_id]
+
+
+def test_group_keeps_ratings_private_and_ignores_chatter(conversation: Conversation, catalog_db):
+    ann = Talk(conversation, ANN, GROUP)
+    before = snapshot(catalog_db)
+    assert ann.text("/rate Ted 8").startswith("Your ratings stay private")
+    assert ann.text("/myratings").startswith("Your ratings stay private")
+    assert ann.say("what shall we watch tonight?").replies == []
+    assert ann.say("/rate@another_bot Ted 8").replies == []
+    assert ann.say("/unknowncommand").replies == []
+    assert ann.tap(callbacks.encode(Verb.RATE, TED, 8)).toast.startswith("Ratings are private")
+    assert snapshot(catalog_db) == before
+    assert ann.text("/similar frozen").startswith("Movies like Frozen (2013):")
+
+
+def test_group_picks_avoid_what_a_member_would_hate(service: MovieService, catalog_db) -> None:
+    from storage import users
+
+    fan, hater = 1, 2
+    for uid in (fan, hater):
+        users.save_user(catalog_db, uid, f"user {uid}")
+    index = TitleIndex.from_db(catalog_db)
+    horror = ["saw", "hostel", "the exorcist", "halloween", "scream", "the ring", "the shining"]
+    romance = ["notting hill", "pretty woman", "sleepless in seattle", "the notebook", "titanic"]
+    for titles, fan_score, hater_score in ((horror, 10, 2), (romance, 3, 9)):
+        for title in titles:
+            movie_id = index.search(title)[0].movie_id
+            ratings.set_rating(catalog_db, fan, movie_id, fan_score)
+            ratings.set_rating(catalog_db, hater, movie_id, hater_score)
+    picks = service.group_picks([fan, hater], 10)
+    fans_own = [p.movie.id for p in service.recommend(fan, 10)]
+    hater_on_fans_own = service.model.predict(service.profile(hater), fans_own)
+    worst_in_group = min(min(p.member_scores) for p in picks)
+    assert worst_in_group >= 6
+    assert worst_in_group > hater_on_fans_own.min()
