@@ -115,6 +115,28 @@ def _conversation_state(db: Database) -> None:
     )
 
 
+@migrations(name="0003_update_journal")
+def _update_journal(db: Database) -> None:
+    # Every Telegram update is written here before Telegram is told it arrived, so a crash
+    # loses nothing; the answer is stored with the update's effects, in one transaction, and
+    # sent from here, so a retry re-sends the same answer instead of computing a new one.
+    db.execute(
+        """
+        CREATE TABLE updates (
+            update_id INTEGER PRIMARY KEY,
+            payload TEXT NOT NULL,           -- the Update as Telegram sent it (JSON)
+            received_at TEXT NOT NULL,
+            outcome TEXT,                    -- the answer, once computed (JSON)
+            delivered INTEGER NOT NULL DEFAULT 0,  -- how many steps of the answer went out
+            attempts INTEGER NOT NULL DEFAULT 0,   -- failed deliveries
+            last_error TEXT,
+            done_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX updates_unfinished ON updates(update_id) WHERE done_at IS NULL")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -44,7 +44,7 @@ from tests.harness import FakeTelegram, validate_call, validate_object
 from tests.harness.objects import BOT_USERNAME
 from tests.harness.ptb import application_builder, running
 
-pytest_plugins = ["tests.harness.fixtures"]  # the fake_telegram fixture
+# The fake_telegram fixture comes from tests/conftest.py (pytest_plugins).
 
 USER = 42
 GROUP = -1001234567890

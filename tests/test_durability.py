@@ -1,0 +1,183 @@
+"""Nothing acknowledged is lost: the update journal, redelivery, failed sends and kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlite_utils import Database
+from telegram import Update
+from telegram.ext import Application
+
+from bot.telegram_app import requeue_unfinished
+from storage import journal, ratings
+from storage.db import connect
+from storage.movies import get_movies
+from storage.search import TitleIndex
+from tests.harness.server import FakeTelegram
+from tests.test_telegram import TOKEN, messages, run_bot
+
+ANN = 601
+TED = 95441
+
+
+def test_an_update_delivered_twice_is_answered_once(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    async def scenario(app: Application) -> None:
+        update_id = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        await messages(fake_telegram, ANN, 1)
+        await fake_telegram.wait_for_confirmation(update_id)
+        entry = journal.get_entry(catalog_db, update_id)
+        assert entry.done and json.loads(entry.outcome)["replies"][0]["text"] == (
+            "Ted (2012): 8/10 ✓"
+        )
+        # Telegram (or a restart) hands the very same update over again.
+        again = Update.de_json(json.loads(entry.payload), app.bot)
+        await app.update_queue.put(again)
+        fake_telegram.send_text(ANN, "/help", first_name="Ann")
+        sent = await messages(fake_telegram, ANN, 2)
+        await asyncio.sleep(0.2)
+        assert [m["text"][:10] for m in fake_telegram.sent_messages(ANN)] == [
+            "Ted (2012)",
+            sent[1]["text"][:10],
+        ]
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, ANN) == {TED: 8}
+
+
+def test_a_failed_send_is_retried_later_with_the_same_answer(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.inject_fault("bad_gateway", "sendMessage", times=1)
+        update_id = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        for _ in range(200):
+            entry = journal.get_entry(catalog_db, update_id)
+            if entry is not None and entry.attempts > 0:
+                break
+            await asyncio.sleep(0.02)
+        assert entry.attempts == 1 and not entry.done
+        assert fake_telegram.sent_messages(ANN) == []
+        # The rating was stored with the answer, before the send failed.
+        assert ratings.user_ratings(catalog_db, ANN) == {TED: 8}
+        fake_telegram.clear_faults()
+        assert await requeue_unfinished(app) == 1
+        sent = await messages(fake_telegram, ANN, 1)
+        # The stored answer, not a recomputed "unchanged".
+        assert sent[0]["text"] == "Ted (2012): 8/10 ✓"
+        await asyncio.sleep(0.2)
+        assert len(fake_telegram.sent_messages(ANN)) == 1
+        assert journal.get_entry(catalog_db, update_id).done
+
+    run_bot(fake_telegram, service, settings, scenario)
+    fake_telegram.violations.clear()  # the 502s were ours, on purpose
+
+
+def test_flood_control_is_respected_and_the_reply_arrives(
+    fake_telegram: FakeTelegram, service, settings
+) -> None:
+    async def scenario(app: Application) -> None:
+        fault = fake_telegram.inject_fault("flood", "sendMessage", times=1, retry_after=1)
+        fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        sent = await messages(fake_telegram, ANN, 1, timeout=15)
+        assert sent[0]["text"] == "Ted (2012): 8/10 ✓"
+        assert fault.retry_delay() >= 1.0  # never before retry_after
+
+    run_bot(fake_telegram, service, settings, scenario)
+
+
+def test_updates_received_before_a_crash_are_answered_first_on_start(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    # As if the last run had fetched (and so confirmed) this update, then died.
+    chat = {"id": ANN, "type": "private", "first_name": "Ann"}
+    payload = {
+        "update_id": 999_001,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": ANN, "is_bot": False, "first_name": "Ann"},
+            "text": "/rate Ted 9",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    journal.record_updates(catalog_db, [(999_001, json.dumps(payload))])
+    fake_telegram.add_chat(ANN, first_name="Ann")
+
+    async def scenario(app: Application) -> None:
+        assert (await messages(fake_telegram, ANN, 1))[0]["text"] == "Ted (2012): 9/10 ✓"
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, ANN) == {TED: 9}
+    assert journal.get_entry(catalog_db, 999_001).done
+
+
+def _start_bot(server: FakeTelegram, db_path: Path, model_path: Path) -> subprocess.Popen:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "MOVIEBOT_DB": str(db_path)}
+    command = [sys.executable, "-m", "moviebot", "run", "--api-url", server.url]
+    command += ["--model", str(model_path), "--refit-minutes", "0", "--no-rate-limit"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_kill_minus_9_mid_load_loses_nothing_and_answers_once(
+    fake_telegram: FakeTelegram, catalog_db_path: Path, catalog_model_path: Path
+) -> None:
+    db = connect(catalog_db_path)
+    counts = ratings.rating_counts(db)
+    top = sorted(counts, key=lambda m: -counts[m])[:40]
+    labels = {movie.id: movie.label for movie in get_movies(db, top).values()}
+    popular = [m for m in top if TitleIndex.from_db(db).search(labels[m])[0].movie_id == m]
+    users = list(range(700_001, 700_041))
+    sent: dict[int, list[tuple[int, int]]] = {u: [] for u in users}  # user -> (movie, score)
+    bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
+    try:
+        fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=60)
+        for i in range(200):
+            user = users[i % len(users)]
+            movie = popular[(i // len(users)) % len(popular)]
+            score = 1 + (i * 7) % 10
+            sent[user].append((movie, score))
+            text = f"/rate {labels[movie]} {score}"
+            fake_telegram.send_text(user, text, first_name=f"U{user}")
+        # Kill -9 once about a third has been answered.
+        deadline = time.monotonic() + 60
+        while sum(len(fake_telegram.sent_messages(u)) for u in users) < 70:
+            assert time.monotonic() < deadline, "the bot answered too little"
+            time.sleep(0.005)
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(timeout=10)
+        answered_before_kill = {u: len(fake_telegram.sent_messages(u)) for u in users}
+        assert 70 <= sum(answered_before_kill.values()) < 200
+
+        bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
+        deadline = time.monotonic() + 90
+        while sum(len(fake_telegram.sent_messages(u)) for u in users) < 200:
+            assert time.monotonic() < deadline, "not every message was answered after restart"
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        bot.send_signal(signal.SIGINT)
+        _, stderr = bot.communicate(timeout=30)
+    assert bot.returncode == 0, stderr.decode()[-2000:]
+
+    total = sum(len(fake_telegram.sent_messages(u)) for u in users)
+    # Sequential handling leaves at most one answer in flight at the kill: at most one
+    # message can have been answered twice (sent, then killed before marked done).
+    assert 200 <= total <= 201
+    db = connect(catalog_db_path)
+    for user in users:
+        stored = ratings.user_ratings(db, user)
+        expected = {}
+        for movie, score in sent[user]:
+            expected[movie] = score  # a later rating of the same movie replaces it
+        assert stored == expected
+    assert journal.unfinished_updates(db, 100) == []

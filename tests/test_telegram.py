@@ -1,0 +1,365 @@
+"""The real python-telegram-bot stack over HTTP against the loopback Bot API server.
+
+Every request the bot makes is validated against the Bot API 10.0 specification by the server;
+the `fake_telegram` fixture fails a test in which the bot sent anything Telegram would reject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from telegram.ext import Application
+
+from bot import callbacks
+from bot.callbacks import Verb
+from bot.service import MovieService
+from bot.telegram_app import SORRY, BotSettings, build_application, refit_now
+from storage import chats, fits, ratings
+from tests.conftest import TEST_TOKEN as TOKEN
+from tests.harness.server import FakeTelegram
+
+ANN, BOB = 501, 502
+GROUP = -100777
+TED, FROZEN = 95441, 106696
+
+
+def run_bot(
+    server: FakeTelegram,
+    service: MovieService,
+    settings: BotSettings,
+    scenario: Callable[[Application], Awaitable[Any]],
+) -> None:
+    """Run the bot the way run_polling does (init, post_init, poll, start), then `scenario`."""
+
+    async def main() -> None:
+        application = build_application(settings, service)
+        async with application:
+            await application.post_init(application)
+            await application.updater.start_polling(poll_interval=0, timeout=1)
+            await application.start()
+            try:
+                await scenario(application)
+            finally:
+                await application.updater.stop()
+                await application.stop()
+        await application.post_shutdown(application)
+
+    asyncio.run(main())
+
+
+async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: float = 10):
+    """Wait until the bot has `count` messages in the chat; return them (edits applied)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = server.sent_messages(chat_id)
+        if len(sent) >= count:
+            return sent
+        await asyncio.sleep(0.02)
+    raise AssertionError(
+        f"expected {count} messages in {chat_id}, got {server.sent_messages(chat_id)}"
+    )
+
+
+async def answered(server: FakeTelegram, update_id: int, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = server.callback_answer(update_id)
+        if answer is not None:
+            return answer
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"tap {update_id} was never answered")
+
+
+def buttons(message: dict) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def test_menu_commands_are_set_for_private_and_group_chats(
+    fake_telegram: FakeTelegram, service, settings
+) -> None:
+    async def scenario(app: Application) -> None:
+        calls = await fake_telegram.wait_for_calls("setMyCommands", 2)
+        scopes = {c.params["scope"]["type"]: c.params["commands"] for c in calls}
+        assert [c["command"] for c in scopes["all_private_chats"]][:3] == [
+            "start",
+            "rate",
+            "recommend",
+        ]
+        assert "grouprec" in [c["command"] for c in scopes["all_group_chats"]]
+
+    run_bot(fake_telegram, service, settings, scenario)
+
+
+def test_rating_by_command_by_button_and_rerating(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        assert (await messages(fake_telegram, ANN, 1))[0]["text"] == "Ted (2012): 8/10 ✓"
+        fake_telegram.send_text(ANN, "/rate ted 6", first_name="Ann")
+        sent = await messages(fake_telegram, ANN, 2)
+        assert sent[1]["text"] == "Ted (2012): 6/10 ✓ (replaces your earlier 8/10)"
+
+        fake_telegram.send_text(ANN, "/rate Frozen", first_name="Ann")
+        question = (await messages(fake_telegram, ANN, 3))[2]
+        assert question["text"].startswith("How would you rate Frozen (2013)")
+        assert len(buttons(question)) == 10
+        tap = fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9))
+        assert (await answered(fake_telegram, tap))["text"] == "Saved"
+        edited = fake_telegram.sent_messages(ANN)[2]
+        assert edited["text"] == "Frozen (2013): 9/10 ✓"
+        assert buttons(edited) == []
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, ANN) == {TED: 6, FROZEN: 9}
+
+
+def test_onboarding_over_telegram(fake_telegram: FakeTelegram, service, settings, catalog_db):
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/start", first_name="Ann")
+        intro, first = await messages(fake_telegram, ANN, 2)
+        assert intro["text"].startswith("Hi Ann!")
+        assert first["text"].startswith("1/10: ")
+        data = buttons(first)
+        assert len(data) == 11
+        tap = fake_telegram.tap(ANN, first, data[7])  # an 8
+        await answered(fake_telegram, tap)
+        sent = await messages(fake_telegram, ANN, 3)
+        assert sent[1]["text"].endswith(": 8/10 ✓")
+        assert sent[2]["text"].startswith("2/10: ")
+        skip = fake_telegram.tap(ANN, sent[2], buttons(sent[2])[-1])
+        await answered(fake_telegram, skip)
+        sent = await messages(fake_telegram, ANN, 4)
+        assert "not seen, skipped" in sent[2]["text"]
+        assert sent[3]["text"].startswith("2/10: ")
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.count_user_ratings(catalog_db, ANN) == 1
+
+
+def test_ambiguous_title_is_asked_with_buttons(fake_telegram, service, settings, catalog_db):
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate harold kumar 7", first_name="Ann")
+        question = (await messages(fake_telegram, ANN, 1))[0]
+        assert question["text"] == "Which one do you mean?"
+        pick = callbacks.encode(Verb.PICK_RATE, 59022, 7)
+        assert pick in buttons(question)
+        tap = fake_telegram.tap(ANN, question, pick)
+        await answered(fake_telegram, tap)
+        await asyncio.sleep(0.1)
+        assert fake_telegram.sent_messages(ANN)[0]["text"] == (
+            "Harold & Kumar Escape from Guantanamo Bay (2008): 7/10 ✓"
+        )
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, ANN) == {59022: 7}
+
+
+def test_recommend_similar_myratings_and_forget(fake_telegram, service, settings, catalog_db):
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/recommend 3", first_name="Ann")
+        cold = (await messages(fake_telegram, ANN, 1))[0]
+        assert cold["text"].startswith("You haven't rated anything yet")
+        assert len(buttons(cold)) == 6
+        for title in ("toy story", "finding nemo", "up"):
+            fake_telegram.send_text(ANN, f"/rate {title} 10", first_name="Ann")
+        await messages(fake_telegram, ANN, 4)
+        fake_telegram.send_text(ANN, "/recommend 3", first_name="Ann")
+        warm = (await messages(fake_telegram, ANN, 5))[4]
+        assert warm["text"].startswith("Your top 3 picks:")
+        assert warm["text"] != cold["text"]
+
+        hide = next(b for b in buttons(warm) if b.startswith("h:"))
+        tap = fake_telegram.tap(ANN, warm, hide)
+        assert (await answered(fake_telegram, tap))["text"].startswith("Hidden")
+
+        fake_telegram.send_text(ANN, "/similar toy story", first_name="Ann")
+        similar = (await messages(fake_telegram, ANN, 6))[5]
+        assert similar["text"].startswith("Movies like Toy Story (1995):")
+
+        fake_telegram.send_text(ANN, "/myratings", first_name="Ann")
+        mine = (await messages(fake_telegram, ANN, 7))[6]
+        assert mine["text"].startswith("Your ratings (1-3 of 3):")
+
+        fake_telegram.send_text(ANN, "/forget", first_name="Ann")
+        confirm = (await messages(fake_telegram, ANN, 8))[7]
+        tap = fake_telegram.tap(ANN, confirm, callbacks.encode(Verb.FORGET, 1))
+        await answered(fake_telegram, tap)
+        await asyncio.sleep(0.1)
+        assert fake_telegram.sent_messages(ANN)[7]["text"].startswith("Done: I deleted your 3")
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.count_user_ratings(catalog_db, ANN) == 0
+
+
+BAD_INPUTS = [
+    "/rate",
+    "/rate Ted 0",
+    "/rate Ted 11",
+    "/rate Ted 7.5",
+    "/rate Ted abc",
+    "/rate qwzx plmk 8",
+    "/rate 🎬🍿 9",
+    "/rate " + "x" * 3990,
+    "/recommend 0",
+    "/recommend 51",
+    "/recommend abc",
+    "/similar",
+    "/similar zzzzzzzzzz",
+    "/myratings abc",
+    "/nosuchcommand",
+    "ÿ̸̢͍̈́ë̵́s̶ 🧟 \u202e",
+]
+
+
+def test_bad_input_gets_a_clear_reply_and_stores_nothing(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    before = catalog_db.execute("SELECT count(*) FROM ratings").fetchone()[0]
+
+    async def scenario(app: Application) -> None:
+        for n, text in enumerate(BAD_INPUTS, start=1):
+            fake_telegram.send_text(ANN, text, first_name="Ann")
+            reply = (await messages(fake_telegram, ANN, n))[n - 1]
+            assert reply["text"] and "Traceback" not in reply["text"], text
+            assert reply["text"] != SORRY, text
+        fake_telegram.send_text(ANN, "/rate@another_bot Ted 8", first_name="Ann")
+        fake_telegram.send_text(ANN, "/help", first_name="Ann")
+        sent = await messages(fake_telegram, ANN, len(BAD_INPUTS) + 1)
+        assert sent[-1]["text"].startswith("I learn your taste")  # the other bot's got none
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert catalog_db.execute("SELECT count(*) FROM ratings").fetchone()[0] == before
+
+
+def test_group_pool_and_privacy(fake_telegram: FakeTelegram, service, settings, catalog_db):
+    async def scenario(app: Application) -> None:
+        say = fake_telegram.send_text
+        say(ANN, "/join@moviebot_test_bot", chat_id=GROUP, chat_type="group", first_name="Ann")
+        assert (await messages(fake_telegram, GROUP, 1))[0]["text"].startswith("Ann joined")
+        say(BOB, "/join", chat_id=GROUP, chat_type="group", first_name="Bob")
+        await messages(fake_telegram, GROUP, 2)
+        say(ANN, "/rate Ted 8", chat_id=GROUP, chat_type="group", first_name="Ann")
+        private = (await messages(fake_telegram, GROUP, 3))[2]
+        assert private["text"].startswith("Your ratings stay private")
+        say(ANN, "/rate@another_bot Ted 8", chat_id=GROUP, chat_type="group", first_name="Ann")
+        say(BOB, "/grouprec 3", chat_id=GROUP, chat_type="group", first_name="Bob")
+        picks = (await messages(fake_telegram, GROUP, 4))[3]
+        assert picks["text"].startswith("Picks for 2 (nobody has rated these).")
+        assert picks["text"].count("Ann ") == 3 and picks["text"].count("Bob ") == 3
+        say(BOB, "/leave", chat_id=GROUP, chat_type="group", first_name="Bob")
+        assert (await messages(fake_telegram, GROUP, 5))[4]["text"] == (
+            "Bob left this chat's movie pool."
+        )
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert [uid for uid, _ in chats.pool_members(catalog_db, GROUP)] == [ANN]
+    assert ratings.count_user_ratings(catalog_db, ANN) == 0
+
+
+def _community_loves(db: Database, movie_id: int, people: int) -> None:
+    """`people` new community members rate `movie_id` 10: only a refit can learn from that."""
+    from storage import users
+
+    for uid in range(900_000, 900_000 + people):
+        users.save_user(db, uid, f"fan {uid}")
+        ratings.set_rating(db, uid, movie_id, 10)
+
+
+def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
+    fake_telegram: FakeTelegram, service: MovieService, settings, catalog_db, monkeypatch
+) -> None:
+    obscure = 75395  # Frozen (2010): two ratings, far from the best-rated list
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/recommend 5", first_name="Ann")
+        before = (await messages(fake_telegram, ANN, 1))[0]["text"]
+        assert "Frozen (2010)" not in before
+        _community_loves(catalog_db, obscure, 60)
+
+        old_model = service.model
+        import moviebot.training
+
+        def broken_fit(*args, **kwargs):
+            raise RuntimeError("out of memory, say")
+
+        monkeypatch.setattr(moviebot.training.Model, "fit", broken_fit)
+        assert await refit_now(app) is False
+        assert service.model is old_model
+        monkeypatch.undo()
+        fake_telegram.send_text(ANN, "/recommend 5", first_name="Ann")
+        assert (await messages(fake_telegram, ANN, 2))[1]["text"] == before
+
+        assert await refit_now(app) is True
+        assert service.model is not old_model
+        fake_telegram.send_text(ANN, "/recommend 5", first_name="Ann")
+        after = (await messages(fake_telegram, ANN, 3))[2]["text"]
+        assert "Frozen (2010)" in after
+
+    run_bot(fake_telegram, service, settings, scenario)
+    statuses = [f.status for f in fits.recent_fits(catalog_db)]
+    assert statuses[:2] == ["ok", "failed"]
+    assert "out of memory" in fits.recent_fits(catalog_db)[1].error
+
+
+def test_an_unexpected_error_is_apologised_for_and_the_bot_carries_on(
+    fake_telegram: FakeTelegram, service: MovieService, settings, monkeypatch
+) -> None:
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    async def scenario(app: Application) -> None:
+        monkeypatch.setattr(service, "recommend", boom)
+        fake_telegram.send_text(ANN, "/recommend", first_name="Ann")
+        assert (await messages(fake_telegram, ANN, 1))[0]["text"] == SORRY
+        monkeypatch.undo()
+        fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        assert (await messages(fake_telegram, ANN, 2))[1]["text"] == "Ted (2012): 8/10 ✓"
+
+    run_bot(fake_telegram, service, settings, scenario)
+
+
+def test_moviebot_run_serves_telegram_and_never_logs_the_token(
+    fake_telegram: FakeTelegram, catalog_db_path: Path, catalog_model_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "MOVIEBOT_DB": str(catalog_db_path),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "moviebot",
+            "run",
+            "--api-url",
+            fake_telegram.url,
+            "--model",
+            str(catalog_model_path),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        update = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        reply = fake_telegram.wait_for_reply_sync(ANN, after=update, timeout=30)
+        assert reply["text"] == "Ted (2012): 8/10 ✓"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert TOKEN not in output
+    assert TOKEN.split(":")[1] not in output
