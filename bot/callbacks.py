@@ -19,6 +19,7 @@ class Verb(StrEnum):
     HIDE = "h"  # h:<movie>        never recommend this movie again
     PICK_RATE = "p"  # p:<movie>:<score> the title meant in an ambiguous /rate (0 = no score yet)
     PICK_SIMILAR = "l"  # l:<movie>     the title meant in an ambiguous /similar
+    PICK_MAP = "g"  # g:<movie>         the title meant in an ambiguous /map
     PAGE = "m"  # m:<page>         a page of /myratings
     FORGET = "f"  # f:1 = yes, delete everything; f:0 = keep it
     CANCEL = "x"  # x:0              drop the question

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import TextIO
 
+from bot import charts, pictures
 from bot.conversation import Chat, Conversation, Sender
 from bot.replies import Button, Outcome, Reply
 
@@ -28,8 +30,11 @@ class ConsoleChat:
         conversation: Conversation,
         sender: Sender,
         out: TextIO = sys.stdout,
+        picture_dir: Path | None = None,
     ) -> None:
         self.conversation = conversation
+        self.picture_dir = picture_dir or Path.cwd()
+        self._pictures = 0
         self.sender = sender
         self.chat = Chat(chat_id=sender.user_id, is_private=True)
         self.out = out
@@ -81,6 +86,8 @@ class ConsoleChat:
 
     def _render(self, reply: Reply) -> None:
         self._print(f"bot> {reply.text}".replace("\n", "\n     "))
+        if reply.picture is not None:
+            self._print(f"     {self._save_picture(reply)}")
         if reply.buttons:
             self._buttons = [button for row in reply.buttons for button in row]
             number = 0
@@ -90,6 +97,18 @@ class ConsoleChat:
                     number += 1
                     cells.append(f"[{number}] {button.label}")
                 self._print("     " + "  ".join(cells))
+
+    def _save_picture(self, reply: Reply) -> str:
+        """Draw the reply's chart into a PNG file; say where it is (or why there is none)."""
+        try:
+            data = pictures.gather(self.conversation.service, reply.picture)
+        except charts.ChartError as error:
+            return pictures.instead_of_picture(error, "(no picture)").replace("\n\n", " ")
+        self._pictures += 1
+        self.picture_dir.mkdir(parents=True, exist_ok=True)
+        path = self.picture_dir / f"moviebot-{reply.picture.kind}-{self._pictures}.png"
+        path.write_bytes(pictures.draw(reply.picture, data))
+        return f"[picture: {path}]"
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")

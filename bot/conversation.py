@@ -24,7 +24,7 @@ from bot.parsing import (
     parse_score,
     split_title_and_score,
 )
-from bot.replies import Button, Outcome, Reply, split_text
+from bot.replies import Button, Outcome, Picture, Reply, split_text
 from bot.service import ONBOARDING_SIZE, MovieService
 from storage import chats, ratings, state, users
 from storage.errors import InvalidArgument, UnknownMovie
@@ -43,6 +43,8 @@ HELP = """I learn your taste in movies from your ratings and recommend what to w
 /recommend [n] [genre] - your top picks, e.g. /recommend 5 comedy
 /similar <title> - movies like that one
 /myratings - what you have rated
+/taste - a picture of your taste
+/map [title] - where your taste sits on a map of movies, e.g. /map Frozen
 /forget - delete everything I know about you
 /cancel - drop the current question
 In a group: /join or /leave the group's pool, /grouprec [n] for picks for everyone who joined."""
@@ -53,6 +55,10 @@ PRIVATE_ONLY = (
     "Your ratings stay private: send me /{name} in a private chat and I'll answer you there."
 )
 SORRY_OLD_BUTTON = "That button has expired. Try the command again."
+PRIVATE_ONLY_COMMANDS = {"rate", "recommend", "myratings", "forget", "taste", "map"}
+NO_RATINGS_FOR_PICTURE = (
+    "Rate a few movies first (/start, or /rate Ted 8), then I can draw your taste."
+)
 # Plain text is only taken for a title when it matches this well (out of 100): chatter such
 # as "hello there" must not turn into a rating prompt.
 NUDGE_MIN_SCORE = 85.0
@@ -101,6 +107,8 @@ class Conversation:
             "recommend": self._recommend,
             "similar": self._similar,
             "myratings": self._my_ratings,
+            "taste": self._taste,
+            "map": self._map,
             "forget": self._forget,
             "cancel": self._cancel,
             "join": self._join,
@@ -129,7 +137,7 @@ class Conversation:
             if not chat.is_private:
                 return Outcome()
             return Outcome.say(f"I don't know /{command.name[:32]}. " + "Try /help.")
-        if not chat.is_private and command.name in {"rate", "recommend", "myratings", "forget"}:
+        if not chat.is_private and command.name in PRIVATE_ONLY_COMMANDS:
             return Outcome.say(PRIVATE_ONLY.format(name=command.name))
         self._remember(sender)
         return handler(sender, chat, command.args)
@@ -147,11 +155,20 @@ class Conversation:
             Verb.HIDE: self._tap_hide,
             Verb.PICK_RATE: self._tap_pick_rate,
             Verb.PICK_SIMILAR: self._tap_pick_similar,
+            Verb.PICK_MAP: self._tap_pick_map,
             Verb.PAGE: self._tap_page,
             Verb.FORGET: self._tap_forget,
             Verb.CANCEL: self._tap_cancel,
         }
-        personal = {Verb.RATE, Verb.ASK_SCORE, Verb.SKIP, Verb.HIDE, Verb.PICK_RATE, Verb.PAGE}
+        personal = {
+            Verb.RATE,
+            Verb.ASK_SCORE,
+            Verb.SKIP,
+            Verb.HIDE,
+            Verb.PICK_RATE,
+            Verb.PICK_MAP,
+            Verb.PAGE,
+        }
         if not chat.is_private and callback.verb in personal:
             return Outcome(toast="Ratings are private: message me directly.")
         try:
@@ -274,6 +291,32 @@ class Conversation:
             return Outcome.say("Ask like /myratings or /myratings 2 (a page number).")
         return Outcome(replies=[self._ratings_page(sender, page)])
 
+    def _taste(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        count = ratings.count_user_ratings(self.db, sender.user_id)
+        if count == 0:
+            return Outcome.say(NO_RATINGS_FOR_PICTURE)
+        caption = f"Your taste, from your {count} rating{'s' if count != 1 else ''}."
+        return Outcome(replies=[Reply(caption, picture=Picture("taste", sender.user_id))])
+
+    def _map(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        if ratings.count_user_ratings(self.db, sender.user_id) == 0:
+            return Outcome.say(NO_RATINGS_FOR_PICTURE)
+
+        def draw(focus: Movie | None) -> Outcome:
+            caption = "Where your taste sits: movies close together are liked by the same people."
+            if focus is not None:
+                caption += f" Marked: {focus.label}."
+            picture = Picture("map", sender.user_id, focus.id if focus else None)
+            return Outcome(replies=[Reply(caption, picture=picture)])
+
+        if not args:
+            return draw(None)
+        return self._resolve_title(args, on_found=draw, pick=self._map_pick)
+
+    def _map_pick(self, match: TitleMatch) -> str:
+        # Ambiguous /map titles are rare; the choice draws the map without a focus question.
+        return callbacks.encode(Verb.PICK_MAP, match.movie_id)
+
     def _forget(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         count = ratings.count_user_ratings(self.db, sender.user_id)
         return Outcome.say(
@@ -339,7 +382,10 @@ class Conversation:
                 "   "
                 + " · ".join(f"{n} {s:.1f}" for n, s in zip(names, pick.member_scores, strict=True))
             )
-        return Outcome(replies=[Reply(chunk) for chunk in split_text(lines)])
+        replies = [Reply(chunk) for chunk in split_text(lines)]
+        caption = "Each member's predicted score for the top picks."
+        replies.append(Reply(caption, picture=Picture("group", chat.chat_id)))
+        return Outcome(replies=replies)
 
     # ------------------------------------------------------------------ plain text
 
@@ -425,6 +471,18 @@ class Conversation:
     def _tap_pick_similar(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         outcome = self._similar_to(self.service.movie(cb.target))
         return Outcome(edit=outcome.replies[0], replies=outcome.replies[1:])
+
+    def _tap_pick_map(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        movie = self.service.movie(cb.target)
+        outcome = self._map(sender, chat, "")
+        reply = outcome.replies[0]
+        if reply.picture is None:
+            return Outcome(edit=reply)
+        picture = Picture("map", sender.user_id, movie.id)
+        caption = f"{reply.text} Marked: {movie.label}."
+        return Outcome(
+            edit=Reply("Okay: " + movie.label), replies=[Reply(caption, picture=picture)]
+        )
 
     def _tap_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         return Outcome(edit=self._ratings_page(sender, max(cb.target, 1)))

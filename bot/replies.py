@@ -16,9 +16,23 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A chart drawn when the reply is sent: "taste" or "map" of a user, "group" of a chat.
+
+    Only the request is stored with the answer (bot.pictures draws it), so a stored answer
+    stays small and a retried delivery draws the same chart again.
+    """
+
+    kind: str
+    subject: int
+    focus: int | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    picture: Picture | None = None  # sent as a photo with `text` as its caption
 
 
 @dataclass
@@ -56,15 +70,18 @@ def split_text(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
 
 
 def _reply_to_dict(reply: Reply) -> dict:
+    picture = reply.picture
     return {
         "text": reply.text,
         "buttons": [[[b.label, b.data] for b in row] for row in reply.buttons],
+        "picture": [picture.kind, picture.subject, picture.focus] if picture else None,
     }
 
 
 def _reply_from_dict(data: dict) -> Reply:
     buttons = tuple(tuple(Button(label, cb) for label, cb in row) for row in data["buttons"])
-    return Reply(data["text"], buttons)
+    picture = Picture(*data["picture"]) if data.get("picture") else None
+    return Reply(data["text"], buttons, picture)
 
 
 def outcome_to_json(outcome: Outcome) -> str:

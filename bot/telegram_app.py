@@ -35,6 +35,9 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
     Update,
 )
 from telegram.constants import ChatType
@@ -48,12 +51,14 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     ExtBot,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
+from bot import charts, inline, pictures
 from bot.conversation import Chat, Conversation, Sender
 from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
@@ -72,6 +77,8 @@ PRIVATE_COMMANDS = [
     ("recommend", "Your top picks: /recommend 5"),
     ("similar", "Movies like one: /similar Frozen"),
     ("myratings", "What you have rated"),
+    ("taste", "A picture of your taste"),
+    ("map", "Where your taste sits: /map Frozen"),
     ("forget", "Delete everything I know about you"),
     ("cancel", "Drop the current question"),
     ("help", "What I can do"),
@@ -194,7 +201,7 @@ async def _deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: 
         edit = outcome.edit
         steps.append(lambda: query.edit_message_text(edit.text, reply_markup=_markup(edit)))
     for reply in outcome.replies:
-        steps.append(lambda reply=reply: chat.send_message(reply.text, reply_markup=_markup(reply)))
+        steps.append(lambda reply=reply: _send_reply(rt, chat, reply))
     for number, step in enumerate(steps, start=1):
         if number <= delivered:
             continue
@@ -206,6 +213,21 @@ async def _deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: 
         if number < len(steps):
             await rt.run(journal.mark_delivered, rt.db, update.update_id, number)
     await rt.run(journal.mark_done, rt.db, update.update_id)
+
+
+async def _send_reply(rt: BotRuntime, chat: Any, reply: Reply) -> Any:
+    """Send one reply: a photo with a caption when it asks for a picture, else a message."""
+    if reply.picture is None:
+        return await chat.send_message(reply.text, reply_markup=_markup(reply))
+    try:
+        data = await rt.run(pictures.gather, rt.service, reply.picture)
+    except charts.ChartError as error:
+        text = pictures.instead_of_picture(error, reply.text)
+        return await chat.send_message(text, reply_markup=_markup(reply))
+    # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
+    png = await asyncio.to_thread(pictures.draw, reply.picture, data)
+    caption = reply.text[: pictures.MAX_CAPTION]
+    return await chat.send_photo(png, caption=caption, reply_markup=_markup(reply))
 
 
 async def _answer(
@@ -247,6 +269,35 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     conversation = runtime(context).conversation
     await _answer(update, context, lambda: conversation.on_button(sender, chat, query.data or ""))
+
+
+async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer movie cards for "@bot <title>", or the asker's top picks for an empty query."""
+    query = update.inline_query
+    if query is None:
+        return
+    rt = runtime(context)
+    page = await rt.run(
+        inline.inline_answers, rt.service, query.from_user.id, query.query, query.offset
+    )
+    no_preview = LinkPreviewOptions(is_disabled=True)
+    results = [
+        InlineQueryResultArticle(
+            id=card.id,
+            title=card.title,
+            description=card.description,
+            input_message_content=InputTextMessageContent(
+                card.message_text, link_preview_options=no_preview
+            ),
+        )
+        for card in page.results
+    ]
+    await query.answer(
+        results,
+        cache_time=inline.CACHE_TIME,
+        is_personal=inline.IS_PERSONAL,
+        next_offset=page.next_offset,
+    )
 
 
 async def skip_done_updates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -374,6 +425,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     # Unknown commands get a hint in private chats; plain text gets a nudge or a score.
     application.add_handler(MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, on_text))
     application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(TypeHandler(Update, close_unanswered), group=1)
     application.add_error_handler(on_error)
     jobs = application.job_queue

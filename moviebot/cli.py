@@ -213,7 +213,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     service = _service(args)
     sender = Sender(args.user_id, args.name or getpass.getuser().title(), "en")
-    ConsoleChat(Conversation(service), sender).run(sys.stdin, interactive=sys.stdin.isatty())
+    console = ConsoleChat(Conversation(service), sender, picture_dir=args.pictures)
+    console.run(sys.stdin, interactive=sys.stdin.isatty())
     return 0
 
 
@@ -244,6 +245,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     application = build_application(settings, service)
     if args.webhook_url:
         secret = os.environ.get("MOVIEBOT_WEBHOOK_SECRET") or None
+        if not secret:
+            raise CommandError(
+                "MOVIEBOT_WEBHOOK_SECRET is not set; webhook mode needs it "
+                "(1-256 characters: A-Z a-z 0-9 _ -)"
+            )
         application.run_webhook(
             listen=args.listen,
             port=args.port,
@@ -272,6 +278,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
         {"at": last.finished_at, "ratings": last.n_ratings, **last.scores} if last else None
     )
     _print(args, data, "\n".join(f"{key:>15}: {value}" for key, value in data.items()))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from storage.backup import backup_database
+
+    # Not open_db: a backup of a database that does not exist must not create one.
+    path = backup_database(Path(args.db), Path(args.target), overwrite=args.overwrite)
+    _print(args, {"db": str(args.db), "backup": str(path)}, f"Backed up {args.db} to {path}.")
     return 0
 
 
@@ -393,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--user-id", type=int, default=1, help="who you are (default 1)")
     chat.add_argument("--name", help="your name in the chat")
+    chat.add_argument(
+        "--pictures",
+        type=Path,
+        default=Path.cwd(),
+        help="where /taste and /map write their PNG files (default: this directory)",
+    )
 
     run = add(
         "run",
@@ -417,6 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook-path", default="telegram", help="path to listen on")
     run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
     run.add_argument("--port", type=int, default=8443, help="webhook listen port")
+
+    backup = add(
+        "backup",
+        cmd_backup,
+        "Copy the database consistently, also while the bot is running (SQLite online backup).",
+        "moviebot backup /var/backups/moviebot/",
+        [printing],
+    )
+    backup.add_argument("target", help="a file, or a directory: it gets NAME-YYYYmmddTHHMMSSZ.db")
+    backup.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
     add("stats", cmd_stats, "Show what the database holds.", "moviebot stats --json", [printing])
     return parser

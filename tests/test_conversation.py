@@ -382,3 +382,35 @@ def test_group_picks_avoid_what_a_member_would_hate(service: MovieService, catal
     worst_in_group = min(min(p.member_scores) for p in picks)
     assert worst_in_group >= 6
     assert worst_in_group > hater_on_fans_own.min()
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def test_taste_and_map_need_ratings_then_ask_for_pictures(ann: Talk) -> None:
+    assert ann.text("/taste").startswith("Rate a few movies first")
+    assert ann.text("/map").startswith("Rate a few movies first")
+    ann.say("/rate Ted 8")
+    taste = ann.say("/taste").replies[0]
+    assert (taste.text, taste.picture.kind, taste.picture.subject) == (
+        "Your taste, from your 1 rating.",
+        "taste",
+        ANN.user_id,
+    )
+    movie_map = ann.say("/map frozen").replies[0]
+    assert (movie_map.picture.kind, movie_map.picture.focus) == ("map", FROZEN)
+    assert ann.text("/map qwzx plmk").startswith("I couldn't find a movie called")
+
+
+def test_an_ambiguous_map_title_asks_then_draws(ann: Talk) -> None:
+    ann.say("/rate Ted 8")
+    question = ann.say("/map harold kumar")
+    pick = next(d for d in button_data(question) if d.startswith("g:"))
+    tap = ann.tap(pick)
+    assert tap.replies[0].picture.focus == callbacks.parse(pick).target
+
+
+def test_pictures_of_a_person_stay_out_of_groups(conversation: Conversation) -> None:
+    ann = Talk(conversation, ANN, GROUP)
+    assert ann.text("/taste").startswith("Your ratings stay private")
+    assert ann.text("/map").startswith("Your ratings stay private")

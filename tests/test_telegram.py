@@ -254,11 +254,12 @@ def test_group_pool_and_privacy(fake_telegram: FakeTelegram, service, settings, 
         assert private["text"].startswith("Your ratings stay private")
         say(ANN, "/rate@another_bot Ted 8", chat_id=GROUP, chat_type="group", first_name="Ann")
         say(BOB, "/grouprec 3", chat_id=GROUP, chat_type="group", first_name="Bob")
-        picks = (await messages(fake_telegram, GROUP, 4))[3]
+        picks, picture = (await messages(fake_telegram, GROUP, 5, timeout=30))[3:5]
         assert picks["text"].startswith("Picks for 2 (nobody has rated these).")
         assert picks["text"].count("Ann ") == 3 and picks["text"].count("Bob ") == 3
+        assert "photo" in picture
         say(BOB, "/leave", chat_id=GROUP, chat_type="group", first_name="Bob")
-        assert (await messages(fake_telegram, GROUP, 5))[4]["text"] == (
+        assert (await messages(fake_telegram, GROUP, 6))[5]["text"] == (
             "Bob left this chat's movie pool."
         )
 
@@ -363,3 +364,76 @@ def test_moviebot_run_serves_telegram_and_never_logs_the_token(
     assert process.returncode == 0, output
     assert TOKEN not in output
     assert TOKEN.split(":")[1] not in output
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_taste_and_map_arrive_as_photos(fake_telegram: FakeTelegram, service, settings) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/taste", first_name="Ann")
+        first = (await messages(fake_telegram, ANN, 1))[0]
+        assert first["text"].startswith("Rate a few movies first")
+        for n, title in enumerate(["toy story", "frozen", "saw", "the matrix"], start=2):
+            fake_telegram.send_text(ANN, f"/rate {title} {2 * n}", first_name="Ann")
+        await messages(fake_telegram, ANN, 5)
+        fake_telegram.send_text(ANN, "/taste", first_name="Ann")
+        taste = (await messages(fake_telegram, ANN, 6, timeout=30))[5]
+        assert taste["caption"] == "Your taste, from your 4 ratings."
+        fake_telegram.send_text(ANN, "/map Frozen", first_name="Ann")
+        movie_map = (await messages(fake_telegram, ANN, 7, timeout=30))[6]
+        assert movie_map["caption"].endswith("Marked: Frozen (2013).")
+
+    run_bot(fake_telegram, service, settings, scenario)
+    photos = fake_telegram.calls_of("sendPhoto")
+    assert len(photos) == 2
+    uploads = fake_telegram.uploads
+    assert len(uploads) == 2
+    for upload in uploads:
+        width, height = _png_size(upload.data)
+        assert width >= 800 and height >= 800
+        assert 20_000 < len(upload.data) < 1_000_000
+
+
+def test_grouprec_attaches_a_picture_of_everyone_s_scores(
+    fake_telegram: FakeTelegram, service, settings
+) -> None:
+    async def scenario(app: Application) -> None:
+        say = fake_telegram.send_text
+        say(ANN, "/join", chat_id=GROUP, chat_type="group", first_name="Ann")
+        say(BOB, "/join", chat_id=GROUP, chat_type="group", first_name="Bob")
+        say(BOB, "/grouprec 3", chat_id=GROUP, chat_type="group", first_name="Bob")
+        sent = await messages(fake_telegram, GROUP, 4, timeout=30)
+        assert sent[2]["text"].startswith("Picks for 2")
+        assert sent[3]["caption"] == "Each member's predicted score for the top picks."
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert _png_size(fake_telegram.uploads[0].data)[0] >= 800
+
+
+def test_inline_mode_answers_with_personal_movie_cards(
+    fake_telegram: FakeTelegram, service, settings
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.inline_query(ANN, "frozen")
+        answer = (await fake_telegram.wait_for_calls("answerInlineQuery", 1))[0].params
+        assert answer["is_personal"] is True
+        results = answer["results"]
+        assert 1 <= len(results) <= 50
+        assert results[0]["title"].startswith("Frozen (2013)")
+        card = results[0]["input_message_content"]["message_text"]
+        assert "imdb.com/title/tt2294629" in card
+
+        fake_telegram.inline_query(ANN, "")
+        empty = (await fake_telegram.wait_for_calls("answerInlineQuery", 2))[1].params
+        cold = service.model.recommend(service.model.fold_in({}), 1)[0][0]
+        assert empty["results"][0]["id"] == f"m{cold}"
+
+        fake_telegram.inline_query(ANN, "x" * 250)
+        bad = (await fake_telegram.wait_for_calls("answerInlineQuery", 3))[2].params
+        assert bad["results"] == []
+
+    run_bot(fake_telegram, service, settings, scenario)

@@ -1,0 +1,149 @@
+"""Inline mode: "@moviebot frozen" in any chat offers movie cards to post there.
+
+Transport-agnostic: :func:`inline_answers` turns (asker, query, offset) into an
+:class:`InlinePage` of plain cards; the Telegram adapter wraps each card in an
+``InlineQueryResultArticle`` and answers with ``CACHE_TIME`` and ``IS_PERSONAL``. An empty query
+offers the asker's top recommendations; anything else searches titles. Bad input (too long,
+only emoji, a garbled offset) gives an empty page, never an exception.
+
+    page = inline_answers(service, user_id, "frozen", "")
+    page.results[0].id == "m106696"; page.next_offset == "" when there are no more
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.service import MovieService
+from storage import movies, ratings
+from storage.errors import InvalidArgument
+from storage.movies import Movie
+from storage.search import MAX_QUERY_LENGTH
+
+# Telegram shows at most 50 results per answer; 20 keeps each answer small and quick.
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 50
+# How far one can scroll: searches past this are noise, recommendations past this are weak.
+MAX_RESULTS = 100
+# Results depend on the asker's ratings: Telegram must not show them to anyone else, and should
+# ask again soon after a new rating.
+IS_PERSONAL = True
+CACHE_TIME = 10  # seconds
+MAX_MESSAGE_TEXT = 4096  # Telegram's limit for the posted message
+MAX_TITLE = 200  # a card's title line; longer catalog titles are cut
+
+
+@dataclass(frozen=True)
+class InlineCard:
+    """One result: ``id`` is stable per movie ("m<movie_id>"); ``message_text`` is what gets
+    posted when the card is chosen (plain text)."""
+
+    id: str
+    movie_id: int
+    title: str
+    description: str
+    message_text: str
+    predicted: float | None = None  # the asker's predicted score, when the model knows the movie
+    your_rating: int | None = None  # the asker's own rating, when they rated it
+
+
+@dataclass(frozen=True)
+class InlinePage:
+    results: list[InlineCard]
+    next_offset: str  # "" when there are no more results (what Telegram expects)
+
+
+EMPTY = InlinePage([], "")
+
+
+def _parse_offset(offset: str) -> int | None:
+    """The start index encoded in ``offset`` ("" is 0); None when it is not one of ours."""
+    if not offset:
+        return 0
+    if not offset.isascii() or not offset.isdigit() or len(offset) > 6:
+        return None
+    start = int(offset)
+    return start if start < MAX_RESULTS else None
+
+
+def _clean_query(query: str) -> str | None:
+    """The query to search for, or None for one that cannot be a title."""
+    if not isinstance(query, str):
+        return None
+    query = query.strip()
+    if len(query) > MAX_QUERY_LENGTH or not query.isprintable():
+        return None
+    return query
+
+
+def _genres(movie: Movie) -> str:
+    return ", ".join(g for g in movie.genres if g != "(no genres listed)")
+
+
+def _card(movie: Movie, predicted: float | None, rated: int | None, cold: bool) -> InlineCard:
+    parts = [str(movie.year)] if movie.year else []
+    if genres := _genres(movie):
+        parts.append(genres)
+    if rated is not None:
+        parts.append(f"you rated it {rated}/10")
+    elif predicted is not None:
+        # With no ratings the prediction is just the movie's average: say so.
+        parts.append(f"{'average' if cold else 'your predicted score'} {predicted:.1f}/10")
+    lines = [movie.label[:MAX_TITLE]]
+    if genres:
+        lines.append(genres)
+    if movie.imdb_url:
+        lines.append(movie.imdb_url)
+    return InlineCard(
+        id=f"m{movie.id}",
+        movie_id=movie.id,
+        title=movie.label[:MAX_TITLE],
+        description=" · ".join(parts),
+        message_text="\n".join(lines)[:MAX_MESSAGE_TEXT],
+        predicted=predicted,
+        your_rating=rated,
+    )
+
+
+def inline_answers(
+    service: MovieService, user_id: int, query: str, offset: str, page_size: int = PAGE_SIZE
+) -> InlinePage:
+    """One page of cards for an inline query (call it off the event loop: it reads SQLite).
+
+    Empty query: the asker's top recommendations; otherwise the best title matches, best first.
+    ``offset`` is the ``next_offset`` of the previous page ("" for the first)."""
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    start = _parse_offset(offset)
+    text = _clean_query(query)
+    if start is None or text is None:
+        return EMPTY
+    want = min(start + page_size + 1, MAX_RESULTS)  # one more than shown: is there a next page?
+    if text:
+        try:
+            ids = [m.movie_id for m in service.find(text, limit=want)]
+        except InvalidArgument:
+            return EMPTY
+    else:
+        ids = [p.movie.id for p in service.recommend(user_id, want)]
+    shown = ids[start : start + page_size]
+    if not shown:
+        return EMPTY
+    more = len(ids) > start + page_size and start + page_size < MAX_RESULTS
+    found = movies.get_movies(service.db, shown)
+    history = ratings.user_ratings(service.db, user_id)
+    model = service.model
+    profile = model.fold_in({m: float(r) for m, r in history.items()})
+    known = [m for m, ok in zip(shown, np.isin(shown, model.movie_ids), strict=True) if ok]
+    scores = dict(zip(known, model.predict(profile, known).tolist(), strict=True)) if known else {}
+    cold = profile.n_ratings == 0
+    cards = [
+        _card(found[m], _finite(scores.get(m)), history.get(m), cold) for m in shown if m in found
+    ]
+    return InlinePage(cards, str(start + page_size) if more else "")
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
