@@ -19,6 +19,7 @@ from bot.callbacks import Verb
 from bot.parsing import (
     MAX_MESSAGE,
     BadScore,
+    for_another_bot,
     parse_command,
     parse_count,
     parse_score,
@@ -127,10 +128,14 @@ class Conversation:
         text = (text or "").strip()
         if len(text) > MAX_MESSAGE:
             return Outcome.say("That message is too long for me. Titles are short: try again.")
+        if for_another_bot(text, self.bot_username):
+            return Outcome()
         command = parse_command(text, self.bot_username)
         if command is None:
-            if text.startswith("/") or not chat.is_private:
-                return Outcome()  # another bot's command, or group chatter
+            if not chat.is_private:
+                return Outcome()  # group chatter
+            if text.startswith("/"):
+                return Outcome.say("That isn't a command I know. /help lists them.")
             return self._plain_text(sender, text)
         handler = self._commands.get(command.name)
         if handler is None:

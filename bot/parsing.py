@@ -30,6 +30,15 @@ def parse_command(text: str, bot_username: str | None) -> Command | None:
     return Command(name.lower(), " ".join(rest.split()))
 
 
+def for_another_bot(text: str, bot_username: str | None) -> bool:
+    """Whether `text` is a command addressed to a different bot: /rate@other_bot."""
+    head = text.split(maxsplit=1)[0] if text.strip() else ""
+    addressee = head.partition("@")[2]
+    if not text.startswith("/") or not addressee:
+        return False
+    return bot_username is None or addressee.casefold() != bot_username.casefold()
+
+
 class BadScore(ValueError):
     """A number that cannot be a score: 0, 11, 7.5, -3."""
 
