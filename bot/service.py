@@ -7,6 +7,7 @@ replacing the attribute is atomic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,28 +132,46 @@ class MovieService:
         return chats.pool_members(self.db, chat_id)
 
     def onboarding_movies(self) -> list[int]:
-        """Popular, well-liked, varied movies to rate first: at most one per franchise and a
-        spread of genres, so the first ten ratings say as much as possible about a taste."""
+        """Popular movies to rate first, chosen to cover many genres and decades with at most
+        one per franchise, so the first ten ratings say as much as possible about a taste."""
         if self._onboarding is None:
             self._onboarding = self._pick_onboarding(3 * ONBOARDING_SIZE)
         return self._onboarding
 
     def _pick_onboarding(self, size: int) -> list[int]:
+        """Greedy: each step takes the movie with the best popularity + novelty score,
+
+            score(m) = log n_m / log n_max + 0.6 * |new genres of m| + 0.4 * [new decade of m]
+
+        among the 200 most-rated movies, skipping franchises already chosen."""
         counts = ratings.rating_counts(self.db)
-        popular = sorted(counts, key=lambda m: (-counts[m], m))[: 20 * size]
+        popular = sorted(counts, key=lambda m: (-counts[m], m))[:200]
         catalog = movies.get_movies(self.db, popular)
+        top_log = math.log(max(counts[popular[0]], 2)) if popular else 1.0
         chosen: list[int] = []
+        genres_seen: set[str] = set()
+        decades_seen: set[int] = set()
         franchises: set[str] = set()
-        genre_uses: dict[str, int] = {}
-        for movie_id in popular:
-            movie = catalog[movie_id]
-            franchise = " ".join(normalize(movie.title).split()[:2])
-            main_genre = movie.genres[0] if movie.genres else ""
-            if franchise in franchises or genre_uses.get(main_genre, 0) >= max(2, size // 6):
+
+        def franchise(movie: Movie) -> str:
+            return " ".join(normalize(movie.title).split()[:2])
+
+        remaining = [m for m in popular if m in catalog]
+        while remaining and len(chosen) < size:
+
+            def score(movie_id: int) -> float:
+                movie = catalog[movie_id]
+                new_genres = len(set(movie.genres) - genres_seen)
+                new_decade = (movie.year or 0) // 10 not in decades_seen
+                return math.log(counts[movie_id]) / top_log + 0.6 * new_genres + 0.4 * new_decade
+
+            best = max(remaining, key=score)
+            remaining.remove(best)
+            movie = catalog[best]
+            if franchise(movie) in franchises:
                 continue
-            chosen.append(movie_id)
-            franchises.add(franchise)
-            genre_uses[main_genre] = genre_uses.get(main_genre, 0) + 1
-            if len(chosen) == size:
-                break
+            chosen.append(best)
+            franchises.add(franchise(movie))
+            genres_seen.update(movie.genres)
+            decades_seen.add((movie.year or 0) // 10)
         return chosen
