@@ -414,3 +414,12 @@ def test_pictures_of_a_person_stay_out_of_groups(conversation: Conversation) -> 
     ann = Talk(conversation, ANN, GROUP)
     assert ann.text("/taste").startswith("Your ratings stay private")
     assert ann.text("/map").startswith("Your ratings stay private")
+
+
+def test_onboarding_movies_are_popular_and_varied(service: MovieService, catalog_db) -> None:
+    first_ten = [service.movie(m) for m in service.onboarding_movies()[:ONBOARDING_SIZE]]
+    counts = ratings.rating_counts(catalog_db)
+    assert all(counts[m.id] >= 50 for m in first_ten)
+    assert len({g for m in first_ten for g in m.genres}) >= 15
+    assert len({m.year // 10 for m in first_ten}) >= 5
+    assert "Animation" in {g for m in first_ten for g in m.genres}
