@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from storage.db import utc_now
-from storage.errors import UnknownUser
+from storage.users import require_user
 from storage.validate import check_id
 
 
@@ -14,8 +14,7 @@ def join_pool(db: Database, chat_id: int, user_id: int) -> bool:
     check_id(chat_id, "chat id")
     check_id(user_id, "user id")
     with db.atomic():
-        if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
-            raise UnknownUser(f"no user with id {user_id}; save_user first")
+        require_user(db, user_id)
         cursor = db.execute(
             "INSERT OR IGNORE INTO chat_members (chat_id, user_id, joined_at) VALUES (?, ?, ?)",
             [chat_id, user_id, utc_now()],

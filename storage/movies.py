@@ -68,6 +68,12 @@ def movie_exists(db: Database, movie_id: int) -> bool:
     return db.execute("SELECT 1 FROM movies WHERE id = ?", [movie_id]).fetchone() is not None
 
 
+def require_movie(db: Database, movie_id: int) -> None:
+    """Raise UnknownMovie unless the catalog has this movie."""
+    if not movie_exists(db, movie_id):
+        raise UnknownMovie(f"no movie with id {movie_id}")
+
+
 def count_movies(db: Database) -> int:
     return db.execute("SELECT count(*) FROM movies").fetchone()[0]
 

@@ -8,8 +8,8 @@ import numpy as np
 from sqlite_utils import Database
 
 from storage.db import utc_now
-from storage.errors import UnknownMovie, UnknownUser
-from storage.movies import Movie, _movie
+from storage.movies import Movie, _movie, require_movie
+from storage.users import require_user
 from storage.validate import check_id, check_rating
 
 
@@ -28,10 +28,8 @@ def set_rating(db: Database, user_id: int, movie_id: int, rating: int) -> Rating
     check_id(movie_id, "movie id")
     check_rating(rating)
     with db.atomic():
-        if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
-            raise UnknownUser(f"no user with id {user_id}; save_user first")
-        if db.execute("SELECT 1 FROM movies WHERE id = ?", [movie_id]).fetchone() is None:
-            raise UnknownMovie(f"no movie with id {movie_id}")
+        require_user(db, user_id)
+        require_movie(db, movie_id)
         row = db.execute(
             "SELECT rating FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
         ).fetchone()

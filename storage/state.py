@@ -8,7 +8,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.db import utc_now
-from storage.errors import InvalidArgument, UnknownMovie, UnknownUser
+from storage.errors import InvalidArgument
+from storage.movies import require_movie
+from storage.users import require_user
 from storage.validate import check_id
 
 MAX_STATE_BYTES = 64 * 1024
@@ -33,8 +35,7 @@ def set_state(db: Database, user_id: int, state: dict[str, Any]) -> None:
         if not state:
             db.execute("DELETE FROM user_state WHERE user_id = ?", [user_id])
             return
-        if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
-            raise UnknownUser(f"no user with id {user_id}; save_user first")
+        require_user(db, user_id)
         db.execute(
             """
             INSERT INTO user_state (user_id, state, updated_at) VALUES (?, ?, ?)
@@ -50,10 +51,8 @@ def hide_movie(db: Database, user_id: int, movie_id: int) -> None:
     check_id(user_id, "user id")
     check_id(movie_id, "movie id")
     with db.atomic():
-        if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
-            raise UnknownUser(f"no user with id {user_id}; save_user first")
-        if db.execute("SELECT 1 FROM movies WHERE id = ?", [movie_id]).fetchone() is None:
-            raise UnknownMovie(f"no movie with id {movie_id}")
+        require_user(db, user_id)
+        require_movie(db, movie_id)
         db.execute(
             "INSERT OR IGNORE INTO hidden_movies (user_id, movie_id, hidden_at) VALUES (?, ?, ?)",
             [user_id, movie_id, utc_now()],

@@ -38,6 +38,12 @@ def save_user(
         )
 
 
+def require_user(db: Database, user_id: int) -> None:
+    """Raise UnknownUser unless the user is stored (checked before writes that refer to them)."""
+    if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
+        raise UnknownUser(f"no user with id {user_id}; save_user first")
+
+
 def get_user(db: Database, user_id: int) -> User:
     """The stored user; UnknownUser if they never talked to the bot."""
     check_id(user_id, "user id")
