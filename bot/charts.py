@@ -38,7 +38,7 @@ GENRES_EACH_SIDE = 4
 MIN_GENRE_RATINGS = 2
 # Movies with fewer ratings have noisy learned features: they stay off the map.
 MAP_MIN_RATINGS = 20
-# Movies whose similarities fix the map's coordinates (see _Projection); must be >= the rank.
+# Movies whose cosines fix the map's coordinates (see _Projection); must be >= the rank.
 MAP_ANCHORS = 80
 MAP_LANDMARKS = 9
 MAP_PICKS = 5
@@ -189,11 +189,11 @@ def taste_data(service: MovieService, user_id: int, picks: int = TOP_PICKS) -> T
 
 @dataclass(frozen=True)
 class _Projection:
-    """The map's coordinates, fitted once per model from public cosine similarities.
+    """The map's coordinates, fitted once per model from the movie factors.
 
-    With ``u_i = q_i / |q_i|`` the unit movie factors, ``Model.similar`` gives cosines
-    ``K = U U_A^T`` between every mapped movie and a set of anchor movies ``A``. Writing the
-    anchors' Gram matrix ``G_AA = U_A U_A^T = V L V^T`` (rank r = the model's rank when the
+    With ``u_i = q_i / |q_i|`` the unit movie factors (``Model.movie_factors``), the cosines
+    between every mapped movie and a set of anchor movies ``A`` are ``K = U U_A^T``. Writing
+    the anchors' Gram matrix ``G_AA = U_A U_A^T = V L V^T`` (rank r = the model's rank when the
     anchors span the factor space),
 
         X = K V L^{-1/2}
@@ -211,6 +211,7 @@ class _Projection:
     lift: np.ndarray  # V L^{-1/2}, anchors x r
     mean: np.ndarray
     components: np.ndarray  # r x 2
+    anchor_units: np.ndarray  # U_A, anchors x rank
 
     def place(self, cosines_to_anchors: np.ndarray) -> np.ndarray:
         return ((cosines_to_anchors @ self.lift) - self.mean) @ self.components
@@ -219,11 +220,12 @@ class _Projection:
 _projection_cache: weakref.WeakKeyDictionary[Model, _Projection] = weakref.WeakKeyDictionary()
 
 
-def _cosines(model: Model, movie_id: int, n: int) -> dict[int, float]:
-    try:
-        return dict(model.similar(movie_id, n, min_ratings=MAP_MIN_RATINGS))
-    except ModelDoesNotKnowMovie:
-        return {}
+def _unit_factors(model: Model, movie_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(u, ok)``: the unit factors of ``movie_ids`` and which of them have factors at all."""
+    q = model.movie_factors(movie_ids)
+    norms = np.linalg.norm(q, axis=1)
+    ok = norms > 0
+    return q / np.where(ok, norms, 1.0)[:, None], ok
 
 
 def _projection(model: Model) -> _Projection:
@@ -235,30 +237,27 @@ def _projection(model: Model) -> _Projection:
     eligible = ids[counts >= MAP_MIN_RATINGS]
     if eligible.size < 3 * MAP_ANCHORS:
         raise MapUnavailable(f"only {eligible.size} movies have {MAP_MIN_RATINGS}+ ratings")
-    by_popularity = eligible[np.lexsort((eligible, -counts[counts >= MAP_MIN_RATINGS]))]
-    anchors = by_popularity[:MAP_ANCHORS]
-    column = {int(m): k for k, m in enumerate(eligible)}
-    k_mat = np.full((eligible.size, anchors.size), np.nan)
-    for a, anchor in enumerate(anchors):
-        cos = _cosines(model, int(anchor), eligible.size)
-        if not cos:
-            raise MapUnavailable("the model has no movie features")
-        for movie_id, c in cos.items():
-            k_mat[column[movie_id], a] = c
-        k_mat[column[int(anchor)], a] = 1.0
-    keep = ~np.isnan(k_mat).any(axis=1)
-    eligible, k_mat = eligible[keep], k_mat[keep]
-    gram = k_mat[np.searchsorted(eligible, anchors)]
-    values, vectors = np.linalg.eigh((gram + gram.T) / 2)
+    units, ok = _unit_factors(model, eligible)
+    if units.shape[1] == 0 or not ok.any():
+        raise MapUnavailable("the model has no movie features")
+    eligible_counts = counts[counts >= MAP_MIN_RATINGS]
+    by_popularity = eligible[np.lexsort((eligible, -eligible_counts))]
+    # Movies without learned features have no place; anchors are the most rated of the rest.
+    eligible, units = eligible[ok], units[ok]
+    popular = by_popularity[np.isin(by_popularity, eligible)]
+    anchors = popular[:MAP_ANCHORS]
+    anchor_units = units[np.searchsorted(eligible, anchors)]
+    k_mat = units @ anchor_units.T
+    gram = anchor_units @ anchor_units.T
+    values, vectors = np.linalg.eigh(gram)
     rank = values > values.max() * 1e-9
     lift = vectors[:, rank] / np.sqrt(values[rank])
     x = k_mat @ lift
     mean = x.mean(axis=0)
     _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
     components = vt[:2].T
-    popular = by_popularity[np.isin(by_popularity, eligible)]
     xy = (x - mean) @ components
-    projection = _Projection(eligible, xy, popular, anchors, lift, mean, components)
+    projection = _Projection(eligible, xy, popular, anchors, lift, mean, components, anchor_units)
     _projection_cache[model] = projection
     return projection
 
@@ -294,10 +293,13 @@ def map_data(service: MovieService, user_id: int, focus_movie_id: int | None = N
     def position(movie_id: int) -> np.ndarray | None:
         if movie_id in row:
             return proj.xy[row[movie_id]]
-        cos = _cosines(model, movie_id, proj.ids.size)
-        if not all(int(a) in cos for a in proj.anchors):
+        try:
+            unit, ok = _unit_factors(model, np.array([movie_id]))
+        except ModelDoesNotKnowMovie:
+            return None
+        if not ok[0]:
             return None  # a movie without learned features has no place on the map
-        return proj.place(np.array([cos[int(a)] for a in proj.anchors]))
+        return proj.place(proj.anchor_units @ unit[0])
 
     top = service.recommend(user_id, MAP_PICKS)
     wanted = [m for m in history if m in row] + [p.movie.id for p in top]

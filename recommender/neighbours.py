@@ -14,11 +14,45 @@ import scipy.sparse as sp
 _BLOCK_BYTES = 48 * 2**20
 
 
+def user_cap(counts: np.ndarray, pair_budget: int | None) -> int | None:
+    """The largest per-user rating cap ``c`` with ``sum_u min(n_u, c)^2 <= pair_budget`` (the
+    work of the item-item pass), or ``None`` when no cap is needed."""
+    counts = counts.astype(np.float64)
+    if pair_budget is None or float(counts @ counts) <= pair_budget:
+        return None
+    lo, hi = 1, int(counts.max())
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        capped = np.minimum(counts, mid)
+        if float(capped @ capped) <= pair_budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _cap_users(item_csr: sp.csr_matrix, cap: int, seed: int) -> sp.csr_matrix:
+    """Keep a seeded random ``cap`` of each user's ratings (all of them for lighter users)."""
+    coo = item_csr.tocoo()
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(coo.nnz), coo.col))
+    users = coo.col[order]
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    pos = np.arange(users.size) - np.repeat(starts, np.diff(np.r_[starts, users.size]))
+    keep = np.sort(order[pos < cap])
+    return sp.csr_matrix(
+        (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=item_csr.shape, dtype=np.float32
+    )
+
+
 def item_neighbours(
     item_csr: sp.csr_matrix,
     k: int,
     shrink: float,
     max_movies: int | None = None,
+    pair_budget: int | None = None,
+    seed: int = 0,
+    max_candidates: int | None = None,
 ) -> sp.csr_matrix:
     """Return the sparse top-``k`` similarity matrix of the movies (rows of ``item_csr``).
 
@@ -30,33 +64,54 @@ def item_neighbours(
     Self-similarity and ``s_ij <= 0`` are dropped. Only the ``max_movies`` most-rated movies take
     part when given (bounded cost on big catalogues); the others get no neighbours. (Norms over
     the co-rating users only, Pearson-baseline style, validated worse: 0.8508 vs 0.8466 blended.)
+
+    The pass costs ``sum_u n_u^2`` (every pair of movies a user rated). When that exceeds
+    ``pair_budget``, every user above a cap ``c`` (:func:`user_cap`) takes part with a seeded
+    random ``c`` of their ratings: the similarities are then estimated on that sample. With
+    ``max_candidates``, neighbours are chosen among the that many most-rated movies only (the
+    dense block per row is then ``max_candidates`` wide instead of the whole catalogue).
     """
     n_items = item_csr.shape[0]
     if k == 0 or n_items == 0 or item_csr.nnz == 0:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    cap = user_cap(np.bincount(item_csr.indices, minlength=item_csr.shape[1]), pair_budget)
+    if cap is not None:
+        item_csr = _cap_users(item_csr, cap, seed)
     counts = np.diff(item_csr.indptr)
     active = np.flatnonzero(counts > 0)
     if max_movies is not None and active.size > max_movies:
         active = np.sort(active[np.argsort(-counts[active], kind="stable")[:max_movies]])
+    # Candidate neighbours: the ``max_candidates`` most-rated active movies (all when None).
+    cand = np.arange(active.size)
+    if max_candidates is not None and active.size > max_candidates:
+        cand = np.sort(np.argsort(-counts[active], kind="stable")[:max_candidates])
+    # cand_pos[r] = the column of active movie r among the candidates (-1: not a candidate).
+    cand_pos = np.full(active.size, -1)
+    cand_pos[cand] = np.arange(cand.size)
     z = item_csr[active].astype(np.float32)
     norms = np.sqrt(np.asarray(z.multiply(z).sum(axis=1)).ravel())
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     zn = sp.diags(inv.astype(np.float32)) @ z
-    znt = zn.T.tocsr()
+    znt = zn[cand].T.tocsr()
     ind = z.copy()
     ind.data[:] = 1.0
-    indt = ind.T.tocsr()
+    indt = ind[cand].T.tocsr()
     n_act = active.size
-    kk = min(k, n_act - 1)
-    block = max(1, _BLOCK_BYTES // (4 * max(n_act, 1) * 3))
+    kk = min(k, cand.size - 1)
+    block = max(1, _BLOCK_BYTES // (4 * max(cand.size, 1) * 3))
     rows_out, cols_out, vals_out = [], [], []
     for start in range(0, n_act, block):
         stop = min(start + block, n_act)
         sim = (zn[start:stop] @ znt).toarray()
         if shrink > 0:
             co = (ind[start:stop] @ indt).toarray()
-            sim *= co / (co + np.float32(shrink))
-        sim[np.arange(stop - start), np.arange(start, stop)] = 0.0
+            co += np.float32(shrink)
+            np.divide(sim, co, out=sim)
+            co -= np.float32(shrink)
+            sim *= co
+        own = cand_pos[start:stop]
+        mine = np.flatnonzero(own >= 0)
+        sim[mine, own[mine]] = 0.0
         if kk <= 0:
             continue
         top = np.argpartition(-sim, kk - 1, axis=1)[:, :kk]
@@ -64,7 +119,7 @@ def item_neighbours(
         keep = val > 0
         r = np.repeat(np.arange(start, stop), kk).reshape(-1, kk)
         rows_out.append(active[r[keep]])
-        cols_out.append(active[top[keep]])
+        cols_out.append(active[cand[top[keep]]])
         vals_out.append(val[keep].astype(np.float32))
     if not rows_out:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)

@@ -47,6 +47,7 @@ class Components:
         bounds = np.append(starts, order.size)
         n = len(val)
         self.base, self.mf, self.knn = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.movie, self.bu, self.known = np.zeros(n), np.zeros(n), np.zeros(n)
         self.y = val.values
         vorder = np.argsort(val.user_ids, kind="stable")
         vusers, vstarts = np.unique(val.user_ids[vorder], return_index=True)
@@ -60,7 +61,10 @@ class Components:
                 hist = dict(zip(fit.movie_ids[h].tolist(), fit.values[h].tolist(), strict=True))
             prof = model.fold_in(hist)
             rows = model._movies.rows_strict(val.movie_ids[sel])
-            self.base[sel] = model._mu + model._item_bias[rows] + prof.user_bias
+            self.movie[sel] = model._mu + model._item_bias[rows]
+            self.bu[sel] = prof.user_bias
+            self.known[sel] = float(prof._rows.size > 0)
+            self.base[sel] = self.movie[sel] + prof.user_bias
             if model.config.rank and prof._rows.size:
                 self.mf[sel] = model._q[rows] @ prof.factors
             if model._nbrs.nnz and prof._rows.size:
@@ -76,6 +80,35 @@ class Components:
         a = np.column_stack([self.mf, self.knn])
         w, *_ = np.linalg.lstsq(a, self.y - self.base, rcond=None)
         return float(w[0]), float(w[1])
+
+    def _free_design(self) -> np.ndarray:
+        return np.column_stack([self.mf, self.knn, self.bu, self.known])
+
+    def free_blend(self, rows: np.ndarray | None = None) -> tuple[float, float, float, float]:
+        """Least-squares ``(w_mf, w_knn, w_b, w_0)`` of
+        ``y - (mu + b_i) ~ w_mf mf + w_knn knn + w_b b_u + w_0 [user has ratings]``
+        (on ``rows`` of the validation set only, when given)."""
+        a, t = self._free_design(), self.y - self.movie
+        if rows is not None:
+            a, t = a[rows], t[rows]
+        w, *_ = np.linalg.lstsq(a, t, rcond=None)
+        return float(w[0]), float(w[1]), float(w[2]), float(w[3])
+
+    def free_rmse(self, w: tuple[float, float, float, float]) -> float:
+        """Validation RMSE in stars of the free blend with weights ``w``."""
+        pred = np.clip(self.movie + self._free_design() @ np.asarray(w), 1, 10)
+        return float(np.sqrt(np.mean((pred - self.y) ** 2)) / 2)
+
+    def free_rmse_cv(self, seed: int = 0) -> float:
+        """Two-fold cross-validated RMSE (stars) of the free blend: weights fitted on one half
+        of the validation ratings, scored on the other (guards against fitting the blend to
+        the validation noise)."""
+        half = np.random.default_rng(seed).integers(0, 2, self.y.size).astype(bool)
+        pred = np.zeros(self.y.size)
+        for part in (half, ~half):
+            w = np.asarray(self.free_blend(~part))
+            pred[part] = np.clip(self.movie[part] + self._free_design()[part] @ w, 1, 10)
+        return float(np.sqrt(np.mean((pred - self.y) ** 2)) / 2)
 
 
 def run(train: Ratings, quick: bool = False) -> ModelConfig:
@@ -149,7 +182,44 @@ def run(train: Ratings, quick: bool = False) -> ModelConfig:
         best = min(best, (r_bl, c, w), key=lambda t: t[0])
     r, cfg, w = best
     cfg = replace(cfg, blend_mf=round(w[0], 3), blend_knn=round(w[1], 3))
+    cfg = replace(cfg, blend_user_bias=1.0, blend_offset=0.0)
     print(f"  -> {cfg}: {r:.4f}")
+    return free_blend_step(cfg, comps)
+
+
+def free_blend_step(cfg: ModelConfig, comps) -> ModelConfig:
+    """Refit the blend with a free user-bias weight and offset; keep it if it wins in 2-fold
+    cross-validation on the validation ratings."""
+    print("\n# free blend: w_mf, w_knn, w_b (user bias), w_0 (offset)")
+    comp, _ = comps(replace(cfg, blend_mf=1.0, blend_knn=1.0))
+    w2 = comp.blend()
+    half = np.random.default_rng(0).integers(0, 2, comp.y.size).astype(bool)
+    fixed_cv = []
+    for part in (half, ~half):
+        a = np.column_stack([comp.mf, comp.knn])[~part]
+        wf, *_ = np.linalg.lstsq(a, (comp.y - comp.base)[~part], rcond=None)
+        fixed_cv.append(
+            np.clip(comp.base[part] + np.column_stack([comp.mf, comp.knn])[part] @ wf, 1, 10)
+        )
+    pred = np.zeros(comp.y.size)
+    pred[half], pred[~half] = fixed_cv
+    r_fixed_cv = float(np.sqrt(np.mean((pred - comp.y) ** 2)) / 2)
+    w4 = comp.free_blend()
+    r_free_cv = comp.free_rmse_cv()
+    print(f"  fixed (w_b 1, w_0 0): {comp.rmse(*w2):.4f}, 2-fold CV {r_fixed_cv:.4f}")
+    print(
+        f"  free: {comp.free_rmse(w4):.4f}, 2-fold CV {r_free_cv:.4f} "
+        f"(w_mf {w4[0]:.3f}, w_knn {w4[1]:.3f}, w_b {w4[2]:.3f}, w_0 {w4[3]:.3f})"
+    )
+    if r_free_cv < r_fixed_cv:
+        cfg = replace(
+            cfg,
+            blend_mf=round(w4[0], 3),
+            blend_knn=round(w4[1], 3),
+            blend_user_bias=round(w4[2], 3),
+            blend_offset=round(w4[3], 3),
+        )
+    print(f"  -> {cfg}")
     return cfg
 
 
