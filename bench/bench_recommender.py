@@ -3,8 +3,9 @@
     .venv/bin/python bench/bench_recommender.py [--sizes 1M,10M,25M] [--knn-max-movies N]
 
 Each size runs in its own subprocess (so ``ru_maxrss`` is that size's peak RSS): generate (cached
-in bench/out/), fit with the default ModelConfig, then time fold-in of 200 users' full histories
-and recommend(n=10) over the whole catalogue. Prints one table row per size.
+in bench/out/), fit with the default configuration for the size (``default_config_for``: kNN off
+above 5M ratings; ``--with-knn`` keeps it), then time fold-in of 200 users' full histories and
+recommend(n=10) over the whole catalogue. Prints one table row per size.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from recommender import Model, ModelConfig, Ratings  # noqa: E402
+from recommender.config import default_config_for  # noqa: E402
 from recommender.synthetic import synthetic_ratings  # noqa: E402
 
 SIZES = {  # n_ratings, n_users, n_movies
@@ -43,10 +45,11 @@ def data_path(size: str) -> Path:
     return path
 
 
-def run_one(size: str, knn_max_movies: int | None, no_knn: bool) -> dict:
+def run_one(size: str, knn_max_movies: int | None, no_knn: bool, with_knn: bool = False) -> dict:
     with np.load(data_path(size)) as z:
         ratings = Ratings(z["users"], z["movies"], z["values"])
-    cfg = ModelConfig()
+    # The default for the data's size (kNN off above KNN_MAX_RATINGS) unless told otherwise.
+    cfg = ModelConfig() if with_knn else default_config_for(len(ratings))
     if knn_max_movies is not None:
         cfg = replace(cfg, knn_max_movies=knn_max_movies)
     if no_knn:
@@ -100,10 +103,13 @@ def main() -> None:
         help="limit the kNN part to the N most-rated movies",
     )
     ap.add_argument("--no-knn", action="store_true", help="fit without the kNN part")
+    ap.add_argument(
+        "--with-knn", action="store_true", help="keep the kNN part even above KNN_MAX_RATINGS"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.child, args.knn_max_movies, args.no_knn)))
+        print(json.dumps(run_one(args.child, args.knn_max_movies, args.no_knn, args.with_knn)))
         return
     print(
         f"{'size':>5} {'users':>7} {'movies':>6} {'fit s':>7} {'RSS MB':>7} {'hist':>5} "
@@ -116,6 +122,8 @@ def main() -> None:
             cmd += ["--knn-max-movies", str(args.knn_max_movies)]
         if args.no_knn:
             cmd.append("--no-knn")
+        if args.with_knn:
+            cmd.append("--with-knn")
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         print(

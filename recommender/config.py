@@ -136,3 +136,17 @@ class ModelConfig:
         if unknown:
             raise RecommenderError(f"unknown config keys {sorted(unknown)}")
         return cls(**data)
+
+
+# Above this many ratings the item-kNN part is left out by default. Its neighbour pass and the
+# neighbour reads in recommend grow faster than the data: on the 25M synthetic set it took the
+# refit from 82 s to 217 s and recommend from 0.6 ms to 15 ms, beyond the 120 s / 2 ms budgets
+# (bench/bench_recommender.py). Biases + factors alone are ~0.013 RMSE worse on ML-small.
+KNN_MAX_RATINGS = 5_000_000
+
+
+def default_config_for(n_ratings: int) -> ModelConfig:
+    """The default configuration for a data set of `n_ratings` ratings."""
+    if n_ratings > KNN_MAX_RATINGS:
+        return ModelConfig(knn_neighbours=0, blend_knn=0.0, blend_mf=1.0)
+    return ModelConfig()

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.config import ModelConfig
+from recommender.config import ModelConfig, default_config_for
 from recommender.errors import (
     BadRatings,
     ModelFileError,
@@ -172,9 +172,11 @@ class Model:
         movie_ids: np.ndarray | None = None,
     ) -> Model:
         """Fit on ``ratings`` (1-10 scale); ``movie_ids`` adds catalogue movies nobody rated yet
-        (they get the global mean and zero factors). Raises :class:`BadRatings` on empty or
+        (they get the global mean and zero factors). Without ``config``, the default for the
+        data's size (:func:`default_config_for`). Raises :class:`BadRatings` on empty or
         duplicate ratings."""
-        model, _ = cls._fit(ratings, config or ModelConfig(), seed, movie_ids, False)
+        config = config or default_config_for(len(ratings))
+        model, _ = cls._fit(ratings, config, seed, movie_ids, False)
         return model
 
     @classmethod
