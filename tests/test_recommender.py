@@ -20,38 +20,15 @@ from recommender import (
 )
 from recommender.factorization import CGObjective
 from recommender.model import FORMAT_VERSION
+from tests import tutorial
 
 # ------------------------------------------------------------------ the tutorial fixture
 
-TUTORIAL_TITLES = [
-    "Harold and Kumar Escape From Guantanamo Bay (2008)",
-    "Ted (2012)",
-    "Straight Outta Compton (2015)",
-    "A Very Harold and Kumar Christmas (2011)",
-    "Notorious (2009)",
-    "Get Rich Or Die Tryin' (2005)",
-    "Frozen (2013)",
-    "Tangled (2010)",
-    "Cinderella (2015)",
-    "Toy Story 3 (2010)",
-]
-TUTORIAL_Y = np.array(
-    [
-        [8, 4, 0, 0, 4],
-        [0, 0, 8, 10, 4],
-        [8, 10, 0, 0, 6],
-        [10, 10, 8, 10, 10],
-        [0, 0, 0, 0, 0],
-        [2, 0, 4, 0, 6],
-        [8, 6, 4, 0, 0],
-        [0, 0, 6, 4, 0],
-        [0, 6, 0, 4, 10],
-        [0, 4, 6, 8, 8],
-    ],
-    dtype=float,
-)
-# The sixth user: Harold and Kumar 7, Notorious 8, Tangled 3 (movie ids are rows + 1).
-NEW_USER = {1: 7.0, 5: 8.0, 8: 3.0}
+# The classic tutorial example (tests/tutorial.py): rows are movies (id = row + 1), columns
+# the five users; the sixth user's ratings by movie id.
+TUTORIAL_TITLES = [f"{title} ({year})" for title, year, _ in tutorial.MOVIES]
+TUTORIAL_Y = np.array(tutorial.RATINGS, dtype=float)
+NEW_USER = {index + 1: float(score) for index, score in tutorial.NEW_USER.items()}
 TUTORIAL = ModelConfig(
     damping=0.0, user_bias=False, rank=3, reg=1.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0
 )
