@@ -8,7 +8,8 @@ sent -> `mark_done`. Whatever is not done when the bot stops is picked up by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -63,8 +64,21 @@ def save_outcome(db: Database, update_id: int, outcome: str) -> None:
         )
 
 
+@contextmanager
+def _without_waiting_for_the_disk(db: Database) -> Iterator[None]:
+    """Commit without fsync (synchronous=NORMAL): such a commit survives the process being
+    killed, only a power cut can undo it. Used for delivery progress, where being undone means
+    one answer sent twice, never anything lost; everything else keeps synchronous=FULL."""
+    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        with db.atomic():
+            yield
+    finally:
+        db.execute("PRAGMA synchronous=FULL")
+
+
 def mark_delivered(db: Database, update_id: int, steps: int) -> None:
-    with db.atomic():
+    with _without_waiting_for_the_disk(db):
         db.execute("UPDATE updates SET delivered = ? WHERE update_id = ?", [steps, update_id])
 
 
@@ -77,7 +91,7 @@ def mark_failed(db: Database, update_id: int, error: str) -> None:
 
 
 def mark_done(db: Database, update_id: int, error: str | None = None) -> None:
-    with db.atomic():
+    with _without_waiting_for_the_disk(db):
         db.execute(
             """
             UPDATE updates SET done_at = ?, last_error = coalesce(?, last_error)
