@@ -123,7 +123,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     db = open_db(args)
     ensure_catalog(db)
     db.close()
-    result = train(Path(args.db), _model_path(args))
+    result = train(
+        Path(args.db),
+        _model_path(args),
+        engine=args.engine,
+        master=args.master,
+        workdir=args.workdir,
+    )
     data = {
         "fit_id": result.fit_id,
         "ratings": result.n_ratings,
@@ -356,12 +362,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="the model file (default: next to the database, NAME.model.npz)"
     )
 
-    add(
+    train_command = add(
         "train",
         cmd_train,
         "Fit the model on every rating in the database and save it.",
-        "moviebot train",
+        "moviebot train --engine spark --master spark://head:7077 --workdir hdfs:///tmp/mb",
         [printing, model_option],
+    )
+    train_command.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="fit here (default) or on Apache Spark (needs moviebot[spark] and Java 17)",
+    )
+    train_command.add_argument(
+        "--master", default="local[2]", help="Spark master URL (default local[2])"
+    )
+    train_command.add_argument(
+        "--workdir", help="Spark scratch folder every executor can read (needed with a cluster)"
     )
 
     evaluate = add(

@@ -31,20 +31,34 @@ class TrainResult:
     seconds: float
 
 
-def train(db_path: Path, model_path: Path, config: ModelConfig | None = None) -> TrainResult:
+def train(
+    db_path: Path,
+    model_path: Path,
+    config: ModelConfig | None = None,
+    *,
+    engine: str = "local",
+    master: str = "local[2]",
+    workdir: str | None = None,
+) -> TrainResult:
     """Fit on every rating in the database, save atomically, record the fit; failures are
-    recorded too and re-raised."""
+    recorded too and re-raised. `engine="spark"` fits the factors on Apache Spark (`master`)
+    and serves them exactly like a local fit (recommender/spark_engine.py)."""
     db = connect(db_path)
     try:
         user_ids, movie_ids, values = ratings_arrays(db)
         fit_id = fits.start_fit(db, len(values))
         started = time.perf_counter()
         try:
-            model = Model.fit(
-                Ratings(user_ids, movie_ids, values.astype(np.float64)),
-                config=config,
-                movie_ids=np.asarray(all_movie_ids(db), dtype=np.int64),
-            )
+            ratings = Ratings(user_ids, movie_ids, values.astype(np.float64))
+            catalog = np.asarray(all_movie_ids(db), dtype=np.int64)
+            if engine == "spark":
+                from recommender.spark_engine import fit_with_spark
+
+                model = fit_with_spark(
+                    ratings, config, master=master, movie_ids=catalog, workdir=workdir
+                )
+            else:
+                model = Model.fit(ratings, config=config, movie_ids=catalog)
             model.save(model_path)
         except Exception as error:
             fits.fail_fit(db, fit_id, f"{type(error).__name__}: {error}")
@@ -55,7 +69,7 @@ def train(db_path: Path, model_path: Path, config: ModelConfig | None = None) ->
             fit_id,
             n_users=int(np.unique(user_ids).size),
             n_movies=len(model.movie_ids),
-            scores={"fit_seconds": round(seconds, 3)},
+            scores={"fit_seconds": round(seconds, 3), "engine": engine},
             model_path=str(model_path),
         )
         log.info("fit %d: %d ratings in %.2f s", fit_id, len(values), seconds)
