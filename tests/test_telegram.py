@@ -69,6 +69,14 @@ async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: floa
     )
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait until `condition()` holds (an edit arrives a moment after the tap's answer)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.02)
+
+
 async def answered(server: FakeTelegram, update_id: int, timeout: float = 10) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -156,9 +164,11 @@ def test_ambiguous_title_is_asked_with_buttons(fake_telegram, service, settings,
         assert pick in buttons(question)
         tap = fake_telegram.tap(ANN, question, pick)
         await answered(fake_telegram, tap)
-        await asyncio.sleep(0.1)
-        assert fake_telegram.sent_messages(ANN)[0]["text"] == (
-            "Harold & Kumar Escape from Guantanamo Bay (2008): 7/10 ✓"
+        await until(
+            lambda: (
+                fake_telegram.sent_messages(ANN)[0]["text"]
+                == "Harold & Kumar Escape from Guantanamo Bay (2008): 7/10 ✓"
+            )
         )
 
     run_bot(fake_telegram, service, settings, scenario)
@@ -195,8 +205,9 @@ def test_recommend_similar_myratings_and_forget(fake_telegram, service, settings
         confirm = (await messages(fake_telegram, ANN, 8))[7]
         tap = fake_telegram.tap(ANN, confirm, callbacks.encode(Verb.FORGET, 1))
         await answered(fake_telegram, tap)
-        await asyncio.sleep(0.1)
-        assert fake_telegram.sent_messages(ANN)[7]["text"].startswith("Done: I deleted your 3")
+        await until(
+            lambda: fake_telegram.sent_messages(ANN)[7]["text"].startswith("Done: I deleted your 3")
+        )
 
     run_bot(fake_telegram, service, settings, scenario)
     assert ratings.count_user_ratings(catalog_db, ANN) == 0
