@@ -124,6 +124,7 @@ def test_rating_by_command_by_button_and_rerating(
         assert len(buttons(question)) == 10
         tap = fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9))
         assert (await answered(fake_telegram, tap))["text"] == "Saved"
+        await until(lambda: fake_telegram.sent_messages(ANN)[2]["text"] != question["text"])
         edited = fake_telegram.sent_messages(ANN)[2]
         assert edited["text"] == "Frozen (2013): 9/10 ✓"
         assert buttons(edited) == []
