@@ -187,6 +187,10 @@ class BotRuntime:
         self._admitted: dict[int, journal.JournalEntry | None] = {}
         # Updates a handler answered (or closed); the event loop's own bookkeeping.
         self.answered: set[int] = set()
+        # Answers waiting to be computed, and the task that computes them in batches.
+        self._waiting: list[tuple[int, Callable[[], Outcome], asyncio.Future]] = []
+        self._work = asyncio.Event()
+        self._committer: asyncio.Task | None = None
 
     @property
     def db(self):
@@ -212,6 +216,54 @@ class BotRuntime:
         self._admitted[update.update_id] = entry
         return True
 
+    async def answer_of(
+        self, update_id: int, compute: Callable[[], Outcome]
+    ) -> tuple[Outcome, int]:
+        """The update's answer and how many of its steps went out already, once the answer
+        and its effects are committed.
+
+        Group commit: answers asked for while the database thread is busy are computed
+        together and committed in one transaction, so concurrent chats share one fsync.
+        """
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((update_id, compute, future))
+        self._work.set()
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_batches())
+        return await future
+
+    async def _commit_batches(self) -> None:
+        while True:
+            await self._work.wait()
+            self._work.clear()
+            batch, self._waiting = self._waiting, []
+            try:
+                results = await self.run(self._compute_batch, [(u, c) for u, c, _ in batch])
+            except Exception as error:  # the commit itself failed: every answer in it did
+                results = [error] * len(batch)
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    def _compute_batch(
+        self, batch: list[tuple[int, Callable[[], Outcome]]]
+    ) -> list[tuple[Outcome, int] | Exception]:
+        """In the database thread: every answer in one transaction, each in a savepoint so a
+        failing one is rolled back alone."""
+        results: list[tuple[Outcome, int] | Exception] = []
+        with self.db.atomic():
+            for update_id, compute in batch:
+                try:
+                    with self.db.atomic():
+                        results.append(self.compute_once(update_id, compute))
+                except Exception as error:
+                    results.append(error)
+        return results
+
     def compute_once(self, update_id: int, compute: Callable[[], Outcome]) -> tuple[Outcome, int]:
         """The stored answer to `update_id`, or compute it: effects and answer in one commit."""
         entry = self._admitted.pop(update_id, None)
@@ -221,6 +273,11 @@ class BotRuntime:
             outcome = compute()
             journal.save_outcome(self.db, update_id, outcome_to_json(outcome))
         return outcome, 0
+
+    async def stop(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+        self.db_thread.shutdown(wait=True)
 
     def close(self, update_id: int) -> None:
         """Mark an update no handler answered as done."""
@@ -304,7 +361,7 @@ async def _answer(
     rt = runtime(context)
     rt.answered.add(update.update_id)
     try:
-        outcome, delivered = await rt.run(rt.compute_once, update.update_id, compute)
+        outcome, delivered = await rt.answer_of(update.update_id, compute)
     except Exception as error:
         # A bug or a broken database: handling it again would fail again. Apologise (the
         # error handler) and close the update.
@@ -460,7 +517,7 @@ async def _post_init(application: Application) -> None:
 
 async def _post_shutdown(application: Application) -> None:
     rt: BotRuntime = application.bot_data["runtime"]
-    rt.db_thread.shutdown(wait=True)
+    await rt.stop()
 
 
 def build_application(settings: BotSettings, service: MovieService) -> Application:
