@@ -190,3 +190,33 @@ def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
             expected[movie] = score  # a later rating of the same movie replaces it
         assert stored == expected
     assert journal.unfinished_updates(db, 100) == []
+
+
+def test_a_failing_answer_in_a_group_commit_is_rolled_back_alone(
+    service, settings, catalog_db: Database
+) -> None:
+    from bot.conversation import Chat, Sender
+    from bot.telegram_app import build_application
+
+    runtime = build_application(settings, service).bot_data["runtime"]
+    conversation = runtime.conversation
+
+    def rate(user: int, text: str):
+        return lambda: conversation.on_text(Sender(user, "U"), Chat(user), text)
+
+    def rate_then_fail():
+        conversation.on_text(Sender(3, "C"), Chat(3), "/rate frozen 9")
+        raise RuntimeError("boom after a write")
+
+    results = runtime._compute_batch(
+        [(11, rate(1, "/rate Ted 8")), (12, rate_then_fail), (13, rate(2, "/rate Ted 4"))]
+    )
+    assert results[0][0].replies[0].text == "Ted (2012): 8/10 ✓"
+    assert isinstance(results[1], RuntimeError)
+    assert results[2][0].replies[0].text == "Ted (2012): 4/10 ✓"
+    assert ratings.user_ratings(catalog_db, 1) == {TED: 8}
+    assert ratings.user_ratings(catalog_db, 2) == {TED: 4}
+    assert ratings.user_ratings(catalog_db, 3) == {}  # its write went with its savepoint
+    assert journal.get_entry(catalog_db, 11).outcome is not None
+    assert journal.get_entry(catalog_db, 12) is None
+    runtime.db_thread.shutdown()
