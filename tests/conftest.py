@@ -26,6 +26,12 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("MOVIEBOT_SHARED_DATA", REPO.parent / "shared/data/ml-latest-small"))
 
 
+def shared_split() -> Path | None:
+    """The fixed train/test split every accuracy figure is quoted on, if it is there."""
+    split = shared_data_dir() / "split-seed42"
+    return split if (split / "train.csv").exists() else None
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     """An empty, migrated database in a temp file."""

@@ -6,7 +6,6 @@ only when pyspark (the ``spark`` extra) is not installed.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,18 +21,10 @@ from recommender.spark_engine import (
     spark_config,
     spark_reg_param,
 )
+from tests.conftest import shared_split
 
 # The Spark engine serves no kNN part; the local engine is compared with the same choice.
 NO_KNN = ModelConfig(knn_neighbours=0, blend_knn=0.0, blend_mf=1.0)
-
-
-def shared_split() -> Path | None:
-    root = os.environ.get("MOVIEBOT_SHARED_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
-    if base.name != "ml-latest-small":
-        base = base / "ml-latest-small"
-    split = base / "split-seed42"
-    return split if (split / "train.csv").exists() else None
 
 
 @pytest.fixture(scope="module")
