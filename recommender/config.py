@@ -17,6 +17,16 @@ from recommender.errors import RecommenderError
 # (2-fold CV on validation 0.8428 vs 0.8455 with w_b = 1, w_0 = 0; see README.md).
 BLENDED_USER_BIAS = 1.106
 BLENDED_OFFSET = -0.101
+# The same with the implicit (who-rated-what) member on, the default (README.md, this round).
+# (implicit rank 15, alpha 5, reg 10: 2-fold CV on validation 0.8402 vs 0.8428 without).
+BLENDED_IMPLICIT = 0.421
+BLENDED_IMPLICIT_USER_BIAS = 1.080
+BLENDED_IMPLICIT_OFFSET = -0.150
+# With the asymmetric (NSVD) member as well, the default (asym_reg 100: 2-fold CV 0.8381).
+BLENDED_ASYM = 0.943
+BLENDED_ASYM_IMPLICIT = 0.364
+BLENDED_ASYM_USER_BIAS = 1.080
+BLENDED_ASYM_OFFSET = -0.167
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,18 @@ class ModelConfig:
     * ``knn(u, i) = sum_j s_ij y_uj / (sum_j s_ij + knn_damping)`` over the movies ``j`` the user
       rated among the ``knn_neighbours`` stored neighbours of ``i``; ``s_ij`` is the cosine of the
       residual vectors of ``i`` and ``j`` shrunk by ``n_ij / (n_ij + knn_shrink)`` (``n_ij`` =
-      users who rated both), positive similarities only. ``knn_neighbours=0`` switches it off.
+      users who rated both), positive similarities only. ``knn_neighbours=0`` switches it off;
+    * ``imp(u, i) = x_u . (z_i - zbar)`` (the implicit member, weight ``w_imp`` =
+      :attr:`implicit_weight`): ``z_i`` are ``implicit_rank`` factors of the binary *who rated
+      what* matrix (implicit ALS, confidence ``1 + implicit_alpha`` on rated pairs, ridge
+      ``implicit_reg``), ``x_u`` the closed-form fold-in of the set of movies the user rated
+      (see :func:`recommender.factorization.implicit_als`), ``zbar`` the mean of ``z_i`` over
+      the fitted ratings (centring keeps the offset for light users small). It says how much
+      the user's *choice* of movies points at ``i``, whatever they rated them;
+    * ``asym(u, i) = q_i . s_u``, ``s_u = |N(u)|^{-1/2} sum_{j in N(u)} y_j`` (the asymmetric-SVD
+      member, weight :attr:`asym_weight`): ``y_j`` (``rank`` factors per movie) fitted by ridge
+      (``asym_reg``) to the bias residuals with ``Q`` fixed, ``asym_iterations`` LSQR steps
+      (0: off); see :func:`recommender.factorization.asymmetric_factors`.
     """
 
     solver: Literal["als", "cg"] = "als"
@@ -64,12 +85,27 @@ class ModelConfig:
     knn_pair_budget: int | None = 1_000_000_000
     # Neighbours are chosen among this many most-rated movies only (None: all movies).
     knn_max_candidates: int | None = 20_000
-    blend_mf: float = 0.501
-    blend_knn: float = 1.209
+    # Fitted jointly with the implicit and asymmetric members (the asymmetric term takes over
+    # most of p_u . q_i). Turning a member off needs a re-blend (`python -m recommender.tune`):
+    # implicit only 0.465 / 1.219, neither 0.501 / 1.209 (README.md).
+    blend_mf: float = 0.068
+    blend_knn: float = 1.207
     # None: the validated free-blend values when the kNN part is on (BLENDED_USER_BIAS,
     # BLENDED_OFFSET), else 1 and 0 (the plain bias + factor model); see ``user_bias_weight``.
     blend_user_bias: float | None = None
     blend_offset: float | None = None
+    # The implicit member: rank 0 or weight 0 switches it off. None: the validated weight when
+    # the kNN part is on (the default model), else 0 (off).
+    implicit_rank: int = 15
+    implicit_alpha: float = 5.0
+    implicit_reg: float = 10.0
+    implicit_iterations: int = 8
+    blend_implicit: float | None = None
+    # The asymmetric member: 0 iterations or weight 0 switches it off; None: the validated
+    # weight when the kNN part is on, else 0 (off).
+    asym_reg: float = 100.0
+    asym_iterations: int = 20
+    blend_asym: float | None = None
     # recommend(): score every movie by biases + factors, add the kNN term to the best
     # ``recommend_pool`` of them only, and rank those (0: the exact kNN score of every movie).
     recommend_pool: int = 500
@@ -77,17 +113,38 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.solver not in ("als", "cg"):
             raise RecommenderError(f"solver must be 'als' or 'cg', got {self.solver!r}")
-        for name in ("rank", "iterations", "knn_neighbours", "recommend_pool"):
+        for name in (
+            "rank",
+            "iterations",
+            "knn_neighbours",
+            "recommend_pool",
+            "implicit_rank",
+            "implicit_iterations",
+            "asym_iterations",
+        ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise RecommenderError(f"{name} must be a non-negative int, got {v!r}")
-        for name in ("reg", "reg_exponent", "damping", "user_damping", "knn_shrink", "knn_damping"):
+        for name in (
+            "reg",
+            "reg_exponent",
+            "damping",
+            "user_damping",
+            "knn_shrink",
+            "knn_damping",
+            "implicit_reg",
+            "asym_reg",
+        ):
             v = getattr(self, name)
             if not isinstance(v, int | float) or not v >= 0 or v == float("inf"):
                 raise RecommenderError(f"{name} must be a finite number >= 0, got {v!r}")
-        for name in ("blend_mf", "blend_knn", "blend_user_bias", "blend_offset"):
+        a = self.implicit_alpha
+        if not isinstance(a, int | float) or not a > 0 or a == float("inf"):
+            raise RecommenderError(f"implicit_alpha must be a finite number > 0, got {a!r}")
+        optional = ("blend_user_bias", "blend_offset", "blend_implicit", "blend_asym")
+        for name in ("blend_mf", "blend_knn", *optional):
             v = getattr(self, name)
-            if v is None and name in ("blend_user_bias", "blend_offset"):
+            if v is None and name in optional:
                 continue
             if not isinstance(v, int | float) or v != v or abs(v) == float("inf"):
                 raise RecommenderError(f"{name} must be a finite number, got {v!r}")
@@ -106,20 +163,60 @@ class ModelConfig:
         return self.knn_neighbours > 0 and self.blend_knn != 0
 
     @property
+    def implicit_weight(self) -> float:
+        """``w_imp``: ``blend_implicit``, or when None the validated value when the kNN part is
+        on (0, i.e. off, without kNN or with ``implicit_rank=0``)."""
+        if self.implicit_rank == 0:
+            return 0.0
+        if self.blend_implicit is not None:
+            return float(self.blend_implicit)
+        if not self.knn_on:
+            return 0.0
+        return BLENDED_ASYM_IMPLICIT if self.asym_on else BLENDED_IMPLICIT
+
+    @property
+    def implicit_on(self) -> bool:
+        """Whether the model has the implicit member."""
+        return self.implicit_weight != 0
+
+    @property
+    def asym_weight(self) -> float:
+        """``w_asym``: ``blend_asym``, or when None the validated value when the kNN part is on
+        (0, i.e. off, without kNN, with ``rank=0`` or ``asym_iterations=0``)."""
+        if self.rank == 0 or self.asym_iterations == 0:
+            return 0.0
+        if self.blend_asym is not None:
+            return float(self.blend_asym)
+        return BLENDED_ASYM if self.knn_on else 0.0
+
+    @property
+    def asym_on(self) -> bool:
+        """Whether the model has the asymmetric member."""
+        return self.asym_weight != 0
+
+    @property
     def user_bias_weight(self) -> float:
         """``w_b``: ``blend_user_bias``, or when None the validated value for a blend with kNN
-        (1 without kNN)."""
+        (with or without the implicit member; 1 without kNN)."""
         if self.blend_user_bias is not None:
             return float(self.blend_user_bias)
-        return BLENDED_USER_BIAS if self.knn_on else 1.0
+        if not self.knn_on:
+            return 1.0
+        if self.asym_on:
+            return BLENDED_ASYM_USER_BIAS
+        return BLENDED_IMPLICIT_USER_BIAS if self.implicit_on else BLENDED_USER_BIAS
 
     @property
     def offset(self) -> float:
         """``w_0``: ``blend_offset``, or when None the validated value for a blend with kNN
-        (0 without kNN)."""
+        (with or without the implicit member; 0 without kNN)."""
         if self.blend_offset is not None:
             return float(self.blend_offset)
-        return BLENDED_OFFSET if self.knn_on else 0.0
+        if not self.knn_on:
+            return 0.0
+        if self.asym_on:
+            return BLENDED_ASYM_OFFSET
+        return BLENDED_IMPLICIT_OFFSET if self.implicit_on else BLENDED_OFFSET
 
     def to_json(self) -> str:
         """Serialise to a JSON object (for model files)."""

@@ -1,7 +1,9 @@
 """The recommendation model: damped biases + matrix factorisation + item-item kNN, blended.
 
-    r_hat(u, i) = mu + b_i + w_b b_u + w_0 + w_mf (p_u . q_i) + w_knn knn(u, i),  clipped to [1, 10]
+    r_hat(u, i) = mu + b_i + w_b b_u + w_0 + w_mf (p_u . q_i) + w_knn knn(u, i)
+                  + w_imp x_u . (z_i - zbar) + w_asym (s_u . q_i)
 
+clipped to [1, 10]
 (see :class:`recommender.config.ModelConfig` for every term). Users are never stored: a user is
 a :class:`UserProfile` folded in from their full history at request time, in closed form, with
 the same formulas the fit used for its users, so a refit is only needed for new movies and for
@@ -32,12 +34,17 @@ from recommender.errors import (
     NumericalError,
     RecommenderError,
 )
-from recommender.factorization import als, conjugate_gradient
+from recommender.factorization import (
+    als,
+    asymmetric_factors,
+    conjugate_gradient,
+    implicit_als,
+)
 from recommender.ids import IdIndex
 from recommender.neighbours import item_neighbours
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 DEFAULT_SIMILAR_MIN_RATINGS = 10
 
 
@@ -46,13 +53,17 @@ class UserProfile:
     """One user as the model sees them, built by :meth:`Model.fold_in` (never stored).
 
     ``movie_ids``/``ratings``: the part of the history the model knows; ``user_bias``: ``b_u``;
-    ``factors``: ``p_u``. Internal rows and residuals are private to the model.
+    ``factors``: ``p_u``; ``implicit_factors``: ``x_u`` (empty without the implicit member);
+    ``asym_factors``: ``s_u`` (empty without the asymmetric member).
+    Internal rows and residuals are private to the model.
     """
 
     movie_ids: np.ndarray
     ratings: np.ndarray
     user_bias: float
     factors: np.ndarray
+    implicit_factors: np.ndarray
+    asym_factors: np.ndarray
     _rows: np.ndarray = field(repr=False)
     _residuals: np.ndarray = field(repr=False)  # y_j = r_j - mu - b_j - b_u
     _model_token: str = field(repr=False)
@@ -133,6 +144,8 @@ class Model:
         item_factors: np.ndarray,
         neighbours: sp.csr_matrix,
         n_ratings_fit: int,
+        implicit_factors: np.ndarray | None = None,
+        asym_factors: np.ndarray | None = None,
     ) -> None:
         n = len(movies)
         if item_bias.shape != (n,) or item_counts.shape != (n,):
@@ -141,7 +154,22 @@ class Model:
             raise RecommenderError("item_factors do not match the movies and rank")
         if neighbours.shape != (n, n):
             raise RecommenderError("neighbours do not match the movies")
-        for name, a in (("movie biases", item_bias), ("movie factors", item_factors)):
+        k_imp = config.implicit_rank if config.implicit_on else 0
+        if implicit_factors is None:
+            implicit_factors = np.zeros((n, 0))
+        if implicit_factors.shape != (n, k_imp):
+            raise RecommenderError("implicit factors do not match the movies and implicit_rank")
+        k_asym = config.rank if config.asym_on else 0
+        if asym_factors is None:
+            asym_factors = np.zeros((n, 0))
+        if asym_factors.shape != (n, k_asym):
+            raise RecommenderError("asymmetric factors do not match the movies and rank")
+        for name, a in (
+            ("movie biases", item_bias),
+            ("movie factors", item_factors),
+            ("implicit movie factors", implicit_factors),
+            ("asymmetric movie factors", asym_factors),
+        ):
             if not np.all(np.isfinite(a)):
                 raise NumericalError(f"{name} contain NaN or inf")
         if not np.isfinite(mu):
@@ -158,6 +186,15 @@ class Model:
         # Transposed once: row j lists the movies i that have j as a neighbour, so a user's
         # kNN scores for the whole catalogue touch only the rows of the movies they rated.
         self._nbrs_t = neighbours.T.tocsr()
+        # The implicit member: z_i, the fold-in prior P = (Z^T Z + reg I) / alpha, and zbar,
+        # the rating-count-weighted mean of z_i that scores are centred on.
+        self._z = implicit_factors
+        # The asymmetric member: y_j (s_u = |N(u)|^{-1/2} sum_j y_j).
+        self._ya = asym_factors
+        self._z_mean = (item_counts @ implicit_factors) / max(1, int(item_counts.sum()))
+        self._z_prior = (
+            implicit_factors.T @ implicit_factors + config.implicit_reg * np.eye(k_imp)
+        ) / config.implicit_alpha
         self.n_ratings_fit = int(n_ratings_fit)
         self._token = secrets.token_hex(8)
 
@@ -235,6 +272,20 @@ class Model:
             )
         else:
             nbrs = sp.csr_matrix((n_items, n_items), dtype=np.float32)
+        z = None
+        if config.implicit_on:
+            z = implicit_als(
+                resid,
+                resid_items,
+                config.implicit_rank,
+                config.implicit_alpha,
+                config.implicit_reg,
+                config.implicit_iterations,
+                seed,
+            )
+        ya = None
+        if config.asym_on:
+            ya = asymmetric_factors(resid, q, config.asym_reg, config.asym_iterations)
         model = cls(
             config=config,
             movies=prep.movies,
@@ -244,6 +295,8 @@ class Model:
             item_factors=q,
             neighbours=nbrs,
             n_ratings_fit=len(ratings),
+            implicit_factors=z,
+            asym_factors=ya,
         )
         return model, p
 
@@ -281,9 +334,12 @@ class Model:
 
             b_u = sum_j y_j / (|J| + user_damping)
             p_u = (Q_J^T Q_J + reg I)^{-1} Q_J^T (y_J - b_u)
+            x_u = (Z_J^T Z_J + P)^{-1} Z_J^T 1 (1 + alpha) / alpha,  P = (Z^T Z + reg_imp I) / alpha
+            s_u = |J|^{-1/2} sum_j y_j
 
-        exactly the user half-step of the fit. Unknown movie ids are ignored (a refit learns
-        them); an empty history is the cold-start profile (``b_u = 0``, ``p_u = 0``).
+        exactly the user half-steps of the fit (``x_u``, ``s_u`` only with their members). Unknown
+        movie ids are ignored (a refit learns them); an empty history is the cold-start profile
+        (``b_u = 0``, ``p_u = 0``, ``x_u = 0``).
         """
         if not isinstance(history, Mapping):
             raise BadRatings("history must be a mapping movie_id -> rating")
@@ -309,6 +365,8 @@ class Model:
             ratings=vals,
             user_bias=b_u,
             factors=factors,
+            implicit_factors=self._solve_implicit(rows),
+            asym_factors=self._asym_user(rows),
             _rows=rows,
             _residuals=y,
             _model_token=self._token,
@@ -322,6 +380,26 @@ class Model:
         gram = qj.T @ qj
         gram[np.diag_indices(k)] += self._user_reg(rows.size)
         return np.linalg.solve(gram, qj.T @ y)
+
+    def _implicit_system(self, rows: np.ndarray) -> np.ndarray:
+        """``A = Z_J^T Z_J + P`` of the implicit fold-in for the rated ``rows``."""
+        zj = self._z[rows]
+        return zj.T @ zj + self._z_prior
+
+    def _solve_implicit(self, rows: np.ndarray) -> np.ndarray:
+        k = self._z.shape[1]
+        if rows.size == 0 or k == 0:
+            return np.zeros(k)
+        alpha = self.config.implicit_alpha
+        rhs = self._z[rows].sum(axis=0) * ((1.0 + alpha) / alpha)
+        return np.linalg.solve(self._implicit_system(rows), rhs)
+
+    def _asym_user(self, rows: np.ndarray) -> np.ndarray:
+        """``s_u = |J|^{-1/2} sum_{j in J} y_j`` (zeros for an empty history)."""
+        k = self._ya.shape[1]
+        if rows.size == 0 or k == 0:
+            return np.zeros(k)
+        return self._ya[rows].sum(axis=0) / np.sqrt(rows.size)
 
     def _user_reg(self, n: int) -> float:
         """The ridge penalty of a user with ``n`` known ratings, as in the fit."""
@@ -387,8 +465,15 @@ class Model:
         else:
             base = self._item_bias[rows] + (self._mu + self._user_shift(profile))
             q = self._q[rows]
-        if cfg.rank and cfg.blend_mf and profile._rows.size:
-            base = base + cfg.blend_mf * (q @ profile.factors.astype(q.dtype))
+        if cfg.rank and (cfg.blend_mf or profile.asym_factors.size) and profile._rows.size:
+            u = cfg.blend_mf * profile.factors
+            if profile.asym_factors.size:
+                u = u + cfg.asym_weight * profile.asym_factors
+            base = base + q @ u.astype(q.dtype)
+        if self._z.shape[1] and profile._rows.size:
+            z = self._z if rows is None else self._z[rows]
+            x = profile.implicit_factors
+            base = base + cfg.implicit_weight * (z @ x - self._z_mean @ x)
         if knn and cfg.blend_knn and profile._rows.size and self._nbrs.nnz:
             base = base + cfg.blend_knn * self._knn(profile, rows)
         return base
@@ -533,8 +618,12 @@ class Model:
 
             r_hat - (mu + b_i) - w_0 = w_b b_u + sum_j t_ij,   b_u = sum_j y_j / (n + user_damping),
             t_ij = (w_mf q_i^T A^{-1} q_j + w_knn s_ij / (sum_l s_il + knn_damping)) e_j
+                   + w_imp (z_i - zbar)^T B^{-1} z_j (1 + alpha) / alpha
+                   + w_asym q_i . a_j / sqrt(n)   (a_j: the asymmetric member's y_j)
 
-        with ``A = Q_J^T Q_J + reg I`` from the fold-in, ``w_b = config.user_bias_weight`` and
+        with ``A = Q_J^T Q_J + reg I``, ``B = Z_J^T Z_J + P`` from the fold-in (the last, implicit
+        term does not depend on the rating: having watched ``j`` points at ``i`` more than at
+        the average movie, ``zbar``), ``w_b = config.user_bias_weight`` and
         ``w_0 = config.offset``. ``movie_specific=True`` (the default) ranks by the
         target-specific terms ``t_ij`` only: the user's generosity ``w_b b_u`` is the same for
         every movie, so it would let the user's most over-rated movie "explain" every
@@ -575,6 +664,12 @@ class Model:
             den = sj.sum() + cfg.knn_damping
             if den > 0:
                 t += cfg.blend_knn * sj / den * resid
+        if self._z.shape[1]:
+            scale = cfg.implicit_weight * (1.0 + cfg.implicit_alpha) / cfg.implicit_alpha
+            zi = self._z[i] - self._z_mean
+            t += scale * (self._z[j] @ np.linalg.solve(self._implicit_system(j), zi))
+        if self._ya.shape[1]:
+            t += cfg.asym_weight * (self._ya[j] @ self._q[i]) / np.sqrt(j.size)
         c = t.copy()
         if cfg.user_bias:
             c += cfg.user_bias_weight * (resid + profile.user_bias) / (j.size + cfg.user_damping)
@@ -637,6 +732,8 @@ class Model:
             "nbr_indptr": self._nbrs.indptr.astype(np.int64),
             "nbr_indices": self._nbrs.indices.astype(np.int32),
             "nbr_data": self._nbrs.data.astype(np.float32),
+            "implicit_factors": self._z,
+            "asym_factors": self._ya,
         }
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent or ".")
         try:
@@ -687,6 +784,8 @@ class Model:
                 item_factors=np.asarray(data["item_factors"], dtype=np.float64),
                 neighbours=nbrs,
                 n_ratings_fit=int(meta["n_ratings_fit"]),
+                implicit_factors=np.asarray(data["implicit_factors"], dtype=np.float64),
+                asym_factors=np.asarray(data["asym_factors"], dtype=np.float64),
             )
         except (RecommenderError, ValueError, KeyError, TypeError) as e:
             raise ModelFileError(f"model file {path} is inconsistent: {e}") from e

@@ -4,7 +4,8 @@
 
 Carves a seeded 10% of the training rows out as validation, fits every candidate on the other
 90%, and prints validation RMSE (stars) for: bias damping, ALS rank/reg/iterations, CG
-iterations, kNN neighbours/shrink/damping, and the least-squares blend weights. The chosen
+iterations, kNN neighbours/shrink/damping, the least-squares blend weights, and the implicit
+(who-rated-what) member's rank/alpha with its free-blend weight. The chosen
 values are the defaults in :class:`recommender.config.ModelConfig` (see README.md).
 """
 
@@ -39,7 +40,8 @@ def default_train_path() -> Path:
 
 class Components:
     """Validation predictions split into terms: ``base = mu + b_i + b_u``, ``mf = p_u . q_i``,
-    ``knn = knn(u, i)``, for one fitted model; the truth is ``y``."""
+    ``knn = knn(u, i)``, ``imp = x_u . (z_i - zbar)`` (0 without the implicit member), for one
+    fitted model; the truth is ``y``."""
 
     def __init__(self, model: Model, fit: Ratings, val: Ratings) -> None:
         order = np.argsort(fit.user_ids, kind="stable")
@@ -48,6 +50,7 @@ class Components:
         n = len(val)
         self.base, self.mf, self.knn = np.zeros(n), np.zeros(n), np.zeros(n)
         self.movie, self.bu, self.known = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.imp, self.asym = np.zeros(n), np.zeros(n)
         self.y = val.values
         vorder = np.argsort(val.user_ids, kind="stable")
         vusers, vstarts = np.unique(val.user_ids[vorder], return_index=True)
@@ -69,6 +72,11 @@ class Components:
                 self.mf[sel] = model._q[rows] @ prof.factors
             if model._nbrs.nnz and prof._rows.size:
                 self.knn[sel] = model._knn(prof, rows)
+            if model._z.shape[1] and prof._rows.size:
+                x = prof.implicit_factors
+                self.imp[sel] = model._z[rows] @ x - model._z_mean @ x
+            if model._ya.shape[1] and prof._rows.size:
+                self.asym[sel] = model._q[rows] @ prof.asym_factors
 
     def rmse(self, w_mf: float = 1.0, w_knn: float = 0.0) -> float:
         """Validation RMSE in stars of ``base + w_mf mf + w_knn knn`` clipped to [1, 10]."""
@@ -82,19 +90,22 @@ class Components:
         return float(w[0]), float(w[1])
 
     def _free_design(self) -> np.ndarray:
-        return np.column_stack([self.mf, self.knn, self.bu, self.known])
+        cols = [self.mf, self.knn, self.bu, self.known]
+        cols += [a for a in (self.imp, self.asym) if a.any()]
+        return np.column_stack(cols)
 
-    def free_blend(self, rows: np.ndarray | None = None) -> tuple[float, float, float, float]:
-        """Least-squares ``(w_mf, w_knn, w_b, w_0)`` of
-        ``y - (mu + b_i) ~ w_mf mf + w_knn knn + w_b b_u + w_0 [user has ratings]``
-        (on ``rows`` of the validation set only, when given)."""
+    def free_blend(self, rows: np.ndarray | None = None) -> tuple[float, ...]:
+        """Least-squares ``(w_mf, w_knn, w_b, w_0[, w_imp])`` of
+        ``y - (mu + b_i) ~ w_mf mf + w_knn knn + w_b b_u + w_0 [user has ratings] + w_imp imp``
+        (``w_imp`` only when the model has the implicit member; on ``rows`` of the validation
+        set only, when given)."""
         a, t = self._free_design(), self.y - self.movie
         if rows is not None:
             a, t = a[rows], t[rows]
         w, *_ = np.linalg.lstsq(a, t, rcond=None)
-        return float(w[0]), float(w[1]), float(w[2]), float(w[3])
+        return tuple(float(x) for x in w)
 
-    def free_rmse(self, w: tuple[float, float, float, float]) -> float:
+    def free_rmse(self, w: tuple[float, ...]) -> float:
         """Validation RMSE in stars of the free blend with weights ``w``."""
         pred = np.clip(self.movie + self._free_design() @ np.asarray(w), 1, 10)
         return float(np.sqrt(np.mean((pred - self.y) ** 2)) / 2)
@@ -148,6 +159,7 @@ def run(train: Ratings, quick: bool = False) -> ModelConfig:
     best_r = min(r for r, _ in results)
     best = min(((r, c) for r, c in results if r <= best_r + 0.001), key=lambda t: t[1].rank)
     cfg = best[1]
+    five = float("inf")  # --quick does not run 5 sweeps
     for it in [3, 5, 10, 20] if not quick else [10]:
         c = replace(cfg, iterations=it)
         comp, secs = comps(c)
@@ -184,14 +196,99 @@ def run(train: Ratings, quick: bool = False) -> ModelConfig:
     cfg = replace(cfg, blend_mf=round(w[0], 3), blend_knn=round(w[1], 3))
     cfg = replace(cfg, blend_user_bias=1.0, blend_offset=0.0)
     print(f"  -> {cfg}: {r:.4f}")
-    return free_blend_step(cfg, comps)
+    cfg = free_blend_step(cfg, comps)
+    cfg = implicit_step(cfg, comps, quick)
+    return asym_step(cfg, comps, quick)
+
+
+def asym_step(cfg: ModelConfig, comps, quick: bool = False) -> ModelConfig:
+    """Add the asymmetric-SVD member (``s_u . q_i``) to the free blend with the implicit one:
+    grid over its ridge; keep the best if it wins in 2-fold CV on validation."""
+    print("\n# asymmetric member: reg -> free blend with w_asym (2-fold CV)")
+    fixed = {"blend_mf": 1.0, "blend_knn": 1.0}
+    if cfg.implicit_rank:
+        fixed["blend_implicit"] = 1.0
+    comp, _ = comps(replace(cfg, asym_iterations=0, **fixed))
+    best = (comp.free_rmse_cv(), None, None)
+    print(f"  without: {comp.free_rmse(comp.free_blend()):.4f}, 2-fold CV {best[0]:.4f}")
+    for reg in [100.0] if quick else [25.0, 100.0, 225.0]:
+        c = replace(cfg, asym_reg=reg, asym_iterations=20, blend_asym=1.0, **fixed)
+        comp, secs = comps(c)
+        w = comp.free_blend()
+        r_cv = comp.free_rmse_cv()
+        print(
+            f"  reg {reg:>5}: {comp.free_rmse(w):.4f}, 2-fold CV {r_cv:.4f} (weights "
+            f"{', '.join(f'{x:.3f}' for x in w)}; fit {secs:.2f} s)"
+        )
+        best = min(best, (r_cv, c, w), key=lambda t: t[0])
+    r_cv, c, w = best
+    if c is not None:
+        names = ["blend_mf", "blend_knn", "blend_user_bias", "blend_offset"]
+        names += ["blend_implicit"] if cfg.implicit_rank else []
+        cfg = replace(c, **{k: round(x, 3) for k, x in zip(names + ["blend_asym"], w, strict=True)})
+    print(f"  -> {cfg}")
+    return cfg
+
+
+def implicit_step(cfg: ModelConfig, comps, quick: bool = False) -> ModelConfig:
+    """Add the implicit (who-rated-what) member to the free blend: grid over its rank and
+    confidence, least-squares weights; keep the best if it wins in 2-fold CV on validation."""
+    print("\n# implicit member: rank, alpha, reg -> free blend with w_imp (2-fold CV)")
+    comp, _ = comps(replace(cfg, blend_mf=1.0, blend_knn=1.0, implicit_rank=0, asym_iterations=0))
+    r_base_cv = comp.free_rmse_cv()
+    print(f"  without: {comp.free_rmse(comp.free_blend()):.4f}, 2-fold CV {r_base_cv:.4f}")
+    best = (r_base_cv, None, None)
+    grid = (
+        [(15, 5.0, 10.0)]
+        if quick
+        else [
+            (5, 5.0, 10.0),
+            (10, 5.0, 10.0),
+            (15, 5.0, 10.0),
+            (25, 5.0, 10.0),
+            (15, 2.0, 10.0),
+            (15, 20.0, 10.0),
+        ]
+    )
+    for rank, alpha, reg in grid:
+        c = replace(
+            cfg,
+            blend_mf=1.0,
+            blend_knn=1.0,
+            blend_implicit=1.0,
+            asym_iterations=0,
+            implicit_rank=rank,
+            implicit_alpha=alpha,
+            implicit_reg=reg,
+        )
+        comp, secs = comps(c)
+        w = comp.free_blend()
+        r_cv = comp.free_rmse_cv()
+        print(
+            f"  rank {rank:>3} alpha {alpha:>4} reg {reg:>4}: {comp.free_rmse(w):.4f}, 2-fold CV "
+            f"{r_cv:.4f} (w_mf {w[0]:.3f}, w_knn {w[1]:.3f}, w_b {w[2]:.3f}, w_0 {w[3]:.3f}, "
+            f"w_imp {w[4]:.3f}; fit {secs:.2f} s)"
+        )
+        best = min(best, (r_cv, c, w), key=lambda t: t[0])
+    r_cv, c, w = best
+    if c is not None:
+        cfg = replace(
+            c,
+            blend_mf=round(w[0], 3),
+            blend_knn=round(w[1], 3),
+            blend_user_bias=round(w[2], 3),
+            blend_offset=round(w[3], 3),
+            blend_implicit=round(w[4], 3),
+        )
+    print(f"  -> {cfg}")
+    return cfg
 
 
 def free_blend_step(cfg: ModelConfig, comps) -> ModelConfig:
     """Refit the blend with a free user-bias weight and offset; keep it if it wins in 2-fold
     cross-validation on the validation ratings."""
     print("\n# free blend: w_mf, w_knn, w_b (user bias), w_0 (offset)")
-    comp, _ = comps(replace(cfg, blend_mf=1.0, blend_knn=1.0))
+    comp, _ = comps(replace(cfg, blend_mf=1.0, blend_knn=1.0, implicit_rank=0, asym_iterations=0))
     w2 = comp.blend()
     half = np.random.default_rng(0).integers(0, 2, comp.y.size).astype(bool)
     fixed_cv = []
