@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from recommender.config import default_config_for
 from recommender.factorization import CGObjective
 from recommender.model import FORMAT_VERSION
 from tests import tutorial
+from tests.conftest import shared_split
 
 # ------------------------------------------------------------------ the tutorial fixture
 
@@ -626,15 +626,6 @@ def test_telegram_sized_and_negative_ids_work() -> None:
 
 
 # ------------------------------------------------------------------ the shared split
-
-
-def shared_split() -> Path | None:
-    root = os.environ.get("MOVIEBOT_SHARED_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
-    if base.name != "ml-latest-small":
-        base = base / "ml-latest-small"
-    split = base / "split-seed42"
-    return split if (split / "train.csv").exists() else None
 
 
 @pytest.fixture(scope="module")
