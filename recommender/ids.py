@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from recommender.errors import UnknownMovie
+from recommender.errors import BadRatings, UnknownMovie
 
 
 class IdIndex:
@@ -61,3 +61,15 @@ class IdIndex:
     def row(self, movie_id: int) -> int:
         """Return the row of one id or raise :class:`UnknownMovie`."""
         return int(self.rows_strict([int(movie_id)])[0])
+
+
+def catalog_index(rated: np.ndarray, movie_ids: np.ndarray | None) -> IdIndex:
+    """The movies a model knows: the rated ones plus a catalogue's `movie_ids` (may be None).
+    Raises BadRatings when `movie_ids` is not a one-dimensional integer array."""
+    catalog = rated
+    if movie_ids is not None:
+        extra = np.asarray(movie_ids)
+        if extra.ndim != 1 or (extra.size and not np.issubdtype(extra.dtype, np.integer)):
+            raise BadRatings("movie_ids must be a one-dimensional integer array")
+        catalog = np.concatenate([catalog, extra.astype(np.int64)])
+    return IdIndex(np.unique(catalog))

@@ -40,7 +40,7 @@ from recommender.factorization import (
     conjugate_gradient,
     implicit_als,
 )
-from recommender.ids import IdIndex
+from recommender.ids import IdIndex, catalog_index
 from recommender.neighbours import item_neighbours
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
 
@@ -93,13 +93,7 @@ class _Prepared:
 def _prepare(ratings: Ratings, movie_ids: np.ndarray | None) -> _Prepared:
     if len(ratings) == 0:
         raise BadRatings("cannot fit on zero ratings")
-    catalog = ratings.movie_ids
-    if movie_ids is not None:
-        extra = np.asarray(movie_ids)
-        if extra.ndim != 1 or (extra.size and not np.issubdtype(extra.dtype, np.integer)):
-            raise BadRatings("movie_ids must be a one-dimensional integer array")
-        catalog = np.concatenate([catalog, extra.astype(np.int64)])
-    movies = IdIndex(np.unique(catalog))
+    movies = catalog_index(ratings.movie_ids, movie_ids)
     mrows = np.searchsorted(movies.ids, ratings.movie_ids)
     _, urows = np.unique(ratings.user_ids, return_inverse=True)
     n_users = int(urows.max()) + 1

@@ -64,7 +64,7 @@ import scipy.sparse as sp
 
 from recommender.config import ModelConfig
 from recommender.errors import BadRatings, NumericalError, RecommenderError
-from recommender.ids import IdIndex
+from recommender.ids import IdIndex, catalog_index
 from recommender.model import Model
 from recommender.ratings import Ratings
 
@@ -124,13 +124,7 @@ def normalise(
         raise BadRatings("ratings must be a recommender.Ratings")
     if len(ratings) == 0:
         raise BadRatings("cannot fit on zero ratings")
-    catalog = ratings.movie_ids
-    if movie_ids is not None:
-        extra = np.asarray(movie_ids)
-        if extra.ndim != 1 or (extra.size and not np.issubdtype(extra.dtype, np.integer)):
-            raise BadRatings("movie_ids must be a one-dimensional integer array")
-        catalog = np.concatenate([catalog, extra.astype(np.int64)])
-    movies = IdIndex(np.unique(catalog))
+    movies = catalog_index(ratings.movie_ids, movie_ids)
     users, urows = np.unique(ratings.user_ids, return_inverse=True)
     if users.size > MAX_SPARK_ID or len(movies) > MAX_SPARK_ID:
         raise BadRatings("more users or movies than Spark's int ids can number")
