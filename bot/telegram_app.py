@@ -14,6 +14,8 @@ before the updater's next call confirms it to Telegram; an answer is stored in t
 transaction as its effects and then sent step by step; on start, and every minute, updates
 that are not done are handled again, resuming the delivery where it stopped. An update id that
 is already done is skipped, so a redelivered update changes nothing and is answered once.
+Up to CONCURRENT_CHATS chats are handled at once, each chat's updates in order; answers asked
+for while the database thread is busy are committed together (group commit, one fsync).
 A JobQueue job refits the model in another thread and swaps it in; a failed refit keeps the
 old model serving.
 """
