@@ -23,6 +23,8 @@ from storage.titles import normalize
 ONBOARDING_SIZE = 10
 # A movie's learned features rest on its ratings; with fewer than this, neighbours are noise.
 MIN_RATINGS_FOR_SIMILAR = 5
+# A rating at least this high counts as liking the movie (for "because you rated X").
+LIKED = 7
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,12 @@ class MovieService:
         history = dict(zip(profile.movie_ids.tolist(), profile.ratings.tolist(), strict=True))
         reasons = {}
         for movie_id, _ in top:
-            support = model.explain(profile, movie_id, k=1)
-            if support and support[0][1] > 0:
-                reasons[movie_id] = support[0][0]
+            # "Because you rated X 3" would read as nonsense: only a movie the user liked
+            # is given as the reason, even where a disliked one contributes more.
+            for rated, contribution in model.explain(profile, movie_id, k=3):
+                if contribution > 0 and history.get(rated, 0) >= LIKED:
+                    reasons[movie_id] = rated
+                    break
         supporting = movies.get_movies(self.db, reasons.values())
         picks = []
         for movie_id, score in top:

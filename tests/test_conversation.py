@@ -423,3 +423,15 @@ def test_onboarding_movies_are_popular_and_varied(service: MovieService, catalog
     assert len({g for m in first_ten for g in m.genres}) >= 15
     assert len({m.year // 10 for m in first_ten}) >= 5
     assert "Animation" in {g for m in first_ten for g in m.genres}
+
+
+def test_reasons_name_only_movies_the_user_liked(ann: Talk, conversation) -> None:
+    import re
+
+    lukewarm = ["star wars", "the matrix", "alien", "jaws", "titanic", "toy story"]
+    for title in lukewarm:
+        ann.say(f"/rate {title} 6")
+    assert "because you rated" not in ann.text("/recommend 20")
+    ann.say("/rate finding nemo 10")
+    reasons = re.findall(r"because you rated (.+?) (\d+) ·", ann.text("/recommend 20"))
+    assert reasons and all(score == "10" for _, score in reasons), reasons
