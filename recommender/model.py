@@ -111,17 +111,42 @@ def _prepare(ratings: Ratings, movie_ids: np.ndarray | None) -> _Prepared:
     return _Prepared(movies=movies, user_csr=csr, n_users=n_users)
 
 
-def _user_biases(
-    indptr: np.ndarray, y: np.ndarray, user_damping: float, enabled: bool
-) -> np.ndarray:
-    """``b_u = sum_i y_ui / (n_u + user_damping)`` with ``y_ui = r_ui - mu - b_i``."""
-    counts = np.diff(indptr)
-    if not enabled:
-        return np.zeros(counts.size)
-    row = np.repeat(np.arange(counts.size), counts)
-    sums = np.bincount(row, weights=y, minlength=counts.size)
-    denom = counts + user_damping
-    return np.divide(sums, denom, out=np.zeros_like(sums), where=denom > 0)
+@dataclass(frozen=True)
+class Biases:
+    """The baseline every other term is fitted on: ``mu``, ``b_i``, ``b_u`` and the residuals."""
+
+    mu: float
+    item_counts: np.ndarray
+    item_bias: np.ndarray
+    user_bias: np.ndarray
+    residuals: np.ndarray  # y_ui = r_ui - mu - b_i - b_u, in the order of the values
+
+
+def fit_biases(
+    values: np.ndarray,
+    movie_rows: np.ndarray,
+    user_rows: np.ndarray,
+    n_movies: int,
+    n_users: int,
+    config: ModelConfig,
+) -> Biases:
+    """``b_i = sum_u (r_ui - mu) / (n_i + damping)`` (so the damped movie mean is ``mu + b_i``)
+    and ``b_u = sum_i (r_ui - mu - b_i) / (n_u + user_damping)`` (zero without ``user_bias``).
+    Shared by the local fit and the Spark engine, so both serve the same baseline."""
+    mu = float(values.mean())
+    item_counts = np.bincount(movie_rows, minlength=n_movies).astype(np.int64)
+    sums = np.bincount(movie_rows, weights=values - mu, minlength=n_movies)
+    denom = item_counts + config.damping
+    item_bias = np.divide(sums, denom, out=np.zeros(n_movies), where=denom > 0)
+    y = values - mu - item_bias[movie_rows]
+    if config.user_bias:
+        user_counts = np.bincount(user_rows, minlength=n_users)
+        user_sums = np.bincount(user_rows, weights=y, minlength=n_users)
+        udenom = user_counts + config.user_damping
+        user_bias = np.divide(user_sums, udenom, out=np.zeros(n_users), where=udenom > 0)
+    else:
+        user_bias = np.zeros(n_users)
+    return Biases(mu, item_counts, item_bias, user_bias, y - user_bias[user_rows])
 
 
 class Model:
@@ -224,17 +249,11 @@ class Model:
         prep = _prepare(ratings, movie_ids)
         ucsr = prep.user_csr
         n_items = len(prep.movies)
-        r = ucsr.data
         cols = ucsr.indices
-        mu = float(r.mean())
-        # b_i = sum_u (r_ui - mu) / (n_i + damping): the damped movie mean is mu + b_i.
-        item_counts = np.bincount(cols, minlength=n_items).astype(np.int64)
-        sums = np.bincount(cols, weights=r - mu, minlength=n_items)
-        denom = item_counts + config.damping
-        item_bias = np.divide(sums, denom, out=np.zeros(n_items), where=denom > 0)
-        y = r - mu - item_bias[cols]
-        b_u = _user_biases(ucsr.indptr, y, config.user_damping, config.user_bias)
-        y = y - np.repeat(b_u, np.diff(ucsr.indptr))
+        user_rows = np.repeat(np.arange(prep.n_users), np.diff(ucsr.indptr))
+        biases = fit_biases(ucsr.data, cols, user_rows, n_items, prep.n_users, config)
+        mu, item_counts, item_bias = biases.mu, biases.item_counts, biases.item_bias
+        y = biases.residuals
         resid = sp.csr_matrix((y, cols, ucsr.indptr), shape=ucsr.shape)
         resid_items = resid.T.tocsr()
         resid_items.sort_indices()

@@ -65,7 +65,7 @@ import scipy.sparse as sp
 from recommender.config import ModelConfig
 from recommender.errors import BadRatings, NumericalError, RecommenderError
 from recommender.ids import IdIndex, catalog_index
-from recommender.model import Model
+from recommender.model import Model, fit_biases
 from recommender.ratings import Ratings
 
 if TYPE_CHECKING:
@@ -138,21 +138,9 @@ def normalise(
         raise BadRatings(
             f"{len(ratings) - n_distinct} duplicate (user, movie) pairs; keep one rating per pair"
         )
-    r = ratings.values
-    mu = float(r.mean())
-    item_counts = np.bincount(mrows, minlength=n_items).astype(np.int64)
-    sums = np.bincount(mrows, weights=r - mu, minlength=n_items)
-    denom = item_counts + config.damping
-    item_bias = np.divide(sums, denom, out=np.zeros(n_items), where=denom > 0)
-    y = r - mu - item_bias[mrows]
-    if config.user_bias:
-        user_counts = np.bincount(urows, minlength=users.size)
-        user_sums = np.bincount(urows, weights=y, minlength=users.size)
-        udenom = user_counts + config.user_damping
-        user_bias = np.divide(user_sums, udenom, out=np.zeros(users.size), where=udenom > 0)
-    else:
-        user_bias = np.zeros(users.size)
-    y = y - user_bias[urows]
+    biases = fit_biases(ratings.values, mrows, urows, n_items, users.size, config)
+    mu, item_counts, item_bias = biases.mu, biases.item_counts, biases.item_bias
+    user_bias, y = biases.user_bias, biases.residuals
     return Normalised(
         movies=movies,
         mu=mu,
