@@ -13,6 +13,7 @@ only emoji, a garbled offset) gives an empty page, never an exception.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,9 +136,14 @@ def inline_answers(
     found = movies.get_movies(service.db, shown)
     history = ratings.user_ratings(service.db, user_id)
     model = service.model
-    profile = model.fold_in({m: float(r) for m, r in history.items()})
+    profile = service.profile(user_id, model)
     known = [m for m, ok in zip(shown, np.isin(shown, model.movie_ids), strict=True) if ok]
-    scores = dict(zip(known, model.predict(profile, known).tolist(), strict=True)) if known else {}
+    at = time.time()
+    scores = (
+        dict(zip(known, model.predict(profile, known, at=at).tolist(), strict=True))
+        if known
+        else {}
+    )
     cold = profile.n_ratings == 0
     cards = [
         _card(found[m], _finite(scores.get(m)), history.get(m), cold) for m in shown if m in found

@@ -8,6 +8,7 @@ replacing the attribute is atomic.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,21 +72,27 @@ class MovieService:
     def movie(self, movie_id: int) -> Movie:
         return movies.get_movie(self.db, movie_id)
 
-    def profile(self, user_id: int) -> UserProfile:
-        """Fold the user's current ratings in: a rating counts the moment it is stored."""
+    def profile(self, user_id: int, model: Model | None = None) -> UserProfile:
+        """Fold the user's current ratings (and when they were given) into ``model`` (default:
+        the current one): a rating counts the moment it is stored."""
+        model = model or self._model
         history = ratings.user_ratings(self.db, user_id)
-        return self._model.fold_in({m: float(r) for m, r in history.items()})
+        return model.fold_in(
+            {m: float(r) for m, r in history.items()}, ratings.user_rating_times(self.db, user_id)
+        )
 
     def recommend(self, user_id: int, n: int, genre: str | None = None) -> list[Pick]:
         model = self._model
-        profile = model.fold_in(
-            {m: float(r) for m, r in ratings.user_ratings(self.db, user_id).items()}
-        )
+        profile = self.profile(user_id, model)
         candidates = None
         if genre:
             candidates = np.asarray(movies.movie_ids_where(self.db, genre=genre), dtype=np.int64)
         top = model.recommend(
-            profile, n, exclude=state.hidden_movies(self.db, user_id), candidates=candidates
+            profile,
+            n,
+            exclude=state.hidden_movies(self.db, user_id),
+            candidates=candidates,
+            at=time.time(),
         )
         found = movies.get_movies(self.db, [movie_id for movie_id, _ in top])
         history = dict(zip(profile.movie_ids.tolist(), profile.ratings.tolist(), strict=True))
@@ -125,11 +132,8 @@ class MovieService:
 
     def group_picks(self, user_ids: list[int], n: int) -> list[GroupPickView]:
         model = self._model
-        profiles = [
-            model.fold_in({m: float(r) for m, r in ratings.user_ratings(self.db, uid).items()})
-            for uid in user_ids
-        ]
-        picks = model.for_group(profiles, n)
+        profiles = [self.profile(uid, model) for uid in user_ids]
+        picks = model.for_group(profiles, n, at=time.time())
         found = movies.get_movies(self.db, [p.movie_id for p in picks])
         return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
 

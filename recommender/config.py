@@ -64,6 +64,16 @@ class ModelConfig:
       member, weight :attr:`asym_weight`): ``y_j`` (``rank`` factors per movie) fitted by ridge
       (``asym_reg``) to the bias residuals with ``Q`` fixed, ``asym_iterations`` LSQR steps
       (0: off); see :func:`recommender.factorization.asymmetric_factors`.
+
+    When the time of the prediction ``t`` and the times ``t_j`` of the user's ratings are known,
+    the session term ``w_s * sess(u, t)`` is added on top (:attr:`blend_session`, fitted to the
+    residuals of the blend above, so a prediction without times is exactly the blend above):
+
+        sess(u, t) = sum_j k_j e_j / (sum_j k_j + session_damping),  k_j = exp(-|t - t_j| / tau)
+
+    with ``e_j = r_j - mu - b_j - b_u`` and ``tau`` = :attr:`session_tau` seconds: ratings given
+    in one sitting share a deviation from the user's usual level. It is one number per user
+    and moment, so it moves every movie's prediction alike and never changes a ranking.
     """
 
     solver: Literal["als", "cg"] = "als"
@@ -109,6 +119,11 @@ class ModelConfig:
     # recommend(): score every movie by biases + factors, add the kNN term to the best
     # ``recommend_pool`` of them only, and rank those (0: the exact kNN score of every movie).
     recommend_pool: int = 500
+    # The session term (validated: tau 120 s, damping 1, weight 0.75 on the blend's residuals;
+    # README.md). 0 switches it off.
+    session_tau: float = 120.0
+    session_damping: float = 1.0
+    blend_session: float = 0.75
 
     def __post_init__(self) -> None:
         if self.solver not in ("als", "cg"):
@@ -134,15 +149,17 @@ class ModelConfig:
             "knn_damping",
             "implicit_reg",
             "asym_reg",
+            "session_damping",
         ):
             v = getattr(self, name)
             if not isinstance(v, int | float) or not v >= 0 or v == float("inf"):
                 raise RecommenderError(f"{name} must be a finite number >= 0, got {v!r}")
-        a = self.implicit_alpha
-        if not isinstance(a, int | float) or not a > 0 or a == float("inf"):
-            raise RecommenderError(f"implicit_alpha must be a finite number > 0, got {a!r}")
+        for name in ("implicit_alpha", "session_tau"):
+            a = getattr(self, name)
+            if not isinstance(a, int | float) or not a > 0 or a == float("inf"):
+                raise RecommenderError(f"{name} must be a finite number > 0, got {a!r}")
         optional = ("blend_user_bias", "blend_offset", "blend_implicit", "blend_asym")
-        for name in ("blend_mf", "blend_knn", *optional):
+        for name in ("blend_mf", "blend_knn", "blend_session", *optional):
             v = getattr(self, name)
             if v is None and name in optional:
                 continue

@@ -9,7 +9,12 @@ Models (all fitted on ``train`` only):
 * ``tutorial dense CG``: the tutorial model itself, dense movies x users arrays, mean
   normalisation, rank 10, ``lambda = 10``, 100 iterations of nonlinear CG; only when
   ``movies x users <= DENSE_MAX_CELLS`` (ML-small is 9.7k x 610 = 5.9M cells).
-* ``ours``: :class:`recommender.Model` with the given (default: validation-chosen) config.
+* ``ours``: :class:`recommender.Model` with the given (default: validation-chosen) config;
+  when both files carry timestamps, each test rating is predicted at its own time, so the
+  session term (:meth:`recommender.Model.session_bias`) sees the user's training ratings given
+  around then; ``ours, time-blind`` is the same fitted model without it (the prediction the
+  timestamps cannot help). The session term shifts all of a user's scores at one time alike,
+  so the top-10 lists (ranked without it) are the same for both.
 
 Metrics. RMSE and MAE over every test rating, in stars and on our 1-10 scale (stars = 1-10 / 2).
 Top-10: for each test user, every movie the model knows that the user did not rate in ``train``
@@ -43,20 +48,28 @@ TOP_K = 10
 
 
 def load_movielens_ratings(path: str | os.PathLike[str]) -> Ratings:
-    """Read a MovieLens ``ratings.csv`` (``userId,movieId,rating,timestamp``; 0.5-5 stars, CRLF
-    or LF) into :class:`Ratings` on our 1-10 scale (stars x 2)."""
+    """Read a MovieLens ``ratings.csv`` (``userId,movieId,rating[,timestamp]``; 0.5-5 stars, CRLF
+    or LF) into :class:`Ratings` on our 1-10 scale (stars x 2), with the timestamps when the
+    file has them."""
     path = Path(path)
     try:
         with path.open("r", newline="") as fh:
             header = fh.readline().strip().split(",")
             if header[:3] != ["userId", "movieId", "rating"]:
                 raise BadRatings(f"{path}: expected a userId,movieId,rating header, got {header}")
-            data = np.loadtxt(fh, delimiter=",", usecols=(0, 1, 2), dtype=np.float64, ndmin=2)
+            timed = header[3:4] == ["timestamp"]
+            cols = (0, 1, 2, 3) if timed else (0, 1, 2)
+            data = np.loadtxt(fh, delimiter=",", usecols=cols, dtype=np.float64, ndmin=2)
     except OSError as e:
         raise BadRatings(f"cannot read {path}: {e}") from e
     except ValueError as e:
         raise BadRatings(f"{path}: malformed ratings: {e}") from e
-    return Ratings(data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2] * 2.0)
+    return Ratings(
+        data[:, 0].astype(np.int64),
+        data[:, 1].astype(np.int64),
+        data[:, 2] * 2.0,
+        data[:, 3] if timed else None,
+    )
 
 
 # --------------------------------------------------------------------- metrics
@@ -101,11 +114,24 @@ class _Split:
         self._test_bounds = np.append(tstarts, tt.size)
 
     def history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        sel = self._history_rows(user)
+        return self.train.movie_ids[sel], self.train.values[sel]
+
+    def history_times(self, user: int) -> np.ndarray:
+        return self.train.timestamps[self._history_rows(user)]
+
+    def _history_rows(self, user: int) -> np.ndarray:
         k = np.searchsorted(self.train_users, user)
         if k >= self.train_users.size or self.train_users[k] != user:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        sel = self._train_order[self._train_bounds[k] : self._train_bounds[k + 1]]
-        return self.train.movie_ids[sel], self.train.values[sel]
+            return np.zeros(0, dtype=np.int64)
+        return self._train_order[self._train_bounds[k] : self._train_bounds[k + 1]]
+
+    @property
+    def timed(self) -> bool:
+        """Whether every train and test rating has a timestamp."""
+        return bool(
+            np.all(~np.isnan(self.train.timestamps)) and np.all(~np.isnan(self.test.timestamps))
+        )
 
     def test_rows(self) -> list[tuple[int, np.ndarray]]:
         out = []
@@ -117,17 +143,24 @@ class _Split:
 # A reference model, for evaluation: (user, history ids, history values) -> scores over the
 # whole catalogue (``_Split.catalog`` order).
 Scorer = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+# A time-dependent addition to a scorer's predictions: (user, test rows of ``split.test``) ->
+# one value per test rating.
+Shift = Callable[[int, np.ndarray], np.ndarray]
 
 
-def _evaluate_scorer(split: _Split, scorer: Scorer) -> dict[str, float]:
+def _evaluate_scorer(split: _Split, scorer: Scorer, shift: Shift | None = None) -> dict[str, float]:
     preds = np.empty(len(split.test))
     ranked, relevant = [], []
     cat = split.catalog
     for user, sel in split.test_rows():
         hist_ids, hist_vals = split.history(user)
-        scores = np.clip(scorer(user, hist_ids, hist_vals), 1.0, 10.0)
+        raw = scorer(user, hist_ids, hist_vals)
+        scores = np.clip(raw, 1.0, 10.0)
         rows = cat.rows_strict(split.test.movie_ids[sel])
-        preds[sel] = scores[rows]
+        if shift is None:
+            preds[sel] = scores[rows]
+        else:
+            preds[sel] = np.clip(raw[rows] + shift(user, sel), 1.0, 10.0)
         allowed = np.ones(len(cat), dtype=bool)
         allowed[cat.rows_strict(hist_ids)] = False
         cand = np.flatnonzero(allowed)
@@ -240,6 +273,21 @@ def _ours(split: _Split, model: Model) -> Scorer:
     return score
 
 
+def _session_shift(split: _Split, model: Model) -> Shift:
+    """``w_s sess(u, t)`` of :meth:`Model.session_bias` at each test rating's own time."""
+
+    def shift(user: int, sel: np.ndarray) -> np.ndarray:
+        ids, vals = split.history(user)
+        times = split.history_times(user)
+        profile = model.fold_in(
+            dict(zip(ids.tolist(), vals.tolist(), strict=True)),
+            dict(zip(ids.tolist(), times.tolist(), strict=True)),
+        )
+        return model.config.blend_session * model.session_bias(profile, split.test.timestamps[sel])
+
+    return shift
+
+
 # --------------------------------------------------------------------- entry points
 
 
@@ -268,11 +316,6 @@ def evaluate(
     if include_dense_reference and dense_ok:
         models.append(("tutorial dense CG", lambda: _dense_cg(split)))
     cfg = config or ModelConfig()
-
-    def fit_ours() -> Scorer:
-        return _ours(split, Model.fit(train, cfg, seed=0, movie_ids=split.catalog.ids))
-
-    models.append(("ours", fit_ours))
     results = []
     for name, build in models:
         t0 = time.perf_counter()
@@ -280,6 +323,18 @@ def evaluate(
         fit_s = time.perf_counter() - t0
         row = {"name": name} | _evaluate_scorer(split, scorer) | {"fit_seconds": fit_s}
         results.append(row)
+    t0 = time.perf_counter()
+    model = Model.fit(train, cfg, seed=0, movie_ids=split.catalog.ids)
+    fit_s = time.perf_counter() - t0
+    scorer = _ours(split, model)
+    timed = split.timed and cfg.blend_session != 0
+    shift = _session_shift(split, model) if timed else None
+    results.append(
+        {"name": "ours"} | _evaluate_scorer(split, scorer, shift) | {"fit_seconds": fit_s}
+    )
+    if timed:
+        blind = _evaluate_scorer(split, scorer)
+        results.append({"name": "ours, time-blind"} | blind | {"fit_seconds": fit_s})
     return {
         "n_train": len(train),
         "n_test": len(test),

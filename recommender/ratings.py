@@ -28,16 +28,25 @@ def _as_int64_ids(name: str, a: np.ndarray) -> np.ndarray:
 
 class Ratings:
     """Explicit ratings on our 1-10 scale (stars x 2): ``values[k]`` is user ``user_ids[k]``'s
-    rating of movie ``movie_ids[k]``.
+    rating of movie ``movie_ids[k]``, given at ``timestamps[k]`` (Unix seconds; NaN where
+    unknown, all NaN when no timestamps are given).
 
-    Validation: the three arrays are one-dimensional and of the same length, ids are integers,
-    values are finite and in ``[1, 10]``; otherwise :class:`BadRatings`. An empty ``Ratings`` is
-    allowed (fitting on it is not). Duplicate (user, movie) pairs are rejected when fitting.
+    Validation: the arrays are one-dimensional and of the same length, ids are integers,
+    values are finite and in ``[1, 10]``, timestamps finite or NaN; otherwise
+    :class:`BadRatings`. An empty ``Ratings`` is allowed (fitting on it is not). Duplicate
+    (user, movie) pairs are rejected when fitting. The fit does not use the timestamps; the
+    session term of a prediction does (see :meth:`recommender.Model.session_bias`).
     """
 
-    __slots__ = ("user_ids", "movie_ids", "values")
+    __slots__ = ("user_ids", "movie_ids", "values", "timestamps")
 
-    def __init__(self, user_ids: np.ndarray, movie_ids: np.ndarray, values: np.ndarray) -> None:
+    def __init__(
+        self,
+        user_ids: np.ndarray,
+        movie_ids: np.ndarray,
+        values: np.ndarray,
+        timestamps: np.ndarray | None = None,
+    ) -> None:
         u = _as_int64_ids("user_ids", user_ids)
         m = _as_int64_ids("movie_ids", movie_ids)
         v = np.asarray(values)
@@ -60,9 +69,23 @@ class Ratings:
                     f"rating values must be within [{MIN_RATING:g}, {MAX_RATING:g}] (the 1-10 "
                     f"scale, stars x 2); got min {lo:g}, max {hi:g}"
                 )
+        if timestamps is None:
+            t = np.full(v.size, np.nan)
+        else:
+            t = np.asarray(timestamps)
+            if t.ndim != 1 or t.size != v.size:
+                raise BadRatings(f"timestamps must be one value per rating, got shape {t.shape}")
+            if t.size and not (
+                np.issubdtype(t.dtype, np.floating) or np.issubdtype(t.dtype, np.integer)
+            ):
+                raise BadRatings(f"timestamps must be numbers, got dtype {t.dtype}")
+            t = t.astype(np.float64)
+            if np.any(np.isinf(t)):
+                raise BadRatings("timestamps must be finite (NaN for unknown)")
         self.user_ids = u
         self.movie_ids = m
         self.values = v
+        self.timestamps = t
 
     def __len__(self) -> int:
         return int(self.values.size)
@@ -73,7 +96,10 @@ class Ratings:
     def subset(self, mask_or_index: np.ndarray) -> Ratings:
         """Return the ratings selected by a boolean mask or an index array."""
         return Ratings(
-            self.user_ids[mask_or_index], self.movie_ids[mask_or_index], self.values[mask_or_index]
+            self.user_ids[mask_or_index],
+            self.movie_ids[mask_or_index],
+            self.values[mask_or_index],
+            self.timestamps[mask_or_index],
         )
 
     def split(self, fraction: float, seed: int) -> tuple[Ratings, Ratings]:

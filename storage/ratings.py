@@ -78,6 +78,18 @@ def user_ratings(db: Database, user_id: int) -> dict[int, int]:
     )
 
 
+def user_rating_times(db: Database, user_id: int) -> dict[int, float]:
+    """When the user gave each current score: movie id -> Unix seconds (for the session term)."""
+    check_id(user_id, "user id")
+    # julianday keeps the microseconds of utc_now(); the Unix epoch is Julian day 2440587.5.
+    rows = db.execute(
+        "SELECT movie_id, (julianday(updated_at) - 2440587.5) * 86400.0 FROM ratings "
+        "WHERE user_id = ?",
+        [user_id],
+    ).fetchall()
+    return {movie_id: seconds for movie_id, seconds in rows if seconds is not None}
+
+
 def count_user_ratings(db: Database, user_id: int) -> int:
     check_id(user_id, "user id")
     return db.execute("SELECT count(*) FROM ratings WHERE user_id = ?", [user_id]).fetchone()[0]

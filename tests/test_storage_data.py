@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 import pytest
 from sqlite_utils import Database
 
@@ -23,6 +26,31 @@ def test_rerating_replaces_the_score_and_reports_the_old_one(tutorial_db: Databa
     assert (second.previous, second.rating) == (8, 5)
     assert ratings.user_ratings(tutorial_db, 1001) == {2: 5}
     assert ratings.count_user_ratings(tutorial_db, 1001) == 1
+
+
+def test_rating_times_are_when_the_current_score_was_given(tutorial_db: Database) -> None:
+    users.save_user(tutorial_db, 1002, "Di")
+    before = time.time()
+    ratings.set_rating(tutorial_db, 1002, 2, 8)
+    ratings.set_rating(tutorial_db, 1002, 3, 4)
+    first = ratings.user_rating_times(tutorial_db, 1002)
+    ratings.set_rating(tutorial_db, 1002, 2, 6)  # re-rating moves the time on
+    second = ratings.user_rating_times(tutorial_db, 1002)
+    assert set(first) == {2, 3}
+    assert before - 0.01 <= first[2] <= first[3] <= second[2] <= time.time() + 0.01
+    assert second[3] == first[3]
+    assert ratings.user_rating_times(tutorial_db, 77) == {}
+
+
+def test_imported_ratings_keep_their_movielens_time(catalog_db: Database) -> None:
+    user = catalog_db.execute("SELECT min(user_id) FROM ratings").fetchone()[0]
+    times = ratings.user_rating_times(catalog_db, user)
+    stamps = dict(
+        catalog_db.execute("SELECT movie_id, updated_at FROM ratings WHERE user_id = ?", [user])
+    )
+    assert set(times) == set(stamps)
+    for movie_id, text in stamps.items():
+        assert times[movie_id] == pytest.approx(datetime.fromisoformat(text).timestamp(), abs=0.01)
 
 
 def test_a_rating_is_on_disk_when_set_rating_returns(tutorial_db: Database, tmp_path) -> None:
