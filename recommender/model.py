@@ -693,7 +693,8 @@ class Model:
         every movie, so it would let the user's most over-rated movie "explain" every
         recommendation. ``movie_specific=False`` gives the full additive share
         ``c_j = w_b y_j / (n + user_damping) + t_ij``; those add up exactly to the prediction
-        minus the movie mean minus ``w_0``.
+        minus the movie mean minus ``w_0``. The session term is left out: it is the same for
+        every movie, so it explains none of them.
         """
         ids, total, specific = self._contributions(profile, movie_id)
         if ids.size == 0 or k <= 0:
