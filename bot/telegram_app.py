@@ -10,7 +10,8 @@ is also why the steps are not a ConversationHandler: the command layer owns them
 console chat shares them.
 
 Nothing acknowledged is lost (storage/journal.py): getUpdates writes each batch to SQLite
-before the updater's next call confirms it to Telegram; an answer is stored in the same
+before the updater's next call confirms it to Telegram (in webhook mode, each update is written
+before the HTTP answer that acknowledges it goes back); an answer is stored in the same
 transaction as its effects and then sent step by step; on start, and every minute, updates
 that are not done are handled again, resuming the delivery where it stopped. An update id that
 is already done is skipped, so a redelivered update changes nothing and is answered once.
@@ -109,6 +110,8 @@ class BotSettings:
     rate_limit: bool = True  # AIORateLimiter: Telegram's ~30 messages/s across chats
     poll_timeout: int = 10
     request_timeout: float = 10.0
+    # Updates arrive by webhook: journal each one before its POST is answered.
+    webhook: bool = False
 
 
 class JournalingBot(ExtBot):
@@ -132,6 +135,29 @@ class JournalingBot(ExtBot):
         if updates and self._journal is not None:
             await self._journal(list(updates))
         return updates
+
+
+class JournalingQueue(asyncio.Queue):
+    """The application's update queue; in webhook mode its ``put`` stores the update first.
+
+    PTB's webhook handler answers Telegram's POST (which confirms the update for good) only
+    after ``update_queue.put`` returns, so storing the update inside ``put`` closes the window
+    between "acknowledged" and "journaled". If storing fails the POST gets a 500 and Telegram
+    delivers the update again later. ``put_nowait`` does not journal (used for updates that
+    come from the journal).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._journal: Callable[[list[Update]], Awaitable[None]] | None = None
+
+    def journal_with(self, record: Callable[[list[Update]], Awaitable[None]]) -> None:
+        self._journal = record
+
+    async def put(self, item: Any) -> None:
+        if self._journal is not None and isinstance(item, Update):
+            await self._journal([item])
+        await super().put(item)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -207,8 +233,9 @@ class BotRuntime:
         await self.run(journal.record_updates, self.db, rows)
 
     def admit(self, update: Update) -> bool:
-        """Whether to handle `update`: False when it is already done. Records it when the
-        poller has not (webhook mode) and remembers its journal entry for compute_once."""
+        """Whether to handle `update`: False when it is already done. Records it if nothing
+        has (an update put in the queue by other code) and remembers its journal entry for
+        compute_once."""
         entry = journal.get_entry(self.db, update.update_id)
         if entry is None:
             payload = json.dumps(update.to_dict(), ensure_ascii=False)
@@ -449,7 +476,8 @@ async def requeue_unfinished(application: Application) -> int:
     rt: BotRuntime = application.bot_data["runtime"]
     entries = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
     for entry in entries:
-        await application.update_queue.put(
+        # put_nowait: these come from the journal, a webhook-mode put would store them again.
+        application.update_queue.put_nowait(
             Update.de_json(json.loads(entry.payload), application.bot)
         )
     if entries:
@@ -534,7 +562,8 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         get_updates_request=HTTPXRequest(connection_pool_size=1),
         rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limit else None,
     )
-    builder: Any = ApplicationBuilder().bot(bot)
+    queue = JournalingQueue()
+    builder: Any = ApplicationBuilder().bot(bot).update_queue(queue)
     builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
     builder = builder.concurrent_updates(PerChatUpdateProcessor(CONCURRENT_CHATS))
     application = builder.build()
@@ -542,7 +571,10 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     conversation = Conversation(service)
     rt = BotRuntime(service, conversation, settings)
     application.bot_data["runtime"] = rt
-    bot.journal_with(rt.record)
+    if settings.webhook:
+        queue.journal_with(rt.record)
+    else:
+        bot.journal_with(rt.record)
 
     application.add_handler(TypeHandler(Update, skip_done_updates), group=-1)
     known = sorted({c for c, _ in PRIVATE_COMMANDS} | {c for c, _ in GROUP_COMMANDS})

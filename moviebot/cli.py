@@ -247,6 +247,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         api_url=args.api_url,
         refit_minutes=args.refit_minutes,
         rate_limit=not args.no_rate_limit,
+        webhook=bool(args.webhook_url),
     )
     application = build_application(settings, service)
     if args.webhook_url:

@@ -29,7 +29,7 @@ from moviebot.cli import build_parser
 from storage import ratings
 from storage.db import connect
 from tests.harness.server import FakeTelegram
-from tests.harness.webhook import post_update, take_update
+from tests.harness.webhook import free_port, post_update, take_update
 
 pytest_plugins = ["tests.harness.fixtures"]
 
@@ -102,12 +102,6 @@ def test_the_unit_and_the_example_env_file_agree_and_default_to_long_polling() -
 
 
 # ----------------------------------------------------------------- nginx on loopback
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 20) -> None:

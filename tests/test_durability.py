@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,12 +17,13 @@ from sqlite_utils import Database
 from telegram import Update
 from telegram.ext import Application
 
-from bot.telegram_app import CONCURRENT_CHATS, requeue_unfinished
+from bot.telegram_app import CONCURRENT_CHATS, build_application, requeue_unfinished
 from storage import journal, ratings
 from storage.db import connect
 from storage.movies import get_movies
 from storage.search import TitleIndex
 from tests.harness.server import FakeTelegram
+from tests.harness.webhook import free_port, post_update, take_update
 from tests.test_telegram import TOKEN, messages, run_bot
 
 ANN = 601
@@ -220,3 +223,52 @@ def test_a_failing_answer_in_a_group_commit_is_rolled_back_alone(
     assert journal.get_entry(catalog_db, 11).outcome is not None
     assert journal.get_entry(catalog_db, 12) is None
     runtime.db_thread.shutdown()
+
+
+def test_a_webhook_update_is_journaled_before_its_post_is_answered(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    """Telegram counts a webhook update as delivered once its POST gets a 200: the update must
+    be in SQLite by then. The database thread is held busy, so the journal write (and with it
+    the 200) has to wait for it."""
+    secret = "webhook-secret_1"
+    port = free_port()
+    hook = dataclasses.replace(settings, webhook=True)
+
+    async def main() -> None:
+        application = build_application(hook, service)
+        rt = application.bot_data["runtime"]
+        async with application:
+            await application.post_init(application)
+            await application.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path="telegram",
+                webhook_url="https://bot.example.org/telegram",
+                secret_token=secret,
+            )
+            await application.start()
+            try:
+                update_id = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+                update = take_update(fake_telegram.pending_updates(), update_id)
+                release = threading.Event()
+                rt.db_thread.submit(release.wait, 30)  # the database is busy for a while
+                url = f"http://127.0.0.1:{port}/telegram"
+                post = asyncio.create_task(asyncio.to_thread(post_update, url, update, secret))
+                try:
+                    await asyncio.sleep(0.5)
+                    assert not post.done(), "acknowledged before it was written to SQLite"
+                    assert journal.get_entry(catalog_db, update_id) is None
+                finally:
+                    release.set()
+                assert (await post)[0] == 200
+                assert journal.get_entry(catalog_db, update_id) is not None
+                await messages(fake_telegram, ANN, 1)
+                await _done(catalog_db, update_id)
+            finally:
+                await application.updater.stop()
+                await application.stop()
+        await application.post_shutdown(application)
+
+    asyncio.run(main())
+    assert ratings.user_ratings(catalog_db, ANN) == {TED: 8}

@@ -298,7 +298,8 @@ def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
         fake_telegram.send_text(ANN, "/recommend 5", first_name="Ann")
         before = (await messages(fake_telegram, ANN, 1))[0]["text"]
         assert "Frozen (2010)" not in before
-        _community_loves(catalog_db, obscure, 60)
+        # In the bot's database thread: the connection is the bot's, and it is in use.
+        await app.bot_data["runtime"].run(_community_loves, catalog_db, obscure, 60)
 
         old_model = service.model
         import moviebot.training

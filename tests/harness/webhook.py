@@ -14,6 +14,7 @@ Plain ``urllib`` and blocking, for sync tests; a refusal is returned, not raised
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -46,6 +47,13 @@ def post_update(
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.read().decode(errors="replace")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def take_update(pending: list[dict[str, Any]], update_id: int) -> dict[str, Any]:
