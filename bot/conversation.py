@@ -23,6 +23,7 @@ from bot.parsing import (
     parse_command,
     parse_count,
     parse_score,
+    parse_years,
     split_title_and_score,
 )
 from bot.replies import Button, Outcome, Picture, Reply, split_text
@@ -41,7 +42,7 @@ HELP = """I learn your taste in movies from your ratings and recommend what to w
 
 /start - rate a few well-known movies to get going
 /rate <title> <1-10> - rate a movie, e.g. /rate Ted 8 (leave out the score to get buttons)
-/recommend [n] [genre] - your top picks, e.g. /recommend 5 comedy
+/recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s
 /similar <title> - movies like that one
 /myratings - what you have rated
 /taste - a picture of your taste
@@ -228,12 +229,14 @@ class Conversation:
 
     def _recommend(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         usage = (
-            f"Ask like /recommend, /recommend 5 or /recommend 5 comedy "
-            f"(1 to {MAX_RECOMMENDATIONS} movies)."
+            f"Ask like /recommend, /recommend 5, /recommend 5 comedy or /recommend 5 comedy "
+            f"1990s (1 to {MAX_RECOMMENDATIONS} movies; years like 1994, 90s or 1990-2005)."
         )
-        n, genre = DEFAULT_RECOMMENDATIONS, None
+        n, genre, years = DEFAULT_RECOMMENDATIONS, None, None
         for token in args.split():
-            if token.isdigit() or token.lstrip("+-").replace(".", "").isdigit():
+            if (span := parse_years(token)) is not None:
+                years = span
+            elif token.isdigit() or token.lstrip("+-").replace(".", "").isdigit():
                 count = parse_count(token, DEFAULT_RECOMMENDATIONS, MAX_RECOMMENDATIONS)
                 if count is None:
                     return Outcome.say(usage)
@@ -243,7 +246,7 @@ class Conversation:
             else:
                 known = ", ".join(sorted(self.genres.values())[:20])
                 return Outcome.say(f'I don\'t know the genre "{token[:40]}". Try one of: {known}.')
-        picks = self.service.recommend(sender.user_id, n, genre)
+        picks = self.service.recommend(sender.user_id, n, genre, years)
         if not picks:
             return Outcome.say("I have nothing left to recommend with that filter.")
         cold = ratings.count_user_ratings(self.db, sender.user_id) == 0
@@ -253,7 +256,8 @@ class Conversation:
                 "Rate a few (/start) and I'll pick for your taste."
             )
         else:
-            header = f"Your top {len(picks)}" + (f" {genre}" if genre else "") + " picks:"
+            header = f"Your top {len(picks)}" + (f" {genre}" if genre else "") + " picks"
+            header += f" {_years_label(years)}:" if years else ":"
         lines = [header]
         for i, pick in enumerate(picks, start=1):
             genres = ", ".join(pick.movie.genres[:3]) or "no genres listed"
@@ -621,3 +625,13 @@ class Conversation:
     @staticmethod
     def _first_name(display_name: str | None) -> str:
         return (display_name or "Someone").split()[0][:40] if display_name else "Someone"
+
+
+def _years_label(years: tuple[int, int]) -> str:
+    """ "from 1994", "from the 1990s", "from 1990-2005"."""
+    lo, hi = years
+    if lo == hi:
+        return f"from {lo}"
+    if lo % 10 == 0 and hi == lo + 9:
+        return f"from the {lo}s"
+    return f"from {lo}-{hi}"

@@ -81,3 +81,29 @@ def parse_count(token: str, default: int, maximum: int) -> int | None:
         return None
     value = int(token)
     return value if 1 <= value <= maximum else None
+
+
+# Release years the catalog can hold; a four-digit number outside is not read as a year.
+FIRST_YEAR, LAST_YEAR = 1870, 2100
+
+
+def parse_years(token: str) -> tuple[int, int] | None:
+    """The release years a /recommend token asks for, as an inclusive range: "1994" ->
+    (1994, 1994), "1990s" or "90s" -> (1990, 1999), "1990-2005" -> (1990, 2005). None when
+    the token is not one of those (a count, a genre, a typo)."""
+    token = token.strip().lower().lstrip("'’")
+    if m := re.fullmatch(r"(\d{4})", token):
+        year = int(m[1])
+        return (year, year) if FIRST_YEAR <= year <= LAST_YEAR else None
+    if m := re.fullmatch(r"(\d{3})0s", token):
+        start = int(m[1]) * 10
+        return (start, start + 9) if FIRST_YEAR <= start <= LAST_YEAR else None
+    if m := re.fullmatch(r"(\d)0s", token):
+        # Two-digit decades mean the last century up to the 20s: "20s" is the 2020s.
+        start = int(m[1]) * 10 + (2000 if int(m[1]) <= 2 else 1900)
+        return (start, start + 9)
+    if m := re.fullmatch(r"(\d{4})[-–](\d{4})", token):
+        lo, hi = int(m[1]), int(m[2])
+        if FIRST_YEAR <= lo <= hi <= LAST_YEAR:
+            return (lo, hi)
+    return None

@@ -81,12 +81,22 @@ class MovieService:
             {m: float(r) for m, r in history.items()}, ratings.user_rating_times(self.db, user_id)
         )
 
-    def recommend(self, user_id: int, n: int, genre: str | None = None) -> list[Pick]:
+    def recommend(
+        self,
+        user_id: int,
+        n: int,
+        genre: str | None = None,
+        years: tuple[int, int] | None = None,
+    ) -> list[Pick]:
+        """The user's top ``n``, optionally only ``genre`` and released within ``years``
+        (inclusive)."""
         model = self._model
         profile = self.profile(user_id, model)
         candidates = None
-        if genre:
-            candidates = np.asarray(movies.movie_ids_where(self.db, genre=genre), dtype=np.int64)
+        if genre or years:
+            year_from, year_to = years or (None, None)
+            ids = movies.movie_ids_where(self.db, genre=genre, year_from=year_from, year_to=year_to)
+            candidates = np.asarray(ids, dtype=np.int64)
         top = model.recommend(
             profile,
             n,

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 from bot import callbacks
 from bot.callbacks import Verb
 from bot.conversation import Chat, Conversation, Sender
+from bot.parsing import parse_years
 from bot.replies import MAX_TEXT, Outcome
 from bot.service import ONBOARDING_SIZE, MovieService
 from storage import chats, ratings, state
@@ -192,6 +193,41 @@ def test_recommend_by_genre_and_count(ann: Talk, service) -> None:
     for pick in service.recommend(ANN.user_id, 3, "Comedy"):
         assert "Comedy" in pick.movie.genres
     assert ann.text("/recommend 3 westernz").startswith('I don\'t know the genre "westernz"')
+
+
+@pytest.mark.parametrize(
+    ("token", "years"),
+    [
+        ("1994", (1994, 1994)),
+        ("1990s", (1990, 1999)),
+        ("90s", (1990, 1999)),
+        ("'80s", (1980, 1989)),
+        ("10s", (2010, 2019)),
+        ("1990-2005", (1990, 2005)),
+        ("5", None),
+        ("0042", None),
+        ("2005-1990", None),
+        ("sci-fi", None),
+        ("1990ss", None),
+    ],
+)
+def test_release_years_are_read_from_a_recommend_token(token, years) -> None:
+    assert parse_years(token) == years
+
+
+def test_recommend_by_release_years(ann: Talk, service, catalog_db) -> None:
+    ann.say("/rate Ted 8")
+    outcome = ann.say("/recommend 4 comedy 1990s")
+    assert outcome.replies[0].text.startswith("Your top 4 Comedy picks from the 1990s:")
+    picks = service.recommend(ANN.user_id, 4, "Comedy", (1990, 1999))
+    assert len(picks) == 4
+    assert all(1990 <= p.movie.year <= 1999 and "Comedy" in p.movie.genres for p in picks)
+    for pick in picks:
+        assert pick.movie.label in outcome.replies[0].text
+    assert ann.text("/recommend 2 1994").startswith("Your top 2 picks from 1994:")
+    assert ann.text("/recommend 1880-1881").startswith("I have nothing left to recommend")
+    # A year is not a count: "1994" never asks for 1994 movies.
+    assert ann.text("/recommend 1994").startswith("Your top 10 picks from 1994:")
 
 
 def test_fifty_recommendations_fit_telegram_messages(ann: Talk) -> None:
