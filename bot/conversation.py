@@ -251,8 +251,12 @@ class Conversation:
             return Outcome.say("I have nothing left to recommend with that filter.")
         cold = ratings.count_user_ratings(self.db, sender.user_id) == 0
         if cold:
+            which = "movies overall"
+            if genre or years:
+                which = (f"{genre} " if genre else "") + "movies"
+                which += f" {_years_label(years)}" if years else ""
             header = (
-                "You haven't rated anything yet, so these are the best-rated movies overall. "
+                f"You haven't rated anything yet, so these are the best-rated {which}. "
                 "Rate a few (/start) and I'll pick for your taste."
             )
         else:

@@ -216,6 +216,9 @@ def test_release_years_are_read_from_a_recommend_token(token, years) -> None:
 
 
 def test_recommend_by_release_years(ann: Talk, service, catalog_db) -> None:
+    cold = ann.text("/recommend 3 drama 90s")
+    assert cold.startswith("You haven't rated anything yet, so these are the best-rated Drama")
+    assert "Drama movies from the 1990s." in cold
     ann.say("/rate Ted 8")
     outcome = ann.say("/recommend 4 comedy 1990s")
     assert outcome.replies[0].text.startswith("Your top 4 Comedy picks from the 1990s:")
