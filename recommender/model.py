@@ -374,7 +374,10 @@ class Model:
         if rated_at is not None:
             if not isinstance(rated_at, Mapping):
                 raise BadRatings("rated_at must be a mapping movie_id -> Unix seconds")
-            times = np.array([float(rated_at.get(m, np.nan)) for m in ids.tolist()])
+            try:
+                times = np.array([float(rated_at.get(m, np.nan)) for m in ids.tolist()])
+            except (TypeError, ValueError) as e:
+                raise BadRatings(f"rating times must be numbers (Unix seconds): {e}") from e
             if np.any(np.isinf(times)):
                 raise BadRatings("rating times must be finite")
         rows, found = self._movies.lookup(ids)

@@ -94,6 +94,8 @@ def test_rating_times_are_checked(model: Model) -> None:
         model.fold_in(history, [1.0, 2.0])  # type: ignore[arg-type]
     with pytest.raises(BadRatings):
         model.fold_in(history, {next(iter(history)): math.inf})
+    with pytest.raises(BadRatings):
+        model.fold_in(history, {next(iter(history)): "yesterday"})  # type: ignore[dict-item]
     # Unknown times are fine: those ratings simply do not count towards the session.
     assert model.fold_in(history, {}).n_ratings == len(history)
 
