@@ -107,10 +107,11 @@ class MovieService:
         found = movies.get_movies(self.db, [movie_id for movie_id, _ in top])
         history = dict(zip(profile.movie_ids.tolist(), profile.ratings.tolist(), strict=True))
         reasons = {}
-        for movie_id, _ in top:
+        explained = model.explain_many(profile, [movie_id for movie_id, _ in top], k=3)
+        for (movie_id, _), supports in zip(top, explained, strict=True):
             # "Because you rated X 3" would read as nonsense: only a movie the user liked
             # is given as the reason, even where a disliked one contributes more.
-            for rated, contribution in model.explain(profile, movie_id, k=3):
+            for rated, contribution in supports:
                 if contribution > 0 and history.get(rated, 0) >= LIKED:
                     reasons[movie_id] = rated
                     break

@@ -699,45 +699,55 @@ class Model:
         minus the movie mean minus ``w_0``. The session term is left out: it is the same for
         every movie, so it explains none of them.
         """
-        ids, total, specific = self._contributions(profile, movie_id)
+        return self.explain_many(profile, [movie_id], k, movie_specific)[0]
+
+    def explain_many(
+        self,
+        profile: UserProfile,
+        movie_ids: Sequence[int],
+        k: int = 3,
+        movie_specific: bool = True,
+    ) -> list[list[tuple[int, float]]]:
+        """:meth:`explain` for each of ``movie_ids`` (one list per movie, in that order), with
+        the user's systems solved once for all of them (a /recommend explains every pick)."""
+        ids, total, specific = self._contributions(profile, movie_ids)
         if ids.size == 0 or k <= 0:
-            return []
-        contrib = specific if movie_specific else total
-        order = np.lexsort((ids, -contrib))[:k]
-        return [(int(ids[o]), float(contrib[o])) for o in order]
+            return [[] for _ in range(total.shape[0])]
+        out = []
+        for contrib in specific if movie_specific else total:
+            order = np.lexsort((ids, -contrib))[:k]
+            out.append([(int(ids[o]), float(contrib[o])) for o in order])
+        return out
 
     def _contributions(
-        self, profile: UserProfile, movie_id: int
+        self, profile: UserProfile, movie_ids: Sequence[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(movie_ids, c_j, t_ij)`` of :meth:`explain` for the user's rated movies."""
+        """``(rated movie_ids, c, t)`` of :meth:`explain`: ``c[m, j]``, ``t[m, j]`` are ``c_j``
+        and ``t_ij`` for target ``movie_ids[m]`` and the user's rated movie ``j``."""
         self._check_profile(profile)
-        i = self._movies.row(movie_id)
+        i = self._movies.rows_strict(movie_ids)
         j = profile._rows
         cfg = self.config
         if j.size == 0:
-            return profile.movie_ids, np.zeros(0), np.zeros(0)
+            return profile.movie_ids, np.zeros((i.size, 0)), np.zeros((i.size, 0))
         resid = profile._residuals
-        t = np.zeros(j.size)
+        t = np.zeros((i.size, j.size))
         if cfg.rank and cfg.blend_mf:
             qj = self._q[j]
             gram = qj.T @ qj
             gram[np.diag_indices(cfg.rank)] += self._user_reg(j.size)
-            w = qj @ np.linalg.solve(gram, self._q[i])
+            w = self._q[i] @ np.linalg.solve(gram, qj.T)
             t += cfg.blend_mf * w * resid
         if cfg.blend_knn and self._nbrs.nnz:
-            row = self._nbrs[i]
-            s = np.zeros(len(self._movies))
-            s[row.indices] = row.data
-            sj = s[j]
-            den = sj.sum() + cfg.knn_damping
-            if den > 0:
-                t += cfg.blend_knn * sj / den * resid
+            s = self._nbrs[i][:, j].toarray().astype(np.float64)
+            den = s.sum(axis=1, keepdims=True) + cfg.knn_damping
+            t += cfg.blend_knn * np.divide(s, den, out=np.zeros_like(s), where=den > 0) * resid
         if self._z.shape[1]:
             scale = cfg.implicit_weight * (1.0 + cfg.implicit_alpha) / cfg.implicit_alpha
             zi = self._z[i] - self._z_mean
-            t += scale * (self._z[j] @ np.linalg.solve(self._implicit_system(j), zi))
+            t += scale * (zi @ np.linalg.solve(self._implicit_system(j), self._z[j].T))
         if self._ya.shape[1]:
-            t += cfg.asym_weight * (self._ya[j] @ self._q[i]) / np.sqrt(j.size)
+            t += cfg.asym_weight * (self._q[i] @ self._ya[j].T) / np.sqrt(j.size)
         c = t.copy()
         if cfg.user_bias:
             c += cfg.user_bias_weight * (resid + profile.user_bias) / (j.size + cfg.user_damping)

@@ -415,7 +415,9 @@ def test_explain_contributions_add_up_to_the_prediction(blended) -> None:
     model, r = blended
     prof = model.fold_in(history_of(r, r.user_ids[3]))
     target = next(m for m in model.movie_ids.tolist() if m not in set(prof.movie_ids.tolist()))
-    ids, contrib, specific = model._contributions(prof, target)
+    ids, contrib, specific = (
+        a if a.ndim == 1 else a[0] for a in model._contributions(prof, [target])
+    )
     unclipped = model._scores(prof, model._movies.rows_strict([target]))[0]
     cfg = model.config
     offset = model.movie_mean(target) + cfg.offset
@@ -431,6 +433,12 @@ def test_explain_contributions_add_up_to_the_prediction(blended) -> None:
     top = model.explain(prof, target, k=3)
     assert top[0][1] == pytest.approx(specific.max())
     assert [c for _, c in top] == sorted((c for _, c in top), reverse=True)
+    # Many targets at once: the same as one by one.
+    others = [m for m in model.movie_ids.tolist() if m not in set(prof.movie_ids.tolist())][:6]
+    for m, many in zip(others, model.explain_many(prof, others, k=4), strict=True):
+        one = model.explain(prof, m, k=4)
+        assert [x for x, _ in many] == [x for x, _ in one]
+        assert [c for _, c in many] == pytest.approx([c for _, c in one])
 
 
 def test_two_stage_recommend_equals_the_exact_top_n_on_tiny_data(blended) -> None:
