@@ -76,10 +76,8 @@ class MovieService:
         """Fold the user's current ratings (and when they were given) into ``model`` (default:
         the current one): a rating counts the moment it is stored."""
         model = model or self._model
-        history = ratings.user_ratings(self.db, user_id)
-        return model.fold_in(
-            {m: float(r) for m, r in history.items()}, ratings.user_rating_times(self.db, user_id)
-        )
+        history, times = ratings.user_ratings_and_times(self.db, user_id)
+        return model.fold_in({m: float(r) for m, r in history.items()}, times)
 
     def recommend(
         self,

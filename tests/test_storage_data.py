@@ -33,18 +33,19 @@ def test_rating_times_are_when_the_current_score_was_given(tutorial_db: Database
     before = time.time()
     ratings.set_rating(tutorial_db, 1002, 2, 8)
     ratings.set_rating(tutorial_db, 1002, 3, 4)
-    first = ratings.user_rating_times(tutorial_db, 1002)
+    scores, first = ratings.user_ratings_and_times(tutorial_db, 1002)
     ratings.set_rating(tutorial_db, 1002, 2, 6)  # re-rating moves the time on
-    second = ratings.user_rating_times(tutorial_db, 1002)
-    assert set(first) == {2, 3}
+    _, second = ratings.user_ratings_and_times(tutorial_db, 1002)
+    assert scores == {2: 8, 3: 4} and set(first) == {2, 3}
     assert before - 0.01 <= first[2] <= first[3] <= second[2] <= time.time() + 0.01
     assert second[3] == first[3]
-    assert ratings.user_rating_times(tutorial_db, 77) == {}
+    assert ratings.user_ratings_and_times(tutorial_db, 77) == ({}, {})
 
 
 def test_imported_ratings_keep_their_movielens_time(catalog_db: Database) -> None:
     user = catalog_db.execute("SELECT min(user_id) FROM ratings").fetchone()[0]
-    times = ratings.user_rating_times(catalog_db, user)
+    scores, times = ratings.user_ratings_and_times(catalog_db, user)
+    assert scores == ratings.user_ratings(catalog_db, user)
     stamps = dict(
         catalog_db.execute("SELECT movie_id, updated_at FROM ratings WHERE user_id = ?", [user])
     )
