@@ -152,6 +152,16 @@ class Components:
         return float(np.sqrt(np.mean((pred - self.y) ** 2)) / 2)
 
 
+def with_free_blend(
+    cfg: ModelConfig, w: tuple[float, ...], *, implicit: bool, asym: bool
+) -> ModelConfig:
+    """``cfg`` with the free-blend weights ``w`` (in :meth:`Components.free_blend`'s order:
+    w_mf, w_knn, w_b, w_0, then w_imp and w_asym for the members the model has), rounded."""
+    names = ["blend_mf", "blend_knn", "blend_user_bias", "blend_offset"]
+    names += ["blend_implicit"] * implicit + ["blend_asym"] * asym
+    return replace(cfg, **{n: round(x, 3) for n, x in zip(names, w, strict=True)})
+
+
 def run(train: Ratings, quick: bool = False) -> ModelConfig:
     fit, val = train.split(VALIDATION_FRACTION, VALIDATION_SEED)
     catalog = np.unique(train.movie_ids)
@@ -257,10 +267,7 @@ def neighbours_step(cfg: ModelConfig, comps, quick: bool = False) -> ModelConfig
         results.append((r_cv, k, c, w))
     best = min(r for r, *_ in results)
     _, k, c, w = min((t for t in results if t[0] <= best + 0.0005), key=lambda t: t[1])
-    names = ["blend_mf", "blend_knn", "blend_user_bias", "blend_offset"]
-    names += ["blend_implicit"] if cfg.implicit_on else []
-    names += ["blend_asym"] if cfg.asym_on else []
-    cfg = replace(c, **{n: round(x, 3) for n, x in zip(names, w, strict=True)})
+    cfg = with_free_blend(c, w, implicit=cfg.implicit_on, asym=cfg.asym_on)
     print(f"  -> k {k}: {cfg}")
     return cfg
 
@@ -311,9 +318,7 @@ def asym_step(cfg: ModelConfig, comps, quick: bool = False) -> ModelConfig:
         best = min(best, (r_cv, c, w), key=lambda t: t[0])
     r_cv, c, w = best
     if c is not None:
-        names = ["blend_mf", "blend_knn", "blend_user_bias", "blend_offset"]
-        names += ["blend_implicit"] if cfg.implicit_rank else []
-        cfg = replace(c, **{k: round(x, 3) for k, x in zip(names + ["blend_asym"], w, strict=True)})
+        cfg = with_free_blend(c, w, implicit=bool(cfg.implicit_rank), asym=True)
     print(f"  -> {cfg}")
     return cfg
 
@@ -360,14 +365,7 @@ def implicit_step(cfg: ModelConfig, comps, quick: bool = False) -> ModelConfig:
         best = min(best, (r_cv, c, w), key=lambda t: t[0])
     r_cv, c, w = best
     if c is not None:
-        cfg = replace(
-            c,
-            blend_mf=round(w[0], 3),
-            blend_knn=round(w[1], 3),
-            blend_user_bias=round(w[2], 3),
-            blend_offset=round(w[3], 3),
-            blend_implicit=round(w[4], 3),
-        )
+        cfg = with_free_blend(c, w, implicit=True, asym=False)
     print(f"  -> {cfg}")
     return cfg
 
