@@ -60,10 +60,10 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot import charts, inline, pictures
 from bot.conversation import Chat, Conversation, Sender
+from bot.http_request import AiohttpRequest
 from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
 from storage import journal
@@ -558,8 +558,10 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         token=settings.token,
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
-        request=HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        request=AiohttpRequest(
+            connection_pool_size=64, read_timeout=timeout, write_timeout=timeout
+        ),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
         rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limit else None,
     )
     queue = JournalingQueue()
@@ -592,9 +594,3 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
             interval = settings.refit_minutes * 60
             jobs.run_repeating(refit_job, interval=interval, first=interval)
     return application
-
-
-def quiet_http_logs() -> None:
-    """httpx logs every request URL at INFO, and Bot API URLs contain the token."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)

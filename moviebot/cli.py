@@ -228,7 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from bot.telegram_app import BotSettings, build_application, quiet_http_logs
+    from bot.telegram_app import BotSettings, build_application
 
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
@@ -238,7 +238,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     # No timestamps: journald and docker add their own.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    quiet_http_logs()
     service = _service(args)
     settings = BotSettings(
         token=token,
