@@ -149,3 +149,31 @@ def test_a_request_before_initialize_is_refused() -> None:
 
     with pytest.raises(RuntimeError, match="not initialized"):
         asyncio.run(scenario())
+
+
+def test_the_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(
+    fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_telegram.add_chat(USER)
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    # A proxy nobody listens on: a call that goes through it fails.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+
+    async def send() -> str | None:
+        try:
+            async with fake_bot(fake_telegram) as bot:  # initialising calls getMe
+                await bot.send_message(USER, "via?")
+        except NetworkError as error:
+            return str(error)
+        return None
+
+    async def scenario() -> list[str | None]:
+        through_proxy = await send()
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        return [through_proxy, await send()]
+
+    through_proxy, direct = asyncio.run(scenario())
+    assert through_proxy is not None and "ClientProxyConnectionError" in through_proxy
+    assert direct is None
+    assert [m["text"] for m in fake_telegram.sent_messages(USER)] == ["via?"]
