@@ -17,6 +17,8 @@ from sqlite_utils import Database
 from telegram import Update
 from telegram.ext import Application
 
+from bot import callbacks
+from bot.callbacks import Verb
 from bot.telegram_app import CONCURRENT_CHATS, build_application, requeue_unfinished
 from storage import journal, ratings
 from storage.db import connect
@@ -24,7 +26,7 @@ from storage.movies import get_movies
 from storage.search import TitleIndex
 from tests.harness.server import FakeTelegram
 from tests.harness.webhook import free_port, post_update, take_update
-from tests.test_telegram import TOKEN, messages, run_bot
+from tests.test_telegram import FROZEN, TOKEN, buttons, messages, run_bot
 
 ANN = 601
 TED = 95441
@@ -193,6 +195,58 @@ def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
             expected[movie] = score  # a later rating of the same movie replaces it
         assert stored == expected
     assert journal.unfinished_updates(db, 100) == []
+
+
+def _wait_for(condition, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.02)
+
+
+def test_questions_asked_before_a_kill_minus_9_are_answered_after_the_restart(
+    fake_telegram: FakeTelegram, catalog_db_path: Path, catalog_model_path: Path
+) -> None:
+    """Conversation state survives a crash: an onboarding card and a rating question sent
+    before the kill still work when tapped after the restart."""
+    db = connect(catalog_db_path)
+    bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
+    try:
+        fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=60)
+        start = fake_telegram.send_text(ANN, "/start", first_name="Ann")
+        ask = fake_telegram.send_text(ANN, "/rate Frozen", first_name="Ann")
+        _wait_for(lambda: len(fake_telegram.sent_messages(ANN)) == 3, "three messages")
+        done = (start, ask)
+        _wait_for(lambda: all(_entry_done(db, u) for u in done), "both updates done")
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(timeout=10)
+
+        bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
+        intro, card, question = fake_telegram.sent_messages(ANN)
+        assert card["text"].startswith("1/10: ")
+        assert question["text"].startswith("How would you rate Frozen (2013)")
+        fake_telegram.tap(ANN, card, buttons(card)[7])  # an 8
+        _wait_for(lambda: len(fake_telegram.sent_messages(ANN)) == 4, "the next card")
+        fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9))
+        _wait_for(
+            lambda: fake_telegram.sent_messages(ANN)[2]["text"] == "Frozen (2013): 9/10 ✓",
+            "the question edited to the rating",
+        )
+    finally:
+        bot.send_signal(signal.SIGINT)
+        _, stderr = bot.communicate(timeout=30)
+    assert bot.returncode == 0, stderr.decode()[-2000:]
+
+    sent = fake_telegram.sent_messages(ANN)
+    assert sent[1]["text"].endswith(": 8/10 ✓")
+    assert sent[3]["text"].startswith("2/10: ")
+    stored = ratings.user_ratings(connect(catalog_db_path), ANN)
+    assert len(stored) == 2 and stored[FROZEN] == 9 and 8 in stored.values()
+
+
+def _entry_done(db: Database, update_id: int | None) -> bool:
+    entry = journal.get_entry(db, update_id) if update_id is not None else None
+    return entry is not None and entry.done
 
 
 def test_a_failing_answer_in_a_group_commit_is_rolled_back_alone(
