@@ -73,9 +73,12 @@ from storage.db import connect  # noqa: E402
 from storage.movies import all_movie_ids, get_movies  # noqa: E402
 from storage.search import TitleIndex, clear_winner  # noqa: E402
 from tests.harness.server import Call, FakeTelegram  # noqa: E402
+from tests.harness.webhook import free_port  # noqa: E402
 from tests.harness.world import BotApiError  # noqa: E402
 
 TOKEN = "424242:LOADTEST-not-a-real-token"
+WEBHOOK_PATH = "hook"
+WEBHOOK_SECRET = "load-test-secret"
 USERS = 1_000
 FIRST_USER_ID = 800_001
 POPULAR_TITLES = 200
@@ -132,11 +135,23 @@ class LogLine:
 class BotProcess:
     """One `moviebot run` subprocess; its stderr is read into timestamped lines."""
 
-    def __init__(self, server_url: str, db_path: Path, model_path: Path, refit_minutes: float):
+    def __init__(
+        self,
+        server_url: str,
+        db_path: Path,
+        model_path: Path,
+        refit_minutes: float,
+        webhook_port: int | None = None,
+    ):
         command = [sys.executable, "-m", "moviebot", "run", "--api-url", server_url]
         command += ["--db", str(db_path), "--model", str(model_path), "--no-rate-limit"]
         command += ["--refit-minutes", f"{refit_minutes:.4f}"]
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}
+        if webhook_port is not None:
+            url = f"http://127.0.0.1:{webhook_port}/{WEBHOOK_PATH}"
+            command += ["--webhook-url", url, "--webhook-path", WEBHOOK_PATH]
+            command += ["--listen", "127.0.0.1", "--port", str(webhook_port)]
+            env["MOVIEBOT_WEBHOOK_SECRET"] = WEBHOOK_SECRET
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -192,12 +207,14 @@ class BotProcess:
 
 
 def wait_until_polling(server: FakeTelegram, bot: BotProcess, timeout: float = 60.0) -> float:
-    """Wait for the bot's first getUpdates after `bot` started; return when it came."""
+    """Wait for the bot's first getUpdates (setWebhook in webhook mode) after `bot` started;
+    return when it came."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        polls = [c for c in server.calls_of("getUpdates") if c.time >= bot.started]
-        if polls:
-            return polls[0].time
+        for method in ("getUpdates", "setWebhook"):
+            calls = [c for c in server.calls_of(method) if c.time >= bot.started and c.ok]
+            if calls:
+                return calls[0].time
         if bot.proc.poll() is not None:
             raise RuntimeError("the bot exited:\n" + "\n".join(x.text for x in bot.log[-20:]))
         time.sleep(0.05)
@@ -430,6 +447,7 @@ class Bench:
     kill_sent: int = 0  # updates sent before the SIGKILL
     kill_answered: int = 0
     refit_note: str = ""
+    webhook_port: int | None = None
     dead_bots_cpu: float = 0.0  # CPU seconds of bot processes killed or stopped
     dead_bots_problems: list[str] = field(default_factory=list)
 
@@ -443,7 +461,9 @@ class Bench:
             self.dead_bots_cpu += self.bot.cpu_seconds()
             self.bot.stop()
         self.dead_bots_problems += self.bot.problems()
-        self.bot = BotProcess(self.server.url, self.db_path, self.model_path, refit_minutes)
+        self.bot = BotProcess(
+            self.server.url, self.db_path, self.model_path, refit_minutes, self.webhook_port
+        )
         return wait_until_polling(self.server, self.bot)
 
     def warm_up(self) -> None:
@@ -550,7 +570,8 @@ def row(r: StepResult) -> str:
 
 
 def print_preamble(args: argparse.Namespace, workdir: Path, labels: list[str]) -> None:
-    print("moviebot load benchmark: `moviebot run --no-rate-limit` against FakeTelegram")
+    mode = "--webhook-url (FakeTelegram POSTs each update)" if args.webhook else "long polling"
+    print(f"moviebot load benchmark: `moviebot run --no-rate-limit` against FakeTelegram, {mode}")
     print(
         "  NOTE: --no-rate-limit: AIORateLimiter is OFF for this capacity test. Telegram allows "
         "a bot ~30 messages/s across chats; production keeps the limiter, which caps replies "
@@ -794,6 +815,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=300.0,
         help="after a step, wait this long for the backlog to clear (default 300)",
     )
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="the bot in webhook mode; the server POSTs updates to it (default: long polling)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     return parser.parse_args(argv)
@@ -802,7 +828,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 @contextmanager
 def bench_setup(args: argparse.Namespace) -> Iterator[Bench]:
     workdir = Path(tempfile.mkdtemp(prefix="moviebot-load-"))
-    server = FakeTelegram().run_in_thread()
+    # Webhook mode: FakeTelegram POSTs each update to the bot, as Telegram does.
+    server = FakeTelegram(push_webhook=args.webhook).run_in_thread()
+    webhook_port = free_port() if args.webhook else None
     bench = None
     try:
         db_path, model_path = prepare_database(workdir)
@@ -810,8 +838,9 @@ def bench_setup(args: argparse.Namespace) -> Iterator[Bench]:
         print_preamble(args, workdir, labels)
         tracker = Tracker(server)
         users = Users(server, tracker, labels, args.seed)
-        bot = BotProcess(server.url, db_path, model_path, refit_minutes=0)
+        bot = BotProcess(server.url, db_path, model_path, 0, webhook_port)
         bench = Bench(server, tracker, users, bot, db_path, model_path, args.drain_seconds)
+        bench.webhook_port = webhook_port
         wait_until_polling(server, bot)
         print(f"  bot pid {bot.pid} (attach a profiler: py-spy record --pid {bot.pid})", flush=True)
         yield bench

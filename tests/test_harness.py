@@ -9,6 +9,7 @@ call Telegram would reject, so every PTB test here also proves PTB's requests pa
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import subprocess
 import sys
@@ -43,6 +44,7 @@ from telegram.ext import (
 from tests.harness import FakeTelegram, validate_call, validate_object
 from tests.harness.objects import BOT_USERNAME
 from tests.harness.ptb import application_builder, running
+from tests.harness.webhook import SECRET_HEADER
 
 # The fake_telegram fixture comes from tests/conftest.py (pytest_plugins).
 
@@ -360,6 +362,55 @@ def test_get_updates_conflicts_with_an_active_webhook(fake_telegram: FakeTelegra
     assert status == 409 and body["description"].startswith("Conflict:")
     assert call_api(fake_telegram, "deleteWebhook")[0] == 200
     assert call_api(fake_telegram, "getUpdates")[0] == 200
+
+
+def test_pushed_webhook_updates_arrive_in_order_with_the_secret_and_failures_are_retried() -> None:
+    received: list[tuple[int, int, str | None]] = []  # (update_id, chat, secret)
+    failed_once: set[int] = set()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            update = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            chat = update["message"]["chat"]["id"]
+            received.append((update["update_id"], chat, self.headers.get(SECRET_HEADER)))
+            # The bot fails its first update once: Telegram must send it again.
+            fail = not failed_once
+            failed_once.add(update["update_id"])
+            self.send_response(500 if fail else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    server = FakeTelegram(push_webhook=True).run_in_thread()
+    try:
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        params = {"url": url, "secret_token": "s3cret", "max_connections": 5}
+        assert call_api(server, "setWebhook", params)[0] == 200
+        sent = [server.send_text(USER if i % 3 else USER + 1, f"/echo {i}") for i in range(9)]
+        deadline = time.monotonic() + 10
+        while server.pending_updates():
+            assert time.monotonic() < deadline, "updates were never delivered"
+            time.sleep(0.02)
+    finally:
+        server.stop_thread()
+        receiver.shutdown()
+
+    assert all(secret == "s3cret" for _, _, secret in received)
+    first = sent[0]
+    assert [u for u, _, _ in received].count(first) == 2  # failed with 500, then delivered
+    assert sorted({u for u, _, _ in received}) == sent
+    for chat in (USER, USER + 1):
+        # Each chat's updates arrive in order (the retried one is not overtaken).
+        order = [u for u, c, _ in received if c == chat]
+        assert order == sorted(order)
+    statuses = dict.fromkeys(sent, 0)
+    for update_id, status in server.webhook_deliveries:
+        statuses[update_id] = status
+    assert set(statuses.values()) == {200}
 
 
 @pytest.mark.parametrize("body", ["form", "json", "query"])

@@ -36,11 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from tests.harness.faults import Fault, FaultKind
 from tests.harness.objects import BOT_USERNAME
 from tests.harness.spec import UploadedFile, load_spec, parse_call
+from tests.harness.webhook import SECRET_HEADER
 from tests.harness.world import BotApiError, TelegramWorld
 
 REPLY_METHODS = frozenset(
@@ -55,6 +56,8 @@ REPLY_METHODS = frozenset(
 )
 MAX_BODY_BYTES = 60 * 2**20  # Telegram takes 50 MB uploads
 CLIENT_GONE = 499  # nginx's status for a request whose client closed the connection
+WEBHOOK_RETRY_SECONDS = 0.5
+WEBHOOK_TIMEOUT_SECONDS = 60
 _ATTACH_RE = re.compile(r"attach://([A-Za-z0-9_\-]+)")
 T = TypeVar("T")
 
@@ -95,9 +98,17 @@ class FakeTelegram:
         privacy_mode: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        push_webhook: bool = False,
     ) -> None:
-        """``token``: if given, any other token gets 401. ``port`` 0 picks a free port."""
+        """``token``: if given, any other token gets 401. ``port`` 0 picks a free port.
+
+        ``push_webhook``: while a webhook is set, POST pending updates to it as Telegram does
+        (``_push_webhook_updates``). Off by default, so tests can deliver updates by hand
+        (``tests/harness/webhook.py``).
+        """
         self.expected_token = token
+        self.push_webhook = push_webhook
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status or 0)
         self.host = host
         self.port = port
         self.world = TelegramWorld(bot_username=bot_username, privacy_mode=privacy_mode)
@@ -119,6 +130,7 @@ class FakeTelegram:
         self._stop_event = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
+        self._pusher: asyncio.Task | None = None
 
     # ================================================================= lifecycle
 
@@ -150,11 +162,18 @@ class FakeTelegram:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        if self.push_webhook:
+            self._pusher = asyncio.create_task(self._push_webhook_updates())
 
     async def stop(self) -> None:
         """End pending long polls and delayed answers, then stop listening."""
         self._stop_event.set()
         self._fire_update_event()
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
+            self._pusher = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -506,6 +525,89 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), deadline - time.monotonic())
 
+    async def _push_webhook_updates(self) -> None:
+        """Telegram's side of a webhook: POST pending updates to the URL given to setWebhook.
+
+        Each update is a JSON body with the secret in ``X-Telegram-Bot-Api-Secret-Token``;
+        up to ``max_connections`` (default 40) are in flight, one per chat at a time so a
+        chat's updates arrive in order; an update leaves the queue only when answered 2xx,
+        and a failed delivery is tried again a moment later.
+        """
+        in_flight: dict[int, int] = {}  # update_id -> chat
+        retry_at: dict[int, float] = {}
+        tasks: set[asyncio.Task] = set()
+        async with ClientSession() as session:
+            while not self._stop_event.is_set():
+                event = self._update_event
+                for update in self._next_deliveries(in_flight, retry_at):
+                    hook = dict(self.world.webhook)
+                    task = asyncio.create_task(
+                        self._push_one(session, hook, update, in_flight, retry_at)
+                    )
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), WEBHOOK_RETRY_SECONDS)
+
+    def _next_deliveries(
+        self, in_flight: dict[int, int], retry_at: dict[int, float]
+    ) -> list[dict[str, Any]]:
+        """Pending updates to POST now (marked in flight): oldest first, within the
+        connection limit, none for a chat that has one in flight or waiting for a retry."""
+        chosen: list[dict[str, Any]] = []
+        with self._lock:
+            if not self.world.webhook.get("url"):
+                return chosen
+            free = self.world.webhook.get("max_connections", 40) - len(in_flight)
+            busy = set(in_flight.values())
+            now = time.monotonic()
+            for update in self.world.updates:
+                if free <= 0:
+                    break
+                chat = _update_chat(update)
+                if chat in busy:
+                    continue
+                busy.add(chat)
+                if retry_at.get(update["update_id"], 0) > now:
+                    continue
+                in_flight[update["update_id"]] = chat
+                chosen.append(update)
+                free -= 1
+        return chosen
+
+    async def _push_one(
+        self,
+        session: ClientSession,
+        hook: dict[str, Any],
+        update: dict[str, Any],
+        in_flight: dict[int, int],
+        retry_at: dict[int, float],
+    ) -> None:
+        update_id = update["update_id"]
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers[SECRET_HEADER] = hook["secret_token"]
+        status = 0
+        try:
+            timeout = ClientTimeout(total=WEBHOOK_TIMEOUT_SECONDS)
+            async with session.post(
+                hook["url"], data=json.dumps(update), headers=headers, timeout=timeout
+            ) as response:
+                status = response.status
+        except (ClientError, TimeoutError):
+            pass
+        with self._lock:
+            self.webhook_deliveries.append((update_id, status))
+            if 200 <= status < 300:
+                with contextlib.suppress(ValueError):
+                    self.world.updates.remove(update)
+                retry_at.pop(update_id, None)
+            else:
+                retry_at[update_id] = time.monotonic() + WEBHOOK_RETRY_SECONDS
+            del in_flight[update_id]
+            self._changed.notify_all()
+        self._fire_update_event()
+
     async def _answer_fault(
         self, request: web.Request, call: Call, fault: Fault
     ) -> web.StreamResponse:
@@ -721,6 +823,16 @@ def _split_attachments(
         for name in sorted(referenced - attachments.keys() - fields.keys())
     ]
     return params, attachments, errors
+
+
+def _update_chat(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (the user, for updates without a chat)."""
+    payload = next(v for k, v in update.items() if k != "update_id")
+    chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+    if chat is not None:
+        return chat["id"]
+    user = payload.get("from")
+    return user["id"] if user is not None else None
 
 
 def _dumps(value: Any) -> str:
