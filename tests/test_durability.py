@@ -19,7 +19,12 @@ from telegram.ext import Application
 
 from bot import callbacks
 from bot.callbacks import Verb
-from bot.telegram_app import CONCURRENT_CHATS, build_application, requeue_unfinished
+from bot.telegram_app import (
+    CONCURRENT_CHATS,
+    JournalingQueue,
+    build_application,
+    requeue_unfinished,
+)
 from storage import journal, ratings
 from storage.db import connect
 from storage.movies import get_movies
@@ -326,3 +331,41 @@ def test_a_webhook_update_is_journaled_before_its_post_is_answered(
 
     asyncio.run(main())
     assert ratings.user_ratings(catalog_db, ANN) == {TED: 8}
+
+
+def test_webhook_updates_that_arrive_during_a_write_share_the_next_one() -> None:
+    """Group commit in JournalingQueue: while one journal write runs, the updates Telegram
+    POSTs meanwhile wait and are stored together; none enters the queue before it is stored,
+    and a failed write fails every POST that waited for it (Telegram sends them again)."""
+
+    async def main() -> None:
+        writes: list[list[int]] = []
+        gate = asyncio.Event()
+        fail = False
+
+        async def record(updates: list[Update]) -> None:
+            writes.append([u.update_id for u in updates])
+            await gate.wait()
+            if fail:
+                raise OSError("disk full")
+
+        queue = JournalingQueue()
+        queue.journal_with(record)
+        puts = [asyncio.create_task(queue.put(Update(update_id=1)))]
+        await asyncio.sleep(0.05)  # the first write is running
+        puts += [asyncio.create_task(queue.put(Update(update_id=i))) for i in range(2, 6)]
+        await asyncio.sleep(0.05)
+        assert writes == [[1]] and queue.qsize() == 0
+        gate.set()
+        await asyncio.gather(*puts)
+        assert writes == [[1], [2, 3, 4, 5]]
+        assert [queue.get_nowait().update_id for _ in range(5)] == [1, 2, 3, 4, 5]
+
+        fail, writes[:] = True, []
+        results = await asyncio.gather(
+            *(queue.put(Update(update_id=i)) for i in (6, 7)), return_exceptions=True
+        )
+        assert [type(r) for r in results] == [OSError, OSError]
+        assert writes == [[6, 7]] and queue.qsize() == 0
+
+    asyncio.run(main())
