@@ -1,6 +1,7 @@
 """Load-test the real `moviebot run` process against the fake Telegram server.
 
-What it measures: the bot as deployed (a `moviebot run` subprocess, long polling, a fresh SQLite
+What it measures: the bot as deployed (a `moviebot run` subprocess, long polling, or with
+`--webhook` a webhook that FakeTelegram POSTs each update to as Telegram does; a fresh SQLite
 database from `moviebot init` + `moviebot train` on the real disk) answering 1,000 simulated
 users whose updates arrive at a fixed offered rate: Poisson arrivals, an open loop (each update
 is sent on schedule whether or not earlier ones were answered). The mix is `/rate <title>
@@ -39,6 +40,7 @@ Run from the repository root (2 cores: the server runs in a thread of this proce
     .venv/bin/python bench/load_bot.py                              # 4 steps x 60 s + refit
     .venv/bin/python bench/load_bot.py --steps 50,100 --seconds 10  # a quick run
     .venv/bin/python bench/load_bot.py --kill --seconds 20          # kill -9 mid-step
+    .venv/bin/python bench/load_bot.py --webhook ...                # any of these, webhook mode
 """
 
 from __future__ import annotations
@@ -532,7 +534,7 @@ class Bench:
         back = self.restart_bot()
         return (
             f"SIGKILL at +{killed_at - step_start:.1f} s after {self.kill_sent} updates sent; "
-            f"polling again {back - killed_at:.1f} s later"
+            f"serving again {back - killed_at:.1f} s later"
         )
 
 
