@@ -11,8 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 from telegram import Update
 from telegram.ext import Application
@@ -29,6 +31,7 @@ from storage import journal, ratings
 from storage.db import connect
 from storage.movies import get_movies
 from storage.search import TitleIndex
+from tests.harness.fixtures import fail_on_violations
 from tests.harness.server import FakeTelegram
 from tests.harness.webhook import free_port, post_update, take_update
 from tests.test_telegram import FROZEN, TOKEN, buttons, messages, run_bot
@@ -140,16 +143,38 @@ def test_updates_received_before_a_crash_are_answered_first_on_start(
     assert ratings.user_ratings(catalog_db, ANN) == {TED: 9}
 
 
-def _start_bot(server: FakeTelegram, db_path: Path, model_path: Path) -> subprocess.Popen:
+def _start_bot(
+    server: FakeTelegram, db_path: Path, model_path: Path, webhook_port: int | None = None
+) -> subprocess.Popen:
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "MOVIEBOT_DB": str(db_path)}
     command = [sys.executable, "-m", "moviebot", "run", "--api-url", server.url]
     command += ["--model", str(model_path), "--refit-minutes", "0", "--no-rate-limit"]
+    if webhook_port is not None:
+        command += ["--webhook-url", f"http://127.0.0.1:{webhook_port}/telegram"]
+        command += ["--listen", "127.0.0.1", "--port", str(webhook_port)]
+        env["MOVIEBOT_WEBHOOK_SECRET"] = "kill-test-secret"
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+@pytest.fixture(params=["polling", "webhook"])
+def telegram_and_port(request: pytest.FixtureRequest) -> Iterator[tuple[FakeTelegram, int | None]]:
+    """A FakeTelegram for a bot that long-polls, or one that pushes updates to its webhook
+    (then also the port the bot listens on)."""
+    webhook = request.param == "webhook"
+    server = FakeTelegram(push_webhook=webhook).run_in_thread()
+    try:
+        yield server, free_port() if webhook else None
+    finally:
+        server.stop_thread()
+    fail_on_violations(server)
+
+
 def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
-    fake_telegram: FakeTelegram, catalog_db_path: Path, catalog_model_path: Path
+    telegram_and_port: tuple[FakeTelegram, int | None],
+    catalog_db_path: Path,
+    catalog_model_path: Path,
 ) -> None:
+    fake_telegram, port = telegram_and_port
     db = connect(catalog_db_path)
     counts = ratings.rating_counts(db)
     top = sorted(counts, key=lambda m: -counts[m])[:40]
@@ -157,9 +182,9 @@ def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
     popular = [m for m in top if TitleIndex.from_db(db).search(labels[m])[0].movie_id == m]
     users = list(range(700_001, 700_041))
     sent: dict[int, list[tuple[int, int]]] = {u: [] for u in users}  # user -> (movie, score)
-    bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
+    bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path, port)
     try:
-        fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=60)
+        fake_telegram.wait_for_calls_sync("setWebhook" if port else "getUpdates", 1, timeout=60)
         for i in range(200):
             user = users[i % len(users)]
             movie = popular[(i // len(users)) % len(popular)]
@@ -177,7 +202,7 @@ def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
         answered_before_kill = {u: len(fake_telegram.sent_messages(u)) for u in users}
         assert 70 <= sum(answered_before_kill.values()) < 200
 
-        bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
+        bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path, port)
         deadline = time.monotonic() + 90
         while sum(len(fake_telegram.sent_messages(u)) for u in users) < 200:
             assert time.monotonic() < deadline, "not every message was answered after restart"
