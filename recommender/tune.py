@@ -5,7 +5,9 @@
 Carves a seeded 10% of the training rows out as validation, fits every candidate on the other
 90%, and prints validation RMSE (stars) for: bias damping, ALS rank/reg/iterations, CG
 iterations, kNN neighbours/shrink/damping, the least-squares blend weights, and the implicit
-(who-rated-what) member's rank/alpha with its free-blend weight. The chosen
+(who-rated-what) member's rank/alpha with its free-blend weight, the asymmetric member, the
+neighbours per movie, the user-bias damping for new users (a cold-start score: users left out
+of the fit, folded in from a few of their ratings) and the session term. The chosen
 values are the defaults in :class:`recommender.config.ModelConfig` (see README.md).
 """
 
