@@ -249,16 +249,23 @@ def run(train: Ratings, quick: bool = False) -> ModelConfig:
     return session_step(cfg, comps, quick)
 
 
+def unit_weights(cfg: ModelConfig) -> dict[str, float]:
+    """Weight 1 for every member ``cfg`` has, the starting point of a free re-blend (the
+    members are fitted with these weights, then the blend is solved on validation)."""
+    weights = {"blend_mf": 1.0, "blend_knn": 1.0}
+    if cfg.implicit_on:
+        weights["blend_implicit"] = 1.0
+    if cfg.asym_on:
+        weights["blend_asym"] = 1.0
+    return weights
+
+
 def neighbours_step(cfg: ModelConfig, comps, quick: bool = False) -> ModelConfig:
     """Re-blend every member with more kNN neighbours per movie; keep the smallest k within
     0.0005 of the best 2-fold CV (the gain this project asks of a change; more neighbours
     cost recommend() reads)."""
     print("\n# neighbours per movie in the full blend: k -> free blend (2-fold CV)")
-    fixed = {"blend_mf": 1.0, "blend_knn": 1.0}
-    if cfg.implicit_on:
-        fixed["blend_implicit"] = 1.0
-    if cfg.asym_on:
-        fixed["blend_asym"] = 1.0
+    fixed = unit_weights(cfg)
     results = []
     for k in [cfg.knn_neighbours] if quick else sorted({cfg.knn_neighbours, 200, 300, 400, 600}):
         c = replace(cfg, knn_neighbours=k, **fixed)
@@ -315,11 +322,7 @@ def cold_start_step(
     without every 6th user, those users' cold-start RMSE (:func:`cold_start_rmse`). Keep the
     best cold-start figure among dampings within 0.0005 of the best CV."""
     print("\n# user-bias damping for new users: user_damping -> CV (all users), cold start")
-    fixed = {"blend_mf": 1.0, "blend_knn": 1.0}
-    if cfg.implicit_on:
-        fixed["blend_implicit"] = 1.0
-    if cfg.asym_on:
-        fixed["blend_asym"] = 1.0
+    fixed = unit_weights(cfg)
     new = np.isin(fit.user_ids, np.unique(fit.user_ids)[::COLD_START_EVERY])
     new_users = fit.subset(np.flatnonzero(new))
     results = []
