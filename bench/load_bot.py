@@ -841,8 +841,16 @@ def bench_setup(args: argparse.Namespace) -> Iterator[Bench]:
         tracker = Tracker(server)
         users = Users(server, tracker, labels, args.seed)
         bot = BotProcess(server.url, db_path, model_path, 0, webhook_port)
-        bench = Bench(server, tracker, users, bot, db_path, model_path, args.drain_seconds)
-        bench.webhook_port = webhook_port
+        bench = Bench(
+            server,
+            tracker,
+            users,
+            bot,
+            db_path,
+            model_path,
+            args.drain_seconds,
+            webhook_port=webhook_port,
+        )
         wait_until_polling(server, bot)
         print(f"  bot pid {bot.pid} (attach a profiler: py-spy record --pid {bot.pid})", flush=True)
         yield bench

@@ -539,8 +539,8 @@ class FakeTelegram:
         async with ClientSession() as session:
             while not self._stop_event.is_set():
                 event = self._update_event
-                for update in self._next_deliveries(in_flight, retry_at):
-                    hook = dict(self.world.webhook)
+                hook, updates = self._next_deliveries(in_flight, retry_at)
+                for update in updates:
                     task = asyncio.create_task(
                         self._push_one(session, hook, update, in_flight, retry_at)
                     )
@@ -551,14 +551,16 @@ class FakeTelegram:
 
     def _next_deliveries(
         self, in_flight: dict[int, int], retry_at: dict[int, float]
-    ) -> list[dict[str, Any]]:
-        """Pending updates to POST now (marked in flight): oldest first, within the
-        connection limit, none for a chat that has one in flight or waiting for a retry."""
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The webhook as set now, and the pending updates to POST to it (marked in flight):
+        oldest first, within the connection limit, none for a chat that has one in flight or
+        waiting for a retry."""
         chosen: list[dict[str, Any]] = []
         with self._lock:
-            if not self.world.webhook.get("url"):
-                return chosen
-            free = self.world.webhook.get("max_connections", 40) - len(in_flight)
+            hook = dict(self.world.webhook)
+            if not hook.get("url"):
+                return hook, chosen
+            free = hook.get("max_connections", 40) - len(in_flight)
             busy = set(in_flight.values())
             now = time.monotonic()
             for update in self.world.updates:
@@ -573,7 +575,7 @@ class FakeTelegram:
                 in_flight[update["update_id"]] = chat
                 chosen.append(update)
                 free -= 1
-        return chosen
+        return hook, chosen
 
     async def _push_one(
         self,
