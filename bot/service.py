@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,6 +156,17 @@ class MovieService:
         if self._onboarding is None:
             self._onboarding = self._pick_onboarding(3 * ONBOARDING_SIZE)
         return self._onboarding
+
+    def next_onboarding_movie(self, user_id: int, skipped: Sequence[int]) -> int | None:
+        """The next movie to ask ``user_id`` about during onboarding, or None when there is
+        none left: not rated by them and not in ``skipped`` (the cards they answered "haven't
+        seen it" to)."""
+        rated = ratings.user_ratings(self.db, user_id)
+        passed = set(skipped)
+        for movie_id in self.onboarding_movies():
+            if movie_id not in rated and movie_id not in passed:
+                return movie_id
+        return None
 
     def _pick_onboarding(self, size: int) -> list[int]:
         """Greedy: each step takes the movie with the best popularity + novelty score,
