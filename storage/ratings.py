@@ -149,3 +149,9 @@ def ratings_arrays(db: Database) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def rating_counts(db: Database) -> dict[int, int]:
     """How many ratings each rated movie has."""
     return dict(db.execute("SELECT movie_id, count(*) FROM ratings GROUP BY movie_id").fetchall())
+
+
+def score_counts(db: Database) -> tuple[int, ...]:
+    """How many ratings give each score: ten counts, for the scores 1, 2, ..., 10."""
+    counts = dict(db.execute("SELECT rating, count(*) FROM ratings GROUP BY rating").fetchall())
+    return tuple(counts.get(score, 0) for score in range(1, 11))

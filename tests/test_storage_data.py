@@ -202,6 +202,20 @@ def test_ratings_arrays_hold_every_rating(tutorial_db: Database) -> None:
     assert (user_ids < 0).all()
 
 
+def test_score_counts_count_each_score_once_per_user_and_movie(tutorial_db: Database) -> None:
+    # The tutorial's 29 ratings (tests/tutorial.py): one 2, eight 4s, six 6s, seven 8s, seven 10s.
+    assert ratings.score_counts(tutorial_db) == (0, 1, 0, 8, 0, 6, 0, 7, 0, 7)
+    users.save_user(tutorial_db, 42, "Ann")
+    ratings.set_rating(tutorial_db, 42, 5, 3)
+    ratings.set_rating(tutorial_db, 42, 1, 3)
+    ratings.set_rating(tutorial_db, 42, 1, 10)  # re-rating moves the rating to its new score
+    assert ratings.score_counts(tutorial_db) == (0, 1, 1, 8, 0, 6, 0, 7, 0, 8)
+
+
+def test_score_counts_of_an_empty_database_are_zero(db: Database) -> None:
+    assert ratings.score_counts(db) == (0,) * 10
+
+
 def test_genre_and_year_filters(tutorial_db: Database) -> None:
     assert sorted(movie_ids_where(tutorial_db, genre="animation")) == [7, 8, 10]
     assert sorted(movie_ids_where(tutorial_db, year_from=2012, year_to=2013)) == [2, 7]
