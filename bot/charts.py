@@ -27,6 +27,7 @@ from matplotlib.transforms import Bbox
 from bot.service import MovieService
 from recommender import Model
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
+from recommender.projection import LandmarkMap, unit_rows
 from storage import movies, ratings
 
 # Drawn at 150 dpi: 7.2 inches is 1080 px, the width Telegram shows a photo at on most phones.
@@ -38,7 +39,7 @@ GENRES_EACH_SIDE = 4
 MIN_GENRE_RATINGS = 2
 # Movies with fewer ratings have noisy learned features: they stay off the map.
 MAP_MIN_RATINGS = 20
-# Movies whose cosines fix the map's coordinates (see _Projection); must be >= the rank.
+# Movies whose cosines fix the map's coordinates (recommender.projection); must be >= the rank.
 MAP_ANCHORS = 80
 MAP_LANDMARKS = 9
 MAP_PICKS = 5
@@ -189,43 +190,18 @@ def taste_data(service: MovieService, user_id: int, picks: int = TOP_PICKS) -> T
 
 @dataclass(frozen=True)
 class _Projection:
-    """The map's coordinates, fitted once per model from the movie factors.
-
-    With ``u_i = q_i / |q_i|`` the unit movie factors (``Model.movie_factors``), the cosines
-    between every mapped movie and a set of anchor movies ``A`` are ``K = U U_A^T``. Writing
-    the anchors' Gram matrix ``G_AA = U_A U_A^T = V L V^T`` (rank r = the model's rank when the
-    anchors span the factor space),
-
-        X = K V L^{-1/2}
-
-    equals ``U`` up to an orthogonal rotation (landmark MDS, exact here), and the map is the
-    PCA of ``X``: centre it and keep the top two right singular vectors ``W`` of the SVD,
-    ``xy = (X - mean) W``. A movie outside the map is placed with its own cosines to the
-    anchors through the same formula.
-    """
+    """The map, laid out once per model: the movies with enough ratings and learned features
+    (``ids``, sorted) at ``xy``; ``popular``: those ids, most rated first; ``anchors``: the most
+    rated, whose cosines fix the layout (the maths: :mod:`recommender.projection`)."""
 
     ids: np.ndarray
     xy: np.ndarray
-    popular: np.ndarray  # ids, most rated first
+    popular: np.ndarray
     anchors: np.ndarray
-    lift: np.ndarray  # V L^{-1/2}, anchors x r
-    mean: np.ndarray
-    components: np.ndarray  # r x 2
-    anchor_units: np.ndarray  # U_A, anchors x rank
-
-    def place(self, cosines_to_anchors: np.ndarray) -> np.ndarray:
-        return ((cosines_to_anchors @ self.lift) - self.mean) @ self.components
+    layout: LandmarkMap
 
 
 _projection_cache: weakref.WeakKeyDictionary[Model, _Projection] = weakref.WeakKeyDictionary()
-
-
-def _unit_factors(model: Model, movie_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(u, ok)``: the unit factors of ``movie_ids`` and which of them have factors at all."""
-    q = model.movie_factors(movie_ids)
-    norms = np.linalg.norm(q, axis=1)
-    ok = norms > 0
-    return q / np.where(ok, norms, 1.0)[:, None], ok
 
 
 def _projection(model: Model) -> _Projection:
@@ -237,7 +213,7 @@ def _projection(model: Model) -> _Projection:
     eligible = ids[counts >= MAP_MIN_RATINGS]
     if eligible.size < 3 * MAP_ANCHORS:
         raise MapUnavailable(f"only {eligible.size} movies have {MAP_MIN_RATINGS}+ ratings")
-    units, ok = _unit_factors(model, eligible)
+    units, ok = unit_rows(model.movie_factors(eligible))
     if units.shape[1] == 0 or not ok.any():
         raise MapUnavailable("the model has no movie features")
     eligible_counts = counts[counts >= MAP_MIN_RATINGS]
@@ -246,18 +222,8 @@ def _projection(model: Model) -> _Projection:
     eligible, units = eligible[ok], units[ok]
     popular = by_popularity[np.isin(by_popularity, eligible)]
     anchors = popular[:MAP_ANCHORS]
-    anchor_units = units[np.searchsorted(eligible, anchors)]
-    k_mat = units @ anchor_units.T
-    gram = anchor_units @ anchor_units.T
-    values, vectors = np.linalg.eigh(gram)
-    rank = values > values.max() * 1e-9
-    lift = vectors[:, rank] / np.sqrt(values[rank])
-    x = k_mat @ lift
-    mean = x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
-    components = vt[:2].T
-    xy = (x - mean) @ components
-    projection = _Projection(eligible, xy, popular, anchors, lift, mean, components, anchor_units)
+    layout, xy = LandmarkMap.fit(units, np.searchsorted(eligible, anchors))
+    projection = _Projection(eligible, xy, popular, anchors, layout)
     _projection_cache[model] = projection
     return projection
 
@@ -294,12 +260,12 @@ def map_data(service: MovieService, user_id: int, focus_movie_id: int | None = N
         if movie_id in row:
             return proj.xy[row[movie_id]]
         try:
-            unit, ok = _unit_factors(model, np.array([movie_id]))
+            unit, ok = unit_rows(model.movie_factors(np.array([movie_id])))
         except ModelDoesNotKnowMovie:
             return None
         if not ok[0]:
             return None  # a movie without learned features has no place on the map
-        return proj.place(proj.anchor_units @ unit[0])
+        return proj.layout.place(unit[0])
 
     top = service.recommend(user_id, MAP_PICKS)
     wanted = [m for m in history if m in row] + [p.movie.id for p in top]

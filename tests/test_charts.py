@@ -122,7 +122,8 @@ def test_map_coordinates_are_the_pca_of_the_unit_movie_factors(service: MovieSer
     a, b = int(proj.ids[0]), int(proj.ids[1])
     cos = dict(service.model.similar(a, proj.ids.size, min_ratings=charts.MAP_MIN_RATINGS))
     lifted = {
-        m: np.array([cos_to(m, int(x), service) for x in proj.anchors]) @ proj.lift for m in (a, b)
+        m: np.array([cos_to(m, int(x), service) for x in proj.anchors]) @ proj.layout.lift
+        for m in (a, b)
     }
     assert lifted[a] @ lifted[b] == pytest.approx(cos[b], abs=1e-6)
     assert lifted[a] @ lifted[a] == pytest.approx(1.0, abs=1e-6)
