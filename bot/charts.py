@@ -2,8 +2,9 @@
 
 Two halves, kept apart:
 - ``taste_data`` / ``map_data`` / ``group_data`` take a :class:`MovieService` and gather plain
-  data (they read SQLite through storage/ and the model through its public methods, so call
-  them on the bot's database thread);
+  data (they read SQLite through storage/'s queries, the model through its public methods and
+  the service only for recommendations and group picks, so call them on the bot's database
+  thread);
 - ``taste_chart`` / ``movie_map`` / ``group_chart`` draw that data and touch nothing else: no
   SQL, no model. They use matplotlib's object-oriented API on the Agg canvas (no pyplot, no
   global figure state), so they can run in any worker thread, off the event loop.
@@ -28,7 +29,7 @@ from bot.service import MovieService
 from recommender import Model
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.projection import LandmarkMap, unit_rows
-from storage import movies, ratings
+from storage import chats, movies, ratings
 
 # Drawn at 150 dpi: 7.2 inches is 1080 px, the width Telegram shows a photo at on most phones.
 DPI = 150
@@ -135,9 +136,7 @@ def _community_counts(service: MovieService) -> tuple[int, ...]:
     model = service.model
     counts = _community_cache.get(model)
     if counts is None:
-        _, _, values = ratings.ratings_arrays(service.db)
-        scores = np.clip(np.rint(values).astype(np.int64), 1, 10)
-        counts = tuple(int(c) for c in np.bincount(scores, minlength=11)[1:11])
+        counts = ratings.score_counts(service.db)
         _community_cache[model] = counts
     return counts
 
@@ -306,7 +305,7 @@ def map_data(service: MovieService, user_id: int, focus_movie_id: int | None = N
 def group_data(service: MovieService, chat_id: int, n: int = 5) -> GroupData:
     """The pool's picks with each member's predicted score; :class:`EmptyPool` when there is no
     one to pick for or nothing left."""
-    members = service.pool(chat_id)
+    members = chats.pool_members(service.db, chat_id)
     if not members:
         raise EmptyPool(f"chat {chat_id} has no pool")
     picks = service.group_picks([uid for uid, _ in members], n)
