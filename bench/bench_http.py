@@ -1,9 +1,10 @@
 """CPU per Bot API call: python-telegram-bot's httpx transport against ours on aiohttp.
 
-Starts FakeTelegram (`python -m tests.harness.server`) in its own process, so only the bot
-side's CPU is counted here, then makes the same `bot.send_message` calls (text plus a 1-10
-keyboard, 8 in flight, as the bot does under load) through a real PTB `Bot` on each transport,
-alternating, and prints CPU microseconds per call, calls per second and the ratio to httpx.
+Starts FakeTelegram (`python -m devtools.fake_telegram.server`) in its own process, so only
+the bot side's CPU is counted here, then makes the same `bot.send_message` calls (text plus a
+1-10 keyboard, 8 in flight, as the bot does under load) through a real PTB `Bot` on each
+transport, alternating, and prints CPU microseconds per call, calls per second and the ratio to
+httpx.
 
     .venv/bin/python bench/bench_http.py [--calls 3000] [--rounds 2]
 """
@@ -38,7 +39,7 @@ TRANSPORTS = {
 
 def start_server() -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.harness.server", "--port", "0"],
+        [sys.executable, "-m", "devtools.fake_telegram.server", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -70,13 +70,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.telegram_app import CONCURRENT_CHATS  # noqa: E402
+from devtools.fake_telegram.server import Call, FakeTelegram  # noqa: E402
+from devtools.fake_telegram.webhook import free_port  # noqa: E402
+from devtools.fake_telegram.world import BotApiError  # noqa: E402
 from storage import ratings  # noqa: E402
 from storage.db import connect  # noqa: E402
 from storage.movies import all_movie_ids, get_movies  # noqa: E402
 from storage.search import TitleIndex, clear_winner  # noqa: E402
-from tests.harness.server import Call, FakeTelegram  # noqa: E402
-from tests.harness.webhook import free_port  # noqa: E402
-from tests.harness.world import BotApiError  # noqa: E402
 
 TOKEN = "424242:LOADTEST-not-a-real-token"
 WEBHOOK_PATH = "hook"

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 TEST_TOKEN = "123456:TEST-token_for_the_fake_server"
 
 # The loopback Bot API server (fixture `fake_telegram`), for every test module.
-pytest_plugins = ["tests.harness.fixtures"]
+pytest_plugins = ["devtools.fixtures"]
 
 
 def shared_data_dir() -> Path:

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.fake_telegram.server import FakeTelegram
+from devtools.fake_telegram.webhook import free_port, post_update, take_update
 from moviebot.cli import build_parser
 from storage import ratings
 from storage.db import connect
-from tests.harness.server import FakeTelegram
-from tests.harness.webhook import free_port, post_update, take_update
 
-pytest_plugins = ["tests.harness.fixtures"]
+pytest_plugins = ["devtools.fixtures"]
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 TOKEN = "123456:TEST-token_for_the_fake_server"

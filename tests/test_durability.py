@@ -27,13 +27,13 @@ from bot.telegram_app import (
     build_application,
     requeue_unfinished,
 )
+from devtools.fake_telegram.server import FakeTelegram
+from devtools.fake_telegram.webhook import free_port, post_update, take_update
+from devtools.fixtures import fail_on_violations
 from storage import journal, ratings
 from storage.db import connect
 from storage.movies import get_movies
 from storage.search import TitleIndex
-from tests.harness.fixtures import fail_on_violations
-from tests.harness.server import FakeTelegram
-from tests.harness.webhook import free_port, post_update, take_update
 from tests.test_telegram import FROZEN, TOKEN, buttons, messages, run_bot
 
 ANN = 601

@@ -41,10 +41,10 @@ from telegram.ext import (
     InlineQueryHandler,
 )
 
-from tests.harness import FakeTelegram, validate_call, validate_object
-from tests.harness.objects import BOT_USERNAME
-from tests.harness.ptb import application_builder, running
-from tests.harness.webhook import SECRET_HEADER
+from devtools.fake_telegram import FakeTelegram, validate_call, validate_object
+from devtools.fake_telegram.objects import BOT_USERNAME
+from devtools.fake_telegram.webhook import SECRET_HEADER
+from devtools.ptb import application_builder, running
 
 # The fake_telegram fixture comes from tests/conftest.py (pytest_plugins).
 
@@ -569,7 +569,7 @@ def test_blocking_waits_see_replies_made_from_other_threads(fake_telegram: FakeT
 
 
 def test_fixture_fails_the_test_on_violations() -> None:
-    from tests.harness.fixtures import fail_on_violations  # loaded by pytest_plugins
+    from devtools.fixtures import fail_on_violations  # loaded by pytest_plugins
 
     with FakeTelegram() as server:
         call_api(server, "sendMessage", {"text": "hi"})
@@ -647,7 +647,7 @@ def test_command_entities_count_utf16_units(fake_telegram: FakeTelegram) -> None
 
 def test_command_line_server_serves_and_takes_control_requests() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.harness.server", "--port", "0"],
+        [sys.executable, "-m", "devtools.fake_telegram.server", "--port", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

@@ -16,9 +16,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.http_request import AiohttpRequest
-from tests.harness.ptb import TEST_TOKEN
-from tests.harness.server import FakeTelegram
-from tests.harness.webhook import free_port
+from devtools.fake_telegram.server import FakeTelegram
+from devtools.fake_telegram.webhook import free_port
+from devtools.ptb import TEST_TOKEN
 
 USER = 42
 

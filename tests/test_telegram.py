@@ -23,9 +23,9 @@ from bot import callbacks
 from bot.callbacks import Verb
 from bot.service import MovieService
 from bot.telegram_app import SORRY, BotSettings, build_application, refit_now
+from devtools.fake_telegram.server import FakeTelegram
 from storage import chats, fits, ratings
 from tests.conftest import TEST_TOKEN as TOKEN
-from tests.harness.server import FakeTelegram
 
 ANN, BOB = 501, 502
 GROUP = -100777

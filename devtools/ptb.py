@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 
 from telegram.ext import Application, ApplicationBuilder
 
-from tests.harness.server import FakeTelegram
+from devtools.fake_telegram.server import FakeTelegram
 
 TEST_TOKEN = "123456:TEST-token_for_the_fake_server"
 

@@ -1,8 +1,8 @@
-"""Pytest fixtures for the fake Telegram server.
+"""Pytest fixtures for the fake Telegram server (a pytest plugin).
 
-Use them from a test module (or, once its owner agrees, from ``tests/conftest.py``) with::
+``tests/conftest.py`` loads them for every test module with::
 
-    pytest_plugins = ["tests.harness.fixtures"]
+    pytest_plugins = ["devtools.fixtures"]
 
     def test_start_greets(fake_telegram):
         ...
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness.server import FakeTelegram
+from devtools.fake_telegram.server import FakeTelegram
 
 
 def fail_on_violations(server: FakeTelegram) -> None:

@@ -5,7 +5,7 @@ multipart bodies), validates every call against the Bot API spec (``spec.py``), 
 ``world.TelegramWorld`` and records it. Simulated users send messages, tap buttons and type
 inline queries; faults (flood control, 502, slow answers, dropped connections) can be queued.
 
-In a test (see ``fixtures.py`` for the ``fake_telegram`` fixture)::
+In a test (see ``devtools/fixtures.py`` for the ``fake_telegram`` fixture)::
 
     with FakeTelegram() as server:          # runs in a background thread with its own loop
         app = ApplicationBuilder().token("123:ABC").base_url(server.base_url).build()
@@ -17,7 +17,7 @@ In a test (see ``fixtures.py`` for the ``fake_telegram`` fixture)::
 From async code on any loop: ``async with FakeTelegram() as server`` (runs on that loop) and
 ``await server.wait_for_reply(...)``. From a shell, for bench scripts::
 
-    python -m tests.harness.server --port 8081
+    python -m devtools.fake_telegram.server --port 8081
     # prints "FakeTelegram listening on http://127.0.0.1:8081/bot", stops on Ctrl-C/SIGTERM;
     # drive it with POST /_harness/send_text {"user_id": 1, "text": "/start"} (see ``_control``).
 """
@@ -38,11 +38,11 @@ from typing import Any, TypeVar
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from tests.harness.faults import Fault, FaultKind
-from tests.harness.objects import BOT_USERNAME
-from tests.harness.spec import UploadedFile, load_spec, parse_call
-from tests.harness.webhook import SECRET_HEADER
-from tests.harness.world import BotApiError, TelegramWorld
+from devtools.fake_telegram.faults import Fault, FaultKind
+from devtools.fake_telegram.objects import BOT_USERNAME
+from devtools.fake_telegram.spec import UploadedFile, load_spec, parse_call
+from devtools.fake_telegram.webhook import SECRET_HEADER
+from devtools.fake_telegram.world import BotApiError, TelegramWorld
 
 REPLY_METHODS = frozenset(
     {
@@ -104,7 +104,7 @@ class FakeTelegram:
 
         ``push_webhook``: while a webhook is set, POST pending updates to it as Telegram does
         (``_push_webhook_updates``). Off by default, so tests can deliver updates by hand
-        (``tests/harness/webhook.py``).
+        (``devtools/fake_telegram/webhook.py``).
         """
         self.expected_token = token
         self.push_webhook = push_webhook
@@ -844,9 +844,9 @@ def _dumps(value: Any) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run FakeTelegram until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(
-        prog="python -m tests.harness.server",
+        prog="python -m devtools.fake_telegram.server",
         description="Fake Telegram Bot API server on loopback. "
-        "Example: python -m tests.harness.server --port 8081",
+        "Example: python -m devtools.fake_telegram.server --port 8081",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")

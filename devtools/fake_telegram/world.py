@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.harness.objects import (
+from devtools.fake_telegram.objects import (
     GROUP_CHAT_TYPES,
     bot_user,
     chat_full_info,
@@ -32,7 +32,7 @@ from tests.harness.objects import (
     human_user,
     make_chat,
 )
-from tests.harness.spec import UploadedFile, load_spec, visible_text
+from devtools.fake_telegram.spec import UploadedFile, load_spec, visible_text
 
 DEFAULT_UPDATE_KINDS = frozenset(
     f["name"]
@@ -261,7 +261,7 @@ class TelegramWorld:
         if load_spec().methods[method]["returns"] == ["Boolean"]:
             return True
         raise BotApiError(
-            501, f"Not Implemented: {method} is not simulated by tests/harness/world.py"
+            501, f"Not Implemented: {method} is not simulated by devtools/fake_telegram/world.py"
         )
 
     def _api_getMe(self, params: dict[str, Any]) -> Any:

@@ -9,7 +9,7 @@ description says ``must be X`` or ``always "X"``.
 
 Usage::
 
-    from tests.harness.spec import validate_call, validate_object
+    from devtools.fake_telegram.spec import validate_call, validate_object
 
     assert validate_call("sendMessage", {"chat_id": 1, "text": "hi"}) == []
     assert validate_object("InlineKeyboardMarkup", markup.to_dict()) == []
