@@ -174,6 +174,7 @@ class Conversation:
             Verb.PICK_RATE,
             Verb.PICK_MAP,
             Verb.PAGE,
+            Verb.FORGET,
         }
         if not chat.is_private and callback.verb in personal:
             return Outcome(toast="Ratings are private: message me directly.")

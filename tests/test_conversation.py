@@ -153,6 +153,25 @@ def test_bad_input_gets_a_friendly_reply_and_stores_nothing(ann: Talk, catalog_d
     assert bool(outcome.replies) == (not text.startswith("/rate@another_bot"))
 
 
+HELP_TEXT = """I learn your taste in movies from your ratings and recommend what to watch next.
+
+/start - rate a few well-known movies to get going
+/rate <title> <1-10> - rate a movie, e.g. /rate Ted 8 (leave out the score to get buttons)
+/recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s
+/similar <title> - movies like that one
+/myratings - what you have rated
+/taste - a picture of your taste
+/map [title] - where your taste sits on a map of movies, e.g. /map Frozen
+/forget - delete everything I know about you
+/cancel - drop the current question
+In a group: /join or /leave the group's pool, /grouprec [n] for picks for everyone who joined."""
+
+
+def test_help_lists_every_command_in_private_and_in_groups(conversation: Conversation) -> None:
+    assert Talk(conversation, ANN, PRIVATE).text("/help") == HELP_TEXT
+    assert Talk(conversation, ANN, GROUP).text("/help") == HELP_TEXT
+
+
 def test_unknown_title_says_what_to_try(ann: Talk) -> None:
     assert ann.text("/rate qwzx plmk 8") == (
         'I couldn\'t find a movie called "qwzx plmk". Check the spelling, or add the year, '
@@ -399,6 +418,16 @@ def test_group_keeps_ratings_private_and_ignores_chatter(conversation: Conversat
     assert ann.tap(callbacks.encode(Verb.RATE, TED, 8)).toast.startswith("Ratings are private")
     assert snapshot(catalog_db) == before
     assert ann.text("/similar frozen").startswith("Movies like Frozen (2013):")
+
+
+def test_a_forged_forget_tap_in_a_group_deletes_nothing(conversation: Conversation, catalog_db):
+    """/forget answers only in private chats, so its "Yes, delete everything" button can only
+    reach a group forged: it must not delete without the confirmation."""
+    Talk(conversation, ANN, PRIVATE).say("/rate Ted 8")
+    outcome = Talk(conversation, ANN, GROUP).tap(callbacks.encode(Verb.FORGET, 1))
+    assert outcome.toast == "Ratings are private: message me directly."
+    assert outcome.edit is None and outcome.replies == []
+    assert ratings.user_ratings(catalog_db, ANN.user_id) == {TED: 8}
 
 
 def test_group_picks_avoid_what_a_member_would_hate(service: MovieService, catalog_db) -> None:
