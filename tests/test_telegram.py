@@ -92,18 +92,38 @@ def buttons(message: dict) -> list[str]:
     return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
+PRIVATE_MENU = [
+    ("start", "Rate a few movies to get going"),
+    ("rate", "Rate a movie: /rate Ted 8"),
+    ("recommend", "Your top picks: /recommend 5"),
+    ("similar", "Movies like one: /similar Frozen"),
+    ("myratings", "What you have rated"),
+    ("taste", "A picture of your taste"),
+    ("map", "Where your taste sits: /map Frozen"),
+    ("forget", "Delete everything I know about you"),
+    ("cancel", "Drop the current question"),
+    ("help", "What I can do"),
+]
+GROUP_MENU = [
+    ("join", "Join this chat's movie pool"),
+    ("leave", "Leave this chat's movie pool"),
+    ("grouprec", "Picks for everyone in the pool"),
+    ("similar", "Movies like one: /similar Frozen"),
+    ("help", "What I can do"),
+]
+
+
 def test_menu_commands_are_set_for_private_and_group_chats(
     fake_telegram: FakeTelegram, service, settings
 ) -> None:
     async def scenario(app: Application) -> None:
         calls = await fake_telegram.wait_for_calls("setMyCommands", 2)
         scopes = {c.params["scope"]["type"]: c.params["commands"] for c in calls}
-        assert [c["command"] for c in scopes["all_private_chats"]][:3] == [
-            "start",
-            "rate",
-            "recommend",
-        ]
-        assert "grouprec" in [c["command"] for c in scopes["all_group_chats"]]
+        menus = {
+            scope: [(c["command"], c["description"]) for c in commands]
+            for scope, commands in scopes.items()
+        }
+        assert menus == {"all_private_chats": PRIVATE_MENU, "all_group_chats": GROUP_MENU}
 
     run_bot(fake_telegram, service, settings, scenario)
 
