@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.service import MovieService
+from recommender import UserProfile
 from storage import movies, ratings
 from storage.errors import InvalidArgument
 from storage.movies import Movie
@@ -134,7 +135,6 @@ def inline_answers(
         return EMPTY
     more = len(ids) > start + page_size and start + page_size < MAX_RESULTS
     found = movies.get_movies(service.db, shown)
-    history = ratings.user_ratings(service.db, user_id)
     model = service.model
     profile = service.profile(user_id, model)
     known = [m for m, ok in zip(shown, np.isin(shown, model.movie_ids), strict=True) if ok]
@@ -145,10 +145,24 @@ def inline_answers(
         else {}
     )
     cold = profile.n_ratings == 0
+    rated = _asker_ratings(service, user_id, profile, [m for m in shown if m not in scores])
     cards = [
-        _card(found[m], _finite(scores.get(m)), history.get(m), cold) for m in shown if m in found
+        _card(found[m], _finite(scores.get(m)), rated.get(m), cold) for m in shown if m in found
     ]
     return InlinePage(cards, str(start + page_size) if more else "")
+
+
+def _asker_ratings(
+    service: MovieService, user_id: int, profile: UserProfile, unknown: list[int]
+) -> dict[int, int]:
+    """The asker's ratings of the shown movies: the profile already holds those of every movie
+    the model knows; one the model does not know (added to the catalog since the last fit) is
+    read on its own, so the asker's ratings are not read twice."""
+    rated = {int(m): int(r) for m, r in zip(profile.movie_ids, profile.ratings, strict=True)}
+    for movie_id in unknown:
+        if (rating := ratings.get_rating(service.db, user_id, movie_id)) is not None:
+            rated[movie_id] = rating
+    return rated
 
 
 def _finite(value: float | None) -> float | None:

@@ -106,3 +106,31 @@ def test_bad_queries_and_offsets_give_an_empty_page(service, asker, query, offse
 def test_arbitrary_input_never_raises(service, query, offset) -> None:
     page = inline_answers(service, ASKER, query, offset)
     assert len(page.results) <= MAX_PAGE_SIZE
+
+
+def test_a_rating_of_a_movie_the_model_does_not_know_yet_is_still_shown(tutorial_db) -> None:
+    from recommender import Model, ModelConfig, Ratings
+
+    # Fitted on the tutorial's ratings, the model has never seen Notorious (movie 5: nobody
+    # rated it), as with a movie imported after the last fit.
+    model = Model.fit(Ratings(*ratings.ratings_arrays(tutorial_db)), ModelConfig(rank=0))
+    service = MovieService(tutorial_db, model)
+    users.save_user(tutorial_db, ASKER, "Asker")
+    ratings.set_rating(tutorial_db, ASKER, 5, 7)
+    ratings.set_rating(tutorial_db, ASKER, 2, 9)
+    cards = {c.movie_id: c for c in inline_answers(service, ASKER, "notorious", "").results}
+    assert cards[5].your_rating == 7 and cards[5].predicted is None
+    assert "you rated it 7/10" in cards[5].description
+    ted = inline_answers(service, ASKER, "ted", "").results[0]
+    assert ted.movie_id == 2 and ted.your_rating == 9 and "you rated it 9/10" in ted.description
+
+
+def test_a_title_search_reads_the_askers_ratings_once(service, asker) -> None:
+    inline_answers(service, asker, "toy story", "")  # the title index is built on first use
+    statements: list[str] = []
+    service.db.conn.set_trace_callback(statements.append)
+    try:
+        inline_answers(service, asker, "toy story", "")
+    finally:
+        service.db.conn.set_trace_callback(None)
+    assert len([s for s in statements if "FROM ratings" in s]) == 1
