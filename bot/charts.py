@@ -44,7 +44,6 @@ MAP_MIN_RATINGS = 20
 MAP_ANCHORS = 80
 MAP_LANDMARKS = 9
 MAP_PICKS = 5
-NO_GENRE = "(no genres listed)"
 
 INK = "#222222"
 MUTED = "#8a8a8a"
@@ -154,8 +153,6 @@ def genre_leans(history: dict[int, int], model: Model, genres: dict[int, Sequenc
         except ModelDoesNotKnowMovie:
             continue
         for genre in genres.get(movie_id, ()):
-            if genre == NO_GENRE:
-                continue
             sums[genre] = sums.get(genre, 0.0) + diff
             counts[genre] = counts.get(genre, 0) + 1
     leans = [GenreLean(g, sums[g] / counts[g], counts[g]) for g in sums]

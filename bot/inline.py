@@ -81,13 +81,10 @@ def _clean_query(query: str) -> str | None:
     return query
 
 
-def _genres(movie: Movie) -> str:
-    return ", ".join(g for g in movie.genres if g != "(no genres listed)")
-
-
 def _card(movie: Movie, predicted: float | None, rated: int | None, cold: bool) -> InlineCard:
     parts = [str(movie.year)] if movie.year else []
-    if genres := _genres(movie):
+    # A movie MovieLens lists as "(no genres listed)" has none (storage drops the marker).
+    if genres := ", ".join(movie.genres):
         parts.append(genres)
     if rated is not None:
         parts.append(f"you rated it {rated}/10")

@@ -134,3 +134,10 @@ def test_a_title_search_reads_the_askers_ratings_once(service, asker) -> None:
     finally:
         service.db.conn.set_trace_callback(None)
     assert len([s for s in statements if "FROM ratings" in s]) == 1
+
+
+def test_a_movie_without_genres_gets_a_card_without_a_genre_line(service, asker) -> None:
+    card = inline_answers(service, asker, "hyena road", "").results[0]
+    assert card.movie_id == 143410 and card.title == "Hyena Road"  # "(no genres listed)"
+    assert card.description.startswith("your predicted score ")
+    assert card.message_text.splitlines() == ["Hyena Road", "https://www.imdb.com/title/tt4034452/"]
