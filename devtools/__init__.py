@@ -5,6 +5,12 @@ directory; nothing in the bot imports it.
 
 - ``fake_telegram/``: FakeTelegram, a Bot API server on loopback that validates every call
   against ``../shared/telegram/api-10.0.min.json`` (``python -m devtools.fake_telegram.server``).
-- ``ptb.py``: a python-telegram-bot Application against FakeTelegram.
 - ``fixtures.py``: the pytest fixtures (``fake_telegram``), loaded by ``tests/conftest.py``.
+- ``ptb.py``: a bare python-telegram-bot Application against FakeTelegram; the test token.
+- ``app.py``: moviebot's own Application against FakeTelegram in the test's process.
+- ``bot_process.py``: the real ``moviebot run`` process against FakeTelegram.
+- ``catalog.py``: movies of the bundled catalog to send (popular titles search finds at once).
+- ``tutorial.py``: the classic 10-movie, 5-user tutorial example as data and MovieLens files.
+- ``paths.py``: the repository, ``deploy/`` and the MovieLens data in ``../shared``.
+- ``systemd.py``: reading the shipped systemd units as systemd does.
 """

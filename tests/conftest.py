@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
+from devtools.ptb import TEST_TOKEN
+from devtools.tutorial import write_movielens_folder
 from moviebot.paths import bundled_dataset
 from storage.db import connect
 from storage.movielens import import_movielens
-from tests.tutorial import write_movielens_folder
-
-REPO = Path(__file__).resolve().parent.parent
-TEST_TOKEN = "123456:TEST-token_for_the_fake_server"
 
 # The loopback Bot API server (fixture `fake_telegram`), for every test module.
 pytest_plugins = ["devtools.fixtures"]
-
-
-def shared_data_dir() -> Path:
-    """MovieLens latest-small from ../shared (CI clones the project with shared/ beside it)."""
-    return Path(os.environ.get("MOVIEBOT_SHARED_DATA", REPO.parent / "shared/data/ml-latest-small"))
-
-
-def shared_split() -> Path | None:
-    """The fixed train/test split every accuracy figure is quoted on, if it is there."""
-    split = shared_data_dir() / "split-seed42"
-    return split if (split / "train.csv").exists() else None
 
 
 @pytest.fixture

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from devtools.catalog import FROZEN, TED
+from devtools.paths import DEPLOY
+from devtools.systemd import expand, unit_service
 from storage import ratings, users
 from storage.backup import BackupError, backup_database, backup_name
 from storage.db import connect
 from storage.errors import StorageError
 
-TED, FROZEN = 95441, 106696
 WRITER_IDS = 700_000  # users the writer thread creates, each with exactly two ratings
 
 
@@ -262,7 +264,6 @@ def test_the_backup_unit_backs_up_the_live_database_into_the_backup_directory(
     catalog_db_path: Path, tmp_path: Path
 ) -> None:
     from moviebot.cli import build_parser
-    from tests.test_deploy_nginx import DEPLOY, expand, unit_service
 
     try:
         build_parser().parse_args(["backup", "--help"])

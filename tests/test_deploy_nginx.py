@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import signal
 import socket
@@ -25,53 +24,22 @@ from pathlib import Path
 
 import pytest
 
+from devtools.catalog import TED
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.fake_telegram.webhook import free_port, post_update, take_update
+from devtools.paths import DEPLOY
+from devtools.ptb import TEST_TOKEN as TOKEN
+from devtools.systemd import env_file, expand, unit_service
 from moviebot.cli import build_parser
 from storage import ratings
 from storage.db import connect
 
-pytest_plugins = ["devtools.fixtures"]
-
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
-TOKEN = "123456:TEST-token_for_the_fake_server"
 SECRET = "test-secret_0123456789abcdefABCDEF"
 PUBLIC_URL = "https://bot.example.org/telegram"
 ANN = 501
-TED, FROZEN = 95441, 106696
 
 
 # ----------------------------------------------------------------- the unit and its env file
-
-
-def unit_service(path: Path = DEPLOY / "moviebot.service") -> tuple[dict[str, str], list[str]]:
-    """The [Service] Environment= defaults and ExecStart words of a systemd unit."""
-    text = re.sub(r"\\\n\s*", " ", path.read_text())  # join continued lines
-    defaults: dict[str, str] = {}
-    exec_start: list[str] = []
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        if key == "Environment":
-            name, _, default = value.partition("=")
-            defaults[name] = default
-        elif key == "ExecStart":
-            exec_start = shlex.split(value)
-    return defaults, exec_start
-
-
-def env_file(path: Path = DEPLOY / "moviebot.env.example") -> dict[str, str]:
-    """NAME=value lines of a systemd EnvironmentFile (comments and blank lines skipped)."""
-    settings = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, value = line.partition("=")
-            settings[name.strip()] = value
-    return settings
-
-
-def expand(words: list[str], env: dict[str, str]) -> list[str]:
-    """systemd's ${NAME} in ExecStart: replaced inside its word, always exactly one argument."""
-    return [re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), word) for word in words]
 
 
 def unit_command(overrides: dict[str, str]) -> tuple[list[str], dict[str, str]]:

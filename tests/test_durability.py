@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,17 +25,16 @@ from bot.telegram_app import (
     build_application,
     requeue_unfinished,
 )
+from devtools.app import buttons, messages, run_bot
+from devtools.bot_process import start_bot
+from devtools.catalog import FROZEN, TED, popular_titles
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.fake_telegram.webhook import free_port, post_update, take_update
 from devtools.fixtures import fail_on_violations
 from storage import journal, ratings
 from storage.db import connect
-from storage.movies import get_movies
-from storage.search import TitleIndex
-from tests.test_telegram import FROZEN, TOKEN, buttons, messages, run_bot
 
 ANN = 601
-TED = 95441
 
 
 async def _done(db: Database, update_id: int, timeout: float = 10) -> journal.JournalEntry:
@@ -146,14 +143,16 @@ def test_updates_received_before_a_crash_are_answered_first_on_start(
 def _start_bot(
     server: FakeTelegram, db_path: Path, model_path: Path, webhook_port: int | None = None
 ) -> subprocess.Popen:
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "MOVIEBOT_DB": str(db_path)}
-    command = [sys.executable, "-m", "moviebot", "run", "--api-url", server.url]
-    command += ["--model", str(model_path), "--refit-minutes", "0", "--no-rate-limit"]
-    if webhook_port is not None:
-        command += ["--webhook-url", f"http://127.0.0.1:{webhook_port}/telegram"]
-        command += ["--listen", "127.0.0.1", "--port", str(webhook_port)]
-        env["MOVIEBOT_WEBHOOK_SECRET"] = "kill-test-secret"
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return start_bot(
+        server.url,
+        db_path,
+        model_path,
+        refit_minutes=0,
+        rate_limit=False,
+        webhook_port=webhook_port,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture(params=["polling", "webhook"])
@@ -176,10 +175,8 @@ def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
 ) -> None:
     fake_telegram, port = telegram_and_port
     db = connect(catalog_db_path)
-    counts = ratings.rating_counts(db)
-    top = sorted(counts, key=lambda m: -counts[m])[:40]
-    labels = {movie.id: movie.label for movie in get_movies(db, top).values()}
-    popular = [m for m in top if TitleIndex.from_db(db).search(labels[m])[0].movie_id == m]
+    labels = popular_titles(db, 40)
+    popular = list(labels)
     users = list(range(700_001, 700_041))
     sent: dict[int, list[tuple[int, int]]] = {u: [] for u in users}  # user -> (movie, score)
     bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path, port)

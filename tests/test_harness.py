@@ -18,7 +18,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -44,13 +43,13 @@ from telegram.ext import (
 from devtools.fake_telegram import FakeTelegram, validate_call, validate_object
 from devtools.fake_telegram.objects import BOT_USERNAME
 from devtools.fake_telegram.webhook import SECRET_HEADER
+from devtools.paths import REPO
 from devtools.ptb import application_builder, running
 
 # The fake_telegram fixture comes from tests/conftest.py (pytest_plugins).
 
 USER = 42
 GROUP = -1001234567890
-REPO = Path(__file__).resolve().parent.parent
 LIKE = InlineKeyboardMarkup([[InlineKeyboardButton("👍 Like", callback_data="like:1")]])
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from devtools.paths import shared_data_dir
 from storage.errors import DatasetError
 from storage.movielens import import_movielens
 from storage.movies import get_movie
 from storage.ratings import count_ratings, ratings_arrays
 from storage.titles import parse_movielens_title, split_query_year
-from tests.conftest import shared_data_dir
 
 
 def test_bundled_catalog_has_every_movie_rating_and_user(catalog_db: Database) -> None:

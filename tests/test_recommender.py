@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devtools import tutorial
+from devtools.paths import shared_split
 from recommender import (
     BadRatings,
     Model,
@@ -20,12 +22,10 @@ from recommender import (
 from recommender.config import default_config_for
 from recommender.factorization import CGObjective
 from recommender.model import FORMAT_VERSION
-from tests import tutorial
-from tests.conftest import shared_split
 
 # ------------------------------------------------------------------ the tutorial fixture
 
-# The classic tutorial example (tests/tutorial.py): rows are movies (id = row + 1), columns
+# The classic tutorial example (devtools/tutorial.py): rows are movies (id = row + 1), columns
 # the five users; the sixth user's ratings by movie id.
 TUTORIAL_TITLES = [f"{title} ({year})" for title, year, _ in tutorial.MOVIES]
 TUTORIAL_Y = np.array(tutorial.RATINGS, dtype=float)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devtools.paths import shared_split
 from recommender import Model, ModelConfig, Ratings
 from recommender.errors import BadRatings, RecommenderError
 from recommender.spark_engine import (
@@ -21,7 +22,6 @@ from recommender.spark_engine import (
     spark_config,
     spark_reg_param,
 )
-from tests.conftest import shared_split
 
 # The Spark engine serves no kNN part; the local engine is compared with the same choice.
 NO_KNN = ModelConfig(knn_neighbours=0, blend_knn=0.0, blend_mf=1.0)

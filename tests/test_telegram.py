@@ -7,14 +7,11 @@ the `fake_telegram` fixture fails a test in which the bot sent anything Telegram
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 from telegram.ext import Application
@@ -22,51 +19,16 @@ from telegram.ext import Application
 from bot import callbacks
 from bot.callbacks import Verb
 from bot.service import MovieService
-from bot.telegram_app import SORRY, BotSettings, build_application, refit_now
+from bot.telegram_app import SORRY, refit_now
+from devtools.app import buttons, messages, run_bot
+from devtools.bot_process import start_bot
+from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
+from devtools.ptb import TEST_TOKEN as TOKEN
 from storage import chats, fits, ratings
-from tests.conftest import TEST_TOKEN as TOKEN
 
 ANN, BOB = 501, 502
 GROUP = -100777
-TED, FROZEN = 95441, 106696
-
-
-def run_bot(
-    server: FakeTelegram,
-    service: MovieService,
-    settings: BotSettings,
-    scenario: Callable[[Application], Awaitable[Any]],
-) -> None:
-    """Run the bot the way run_polling does (init, post_init, poll, start), then `scenario`."""
-
-    async def main() -> None:
-        application = build_application(settings, service)
-        async with application:
-            await application.post_init(application)
-            await application.updater.start_polling(poll_interval=0, timeout=1)
-            await application.start()
-            try:
-                await scenario(application)
-            finally:
-                await application.updater.stop()
-                await application.stop()
-        await application.post_shutdown(application)
-
-    asyncio.run(main())
-
-
-async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: float = 10):
-    """Wait until the bot has `count` messages in the chat; return them (edits applied)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sent = server.sent_messages(chat_id)
-        if len(sent) >= count:
-            return sent
-        await asyncio.sleep(0.02)
-    raise AssertionError(
-        f"expected {count} messages in {chat_id}, got {server.sent_messages(chat_id)}"
-    )
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
@@ -85,11 +47,6 @@ async def answered(server: FakeTelegram, update_id: int, timeout: float = 10) ->
             return answer
         await asyncio.sleep(0.02)
     raise AssertionError(f"tap {update_id} was never answered")
-
-
-def buttons(message: dict) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 PRIVATE_MENU = [
@@ -366,23 +323,11 @@ def test_an_unexpected_error_is_apologised_for_and_the_bot_carries_on(
 def test_moviebot_run_serves_telegram_and_never_logs_the_token(
     fake_telegram: FakeTelegram, catalog_db_path: Path, catalog_model_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "MOVIEBOT_DB": str(catalog_db_path),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "moviebot",
-            "run",
-            "--api-url",
-            fake_telegram.url,
-            "--model",
-            str(catalog_model_path),
-        ],
-        env=env,
+    process = start_bot(
+        fake_telegram.url,
+        catalog_db_path,
+        catalog_model_path,
+        token=TOKEN,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,69 @@
+"""moviebot's own python-telegram-bot Application against a FakeTelegram, in one process.
+
+``run_bot`` builds the bot's application (``bot.telegram_app.build_application``) and runs it
+the way ``run_polling`` does, then a scenario; ``messages`` waits for what the bot sent::
+
+    async def scenario(app):
+        fake_telegram.send_text(501, "/rate Ted 8", first_name="Ann")
+        assert (await messages(fake_telegram, 501, 1))[0]["text"] == "Ted (2012): 8/10 ✓"
+
+    run_bot(fake_telegram, service, settings, scenario)
+
+For the real ``moviebot run`` process, see ``bot_process.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.service import MovieService
+from bot.telegram_app import BotSettings, build_application
+from devtools.fake_telegram.server import FakeTelegram
+
+
+def run_bot(
+    server: FakeTelegram,
+    service: MovieService,
+    settings: BotSettings,
+    scenario: Callable[[Application], Awaitable[Any]],
+) -> None:
+    """Run the bot the way run_polling does (init, post_init, poll, start), then `scenario`."""
+
+    async def main() -> None:
+        application = build_application(settings, service)
+        async with application:
+            await application.post_init(application)
+            await application.updater.start_polling(poll_interval=0, timeout=1)
+            await application.start()
+            try:
+                await scenario(application)
+            finally:
+                await application.updater.stop()
+                await application.stop()
+        await application.post_shutdown(application)
+
+    asyncio.run(main())
+
+
+async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: float = 10):
+    """Wait until the bot has `count` messages in the chat; return them (edits applied)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = server.sent_messages(chat_id)
+        if len(sent) >= count:
+            return sent
+        await asyncio.sleep(0.02)
+    raise AssertionError(
+        f"expected {count} messages in {chat_id}, got {server.sent_messages(chat_id)}"
+    )
+
+
+def buttons(message: dict) -> list[str]:
+    """The callback data of every inline button under `message`, row by row."""
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
