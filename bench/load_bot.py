@@ -70,13 +70,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.telegram_app import CONCURRENT_CHATS  # noqa: E402
+from devtools.bot_process import start_bot  # noqa: E402
+from devtools.catalog import popular_titles  # noqa: E402
 from devtools.fake_telegram.server import Call, FakeTelegram  # noqa: E402
 from devtools.fake_telegram.webhook import free_port  # noqa: E402
 from devtools.fake_telegram.world import BotApiError  # noqa: E402
 from storage import ratings  # noqa: E402
 from storage.db import connect  # noqa: E402
 from storage.movies import all_movie_ids, get_movies  # noqa: E402
-from storage.search import TitleIndex, clear_winner  # noqa: E402
 
 TOKEN = "424242:LOADTEST-not-a-real-token"
 WEBHOOK_PATH = "hook"
@@ -114,18 +115,10 @@ def prepare_database(workdir: Path) -> tuple[Path, Path]:
 def popular_labels(db_path: Path, count: int = POPULAR_TITLES) -> list[str]:
     """Labels of the most-rated movies that title search resolves without asking."""
     db = connect(db_path)
-    counts = ratings.rating_counts(db)
-    top = sorted(counts, key=lambda m: -counts[m])[: count * 2]
-    movies = get_movies(db, top)
-    index = TitleIndex.from_db(db)
-    labels = []
-    for movie_id in top:
-        label = movies[movie_id].label
-        winner = clear_winner(index.search(label))
-        if winner is not None and winner.movie_id == movie_id:
-            labels.append(label)
-    db.close()
-    return labels[:count]
+    try:
+        return list(popular_titles(db, count).values())
+    finally:
+        db.close()
 
 
 @dataclass
@@ -145,18 +138,21 @@ class BotProcess:
         refit_minutes: float,
         webhook_port: int | None = None,
     ):
-        command = [sys.executable, "-m", "moviebot", "run", "--api-url", server_url]
-        command += ["--db", str(db_path), "--model", str(model_path), "--no-rate-limit"]
-        command += ["--refit-minutes", f"{refit_minutes:.4f}"]
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}
-        if webhook_port is not None:
-            url = f"http://127.0.0.1:{webhook_port}/{WEBHOOK_PATH}"
-            command += ["--webhook-url", url, "--webhook-path", WEBHOOK_PATH]
-            command += ["--listen", "127.0.0.1", "--port", str(webhook_port)]
-            env["MOVIEBOT_WEBHOOK_SECRET"] = WEBHOOK_SECRET
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        self.proc = start_bot(
+            server_url,
+            db_path,
+            model_path,
+            token=TOKEN,
+            refit_minutes=refit_minutes,
+            rate_limit=False,
+            webhook_port=webhook_port,
+            webhook_path=WEBHOOK_PATH,
+            webhook_secret=WEBHOOK_SECRET,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.log: list[LogLine] = []
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
