@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 from recommender.errors import RecommenderError
+from recommender.ranking import RankingSettings
 
 # The free-blend weights of b_u and the offset, validated with the kNN blend at k = 200
 # (2-fold CV on validation 0.8428 vs 0.8455 with w_b = 1, w_0 = 0; see README.md).
@@ -127,6 +128,20 @@ class ModelConfig:
     session_tau: float = 120.0
     session_damping: float = 1.0
     blend_session: float = 0.75
+    # The ranking stage (recommender/ranking.py): EASE item weights with ridge ``ranking_reg``
+    # over the ``ranking_max_movies`` most-rated movies with ``ranking_min_ratings`` ratings or
+    # more (0 movies: off, lists rank by the prior and the brake only); the co-occurrence
+    # matrix is estimated from a user sample above ``ranking_gram_budget`` multiply-adds.
+    # ``like_threshold`` / ``like_scale``: the brake, sigmoid((r_hat - threshold) / scale), and
+    # the same on a movie's damped mean for /similar. Validated (README.md, "Ranking stage").
+    ranking_reg: float = 250.0
+    ranking_max_movies: int = 4000
+    ranking_min_ratings: int = 3
+    ranking_gram_budget: int = 15_000_000_000
+    # recommend() computes the rating model's brake for this many best movies by watch score.
+    ranking_pool: int = 100
+    like_threshold: float = 8.0
+    like_scale: float = 1.5
 
     def __post_init__(self) -> None:
         if self.solver not in ("als", "cg"):
@@ -139,6 +154,9 @@ class ModelConfig:
             "implicit_rank",
             "implicit_iterations",
             "asym_iterations",
+            "ranking_max_movies",
+            "ranking_min_ratings",
+            "ranking_pool",
         ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -153,11 +171,13 @@ class ModelConfig:
             "implicit_reg",
             "asym_reg",
             "session_damping",
+            "ranking_reg",
+            "like_threshold",
         ):
             v = getattr(self, name)
             if not isinstance(v, int | float) or not v >= 0 or v == float("inf"):
                 raise RecommenderError(f"{name} must be a finite number >= 0, got {v!r}")
-        for name in ("implicit_alpha", "session_tau"):
+        for name in ("implicit_alpha", "session_tau", "like_scale"):
             a = getattr(self, name)
             if not isinstance(a, int | float) or not a > 0 or a == float("inf"):
                 raise RecommenderError(f"{name} must be a finite number > 0, got {a!r}")
@@ -172,6 +192,14 @@ class ModelConfig:
             not isinstance(self.knn_max_movies, int) or self.knn_max_movies < 0
         ):
             raise RecommenderError("knn_max_movies must be None or an int >= 0")
+        if (
+            not isinstance(self.ranking_gram_budget, int)
+            or isinstance(self.ranking_gram_budget, bool)
+            or self.ranking_gram_budget < 1
+        ):
+            raise RecommenderError(
+                f"ranking_gram_budget must be an int >= 1, got {self.ranking_gram_budget!r}"
+            )
         for name in ("knn_pair_budget", "knn_max_candidates"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
@@ -237,6 +265,18 @@ class ModelConfig:
         if self.asym_on:
             return BLENDED_ASYM_OFFSET
         return BLENDED_IMPLICIT_OFFSET if self.implicit_on else BLENDED_OFFSET
+
+    @property
+    def ranking(self) -> RankingSettings:
+        """The ranking stage's settings."""
+        return RankingSettings(
+            reg=float(self.ranking_reg),
+            max_movies=self.ranking_max_movies,
+            min_ratings=self.ranking_min_ratings,
+            gram_budget=self.ranking_gram_budget,
+            like_threshold=float(self.like_threshold),
+            like_scale=float(self.like_scale),
+        )
 
     def to_json(self) -> str:
         """Serialise to a JSON object (for model files)."""
