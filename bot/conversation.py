@@ -5,17 +5,37 @@ Transport-agnostic: the Telegram adapter and the console chat both call `on_text
 unknown command) becomes a friendly reply here and changes nothing; unexpected errors are the
 caller's to log and apologise for.
 
-Conversation state that must survive a restart (onboarding progress, a movie waiting for a
-score) lives in SQLite through storage.state.
+Each command and each button is declared once, in COMMANDS and BUTTONS at the end of this
+module: its handler, where it answers, its menu and /help lines. HELP, the Telegram menus, the
+routing and the private-only and personal checks are all read from there.
+
+What a person is in the middle of (bot/conversation_state.py) survives a restart in SQLite.
+Its two parts, and the handlers that move them:
+
+    part        from              on                                        to
+    ----------  ----------------  ----------------------------------------  -------------------
+    onboarding  -                 /start                        _start      Onboarding(card 1)
+                Onboarding(m)     /start                        _start      Onboarding(m)
+                Onboarding(m)     a score tapped for m          _tap_rate   Onboarding(next)*
+                Onboarding(m)     "Haven't seen it" for m       _tap_skip   Onboarding(next)*
+    awaiting    -, AwaitingScore  /rate <title>, Rate n, "title"            AwaitingScore(m)
+                AwaitingScore(m)  a score typed, or tapped, for m           -
+    both        any               /cancel, /forget                          -
+
+    * the next card is service.next_onboarding_movie(user, skipped), asked on every answer;
+      "-" (done) after ONBOARDING_SIZE ratings or when no card is left.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 from bot import callbacks
+from bot import conversation_state as states
 from bot.callbacks import Verb
+from bot.conversation_state import IDLE, ConversationState, NextCard, Onboarding, OnboardingDone
 from bot.parsing import (
     MAX_MESSAGE,
     BadScore,
@@ -30,7 +50,7 @@ from bot.replies import Button, Outcome, Picture, Reply, split_text
 from bot.service import ONBOARDING_SIZE, MovieService
 from storage import chats, ratings, state, users
 from storage.errors import InvalidArgument, UnknownMovie
-from storage.movies import Movie, all_genres
+from storage.movies import Movie, all_genres, get_movie
 from storage.search import MAX_QUERY_LENGTH, TitleMatch, clear_winner
 
 DEFAULT_RECOMMENDATIONS = 10
@@ -38,26 +58,14 @@ MAX_RECOMMENDATIONS = 50
 BUTTONS_FOR_FIRST = 10  # rate/hide buttons for this many recommendations (Telegram caps at 100)
 RATINGS_PAGE = 10
 
-HELP = """I learn your taste in movies from your ratings and recommend what to watch next.
-
-/start - rate a few well-known movies to get going
-/rate <title> <1-10> - rate a movie, e.g. /rate Ted 8 (leave out the score to get buttons)
-/recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s
-/similar <title> - movies like that one
-/myratings - what you have rated
-/taste - a picture of your taste
-/map [title] - where your taste sits on a map of movies, e.g. /map Frozen
-/forget - delete everything I know about you
-/cancel - drop the current question
-In a group: /join or /leave the group's pool, /grouprec [n] for picks for everyone who joined."""
-
+HELP_INTRO = "I learn your taste in movies from your ratings and recommend what to watch next."
 RATE_USAGE = "Tell me the title and a score from 1 to 10, like: /rate Ted 8"
 BAD_SCORE = "Scores are whole numbers from 1 to 10, like: /rate Ted 8. Nothing was saved."
 PRIVATE_ONLY = (
     "Your ratings stay private: send me /{name} in a private chat and I'll answer you there."
 )
+PERSONAL_BUTTON = "Ratings are private: message me directly."
 SORRY_OLD_BUTTON = "That button has expired. Try the command again."
-PRIVATE_ONLY_COMMANDS = {"rate", "recommend", "myratings", "forget", "taste", "map"}
 NO_RATINGS_FOR_PICTURE = (
     "Rate a few movies first (/start, or /rate Ted 8), then I can draw your taste."
 )
@@ -77,8 +85,44 @@ class Sender:
 
 @dataclass(frozen=True)
 class Chat:
+    """Where a message was sent or a button tapped."""
+
     chat_id: int
     is_private: bool = True
+
+
+class Where(Enum):
+    """The chats a command is for."""
+
+    PRIVATE = "private"  # a group is told to ask in private (PRIVATE_ONLY)
+    GROUP = "group"  # a private chat is told where it works (the command's `elsewhere`)
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command, declared once (COMMANDS)."""
+
+    name: str
+    handler: Callable[[Conversation, Sender, Chat, str], Outcome]
+    where: Where
+    menu: str | None = None  # its line in the Telegram command menus
+    menus: Where | None = None  # which menus list it; None: the chats it is for
+    help: str | None = None  # its /help line; a group command's is part of one group line
+    elsewhere: str | None = None  # a GROUP command's answer in a private chat
+
+    @property
+    def in_menus(self) -> Where:
+        """The menus that list it."""
+        return self.menus or self.where
+
+
+@dataclass(frozen=True)
+class Tap:
+    """What one button verb does (BUTTONS); a personal one is refused in groups."""
+
+    handler: Callable[[Conversation, Sender, Chat, callbacks.Callback], Outcome]
+    personal: bool
 
 
 def score_buttons(movie_id: int, with_skip: bool = False) -> tuple[tuple[Button, ...], ...]:
@@ -93,33 +137,23 @@ def score_buttons(movie_id: int, with_skip: bool = False) -> tuple[tuple[Button,
 
 
 def describe(movie: Movie) -> str:
+    """The movie's label and genres, on two lines."""
     genres = ", ".join(movie.genres) if movie.genres else "no genres listed"
     return f"{movie.label}\n{genres}"
 
 
 class Conversation:
+    """The bot's side of every chat: one instance serves everyone, state lives in SQLite."""
+
     def __init__(self, service: MovieService, bot_username: str | None = None) -> None:
+        """Answer for `service`'s catalog; in groups, commands may name `bot_username`."""
         self.service = service
         self.bot_username = bot_username
         self._genres: dict[str, str] | None = None
-        self._commands: dict[str, Callable[[Sender, Chat, str], Outcome]] = {
-            "start": self._start,
-            "help": self._help,
-            "rate": self._rate,
-            "recommend": self._recommend,
-            "similar": self._similar,
-            "myratings": self._my_ratings,
-            "taste": self._taste,
-            "map": self._map,
-            "forget": self._forget,
-            "cancel": self._cancel,
-            "join": self._join,
-            "leave": self._leave,
-            "grouprec": self._group_recommend,
-        }
 
     @property
     def db(self):
+        """The database the service reads (one thread at a time)."""
         return self.service.db
 
     # ------------------------------------------------------------------ entry points
@@ -131,22 +165,24 @@ class Conversation:
             return Outcome.say("That message is too long for me. Titles are short: try again.")
         if for_another_bot(text, self.bot_username):
             return Outcome()
-        command = parse_command(text, self.bot_username)
-        if command is None:
+        parsed = parse_command(text, self.bot_username)
+        if parsed is None:
             if not chat.is_private:
                 return Outcome()  # group chatter
             if text.startswith("/"):
                 return Outcome.say("That isn't a command I know. /help lists them.")
             return self._plain_text(sender, text)
-        handler = self._commands.get(command.name)
-        if handler is None:
+        command = COMMANDS_BY_NAME.get(parsed.name)
+        if command is None:
             if not chat.is_private:
                 return Outcome()
-            return Outcome.say(f"I don't know /{command.name[:32]}. " + "Try /help.")
-        if not chat.is_private and command.name in PRIVATE_ONLY_COMMANDS:
+            return Outcome.say(f"I don't know /{parsed.name[:32]}. " + "Try /help.")
+        if not chat.is_private and command.where is Where.PRIVATE:
             return Outcome.say(PRIVATE_ONLY.format(name=command.name))
         self._remember(sender)
-        return handler(sender, chat, command.args)
+        if chat.is_private and command.elsewhere is not None:
+            return Outcome.say(command.elsewhere)
+        return command.handler(self, sender, chat, parsed.args)
 
     def on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
         """Answer one button tap."""
@@ -154,68 +190,50 @@ class Conversation:
         if callback is None:
             return Outcome(toast=SORRY_OLD_BUTTON)
         self._remember(sender)
-        handlers: dict[Verb, Callable[[Sender, Chat, callbacks.Callback], Outcome]] = {
-            Verb.RATE: self._tap_rate,
-            Verb.ASK_SCORE: self._tap_ask_score,
-            Verb.SKIP: self._tap_skip,
-            Verb.HIDE: self._tap_hide,
-            Verb.PICK_RATE: self._tap_pick_rate,
-            Verb.PICK_SIMILAR: self._tap_pick_similar,
-            Verb.PICK_MAP: self._tap_pick_map,
-            Verb.PAGE: self._tap_page,
-            Verb.FORGET: self._tap_forget,
-            Verb.CANCEL: self._tap_cancel,
-        }
-        personal = {
-            Verb.RATE,
-            Verb.ASK_SCORE,
-            Verb.SKIP,
-            Verb.HIDE,
-            Verb.PICK_RATE,
-            Verb.PICK_MAP,
-            Verb.PAGE,
-            Verb.FORGET,
-        }
-        if not chat.is_private and callback.verb in personal:
-            return Outcome(toast="Ratings are private: message me directly.")
+        tap = BUTTONS[callback.verb]
+        if not chat.is_private and tap.personal:
+            return Outcome(toast=PERSONAL_BUTTON)
         try:
-            return handlers[callback.verb](sender, chat, callback)
+            return tap.handler(self, sender, chat, callback)
         except (UnknownMovie, InvalidArgument):
             return Outcome(toast=SORRY_OLD_BUTTON)
 
     def _remember(self, sender: Sender) -> None:
+        """Store (or refresh) the sender's name and language."""
         users.save_user(self.db, sender.user_id, sender.display_name, sender.language)
 
     # ------------------------------------------------------------------ commands
 
     def _help(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """List the commands."""
         return Outcome.say(HELP)
 
     def _start(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Greet, then show the first onboarding card (or the one left open)."""
         if not chat.is_private:
             return Outcome.say(
                 "Hi! I recommend movies. In this group, /join the pool and use /grouprec for "
                 "picks everyone will like. Rate movies with me in a private chat."
             )
         name = (sender.display_name or "there").split()[0][:40]
-        progress = state.get_state(self.db, sender.user_id).get("onboarding")
-        if progress is None:
-            rated = ratings.user_ratings(self.db, sender.user_id)
-            queue = [m for m in self.service.onboarding_movies() if m not in rated]
-            progress = {"queue": queue, "rated": 0}
-            self._save_state(sender, onboarding=progress)
+        before = self._state(sender)
+        progress: Onboarding | OnboardingDone
+        if before.onboarding is None:
+            progress = Onboarding.begin(self._next_card(sender))
             intro = (
                 f"Hi {name}! I recommend movies from your ratings. Let's start with a few "
                 f"well-known ones: rate each from 1 (awful) to 10 (loved it), or tap "
                 f'"Haven\'t seen it". About {ONBOARDING_SIZE} ratings are enough to begin.'
             )
         else:
+            progress = before.onboarding
             intro = f"Welcome back, {name}! Let's carry on where we left off."
-        outcome = self._next_onboarding_movie(sender, progress)
+        outcome = self._onboarding_step(sender, before, progress)
         outcome.replies.insert(0, Reply(intro))
         return outcome
 
     def _rate(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Store the rating, or ask for the score or which movie was meant."""
         if not args:
             return Outcome.say(RATE_USAGE)
         try:
@@ -229,6 +247,7 @@ class Conversation:
         )
 
     def _recommend(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """List the sender's top picks, optionally of a genre and from some years."""
         usage = (
             f"Ask like /recommend, /recommend 5, /recommend 5 comedy or /recommend 5 comedy "
             f"1990s (1 to {MAX_RECOMMENDATIONS} movies; years like 1994, 90s or 1990-2005)."
@@ -291,6 +310,7 @@ class Conversation:
         return Outcome(replies=replies)
 
     def _similar(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """List movies like the one named, or ask which one was meant."""
         if not args:
             return Outcome.say("Tell me a movie, like: /similar Frozen")
         return self._resolve_title(
@@ -300,12 +320,14 @@ class Conversation:
         )
 
     def _my_ratings(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Show a page of the sender's ratings."""
         page = parse_count(args, 1, 100_000) if args else 1
         if page is None:
             return Outcome.say("Ask like /myratings or /myratings 2 (a page number).")
         return Outcome(replies=[self._ratings_page(sender, page)])
 
     def _taste(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Ask for the picture of the sender's taste."""
         count = ratings.count_user_ratings(self.db, sender.user_id)
         if count == 0:
             return Outcome.say(NO_RATINGS_FOR_PICTURE)
@@ -313,10 +335,12 @@ class Conversation:
         return Outcome(replies=[Reply(caption, picture=Picture("taste", sender.user_id))])
 
     def _map(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Ask for the movie map, with the named movie marked."""
         if ratings.count_user_ratings(self.db, sender.user_id) == 0:
             return Outcome.say(NO_RATINGS_FOR_PICTURE)
 
         def draw(focus: Movie | None) -> Outcome:
+            """Ask for the map, with `focus` marked."""
             caption = "Where your taste sits: movies close together are liked by the same people."
             if focus is not None:
                 caption += f" Marked: {focus.label}."
@@ -328,10 +352,12 @@ class Conversation:
         return self._resolve_title(args, on_found=draw, pick=self._map_pick)
 
     def _map_pick(self, match: TitleMatch) -> str:
+        """The button data for one candidate of an ambiguous /map title."""
         # Ambiguous /map titles are rare; the choice draws the map without a focus question.
         return callbacks.encode(Verb.PICK_MAP, match.movie_id)
 
     def _forget(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Ask before deleting everything about the sender."""
         count = ratings.count_user_ratings(self.db, sender.user_id)
         return Outcome.say(
             f"This deletes your {count} rating{'s' if count != 1 else ''} and everything else "
@@ -345,17 +371,17 @@ class Conversation:
         )
 
     def _cancel(self, sender: Sender, chat: Chat, args: str) -> Outcome:
-        had = state.get_state(self.db, sender.user_id)
-        state.set_state(self.db, sender.user_id, {})
-        if had:
+        """Drop the onboarding and any question waiting for a score."""
+        had = self._state(sender)
+        states.save(self.db, sender.user_id, IDLE)
+        if had != IDLE:
             return Outcome.say("Okay, dropped that. /help shows what I can do.")
         return Outcome.say("There was nothing to cancel. /help shows what I can do.")
 
     def _join(self, sender: Sender, chat: Chat, args: str) -> Outcome:
-        if chat.is_private:
-            return Outcome.say("/join works in a group chat: add me to a group and try there.")
+        """Add the sender to the group's pool."""
         added = chats.join_pool(self.db, chat.chat_id, sender.user_id)
-        size = len(self.service.pool(chat.chat_id))
+        size = len(chats.pool_members(self.db, chat.chat_id))
         who = self._first_name(sender.display_name)
         if not added:
             return Outcome.say(f"{who}, you're already in this chat's pool ({size} in it).")
@@ -365,8 +391,7 @@ class Conversation:
         )
 
     def _leave(self, sender: Sender, chat: Chat, args: str) -> Outcome:
-        if chat.is_private:
-            return Outcome.say("/leave works in a group chat.")
+        """Take the sender out of the group's pool."""
         removed = chats.leave_pool(self.db, chat.chat_id, sender.user_id)
         who = self._first_name(sender.display_name)
         if not removed:
@@ -374,12 +399,11 @@ class Conversation:
         return Outcome.say(f"{who} left this chat's movie pool.")
 
     def _group_recommend(self, sender: Sender, chat: Chat, args: str) -> Outcome:
-        if chat.is_private:
-            return Outcome.say("/grouprec works in a group chat, for everyone who /join-ed.")
+        """List picks for everyone in the group's pool, with a picture of their scores."""
         n = parse_count(args, DEFAULT_RECOMMENDATIONS, MAX_RECOMMENDATIONS)
         if n is None:
             return Outcome.say(f"Ask like /grouprec or /grouprec 5 (1 to {MAX_RECOMMENDATIONS}).")
-        members = self.service.pool(chat.chat_id)
+        members = chats.pool_members(self.db, chat.chat_id)
         if not members:
             return Outcome.say("Nobody has joined this chat's pool yet: /join first.")
         picks = self.service.group_picks([uid for uid, _ in members], n)
@@ -404,15 +428,16 @@ class Conversation:
     # ------------------------------------------------------------------ plain text
 
     def _plain_text(self, sender: Sender, text: str) -> Outcome:
+        """Take a typed score for the movie asked about, else offer to rate a typed title."""
         self._remember(sender)
-        waiting = state.get_state(self.db, sender.user_id).get("awaiting_score")
+        waiting = self._state(sender).awaiting
         if waiting is not None:
             try:
                 score = parse_score(text)
             except BadScore:
                 return Outcome.say(BAD_SCORE)
             if score is not None:
-                return self._store(sender, self.service.movie(waiting), score)
+                return self._store(sender, get_movie(self.db, waiting.movie_id), score)
         if len(text) > MAX_QUERY_LENGTH:
             return Outcome.say(
                 "That's a long message! To rate a movie: /rate Ted 8. /help for more."
@@ -427,67 +452,73 @@ class Conversation:
             winner = None
         if winner is None or winner.score < NUDGE_MIN_SCORE:
             return Outcome.say("I only understand commands. /help shows them; /rate Ted 8 rates.")
-        movie = self.service.movie(winner.movie_id)
+        movie = get_movie(self.db, winner.movie_id)
         if score is not None:
             return Outcome.say(
                 f"Did you mean to rate {movie.label} {score}/10? Tap to confirm:",
                 ((Button(f"Yes, {score}/10", callbacks.encode(Verb.RATE, movie.id, score)),),),
             )
-        self._save_state(sender, awaiting_score=movie.id)
+        self._change_state(sender, lambda s: s.ask_score(movie.id))
         return Outcome.say(f"Want to rate {describe(movie)}?", score_buttons(movie.id))
 
     # ------------------------------------------------------------------ buttons
 
     def _tap_rate(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Store the tapped score; on the onboarding card, show the next card."""
         if not 1 <= cb.value <= 10:
             return Outcome(toast=SORRY_OLD_BUTTON)
-        movie = self.service.movie(cb.target)
+        movie = get_movie(self.db, cb.target)
         change = ratings.set_rating(self.db, sender.user_id, movie.id, cb.value)
         confirmation = self._confirmation(movie, change.rating, change.previous)
-        progress = state.get_state(self.db, sender.user_id).get("onboarding")
-        if progress and progress["queue"] and progress["queue"][0] == movie.id:
-            progress["queue"].pop(0)
-            progress["rated"] += 1
-            outcome = self._next_onboarding_movie(sender, progress)
+        before = self._state(sender)
+        if before.onboarding is not None and before.onboarding.current == movie.id:
+            progress = before.onboarding.card_rated(self._next_card(sender))
+            outcome = self._onboarding_step(sender, before, progress)
             return Outcome(replies=outcome.replies, edit=Reply(confirmation), toast="Saved")
-        self._clear_awaiting(sender, movie.id)
+        self._save(sender, before, before.scored(movie.id))
         return Outcome(edit=Reply(confirmation), toast="Saved")
 
     def _tap_skip(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
-        movie = self.service.movie(cb.target)
-        progress = state.get_state(self.db, sender.user_id).get("onboarding")
-        if not progress or not progress["queue"] or progress["queue"][0] != movie.id:
+        """Skip the onboarding card not seen and show the next one."""
+        movie = get_movie(self.db, cb.target)
+        before = self._state(sender)
+        if before.onboarding is None or before.onboarding.current != movie.id:
             return Outcome(edit=Reply(f"{movie.label}: skipped."))
-        progress["queue"].pop(0)
-        outcome = self._next_onboarding_movie(sender, progress)
+        progress = before.onboarding.card_skipped(self._next_card(sender))
+        outcome = self._onboarding_step(sender, before, progress)
         return Outcome(replies=outcome.replies, edit=Reply(f"{movie.label}: not seen, skipped."))
 
     def _tap_ask_score(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
-        movie = self.service.movie(cb.target)
-        self._save_state(sender, awaiting_score=movie.id)
+        """Show the score buttons for a recommended movie."""
+        movie = get_movie(self.db, cb.target)
+        self._change_state(sender, lambda s: s.ask_score(movie.id))
         return Outcome.say(f"How would you rate {describe(movie)}?", score_buttons(movie.id))
 
     def _tap_hide(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
-        movie = self.service.movie(cb.target)
+        """Keep the movie out of the sender's recommendations."""
+        movie = get_movie(self.db, cb.target)
         state.hide_movie(self.db, sender.user_id, movie.id)
         return Outcome(toast=f"Hidden: I won't recommend {movie.label[:150]} again.")
 
     def _tap_pick_rate(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
-        movie = self.service.movie(cb.target)
+        """Store the score for the movie picked from an ambiguous /rate, or ask for it."""
+        movie = get_movie(self.db, cb.target)
         if 1 <= cb.value <= 10:
             change = ratings.set_rating(self.db, sender.user_id, movie.id, cb.value)
             return Outcome(edit=Reply(self._confirmation(movie, change.rating, change.previous)))
-        self._save_state(sender, awaiting_score=movie.id)
+        self._change_state(sender, lambda s: s.ask_score(movie.id))
         return Outcome(
             edit=Reply(f"How would you rate {describe(movie)}?", score_buttons(movie.id))
         )
 
     def _tap_pick_similar(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
-        outcome = self._similar_to(self.service.movie(cb.target))
+        """List movies like the one picked from an ambiguous /similar."""
+        outcome = self._similar_to(get_movie(self.db, cb.target))
         return Outcome(edit=outcome.replies[0], replies=outcome.replies[1:])
 
     def _tap_pick_map(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
-        movie = self.service.movie(cb.target)
+        """Ask for the movie map marking the movie picked from an ambiguous /map."""
+        movie = get_movie(self.db, cb.target)
         outcome = self._map(sender, chat, "")
         reply = outcome.replies[0]
         if reply.picture is None:
@@ -499,9 +530,11 @@ class Conversation:
         )
 
     def _tap_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Show another page of the sender's ratings in place."""
         return Outcome(edit=self._ratings_page(sender, max(cb.target, 1)))
 
     def _tap_forget(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Delete everything about the sender once confirmed, or keep it."""
         if cb.target != 1:
             return Outcome(edit=Reply("Okay, I kept everything."))
         deleted = users.forget_user(self.db, sender.user_id)
@@ -513,12 +546,14 @@ class Conversation:
         )
 
     def _tap_cancel(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Drop the question the buttons asked."""
         return Outcome(edit=Reply("Okay, never mind."))
 
     # ------------------------------------------------------------------ helpers
 
     @property
     def genres(self) -> dict[str, str]:
+        """The catalog's genres by their case-folded name (read once)."""
         if self._genres is None:
             self._genres = {g.casefold(): g for g in all_genres(self.db)}
         return self._genres
@@ -544,24 +579,27 @@ class Conversation:
             )
         winner = clear_winner(matches)
         if winner is not None:
-            return on_found(self.service.movie(winner.movie_id))
+            return on_found(get_movie(self.db, winner.movie_id))
         buttons = tuple((Button(m.label[:60], pick(m)),) for m in matches[:5])
         cancel = (Button("None of these", callbacks.encode(Verb.CANCEL, 0)),)
         return Outcome.say("Which one do you mean?", (*buttons, cancel))
 
     def _rate_or_ask(self, sender: Sender, movie: Movie, score: int | None) -> Outcome:
+        """Store the score, or show the score buttons when there is none."""
         if score is None:
-            self._save_state(sender, awaiting_score=movie.id)
+            self._change_state(sender, lambda s: s.ask_score(movie.id))
             return Outcome.say(f"How would you rate {describe(movie)}?", score_buttons(movie.id))
         return self._store(sender, movie, score)
 
     def _store(self, sender: Sender, movie: Movie, score: int) -> Outcome:
+        """Store the rating and confirm it."""
         change = ratings.set_rating(self.db, sender.user_id, movie.id, score)
-        self._clear_awaiting(sender, movie.id)
+        self._change_state(sender, lambda s: s.scored(movie.id))
         return Outcome.say(self._confirmation(movie, change.rating, change.previous))
 
     @staticmethod
     def _confirmation(movie: Movie, rating: int, previous: int | None) -> str:
+        """ "Ted (2012): 8/10 ✓", saying so when it replaced another score."""
         if previous is None:
             return f"{movie.label}: {rating}/10 ✓"
         if previous == rating:
@@ -569,8 +607,10 @@ class Conversation:
         return f"{movie.label}: {rating}/10 ✓ (replaces your earlier {previous}/10)"
 
     def _similar_to(self, movie: Movie) -> Outcome:
+        """List the movies most like `movie`, or say it is too little known."""
         nearest = self.service.similar(movie.id, 10)
         if not nearest:
+            # The model's count (what `similar` went by), not the database's.
             count = self.service.rating_count(movie.id)
             return Outcome.say(
                 f"I don't know {movie.label} well enough yet to find movies like it "
@@ -582,6 +622,7 @@ class Conversation:
         return Outcome(replies=[Reply(chunk) for chunk in split_text(lines)])
 
     def _ratings_page(self, sender: Sender, page: int) -> Reply:
+        """One page of the sender's ratings, newest first, with buttons to the others."""
         total = ratings.count_user_ratings(self.db, sender.user_id)
         if total == 0:
             return Reply("You haven't rated anything yet. /start or /rate Ted 8 to begin.")
@@ -598,37 +639,47 @@ class Conversation:
             nav.append(Button("Older ▶", callbacks.encode(Verb.PAGE, page + 1)))
         return Reply("\n".join(lines), (tuple(nav),) if nav else ())
 
-    def _next_onboarding_movie(self, sender: Sender, progress: dict) -> Outcome:
-        """Show the next onboarding movie, or finish when enough are rated."""
-        if progress["rated"] >= ONBOARDING_SIZE or not progress["queue"]:
-            self._save_state(sender, onboarding=None)
+    # ------------------------------------------------------------------ state
+
+    def _next_card(self, sender: Sender) -> NextCard:
+        """The service's choice of the sender's next onboarding card, given the skipped ones."""
+        return lambda skipped: self.service.next_onboarding_movie(sender.user_id, skipped)
+
+    def _onboarding_step(
+        self, sender: Sender, before: ConversationState, progress: Onboarding | OnboardingDone
+    ) -> Outcome:
+        """Store the onboarding progress; show its card, or the thanks when it is done."""
+        self._save(sender, before, before.with_onboarding(progress))
+        if isinstance(progress, OnboardingDone):
             return Outcome.say(
-                f"Thanks! That's {progress['rated']} rated. /recommend shows what I'd pick for "
+                f"Thanks! That's {progress.rated} rated. /recommend shows what I'd pick for "
                 "you; /rate any movie to sharpen it."
             )
-        self._save_state(sender, onboarding=progress)
-        movie = self.service.movie(progress["queue"][0])
-        number = progress["rated"] + 1
+        movie = get_movie(self.db, progress.current)
         return Outcome.say(
-            f"{number}/{ONBOARDING_SIZE}: {describe(movie)}\nHow would you rate it?",
+            f"{progress.rated + 1}/{ONBOARDING_SIZE}: {describe(movie)}\nHow would you rate it?",
             score_buttons(movie.id, with_skip=True),
         )
 
-    def _save_state(self, sender: Sender, **changes: object) -> None:
-        current = state.get_state(self.db, sender.user_id)
-        for key, value in changes.items():
-            if value is None:
-                current.pop(key, None)
-            else:
-                current[key] = value
-        state.set_state(self.db, sender.user_id, current)
+    def _state(self, sender: Sender) -> ConversationState:
+        """What the sender is in the middle of."""
+        return states.load(self.db, sender.user_id)
 
-    def _clear_awaiting(self, sender: Sender, movie_id: int) -> None:
-        if state.get_state(self.db, sender.user_id).get("awaiting_score") == movie_id:
-            self._save_state(sender, awaiting_score=None)
+    def _save(self, sender: Sender, before: ConversationState, after: ConversationState) -> None:
+        """Store the sender's new state when it changed."""
+        if after != before:
+            states.save(self.db, sender.user_id, after)
+
+    def _change_state(
+        self, sender: Sender, transition: Callable[[ConversationState], ConversationState]
+    ) -> None:
+        """Apply one transition to the sender's stored state."""
+        before = self._state(sender)
+        self._save(sender, before, transition(before))
 
     @staticmethod
     def _first_name(display_name: str | None) -> str:
+        """The first word of a display name, or "Someone"."""
         return (display_name or "Someone").split()[0][:40] if display_name else "Someone"
 
 
@@ -640,3 +691,138 @@ def _years_label(years: tuple[int, int]) -> str:
     if lo % 10 == 0 and hi == lo + 9:
         return f"from the {lo}s"
     return f"from {lo}-{hi}"
+
+
+# ---------------------------------------------------------------------- one declaration each
+# The order is the menus' order (each menu lists its own) and the order of /help.
+
+COMMANDS = (
+    Command(
+        "start",
+        Conversation._start,
+        Where.BOTH,
+        menu="Rate a few movies to get going",
+        menus=Where.PRIVATE,
+        help="/start - rate a few well-known movies to get going",
+    ),
+    Command(
+        "rate",
+        Conversation._rate,
+        Where.PRIVATE,
+        menu="Rate a movie: /rate Ted 8",
+        help="/rate <title> <1-10> - rate a movie, e.g. /rate Ted 8 (leave out the score to get "
+        "buttons)",
+    ),
+    Command(
+        "recommend",
+        Conversation._recommend,
+        Where.PRIVATE,
+        menu="Your top picks: /recommend 5",
+        help="/recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s",
+    ),
+    Command(
+        "join",
+        Conversation._join,
+        Where.GROUP,
+        menu="Join this chat's movie pool",
+        help="/join or /leave the group's pool",
+        elsewhere="/join works in a group chat: add me to a group and try there.",
+    ),
+    Command(
+        "leave",
+        Conversation._leave,
+        Where.GROUP,
+        menu="Leave this chat's movie pool",
+        elsewhere="/leave works in a group chat.",
+    ),
+    Command(
+        "grouprec",
+        Conversation._group_recommend,
+        Where.GROUP,
+        menu="Picks for everyone in the pool",
+        help="/grouprec [n] for picks for everyone who joined",
+        elsewhere="/grouprec works in a group chat, for everyone who /join-ed.",
+    ),
+    Command(
+        "similar",
+        Conversation._similar,
+        Where.BOTH,
+        menu="Movies like one: /similar Frozen",
+        help="/similar <title> - movies like that one",
+    ),
+    Command(
+        "myratings",
+        Conversation._my_ratings,
+        Where.PRIVATE,
+        menu="What you have rated",
+        help="/myratings - what you have rated",
+    ),
+    Command(
+        "taste",
+        Conversation._taste,
+        Where.PRIVATE,
+        menu="A picture of your taste",
+        help="/taste - a picture of your taste",
+    ),
+    Command(
+        "map",
+        Conversation._map,
+        Where.PRIVATE,
+        menu="Where your taste sits: /map Frozen",
+        help="/map [title] - where your taste sits on a map of movies, e.g. /map Frozen",
+    ),
+    Command(
+        "forget",
+        Conversation._forget,
+        Where.PRIVATE,
+        menu="Delete everything I know about you",
+        help="/forget - delete everything I know about you",
+    ),
+    Command(
+        "cancel",
+        Conversation._cancel,
+        Where.BOTH,
+        menu="Drop the current question",
+        menus=Where.PRIVATE,
+        help="/cancel - drop the current question",
+    ),
+    Command("help", Conversation._help, Where.BOTH, menu="What I can do"),
+)
+
+# Personal buttons act on the tapper's own ratings or data: a group only ever sees them
+# forged (the commands that show them answer in private chats), so they are refused there.
+BUTTONS: dict[Verb, Tap] = {
+    Verb.RATE: Tap(Conversation._tap_rate, personal=True),
+    Verb.ASK_SCORE: Tap(Conversation._tap_ask_score, personal=True),
+    Verb.SKIP: Tap(Conversation._tap_skip, personal=True),
+    Verb.HIDE: Tap(Conversation._tap_hide, personal=True),
+    Verb.PICK_RATE: Tap(Conversation._tap_pick_rate, personal=True),
+    Verb.PICK_SIMILAR: Tap(Conversation._tap_pick_similar, personal=False),
+    Verb.PICK_MAP: Tap(Conversation._tap_pick_map, personal=True),
+    Verb.PAGE: Tap(Conversation._tap_page, personal=True),
+    Verb.FORGET: Tap(Conversation._tap_forget, personal=True),
+    Verb.CANCEL: Tap(Conversation._tap_cancel, personal=False),
+}
+
+COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
+if len(COMMANDS_BY_NAME) != len(COMMANDS) or BUTTONS.keys() != set(Verb):
+    raise TypeError("every command needs one declaration, every button verb one Tap")
+if any((c.where is Where.GROUP) != (c.elsewhere is not None) for c in COMMANDS):
+    raise TypeError("group commands, and only they, say where they work (elsewhere)")
+
+
+def menu(chats: Where) -> list[tuple[str, str]]:
+    """(command, description) for the Telegram menu of private or of group chats."""
+    return [(c.name, c.menu) for c in COMMANDS if c.menu and c.in_menus in (chats, Where.BOTH)]
+
+
+def _help_text() -> str:
+    """HELP: one line per command of private chats, then one line for the group commands."""
+    lines = [c.help for c in COMMANDS if c.help and c.where is not Where.GROUP]
+    group = [c.help for c in COMMANDS if c.help and c.where is Where.GROUP]
+    return "\n".join([HELP_INTRO, "", *lines, "In a group: " + ", ".join(group) + "."])
+
+
+HELP = _help_text()
+PRIVATE_MENU = menu(Where.PRIVATE)
+GROUP_MENU = menu(Where.GROUP)

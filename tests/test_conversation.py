@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot import callbacks
+from bot import callbacks, conversation_state
 from bot.callbacks import Verb
 from bot.conversation import Chat, Conversation, Sender
 from bot.parsing import parse_years
 from bot.replies import MAX_TEXT, Outcome
 from bot.service import ONBOARDING_SIZE, MovieService
 from storage import chats, ratings, state
+from storage.movies import get_movie
 from storage.search import TitleIndex
 
 ANN = Sender(1001, "Ann Smith", "en")
@@ -185,7 +186,7 @@ def test_recommend_for_a_new_user_is_the_best_rated_and_says_so(ann: Talk, servi
     assert text.startswith("You haven't rated anything yet, so these are the best-rated movies")
     cold = service.model.recommend(service.model.fold_in({}), 5)
     for movie_id, _ in cold:
-        assert service.movie(movie_id).label in text
+        assert get_movie(service.db, movie_id).label in text
     assert text.count("https://www.imdb.com/title/tt") == 5
 
 
@@ -289,7 +290,7 @@ def test_similar_for_an_ambiguous_title_asks_then_answers(ann: Talk) -> None:
 
 def test_similar_for_an_obscure_movie_explains(ann: Talk, service: MovieService) -> None:
     counts = {m: service.rating_count(m) for m in (75395,)}  # Frozen (2010): 2 ratings
-    text = ann.conversation._similar_to(service.movie(75395)).replies[0].text
+    text = ann.conversation._similar_to(get_movie(service.db, 75395)).replies[0].text
     assert text.startswith("I don't know Frozen (2010) well enough")
     assert f"({counts[75395]} ratings)" in text
 
@@ -322,8 +323,79 @@ def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
     assert len(set(shown)) == len(shown)
     assert ratings.count_user_ratings(catalog_db, ANN.user_id) == ONBOARDING_SIZE
     assert state.get_state(catalog_db, ANN.user_id) == {}
-    franchises = {service.movie(m).title.split()[0] for m in shown}
+    franchises = {get_movie(catalog_db, m).title.split()[0] for m in shown}
     assert len(franchises) >= 8
+
+
+class ScriptedOnboarding(MovieService):
+    """A service whose onboarding cards come from a script, recording what it was asked."""
+
+    def __init__(self, service: MovieService, cards: list[int]) -> None:
+        super().__init__(service.db, service.model)
+        self.cards, self.asked = cards, []
+
+    def next_onboarding_movie(self, user_id: int, skipped) -> int | None:
+        self.asked.append((user_id, tuple(skipped)))
+        return self.cards.pop(0) if self.cards else None
+
+
+def test_every_onboarding_card_is_the_service_s_choice(service: MovieService) -> None:
+    scripted = ScriptedOnboarding(service, [TED, FROZEN, TOY_STORY])
+    ann = Talk(Conversation(scripted), ANN, PRIVATE)
+    first = ann.say("/start")
+    assert callbacks.parse(button_data(first)[0]).target == TED
+    after_skip = ann.tap(callbacks.encode(Verb.SKIP, TED))
+    assert after_skip.replies[0].text.startswith("1/10: Frozen (2013)")
+    after_rating = ann.tap(callbacks.encode(Verb.RATE, FROZEN, 8))
+    assert after_rating.replies[0].text.startswith("2/10: Toy Story (1995)")
+    done = ann.tap(callbacks.encode(Verb.RATE, TOY_STORY, 9))
+    assert done.replies[0].text.startswith("Thanks! That's 2 rated.")
+    assert scripted.asked == [(ANN.user_id, ())] + [(ANN.user_id, (TED,))] * 3
+
+
+def test_an_onboarding_stored_by_the_old_code_carries_on(
+    ann: Talk, service: MovieService, catalog_db
+) -> None:
+    """The old form kept the cards still to show ("queue"): a user in the middle of onboarding
+    during the upgrade carries on with the card on screen and the one after it."""
+    cards = service.onboarding_movies()
+    for movie_id in cards[:3]:  # the first three cards, rated
+        ann.tap(callbacks.encode(Verb.RATE, movie_id, 6))
+    state.set_state(
+        catalog_db,
+        ANN.user_id,
+        {"onboarding": {"queue": cards[3:], "rated": 3}, "awaiting_score": FROZEN},
+    )
+    again = ann.say("/start")
+    assert again.replies[0].text.startswith("Welcome back, Ann!")
+    assert again.replies[1].text.startswith(f"4/10: {get_movie(catalog_db, cards[3]).label}")
+    tap = ann.tap(callbacks.encode(Verb.RATE, cards[3], 7))
+    assert tap.replies[0].text.startswith(f"5/10: {get_movie(catalog_db, cards[4]).label}")
+    assert ann.text("9") == "Frozen (2013): 9/10 ✓"  # the question asked before the upgrade
+    assert state.get_state(catalog_db, ANN.user_id) == {
+        "onboarding": {"current": cards[4], "skipped": [], "rated": 4}
+    }
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {},
+        {"awaiting_score": 5},
+        {"onboarding": {"current": 1, "skipped": [2, 3], "rated": 4}},
+        {"onboarding": {"current": 1, "skipped": [], "rated": 0}, "awaiting_score": 1},
+    ],
+)
+def test_the_typed_state_reads_back_what_it_stores(stored) -> None:
+    assert conversation_state.to_json(conversation_state.from_json(stored)) == stored
+
+
+def test_the_old_stored_state_reads_as_the_card_on_screen() -> None:
+    old = {"onboarding": {"queue": [7, 8, 9], "rated": 2}, "awaiting_score": 5}
+    assert conversation_state.from_json(old) == conversation_state.ConversationState(
+        conversation_state.Onboarding(current=7, skipped=(), rated=2),
+        conversation_state.AwaitingScore(5),
+    )
 
 
 def test_a_double_tap_during_onboarding_does_not_skip_a_movie(ann: Talk) -> None:
@@ -485,7 +557,7 @@ def test_pictures_of_a_person_stay_out_of_groups(conversation: Conversation) -> 
 
 
 def test_onboarding_movies_are_popular_and_varied(service: MovieService, catalog_db) -> None:
-    first_ten = [service.movie(m) for m in service.onboarding_movies()[:ONBOARDING_SIZE]]
+    first_ten = [get_movie(catalog_db, m) for m in service.onboarding_movies()[:ONBOARDING_SIZE]]
     counts = ratings.rating_counts(catalog_db)
     assert all(counts[m.id] >= 50 for m in first_ten)
     assert len({g for m in first_ten for g in m.genres}) >= 15
