@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from recommender import Model, UserProfile
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
-from storage import chats, movies, ratings, state
+from storage import movies, ratings, state
 from storage.movies import Movie
 from storage.search import TitleIndex, TitleMatch
 from storage.titles import normalize
@@ -146,9 +146,6 @@ class MovieService:
         picks = model.for_group(profiles, n, at=time.time())
         found = movies.get_movies(self.db, [p.movie_id for p in picks])
         return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
-
-    def pool(self, chat_id: int) -> list[tuple[int, str | None]]:
-        return chats.pool_members(self.db, chat_id)
 
     def onboarding_movies(self) -> list[int]:
         """Popular movies to rate first, chosen to cover many genres and decades with at most
