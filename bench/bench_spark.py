@@ -34,33 +34,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_recommender import data_path  # noqa: E402
 
+from devtools.heldout import held_out_rmse  # noqa: E402
 from recommender import Model, ModelConfig, Ratings  # noqa: E402
 from recommender.spark_engine import DEFAULT_SPARK_CONF, fit_with_spark  # noqa: E402
 
 HELD_OUT = 0.1
 SPLIT_SEED = 1
 NO_KNN = ModelConfig(knn_neighbours=0, blend_knn=0.0, blend_mf=1.0)
-
-
-def held_out_rmse(model: Model, fit: Ratings, test: Ratings) -> float:
-    """RMSE (1-10 scale) over ``test``, every user folded in from their ``fit`` history."""
-    order = np.argsort(fit.user_ids, kind="stable")
-    users, starts = np.unique(fit.user_ids[order], return_index=True)
-    bounds = np.append(starts, order.size)
-    torder = np.argsort(test.user_ids, kind="stable")
-    tusers, tstarts = np.unique(test.user_ids[torder], return_index=True)
-    tbounds = np.append(tstarts, torder.size)
-    sq = 0.0
-    for k, u in enumerate(tusers):
-        sel = torder[tbounds[k] : tbounds[k + 1]]
-        j = np.searchsorted(users, u)
-        hist = {}
-        if j < users.size and users[j] == u:
-            h = order[bounds[j] : bounds[j + 1]]
-            hist = dict(zip(fit.movie_ids[h].tolist(), fit.values[h].tolist(), strict=True))
-        err = model.predict(model.fold_in(hist), test.movie_ids[sel]) - test.values[sel]
-        sq += float(err @ err)
-    return float(np.sqrt(sq / len(test)))
 
 
 def run_one(size: str, master: str, driver_memory: str) -> list[dict]:

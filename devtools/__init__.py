@@ -10,6 +10,7 @@ directory; nothing in the bot imports it.
 - ``app.py``: moviebot's own Application against FakeTelegram in the test's process.
 - ``bot_process.py``: the real ``moviebot run`` process against FakeTelegram.
 - ``catalog.py``: movies of the bundled catalog to send (popular titles search finds at once).
+- ``heldout.py``: a model's RMSE on held-out ratings, each user folded in.
 - ``tutorial.py``: the classic 10-movie, 5-user tutorial example as data and MovieLens files.
 - ``paths.py``: the repository, ``deploy/`` and the MovieLens data in ``../shared``.
 - ``systemd.py``: reading the shipped systemd units as systemd does.

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devtools.heldout import held_out_rmse, history_of
 from devtools.paths import shared_split
 from recommender import Model, ModelConfig, Ratings
 from recommender.errors import BadRatings, RecommenderError
@@ -41,26 +42,9 @@ def spark():
     session.stop()
 
 
-def history_of(r: Ratings, user: int) -> dict[int, float]:
-    sel = r.user_ids == user
-    return dict(zip(r.movie_ids[sel].tolist(), r.values[sel].tolist(), strict=True))
-
-
 def rmse_stars(model: Model, train: Ratings, test: Ratings) -> float:
     """Test RMSE in stars, every test user folded in from their train history."""
-    order = np.argsort(train.user_ids, kind="stable")
-    users, starts = np.unique(train.user_ids[order], return_index=True)
-    bounds = np.append(starts, order.size)
-    err = []
-    for u in np.unique(test.user_ids):
-        sel = test.user_ids == u
-        k = np.searchsorted(users, u)
-        hist = {}
-        if k < users.size and users[k] == u:
-            h = order[bounds[k] : bounds[k + 1]]
-            hist = dict(zip(train.movie_ids[h].tolist(), train.values[h].tolist(), strict=True))
-        err.append(model.predict(model.fold_in(hist), test.movie_ids[sel]) - test.values[sel])
-    return float(np.sqrt(np.mean(np.concatenate(err) ** 2))) / 2
+    return held_out_rmse(model, train, test) / 2
 
 
 # ------------------------------------------------------------------ numpy side (no Spark)
