@@ -203,7 +203,8 @@ def test_ratings_arrays_hold_every_rating(tutorial_db: Database) -> None:
 
 
 def test_score_counts_count_each_score_once_per_user_and_movie(tutorial_db: Database) -> None:
-    # The tutorial's 29 ratings (tests/tutorial.py): one 2, eight 4s, six 6s, seven 8s, seven 10s.
+    # The tutorial's 29 ratings (devtools/tutorial.py): one 2, eight 4s, six 6s, seven 8s and
+    # seven 10s.
     assert ratings.score_counts(tutorial_db) == (0, 1, 0, 8, 0, 6, 0, 7, 0, 7)
     users.save_user(tutorial_db, 42, "Ann")
     ratings.set_rating(tutorial_db, 42, 5, 3)
