@@ -101,7 +101,21 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _model_path(args: argparse.Namespace) -> Path:
-    return Path(args.model) if getattr(args, "model", None) else model_path_for(Path(args.db))
+    path = Path(args.model) if getattr(args, "model", None) else model_path_for(Path(args.db))
+    if not path.parent.is_dir():
+        raise CommandError(f"the model's folder {path.parent} does not exist")
+    return path
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _service(args: argparse.Namespace):
@@ -155,9 +169,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         load_movielens_ratings(args.train),
         load_movielens_ratings(args.test),
         include_dense_reference=not args.no_dense,
+        catalog=_evaluation_catalog(args),
     )
     _print(args, report, format_report(report))
     return 0
+
+
+def _evaluation_catalog(args: argparse.Namespace) -> dict | None:
+    """Titles and genres for the list figures: ``--movies``, else a movies.csv beside the
+    split's folder (MovieLens layout), else none."""
+    from recommender.evaluate import load_movielens_catalog
+
+    beside = Path(args.train).resolve().parent.parent / "movies.csv"
+    path = Path(args.movies) if args.movies else beside
+    if not path.is_file():
+        if args.movies:
+            raise CommandError(f"{path} is not a file")
+        return None
+    return load_movielens_catalog(path)
 
 
 def _resolve(service, title: str) -> int:
@@ -229,6 +258,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import os
 
     from bot.telegram_app import BotSettings, build_application
+    from moviebot.training import refit_if_changed
 
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
@@ -245,6 +275,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         model_path=_model_path(args),
         api_url=args.api_url,
         refit_minutes=args.refit_minutes,
+        refit=refit_if_changed,
         rate_limit=not args.no_rate_limit,
         webhook=bool(args.webhook_url),
     )
@@ -394,6 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--no-dense", action="store_true", help="skip the slow dense tutorial reference"
     )
+    evaluate.add_argument(
+        "--movies",
+        help="movies.csv for titles and genres (franchise rule, genre figures, cold start); "
+        "default: the movies.csv beside the split's folder, if there is one",
+    )
 
     recommend = add(
         "recommend",
@@ -403,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         [printing, model_option],
     )
     recommend.add_argument("--user", type=int, help="a user id from the database")
-    recommend.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    recommend.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
     recommend.add_argument("--genre", help="only this genre, e.g. Comedy")
 
     similar = add(
@@ -415,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     similar.add_argument("title", nargs="*", help="the movie's title")
     similar.add_argument("--id", type=int, help="the movie's id instead of a title")
-    similar.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    similar.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
 
     chat = add(
         "chat",

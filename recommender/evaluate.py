@@ -28,19 +28,39 @@ least one relevant movie:
 
 from __future__ import annotations
 
+import csv
 import os
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import scipy.optimize
 
 from recommender.config import ModelConfig
+from recommender.diversity import diversify, franchise_keys
 from recommender.errors import BadRatings
 from recommender.ids import IdIndex
 from recommender.model import Model
+from recommender.onboarding import (
+    adaptive_next,
+    diverse_popular,
+    most_rated,
+    simulate,
+    static_order,
+)
 from recommender.ratings import Ratings
+from recommender.topn import (
+    SIMILAR_MIN_RATINGS,
+    SIMILAR_SOURCES,
+    ReferenceItems,
+    list_profile,
+    precision_ndcg,
+    similar_hit_rate,
+    top_unrated,
+)
 
 DENSE_MAX_CELLS = 20_000_000
 RELEVANT_STARS = 4.0
@@ -70,6 +90,39 @@ def load_movielens_ratings(path: str | os.PathLike[str]) -> Ratings:
         data[:, 2] * 2.0,
         data[:, 3] if timed else None,
     )
+
+
+class CatalogMovie(NamedTuple):
+    """What the list figures need of a movie: its title (franchises) and genres."""
+
+    title: str
+    genres: tuple[str, ...]
+    year: int | None
+
+
+def load_movielens_catalog(path: str | os.PathLike[str]) -> dict[int, CatalogMovie]:
+    """Read a MovieLens ``movies.csv`` (``movieId,title,genres``) into ``{movie_id:
+    CatalogMovie}`` (the year from the title's trailing "(1995)")."""
+    path = Path(path)
+    out = {}
+    try:
+        with path.open("r", newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or not {"movieId", "title", "genres"} <= set(
+                reader.fieldnames
+            ):
+                raise BadRatings(f"{path}: expected a movieId,title,genres header")
+            for row in reader:
+                year = re.search(r"\((\d{4})\)\s*$", row["title"])
+                genres = tuple(g for g in row["genres"].split("|") if g != "(no genres listed)")
+                out[int(row["movieId"])] = CatalogMovie(
+                    row["title"], genres, int(year.group(1)) if year else None
+                )
+    except OSError as e:
+        raise BadRatings(f"cannot read {path}: {e}") from e
+    except (ValueError, KeyError) as e:
+        raise BadRatings(f"{path}: malformed movies: {e}") from e
+    return out
 
 
 # --------------------------------------------------------------------- metrics
@@ -150,9 +203,10 @@ Shift = Callable[[int, np.ndarray], np.ndarray]
 
 def _evaluate_scorer(
     split: _Split, scorer: Scorer, shift: Shift | None = None
-) -> tuple[dict[str, float], dict[str, float] | None]:
-    """The scorer's metrics, and with ``shift`` also those of its predictions plus the shift
-    (same top-10 lists: the shift is not used for ranking), from one pass over the users."""
+) -> tuple[dict[str, float], dict[str, float] | None, list[list[int]]]:
+    """The scorer's metrics, with ``shift`` also those of its predictions plus the shift
+    (same top-10 lists: the shift is not used for ranking), and its top-10 lists by score,
+    from one pass over the users."""
     preds = np.empty(len(split.test))
     shifted = np.empty(len(split.test)) if shift is not None else None
     ranked, relevant = [], []
@@ -177,7 +231,8 @@ def _evaluate_scorer(
     topn = _topn(ranked, relevant)
     truth = split.test.values
     plain = _accuracy(preds, truth) | topn
-    return plain, (_accuracy(shifted, truth) | topn if shifted is not None else None)
+    lists = [[int(m) for m in r] for r in ranked]
+    return plain, (_accuracy(shifted, truth) | topn if shifted is not None else None), lists
 
 
 def _accuracy(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -304,12 +359,18 @@ def evaluate(
     *,
     include_dense_reference: bool = True,
     config: ModelConfig | None = None,
+    catalog: Mapping[int, CatalogMovie] | None = None,
+    include_onboarding: bool = True,
 ) -> dict:
     """Fit every model on ``train`` and score it on ``test``; see the module docstring.
 
-    Returns a JSON-serialisable dict: sizes, the protocol, and ``models``, a list of
-    ``{"name", "rmse_stars", "mae_stars", "rmse", "mae", "precision_at_10", "ndcg_at_10",
-    "fit_seconds"}`` (``rmse``/``mae`` on the 1-10 scale).
+    Returns a JSON-serialisable dict: sizes, the protocol, ``models`` (one row per model:
+    ``name``, ``rmse_stars``, ``mae_stars``, ``rmse``, ``mae`` (None for list-only references),
+    ``precision_at_10``, ``ndcg_at_10``, the list figures of :mod:`recommender.topn` and
+    ``fit_seconds``), ``similar`` (item-to-item hit@10 per method) and ``onboarding`` (the
+    cold-start simulation per card order, without ``include_onboarding`` or a ``catalog``
+    empty). With a ``catalog`` (titles and genres), "ours" lists obey the franchise rule and
+    the genre and franchise figures are reported.
     """
     if len(train) == 0 or len(test) == 0:
         raise BadRatings("evaluate needs non-empty train and test ratings")
@@ -323,27 +384,61 @@ def evaluate(
     if include_dense_reference and dense_ok:
         models.append(("tutorial dense CG", lambda: _dense_cg(split)))
     cfg = config or ModelConfig()
+    ref = ReferenceItems(train.user_ids, train.movie_ids, split.catalog.ids)
+    counts = dict(zip(split.catalog.ids.tolist(), ref.counts.tolist(), strict=True))
+    franchise_of = franchise_keys({m: c.title for m, c in catalog.items()}) if catalog else None
+    genres = {m: frozenset(c.genres) for m, c in catalog.items()} if catalog else None
+
+    def profile_of(lists: list[list[int]]) -> dict:
+        return list_profile(lists, counts, n_users, len(split.catalog), genres, franchise_of)
+
     results = []
     for name, build in models:
         t0 = time.perf_counter()
         scorer = build()
         fit_s = time.perf_counter() - t0
-        row = {"name": name} | _evaluate_scorer(split, scorer)[0] | {"fit_seconds": fit_s}
-        results.append(row)
+        plain, _, lists = _evaluate_scorer(split, scorer)
+        results.append({"name": name} | plain | profile_of(lists) | {"fit_seconds": fit_s})
+    users = [(u, split.history(u)) for u, _ in split.test_rows()]
+    relevant = _relevant(split)
+    for name, lister in (
+        (
+            "popularity",
+            lambda rows: top_unrated(ref.counts.astype(float), rows, ref.catalog, TOP_K),
+        ),
+        (
+            f"EASE (lambda {EASE_REG:g})",
+            lambda rows: top_unrated(ref.ease_scores(rows, EASE_REG), rows, ref.catalog, TOP_K),
+        ),
+    ):
+        t0 = time.perf_counter()
+        lists = [lister(ref.rows(ids)) for _, (ids, _) in users]
+        results.append(
+            {"name": name}
+            | _NO_ACCURACY
+            | precision_ndcg(lists, relevant)
+            | profile_of(lists)
+            | {"fit_seconds": time.perf_counter() - t0}
+        )
     t0 = time.perf_counter()
     model = Model.fit(train, cfg, seed=0, movie_ids=split.catalog.ids)
     fit_s = time.perf_counter() - t0
     scorer = _ours(split, model)
     timed = split.timed and cfg.blend_session != 0
-    blind, with_session = _evaluate_scorer(
+    blind, with_session, by_rating = _evaluate_scorer(
         split, scorer, _session_shift(split, model) if timed else None
     )
     fit = {"fit_seconds": fit_s}
+    results.append(
+        {"name": "ours, ranked by predicted rating"} | blind | profile_of(by_rating) | fit
+    )
+    shown = [_shown_list(model, ids, vals, franchise_of) for _, (ids, vals) in users]
+    lists_figures = precision_ndcg(shown, relevant) | profile_of(shown)
     if with_session is None:
-        results.append({"name": "ours"} | blind | fit)
+        results.append({"name": "ours"} | blind | lists_figures | fit)
     else:
-        results.append({"name": "ours"} | with_session | fit)
-        results.append({"name": "ours, time-blind"} | blind | fit)
+        results.append({"name": "ours"} | with_session | lists_figures | fit)
+        results.append({"name": "ours, time-blind"} | blind | lists_figures | fit)
     return {
         "n_train": len(train),
         "n_test": len(test),
@@ -355,8 +450,127 @@ def evaluate(
             f"rate in train, relevant = test rating >= {RELEVANT_STARS:g} stars"
         ),
         "dense_reference_skipped": bool(include_dense_reference and not dense_ok),
+        "franchise_rule": franchise_of is not None,
         "models": results,
+        "similar": _similar_figures(split, model, ref),
+        "onboarding": _onboarding_figures(split, cfg, catalog, franchise_of)
+        if include_onboarding and catalog
+        else [],
     }
+
+
+# List-only references have no rating predictions: null in the JSON, "-" in the table.
+_NO_ACCURACY = {"rmse_stars": None, "mae_stars": None, "rmse": None, "mae": None}
+EASE_REG = 300.0
+SHOWN_POOL = 40
+
+
+def _relevant(split: _Split) -> list[set[int]]:
+    out = []
+    for _, sel in split.test_rows():
+        vals = split.test.values[sel]
+        out.append({int(m) for m in split.test.movie_ids[sel][vals >= 2 * RELEVANT_STARS]})
+    return out
+
+
+def _shown_list(
+    model: Model, ids: np.ndarray, vals: np.ndarray, franchise_of: Mapping[int, str] | None
+) -> list[int]:
+    """What the bot shows: the model's ranking, with the franchise rule when titles are known."""
+    profile = model.fold_in(dict(zip(ids.tolist(), vals.tolist(), strict=True)))
+    if franchise_of is None:
+        return [m for m, _ in model.recommend(profile, TOP_K)]
+    ranked = [m for m, _ in model.recommend(profile, SHOWN_POOL)]
+    return diversify(ranked, franchise_of, TOP_K)
+
+
+def _similar_figures(split: _Split, model: Model, ref: ReferenceItems) -> list[dict]:
+    """Item-to-item hit@10 (:func:`recommender.topn.similar_hit_rate`) of /similar today and of
+    the references."""
+    sources = []
+    relevant = _relevant(split)
+    for (user, _), rel in zip(split.test_rows(), relevant, strict=True):
+        if not rel:
+            continue
+        ids, vals = split.history(user)
+        liked = ids[
+            (vals >= 2 * RELEVANT_STARS) & (ref.counts[ref.rows(ids)] >= SIMILAR_MIN_RATINGS)
+        ]
+        for m in liked[:SIMILAR_SOURCES]:
+            sources.append((int(m), ids, rel))
+    cat = ref.catalog
+
+    def from_scores(score: Callable[[int], np.ndarray]) -> Callable[[int, np.ndarray], list[int]]:
+        def nearest(movie: int, rated: np.ndarray) -> list[int]:
+            return top_unrated(
+                score(int(ref.rows(np.array([movie]))[0])), ref.rows(rated), cat, TOP_K
+            )
+
+        return nearest
+
+    methods = {
+        "ours": lambda m, rated: [x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())],
+        "ours, factor cosine (before)": lambda m, rated: [
+            x
+            for x, _ in model.similar_by_factors(m, TOP_K + rated.size)
+            if x not in set(rated.tolist())
+        ][:TOP_K],
+        "co-occurrence cosine": from_scores(ref.cosine_similar),
+        f"EASE item weights (lambda {EASE_REG:g})": from_scores(
+            lambda r: ref.ease_similar(r, EASE_REG)
+        ),
+    }
+    return [
+        {"name": name, "hit_at_10": similar_hit_rate(sources, f)} for name, f in methods.items()
+    ]
+
+
+ONBOARDING_HOLDOUT = 5  # every 5th test user is a new user for the cold-start simulation
+
+
+def _onboarding_figures(
+    split: _Split,
+    cfg: ModelConfig,
+    catalog: Mapping[int, CatalogMovie],
+    franchise_of: Mapping[int, str] | None,
+) -> list[dict]:
+    """The cold-start simulation (:mod:`recommender.onboarding`): every 5th test user is left
+    out of a second fit and meets the onboarding as a new user, answering with their train
+    ratings; their list after 10 cards is scored on their test ratings."""
+    held = set(split.test_users[::ONBOARDING_HOLDOUT].tolist())
+    tr = split.train
+    keep = ~np.isin(tr.user_ids, list(held))
+    fit = tr.subset(keep)
+    model = Model.fit(fit, cfg, seed=0, movie_ids=split.catalog.ids)
+    truths = []
+    for u in sorted(held):
+        sel = tr.user_ids == u
+        known = dict(zip(tr.movie_ids[sel].tolist(), tr.values[sel].tolist(), strict=True))
+        tsel = (split.test.user_ids == u) & (split.test.values >= 2 * RELEVANT_STARS)
+        truths.append((known, set(split.test.movie_ids[tsel].tolist())))
+    ids, cnt = np.unique(fit.movie_ids, return_counts=True)
+    counts = dict(zip(ids.tolist(), cnt.tolist(), strict=True))
+    pool = most_rated(counts)
+    diverse = diverse_popular(
+        counts,
+        {m: c.genres for m, c in catalog.items()},
+        {m: c.year for m, c in catalog.items()},
+        franchise_of or {},
+        3 * TOP_K,
+    )
+
+    def by_rating(m: Model, h: Mapping[int, float]) -> list[int]:
+        return [x for x, _ in m.recommend_by_rating(m.fold_in(h), TOP_K)]
+
+    runs = [
+        ("diverse cards, ranked by predicted rating (before)", static_order(diverse), by_rating),
+        ("diverse cards", static_order(diverse), None),
+        ("most-rated cards", static_order(pool), None),
+        ("adaptive cards", lambda r, p: adaptive_next(model, r, p, pool), None),
+    ]
+    return [
+        {"name": name} | simulate(model, truths, order, recommend=rec) for name, order, rec in runs
+    ]
 
 
 def json_config(cfg: ModelConfig) -> dict:
@@ -366,22 +580,47 @@ def json_config(cfg: ModelConfig) -> dict:
 
 
 def format_report(report: dict) -> str:
-    """Render :func:`evaluate`'s result as a plain-text table."""
+    """Render :func:`evaluate`'s result as plain-text tables."""
+
+    def num(v: float | None, fmt: str) -> str:
+        return "-" if v is None or v != v else format(v, fmt)
+
     lines = [
         f"train {report['n_train']} ratings, test {report['n_test']} ratings, "
         f"{report['n_users']} users, {report['n_movies']} movies",
         "",
-        f"{'model':<20} {'RMSE*':>7} {'MAE*':>7} {'RMSE':>7} {'MAE':>7} "
-        f"{'P@10':>7} {'NDCG@10':>8} {'fit s':>7}",
+        f"{'model':<34} {'RMSE*':>7} {'MAE*':>7} {'P@10':>7} {'NDCG@10':>8} {'genres':>6} "
+        f"{'pop':>6} {'cover':>6} {'novel':>6} {'fr':>3} {'fit s':>6}",
     ]
     for m in report["models"]:
         lines.append(
-            f"{m['name']:<20} {m['rmse_stars']:>7.4f} {m['mae_stars']:>7.4f} {m['rmse']:>7.4f} "
-            f"{m['mae']:>7.4f} {m['precision_at_10']:>7.4f} {m['ndcg_at_10']:>8.4f} "
-            f"{m['fit_seconds']:>7.2f}"
+            f"{m['name']:<34} {num(m['rmse_stars'], '7.4f'):>7} {num(m['mae_stars'], '7.4f'):>7} "
+            f"{num(m['precision_at_10'], '7.4f'):>7} {num(m['ndcg_at_10'], '8.4f'):>8} "
+            f"{num(m.get('genre_diversity'), '6.3f'):>6} {num(m['mean_popularity'], '6.1f'):>6} "
+            f"{num(m['coverage'], '6.3f'):>6} {num(m['novelty'], '6.2f'):>6} "
+            f"{m.get('max_franchise', '-'):>3} {m['fit_seconds']:>6.2f}"
         )
     lines.append("")
-    lines.append("* in stars (0.5-5); the others on the 1-10 scale. " + report["protocol"] + ".")
+    lines.append(
+        "* in stars (0.5-5). " + report["protocol"] + ". genres: intra-list genre diversity; "
+        "pop: mean train ratings of a listed movie; cover: catalog coverage; novel: mean "
+        "-log2(share of users who rated it); fr: most movies of one franchise in a list."
+    )
+    if not report.get("franchise_rule"):
+        lines.append("No catalog given: the franchise rule and the genre figures are off.")
     if report.get("dense_reference_skipped"):
         lines.append("tutorial dense CG skipped: too many movie x user cells for dense arrays.")
+    if report.get("similar"):
+        lines += ["", f"{'/similar (item to item)':<40} {'hit@10':>7}"]
+        lines += [f"{s['name']:<40} {s['hit_at_10']:>7.4f}" for s in report["similar"]]
+    if report.get("onboarding"):
+        lines += [
+            "",
+            f"{'cold start: 10 onboarding cards':<52} {'ratings':>7} {'P@10':>7} {'NDCG@10':>8}",
+        ]
+        lines += [
+            f"{o['name']:<52} {o['ratings_collected']:>7.2f} {o['precision_at_10']:>7.4f} "
+            f"{o['ndcg_at_10']:>8.4f}"
+            for o in report["onboarding"]
+        ]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import pytest
 
 from recommender import BadRatings, ModelConfig, Ratings
 from recommender.evaluate import (
+    CatalogMovie,
     _topn_metrics,
     evaluate,
     format_report,
@@ -75,12 +76,26 @@ def test_evaluate_reports_every_model_and_ours_beats_the_means() -> None:
         config=ModelConfig(rank=2, reg=2.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0),
     )
     names = [m["name"] for m in report["models"]]
-    assert names == ["global mean", "movie mean", "tutorial dense CG", "ours"]
+    assert names == [
+        "global mean",
+        "movie mean",
+        "tutorial dense CG",
+        "popularity",
+        "EASE (lambda 300)",
+        "ours, ranked by predicted rating",
+        "ours",
+    ]
     by = {m["name"]: m for m in report["models"]}
     for m in report["models"]:
-        assert m["rmse_stars"] == pytest.approx(m["rmse"] / 2)
-        assert m["mae_stars"] == pytest.approx(m["mae"] / 2)
+        if m["name"] in ("popularity", "EASE (lambda 300)"):
+            assert m["rmse"] is None  # list-only references: null, printed "-"
+        else:
+            assert m["rmse_stars"] == pytest.approx(m["rmse"] / 2)
+            assert m["mae_stars"] == pytest.approx(m["mae"] / 2)
         assert 0 <= m["precision_at_10"] <= 1 and 0 <= m["ndcg_at_10"] <= 1
+    assert by["ours"]["rmse"] == by["ours, ranked by predicted rating"]["rmse"]
+    assert {s["name"] for s in report["similar"]} >= {"ours", "EASE item weights (lambda 300)"}
+    assert report["onboarding"] == []  # no catalog given
     assert by["ours"]["rmse"] < min(by["movie mean"]["rmse"], by["global mean"]["rmse"])
     json.dumps(report)  # the CLI's --json prints it as is
     text = format_report(report)
@@ -92,7 +107,7 @@ def test_evaluate_reports_every_model_and_ours_beats_the_means() -> None:
 def test_evaluate_can_skip_the_dense_reference() -> None:
     train, test = small_split()
     report = evaluate(train, test, include_dense_reference=False)
-    assert [m["name"] for m in report["models"]] == ["global mean", "movie mean", "ours"]
+    assert "tutorial dense CG" not in [m["name"] for m in report["models"]]
 
 
 def test_evaluate_refuses_empty_data() -> None:
@@ -100,3 +115,31 @@ def test_evaluate_refuses_empty_data() -> None:
     empty = Ratings(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     with pytest.raises(BadRatings):
         evaluate(train, empty)
+
+
+def test_with_a_catalog_the_shown_lists_keep_the_franchise_rule_and_onboarding_is_simulated() -> (
+    None
+):
+    train, test = small_split()
+    movies = np.unique(np.concatenate([train.movie_ids, test.movie_ids]))
+    # Every movie is a sequel of one of four franchises: at most 2 of each may be shown.
+    catalog = {
+        int(m): CatalogMovie(f"Saga {k % 4}: Part {k}", ("Drama",) if k % 2 else ("Comedy",), 2000)
+        for k, m in enumerate(movies)
+    }
+    report = evaluate(train, test, include_dense_reference=False, catalog=catalog)
+    by = {m["name"]: m for m in report["models"]}
+    assert by["ours"]["max_franchise"] <= 2
+    assert by["popularity"]["max_franchise"] > 2
+    assert 0 <= by["ours"]["genre_diversity"] <= 1
+    names = [o["name"] for o in report["onboarding"]]
+    assert names == [
+        "diverse cards, ranked by predicted rating (before)",
+        "diverse cards",
+        "most-rated cards",
+        "adaptive cards",
+    ]
+    for o in report["onboarding"]:
+        assert 0 <= o["ndcg_at_10"] <= 1 and 0 <= o["ratings_collected"] <= 10
+    json.dumps(report)
+    assert "cold start" in format_report(report)

@@ -136,7 +136,7 @@ def test_evaluate_reports_the_time_blind_model_next_to_ours_when_times_are_known
     train, test = timed.subset(~is_test), timed.subset(is_test)
     report = evaluate(train, test, include_dense_reference=False)
     by = {m["name"]: m for m in report["models"]}
-    assert list(by) == ["global mean", "movie mean", "ours", "ours, time-blind"]
+    assert list(by)[-2:] == ["ours", "ours, time-blind"]
     assert by["ours"]["rmse"] < by["ours, time-blind"]["rmse"] - 0.05
     assert by["ours"]["ndcg_at_10"] == by["ours, time-blind"]["ndcg_at_10"]
     # Without timestamps there is nothing to compare.
