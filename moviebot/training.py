@@ -88,6 +88,14 @@ def load_or_train(db_path: Path, model_path: Path) -> Model:
     return train(db_path, model_path).model
 
 
+def refit_if_changed(db_path: Path, model_path: Path) -> Model | None:
+    """A new model fitted on the database's ratings and saved (as `train`), or None when no
+    rating changed since the last fit: the bot's periodic refit."""
+    if ratings_changed_since_last_fit(db_path) == 0:
+        return None
+    return train(db_path, model_path).model
+
+
 def ratings_changed_since_last_fit(db_path: Path) -> int:
     """How many ratings a refit would pick up (all of them when there was no fit)."""
     db = connect(db_path)

@@ -19,12 +19,9 @@ from telegram.ext import Application
 
 from bot import callbacks
 from bot.callbacks import Verb
-from bot.telegram_app import (
-    CONCURRENT_CHATS,
-    JournalingQueue,
-    build_application,
-    requeue_unfinished,
-)
+from bot.delivery import requeue_unfinished
+from bot.ptb_classes import JournalingQueue
+from bot.telegram_app import CONCURRENT_CHATS, build_application
 from devtools.app import buttons, messages, run_bot
 from devtools.bot_process import start_bot
 from devtools.catalog import FROZEN, TED, popular_titles

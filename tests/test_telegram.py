@@ -7,6 +7,7 @@ the `fake_telegram` fixture fails a test in which the bot sent anything Telegram
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import subprocess
 import time
@@ -25,6 +26,7 @@ from devtools.bot_process import start_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.ptb import TEST_TOKEN as TOKEN
+from moviebot.training import refit_if_changed
 from storage import chats, fits, ratings
 
 ANN, BOB = 501, 502
@@ -267,9 +269,17 @@ def _community_loves(db: Database, movie_id: int, people: int) -> None:
 
 
 def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
-    fake_telegram: FakeTelegram, service: MovieService, settings, catalog_db, monkeypatch
+    fake_telegram: FakeTelegram, service: MovieService, settings, catalog_db, tmp_path
 ) -> None:
     obscure = 75395  # Frozen (2010): two ratings, far from the best-rated list
+    attempts = []
+
+    def refit(db_path: Path, model_path: Path):
+        """The CLI's refit; the first attempt cannot save the model it fitted."""
+        attempts.append(model_path)
+        if len(attempts) == 1:
+            model_path = tmp_path / "no such folder" / "model.npz"
+        return refit_if_changed(db_path, model_path)
 
     async def scenario(app: Application) -> None:
         fake_telegram.send_text(ANN, "/recommend 5", first_name="Ann")
@@ -279,15 +289,8 @@ def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
         await app.bot_data["runtime"].run(_community_loves, catalog_db, obscure, 60)
 
         old_model = service.model
-        import moviebot.training
-
-        def broken_fit(*args, **kwargs):
-            raise RuntimeError("out of memory, say")
-
-        monkeypatch.setattr(moviebot.training.Model, "fit", broken_fit)
         assert await refit_now(app) is False
         assert service.model is old_model
-        monkeypatch.undo()
         fake_telegram.send_text(ANN, "/recommend 5", first_name="Ann")
         assert (await messages(fake_telegram, ANN, 2))[1]["text"] == before
 
@@ -297,10 +300,23 @@ def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
         after = (await messages(fake_telegram, ANN, 3))[2]["text"]
         assert "Frozen (2010)" in after
 
-    run_bot(fake_telegram, service, settings, scenario)
+    run_bot(fake_telegram, service, dataclasses.replace(settings, refit=refit), scenario)
+    assert attempts == [settings.model_path] * 2
     statuses = [f.status for f in fits.recent_fits(catalog_db)]
     assert statuses[:2] == ["ok", "failed"]
-    assert "out of memory" in fits.recent_fits(catalog_db)[1].error
+    assert "FileNotFoundError" in fits.recent_fits(catalog_db)[1].error
+
+
+def test_without_a_refit_function_the_bot_never_refits(
+    fake_telegram: FakeTelegram, service: MovieService, settings
+) -> None:
+    async def scenario(app: Application) -> None:
+        assert await refit_now(app) is False
+        assert app.job_queue.jobs() and all(j.name == "retry_job" for j in app.job_queue.jobs())
+
+    old_model = service.model
+    run_bot(fake_telegram, service, dataclasses.replace(settings, refit_minutes=1), scenario)
+    assert service.model is old_model
 
 
 def test_an_unexpected_error_is_apologised_for_and_the_bot_carries_on(

@@ -1,0 +1,266 @@
+"""Nothing acknowledged is lost: the life of one Telegram update, kept in storage/journal.py.
+
+    recorded ──► answered ──► delivered 1 .. n-1 ──► done
+        │            │  ▲              │
+        │            │  └── failed ◄───┘  a send failed: attempts + 1. The retry job puts the
+        │            │                    update back; delivery resumes after the last step
+        │            │                    delivered, with the stored answer. Given up after
+        │            │                    MAX_DELIVERY_ATTEMPTS.
+        │            └──► done, with the error, when computing the answer raised (apologised for)
+        └──► done when no handler answers (group chatter, another bot's command)
+
+- recorded: the update is in SQLite before Telegram is told it arrived (JournalingBot's
+  getUpdates, or JournalingQueue's put in webhook mode; `BotRuntime.record`). On start every
+  update that is not done is put back in the queue (`requeue_unfinished`).
+- answered: the answer (an Outcome) is stored in the same transaction as its effects
+  (`BotRuntime.answer_of`). Answers asked for while the database thread is busy are computed
+  together and committed at once (group commit, one fsync), each in a savepoint so a failing
+  one is rolled back alone.
+- delivered n: step n of the answer went out (the tap's toast, the edit, each reply), so a
+  resumed delivery sends only what is left; a `kill -9` can at most send the step each update
+  in flight was sending twice.
+- done: an update id that is done is skipped (`BotRuntime.admit`): a redelivered update is
+  answered once.
+
+All SQLite work happens in the one database thread (`BotRuntime.run`); the event loop only waits
+for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application
+
+from bot import charts, pictures
+from bot.conversation import Conversation
+from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
+from bot.service import MovieService
+from storage import journal
+
+if TYPE_CHECKING:
+    from bot.telegram_app import BotSettings
+
+log = logging.getLogger(__name__)
+
+# A delivery that keeps failing is given up after this many attempts (logged, kept in SQLite).
+MAX_DELIVERY_ATTEMPTS = 5
+# Telegram answers these when a step already happened (a retried delivery): treat as done.
+_ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
+
+
+class BotRuntime:
+    """What the handlers share: the conversation and the one thread that touches SQLite."""
+
+    def __init__(self, service: MovieService, conversation: Conversation, settings: BotSettings):
+        """Nothing running yet: the database thread starts with the first `run`."""
+        self.service = service
+        self.conversation = conversation
+        self.settings = settings
+        self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moviebot-db")
+        self.refitting = asyncio.Lock()
+        # Journal entries of admitted updates, read in the DB thread only.
+        self._admitted: dict[int, journal.JournalEntry | None] = {}
+        # Updates a handler answered (or closed); the event loop's own bookkeeping.
+        self.answered: set[int] = set()
+        # Answers waiting to be computed, and the task that computes them in batches.
+        self._waiting: list[tuple[int, Callable[[], Outcome], asyncio.Future]] = []
+        self._work = asyncio.Event()
+        self._committer: asyncio.Task | None = None
+
+    @property
+    def db(self):
+        """The service's database connection (used in the database thread only)."""
+        return self.service.db
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run `function(*args)` in the database thread without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.db_thread, function, *args)
+
+    async def record(self, updates: list[Update]) -> None:
+        """Store received updates (recorded), before Telegram learns they arrived."""
+        rows = [(u.update_id, json.dumps(u.to_dict(), ensure_ascii=False)) for u in updates]
+        await self.run(journal.record_updates, self.db, rows)
+
+    def admit(self, update: Update) -> bool:
+        """Whether to handle `update`: False when it is already done. Records it if nothing
+        has (an update put in the queue by other code) and remembers its journal entry for
+        the answer."""
+        entry = journal.get_entry(self.db, update.update_id)
+        if entry is None:
+            payload = json.dumps(update.to_dict(), ensure_ascii=False)
+            journal.record_updates(self.db, [(update.update_id, payload)])
+        elif entry.done:
+            return False
+        self._admitted[update.update_id] = entry
+        return True
+
+    async def answer_of(
+        self, update_id: int, compute: Callable[[], Outcome]
+    ) -> tuple[Outcome, int]:
+        """The update's answer and how many of its steps went out already, once the answer
+        and its effects are committed (answered).
+
+        Group commit: answers asked for while the database thread is busy are computed
+        together and committed in one transaction, so concurrent chats share one fsync.
+        """
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((update_id, compute, future))
+        self._work.set()
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_batches())
+        return await future
+
+    async def _commit_batches(self) -> None:
+        """Compute and commit the waiting answers, a batch at a time, for as long as asked."""
+        while True:
+            await self._work.wait()
+            self._work.clear()
+            batch, self._waiting = self._waiting, []
+            try:
+                results = await self.run(self._compute_batch, [(u, c) for u, c, _ in batch])
+            except Exception as error:  # the commit itself failed: every answer in it did
+                results = [error] * len(batch)
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    def _compute_batch(
+        self, batch: list[tuple[int, Callable[[], Outcome]]]
+    ) -> list[tuple[Outcome, int] | Exception]:
+        """In the database thread: every answer in one transaction, each in a savepoint so a
+        failing one is rolled back alone (its effects and its stored answer together)."""
+        results: list[tuple[Outcome, int] | Exception] = []
+        with self.db.atomic():
+            for update_id, compute in batch:
+                try:
+                    with self.db.atomic():
+                        results.append(self._stored_or_computed(update_id, compute))
+                except Exception as error:
+                    results.append(error)
+        return results
+
+    def _stored_or_computed(
+        self, update_id: int, compute: Callable[[], Outcome]
+    ) -> tuple[Outcome, int]:
+        """The stored answer to `update_id`, or compute and store it; inside the savepoint
+        of `_compute_batch`, which commits the effects and the answer together."""
+        entry = self._admitted.pop(update_id, None)
+        if entry is not None and entry.outcome is not None:
+            return outcome_from_json(entry.outcome), entry.delivered
+        outcome = compute()
+        journal.save_outcome(self.db, update_id, outcome_to_json(outcome))
+        return outcome, 0
+
+    async def stop(self) -> None:
+        """Stop committing and let the database thread finish its work."""
+        if self._committer is not None:
+            self._committer.cancel()
+        self.db_thread.shutdown(wait=True)
+
+    def close(self, update_id: int) -> None:
+        """Mark an update no handler answered as done."""
+        self._admitted.pop(update_id, None)
+        journal.mark_done(self.db, update_id)
+
+
+async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome]) -> None:
+    """Answer `update` with what `compute` returns, exactly once: store it, then deliver it."""
+    rt.answered.add(update.update_id)
+    try:
+        outcome, delivered = await rt.answer_of(update.update_id, compute)
+    except Exception as error:
+        # A bug or a broken database: handling it again would fail again. Apologise (the
+        # error handler) and close the update.
+        await rt.run(journal.mark_done, rt.db, update.update_id, f"{type(error).__name__}")
+        raise
+    try:
+        await deliver(update, rt, outcome, delivered)
+    except TelegramError as error:
+        # Telegram unreachable or refusing after the rate limiter's retries: the answer is
+        # stored, the retry job sends the rest later.
+        log.warning("update %d: delivery failed (%s); will retry", update.update_id, error)
+        await rt.run(journal.mark_failed, rt.db, update.update_id, repr(error))
+
+
+async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: int) -> None:
+    """Send the answer's steps that have not gone out yet, recording progress."""
+    query, chat = update.callback_query, update.effective_chat
+    steps: list[Callable[[], Awaitable[Any]]] = []
+    if query is not None:
+        steps.append(lambda: query.answer(outcome.toast))
+    if outcome.edit is not None and query is not None:
+        edit = outcome.edit
+        steps.append(lambda: query.edit_message_text(edit.text, reply_markup=_markup(edit)))
+    for reply in outcome.replies:
+        steps.append(lambda reply=reply: _send_reply(rt, chat, reply))
+    for number, step in enumerate(steps, start=1):
+        if number <= delivered:
+            continue
+        try:
+            await step()
+        except BadRequest as error:
+            if not any(text in str(error).lower() for text in _ALREADY_DONE):
+                raise
+        if number < len(steps):
+            await rt.run(journal.mark_delivered, rt.db, update.update_id, number)
+    await rt.run(journal.mark_done, rt.db, update.update_id)
+
+
+async def _send_reply(rt: BotRuntime, chat: Any, reply: Reply) -> Any:
+    """Send one reply: a photo with a caption when it asks for a picture, else a message."""
+    if reply.picture is None:
+        return await chat.send_message(reply.text, reply_markup=_markup(reply))
+    try:
+        data = await rt.run(pictures.gather, rt.service, reply.picture)
+    except charts.ChartError as error:
+        text = pictures.instead_of_picture(error, reply.text)
+        return await chat.send_message(text, reply_markup=_markup(reply))
+    # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
+    png = await asyncio.to_thread(pictures.draw, reply.picture, data)
+    caption = reply.text[: pictures.MAX_CAPTION]
+    return await chat.send_photo(png, caption=caption, reply_markup=_markup(reply))
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard, or None."""
+    if not reply.buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+async def requeue_unfinished(application: Application) -> int:
+    """Put every unfinished update back in the queue (at start, and for failed deliveries)."""
+    rt: BotRuntime = application.bot_data["runtime"]
+    entries = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
+    for entry in entries:
+        # put_nowait: these come from the journal, a webhook-mode put would store them again.
+        application.update_queue.put_nowait(
+            Update.de_json(json.loads(entry.payload), application.bot)
+        )
+    if entries:
+        log.info("handling %d unfinished update(s) again", len(entries))
+    return len(entries)
+
+
+async def retry_failed(application: Application) -> None:
+    """Requeue the unfinished updates when a delivery failed (Telegram down, flood limits
+    beyond the rate limiter's retries)."""
+    rt: BotRuntime = application.bot_data["runtime"]
+    failed = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
+    if any(entry.attempts > 0 for entry in failed):
+        await requeue_unfinished(application)
