@@ -617,8 +617,8 @@ class Conversation:
                 f"({count} rating{'s' if count != 1 else ''}). Try a better-known one."
             )
         lines = [f"Movies like {movie.label}:"]
-        for i, (other, similarity) in enumerate(nearest, start=1):
-            lines.append(f"{i}. {other.label} · {similarity:.2f} similar")
+        for i, (other, share) in enumerate(nearest, start=1):
+            lines.append(f"{i}. {other.label} · liked by {share:.0%} of its fans")
         return Outcome(replies=[Reply(chunk) for chunk in split_text(lines)])
 
     def _ratings_page(self, sender: Sender, page: int) -> Reply:

@@ -7,7 +7,6 @@ replacing the attribute is atomic.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,17 +15,20 @@ import numpy as np
 from sqlite_utils import Database
 
 from recommender import Model, UserProfile
+from recommender.diversity import diversify, franchise_keys
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
+from recommender.onboarding import adaptive_next, most_rated
 from storage import movies, ratings, state
 from storage.movies import Movie
 from storage.search import TitleIndex, TitleMatch
-from storage.titles import normalize
 
 ONBOARDING_SIZE = 10
 # A movie's learned features rest on its ratings; with fewer than this, neighbours are noise.
 MIN_RATINGS_FOR_SIMILAR = 5
 # A rating at least this high counts as liking the movie (for "because you rated X").
 LIKED = 7
+# /recommend ranks this many times the list asked for, for the franchise rule to choose from.
+RANKED_FOR_DIVERSITY = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class MovieService:
         self._model = model
         self._titles: TitleIndex | None = None
         self._onboarding: list[int] | None = None
+        self._franchises: dict[int, str] | None = None
 
     @property
     def model(self) -> Model:
@@ -60,6 +63,7 @@ class MovieService:
         """Serve `model` from now on; the title index picks up new popularity lazily."""
         self._model = model
         self._titles = None
+        self._onboarding = None
 
     @property
     def titles(self) -> TitleIndex:
@@ -87,8 +91,9 @@ class MovieService:
         genre: str | None = None,
         years: tuple[int, int] | None = None,
     ) -> list[Pick]:
-        """The user's top ``n``, optionally only ``genre`` and released within ``years``
-        (inclusive)."""
+        """The user's top ``n`` in the model's ranking order, at most two of one franchise
+        (spread apart), optionally only ``genre`` and released within ``years`` (inclusive).
+        Each pick names the liked movie that raises its ranking most ("because you rated")."""
         model = self._model
         profile = self.profile(user_id, model)
         candidates = None
@@ -96,43 +101,56 @@ class MovieService:
             year_from, year_to = years or (None, None)
             ids = movies.movie_ids_where(self.db, genre=genre, year_from=year_from, year_to=year_to)
             candidates = np.asarray(ids, dtype=np.int64)
-        top = model.recommend(
+        ranked = model.recommend(
             profile,
-            n,
+            RANKED_FOR_DIVERSITY * n + 10,
             exclude=state.hidden_movies(self.db, user_id),
             candidates=candidates,
             at=time.time(),
         )
-        found = movies.get_movies(self.db, [movie_id for movie_id, _ in top])
+        predicted = dict(ranked)
+        shown = diversify([m for m, _ in ranked], self.franchises, n)
+        found = movies.get_movies(self.db, shown)
         history = dict(zip(profile.movie_ids.tolist(), profile.ratings.tolist(), strict=True))
         reasons = {}
-        explained = model.explain_many(profile, [movie_id for movie_id, _ in top], k=3)
-        for (movie_id, _), supports in zip(top, explained, strict=True):
+        for movie_id, supports in zip(shown, model.explain_picks(profile, shown), strict=True):
             # "Because you rated X 3" would read as nonsense: only a movie the user liked
             # is given as the reason, even where a disliked one contributes more.
-            for rated, contribution in supports:
-                if contribution > 0 and history.get(rated, 0) >= LIKED:
+            for rated, _ in supports:
+                if history.get(rated, 0) >= LIKED:
                     reasons[movie_id] = rated
                     break
         supporting = movies.get_movies(self.db, reasons.values())
         picks = []
-        for movie_id, score in top:
+        for movie_id in shown:
             because = None
             if movie_id in reasons and reasons[movie_id] in supporting:
                 reason = reasons[movie_id]
                 because = (supporting[reason], int(history[reason]))
-            picks.append(Pick(found[movie_id], float(score), because))
+            picks.append(Pick(found[movie_id], float(predicted[movie_id]), because))
         return picks
 
+    @property
+    def franchises(self) -> dict[int, str]:
+        """``{movie_id: franchise key}`` for the catalog (recommender/diversity.py)."""
+        if self._franchises is None:
+            self._franchises = franchise_keys(movies.all_titles(self.db))
+        return self._franchises
+
     def similar(self, movie_id: int, n: int) -> list[tuple[Movie, float]]:
+        """Movies people who watched this one go on to watch and like, best first, each with
+        the share of this movie's fans (rated it 7+) who liked it too (7+): a number a user can
+        read. Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get none."""
         if self.rating_count(movie_id) < MIN_RATINGS_FOR_SIMILAR:
             return []
         try:
-            nearest = self._model.similar(movie_id, n)
+            nearest = self._model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
         except ModelDoesNotKnowMovie:
             return []
-        found = movies.get_movies(self.db, [m for m, _ in nearest])
-        return [(found[m], float(s)) for m, s in nearest if m in found]
+        ids = [m for m, _ in nearest]
+        found = movies.get_movies(self.db, ids)
+        fans, both = ratings.fans_who_also_liked(self.db, movie_id, ids, LIKED)
+        return [(found[m], both.get(m, 0) / fans if fans else 0.0) for m in ids if m in found]
 
     def rating_count(self, movie_id: int) -> int:
         try:
@@ -148,57 +166,17 @@ class MovieService:
         return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
 
     def onboarding_movies(self) -> list[int]:
-        """Popular movies to rate first, chosen to cover many genres and decades with at most
-        one per franchise, so the first ten ratings say as much as possible about a taste."""
+        """The movies onboarding may ask about: the most-rated ones (cached per model)."""
         if self._onboarding is None:
-            self._onboarding = self._pick_onboarding(3 * ONBOARDING_SIZE)
+            self._onboarding = most_rated(ratings.rating_counts(self.db))
         return self._onboarding
 
     def next_onboarding_movie(self, user_id: int, skipped: Sequence[int]) -> int | None:
         """The next movie to ask ``user_id`` about during onboarding, or None when there is
-        none left: not rated by them and not in ``skipped`` (the cards they answered "haven't
-        seen it" to)."""
+        none left: of the most-rated movies they have neither rated nor skipped ("haven't seen
+        it"), the one they most likely watched given what they rated so far (the first card:
+        the most-rated movie). Chosen on validation over the plain most-rated and the greedy
+        diverse-popular orders (recommender/onboarding.py, README.md)."""
         rated = ratings.user_ratings(self.db, user_id)
-        passed = set(skipped)
-        for movie_id in self.onboarding_movies():
-            if movie_id not in rated and movie_id not in passed:
-                return movie_id
-        return None
-
-    def _pick_onboarding(self, size: int) -> list[int]:
-        """Greedy: each step takes the movie with the best popularity + novelty score,
-
-            score(m) = log n_m / log n_max + 0.6 * |new genres of m| + 0.4 * [new decade of m]
-
-        among the 200 most-rated movies, skipping franchises already chosen."""
-        counts = ratings.rating_counts(self.db)
-        popular = sorted(counts, key=lambda m: (-counts[m], m))[:200]
-        catalog = movies.get_movies(self.db, popular)
-        top_log = math.log(max(counts[popular[0]], 2)) if popular else 1.0
-        chosen: list[int] = []
-        genres_seen: set[str] = set()
-        decades_seen: set[int] = set()
-        franchises: set[str] = set()
-
-        def franchise(movie: Movie) -> str:
-            return " ".join(normalize(movie.title).split()[:2])
-
-        remaining = [m for m in popular if m in catalog]
-        while remaining and len(chosen) < size:
-
-            def score(movie_id: int) -> float:
-                movie = catalog[movie_id]
-                new_genres = len(set(movie.genres) - genres_seen)
-                new_decade = (movie.year or 0) // 10 not in decades_seen
-                return math.log(counts[movie_id]) / top_log + 0.6 * new_genres + 0.4 * new_decade
-
-            best = max(remaining, key=score)
-            remaining.remove(best)
-            movie = catalog[best]
-            if franchise(movie) in franchises:
-                continue
-            chosen.append(best)
-            franchises.add(franchise(movie))
-            genres_seen.update(movie.genres)
-            decades_seen.add((movie.year or 0) // 10)
-        return chosen
+        history = {m: float(r) for m, r in rated.items()}
+        return adaptive_next(self._model, history, set(skipped), self.onboarding_movies())

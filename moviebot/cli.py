@@ -228,11 +228,11 @@ def cmd_similar(args: argparse.Namespace) -> int:
     data = {
         "movie": {"movie_id": movie.id, "title": movie.label},
         "similar": [
-            {"movie_id": m.id, "title": m.label, "similarity": round(s, 4)} for m, s in nearest
+            {"movie_id": m.id, "title": m.label, "fans_also_liked": round(s, 4)} for m, s in nearest
         ],
     }
     lines = [f"Movies like {movie.label}:"] + [
-        f"{i:>2}. {s:.2f}  {m.label}" for i, (m, s) in enumerate(nearest, 1)
+        f"{i:>2}. {s:>4.0%}  {m.label}" for i, (m, s) in enumerate(nearest, 1)
     ]
     _print(
         args, data, "\n".join(lines) if nearest else f"No similar movies known for {movie.label}."

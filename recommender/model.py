@@ -886,11 +886,13 @@ class Model:
         prior``, divided by the member's best, so every member counts alike) and a predicted
         rating ``r_m`` (1-10, clipped). The ranking score is
 
-            rank = mean_m w_m * (prod_m like(r_m)) ** (1 / M)
+            rank = mean_m w_m * (prod_m like(r_m)) ** (1 / M) * exp(-misery_weight * misery)
+            misery = max(0, misery_floor - min_m r_m)
 
         what the members would choose to watch, braked by the geometric mean of their chances
-        of liking it (one member who would likely hate it sinks it). The shown group score is
-        on the rating scale,
+        of liking it, and steeply for every point the least happy member falls below
+        ``misery_floor`` (6 = 3 stars): one member who would likely hate it sinks it. The shown
+        group score is on the rating scale,
 
             score = mean_m r_m - misery_weight * max(0, misery_floor - min_m r_m)
 
@@ -916,10 +918,9 @@ class Model:
             predicted = np.clip(self._scores(p, None)[rows], MIN_RATING, MAX_RATING)
             log_like += np.log(np.maximum(self.like_probability(predicted), 1e-12))
             member[k] = np.clip(predicted + self._session_shift(p, at), MIN_RATING, MAX_RATING)
-        rank = watch / len(profiles) * np.exp(log_like / len(profiles))
-        shown = member.mean(axis=0) - misery_weight * np.maximum(
-            0.0, misery_floor - member.min(axis=0)
-        )
+        misery = np.maximum(0.0, misery_floor - member.min(axis=0))
+        rank = watch / len(profiles) * np.exp(log_like / len(profiles) - misery_weight * misery)
+        shown = member.mean(axis=0) - misery_weight * misery
         order = self._order(rank, rows)[:n]
         return [
             GroupPick(

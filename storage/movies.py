@@ -124,3 +124,8 @@ def all_genres(db: Database) -> list[str]:
     for (text,) in db.execute("SELECT DISTINCT genres FROM movies"):
         genres.update(g for g in text.split("|") if g)
     return sorted(genres)
+
+
+def all_titles(db: Database) -> dict[int, str]:
+    """``{movie_id: title}`` for the whole catalog."""
+    return dict(db.execute("SELECT id, title FROM movies").fetchall())

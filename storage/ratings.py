@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,3 +156,26 @@ def score_counts(db: Database) -> tuple[int, ...]:
     """How many ratings give each score: ten counts, for the scores 1, 2, ..., 10."""
     counts = dict(db.execute("SELECT rating, count(*) FROM ratings GROUP BY rating").fetchall())
     return tuple(counts.get(score, 0) for score in range(1, 11))
+
+
+def fans_who_also_liked(
+    db: Database, movie_id: int, others: Sequence[int], liked: int
+) -> tuple[int, dict[int, int]]:
+    """``(n, {other: k})``: ``n`` people rated ``movie_id`` at least ``liked``, and ``k`` of
+    them rated ``other`` at least ``liked`` too (others nobody liked are left out)."""
+    fans = db.execute(
+        "SELECT count(*) FROM ratings WHERE movie_id = ? AND rating >= ?", [movie_id, liked]
+    ).fetchone()[0]
+    if not others or not fans:
+        return fans, {}
+    marks = ",".join("?" * len(others))
+    rows = db.execute(
+        f"""
+        SELECT b.movie_id, count(*)
+        FROM ratings a JOIN ratings b ON b.user_id = a.user_id
+        WHERE a.movie_id = ? AND a.rating >= ? AND b.rating >= ? AND b.movie_id IN ({marks})
+        GROUP BY b.movie_id
+        """,
+        [movie_id, liked, liked, *others],
+    ).fetchall()
+    return fans, dict(rows)

@@ -120,7 +120,9 @@ def test_map_coordinates_are_the_pca_of_the_unit_movie_factors(service: MovieSer
     coordinates are the unit factors up to a rotation, so their dot products are cosines."""
     proj = charts._projection(service.model)
     a, b = int(proj.ids[0]), int(proj.ids[1])
-    cos = dict(service.model.similar(a, proj.ids.size, min_ratings=charts.MAP_MIN_RATINGS))
+    cos = dict(
+        service.model.similar_by_factors(a, proj.ids.size, min_ratings=charts.MAP_MIN_RATINGS)
+    )
     lifted = {
         m: np.array([cos_to(m, int(x), service) for x in proj.anchors]) @ proj.layout.lift
         for m in (a, b)
@@ -132,7 +134,7 @@ def test_map_coordinates_are_the_pca_of_the_unit_movie_factors(service: MovieSer
 def cos_to(movie_id: int, anchor: int, service: MovieService) -> float:
     if movie_id == anchor:
         return 1.0
-    pairs = service.model.similar(movie_id, 10_000, min_ratings=charts.MAP_MIN_RATINGS)
+    pairs = service.model.similar_by_factors(movie_id, 10_000, min_ratings=charts.MAP_MIN_RATINGS)
     return dict(pairs)[anchor]
 
 

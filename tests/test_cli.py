@@ -177,11 +177,13 @@ def planted_db(tmp_path: Path, _planted_template: Path) -> str:
 
 
 def listed(out: str) -> list[str]:
-    """The titles of a numbered list ` 1. 8.7  Title (year)`, checking the numbering."""
+    """The titles of a numbered list ` 1. 8.7  Title (year)` (or ` 1.  42%  Title (year)`),
+    checking the numbering."""
     rows = [line.split(maxsplit=2) for line in out.splitlines()]
     assert [row[0] for row in rows] == [f"{i}." for i in range(1, len(rows) + 1)]
     for row in rows:
-        float(row[1])
+        number = float(row[1].removesuffix("%"))
+        assert 0 <= number <= (100 if row[1].endswith("%") else 10)
     return [row[2] for row in rows]
 
 
@@ -279,11 +281,9 @@ def test_similar_json_by_title_and_by_id(planted_db: str, capsys) -> None:
     assert data["movie"] == {"movie_id": 7, "title": "Casino (1995)"}
     similar = data["similar"]
     assert len(similar) == 10 - 1  # every other movie with enough ratings; not the rare one
-    assert all(set(s) == {"movie_id", "title", "similarity"} for s in similar)
+    assert all(set(s) == {"movie_id", "title", "fans_also_liked"} for s in similar)
     assert 7 not in {s["movie_id"] for s in similar}
-    assert all(-1 <= s["similarity"] <= 1 for s in similar)
-    scores = [s["similarity"] for s in similar]
-    assert scores == sorted(scores, reverse=True)
+    assert all(0 <= s["fans_also_liked"] <= 1 for s in similar)
     _, by_id, _ = run(capsys, "similar", "--db", planted_db, "--json", "--id", "7")
     assert json.loads(by_id) == data
 
