@@ -66,6 +66,7 @@ from recommender.config import ModelConfig
 from recommender.errors import BadRatings, NumericalError, RecommenderError
 from recommender.ids import IdIndex, catalog_index
 from recommender.model import Model, fit_biases
+from recommender.ranking import RankingStage
 from recommender.ratings import Ratings
 
 if TYPE_CHECKING:
@@ -223,6 +224,13 @@ def fit_with_spark(
         factors = _spark_item_factors(
             norm, served, reg_param, seed, master, workdir, spark, spark_conf
         )
+    # The ranking stage is the same local fit as Model.fit's (the co-occurrence matrix is
+    # bounded by ranking_gram_budget), so a Spark-fitted model ranks exactly like a local one.
+    who_rated = sp.csr_matrix(
+        (np.ones(len(ratings), dtype=np.float32), (norm.user_rows, norm.movie_rows)),
+        shape=(norm.n_users, n_items),
+    )
+    ranking = RankingStage.fit(who_rated, norm.item_counts, served.ranking, seed)
     return Model(
         config=served,
         movies=norm.movies,
@@ -232,6 +240,7 @@ def fit_with_spark(
         item_factors=factors,
         neighbours=sp.csr_matrix((n_items, n_items), dtype=np.float32),
         n_ratings_fit=len(ratings),
+        ranking=ranking,
     )
 
 
