@@ -13,6 +13,8 @@ MAX_BYTES = 64
 
 
 class Verb(StrEnum):
+    """What a button does (its handler: bot/conversation.py's BUTTONS)."""
+
     RATE = "r"  # r:<movie>:<score>  store this score
     ASK_SCORE = "a"  # a:<movie>        show the 1-10 buttons for this movie
     SKIP = "s"  # s:<movie>        "haven't seen it" during onboarding
@@ -27,12 +29,15 @@ class Verb(StrEnum):
 
 @dataclass(frozen=True)
 class Callback:
+    """A parsed button: its verb, the movie (or page) it is for, and a number such as a score."""
+
     verb: Verb
     target: int
     value: int = 0
 
 
 def encode(verb: Verb, target: int, value: int | None = None) -> str:
+    """The callback data for a button, e.g. encode(Verb.RATE, 106696, 8) == "r:106696:8"."""
     data = f"{verb.value}:{target}" if value is None else f"{verb.value}:{target}:{value}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data {data!r} is longer than {MAX_BYTES} bytes")

@@ -25,6 +25,8 @@ SORRY = "Sorry, something went wrong on my side. Please try again."
 
 
 class ConsoleChat:
+    """One person chatting with the bot in a terminal (or a pipe), always a private chat."""
+
     def __init__(
         self,
         conversation: Conversation,
@@ -32,6 +34,7 @@ class ConsoleChat:
         out: TextIO = sys.stdout,
         picture_dir: Path | None = None,
     ) -> None:
+        """Talk as `sender` to `out`; pictures are written to `picture_dir` (default: here)."""
         self.conversation = conversation
         self.picture_dir = picture_dir or Path.cwd()
         self._pictures = 0
@@ -41,6 +44,7 @@ class ConsoleChat:
         self._buttons: list[Button] = []
 
     def run(self, lines: TextIO, interactive: bool) -> None:
+        """Answer each line until the input ends or /quit; echo the lines when piped."""
         self._print(BANNER)
         while True:
             if interactive:
@@ -71,12 +75,14 @@ class ConsoleChat:
         self._show(outcome)
 
     def _tap(self, number: int) -> Outcome:
+        """Tap choice [number] of the latest buttons shown."""
         if not 1 <= number <= len(self._buttons):
             return Outcome.say("There is no such choice. Type #1, #2 ... for the buttons shown.")
         button = self._buttons[number - 1]
         return self.conversation.on_button(self.sender, self.chat, button.data)
 
     def _show(self, outcome: Outcome) -> None:
+        """Print the toast, the edited message and the replies, in that order."""
         if outcome.toast:
             self._print(f"  ({outcome.toast})")
         if outcome.edit is not None:
@@ -85,6 +91,7 @@ class ConsoleChat:
             self._render(reply)
 
     def _render(self, reply: Reply) -> None:
+        """Print one message, its picture's file and its buttons as numbered choices."""
         self._print(f"bot> {reply.text}".replace("\n", "\n     "))
         if reply.picture is not None:
             self._print(f"     {self._save_picture(reply)}")
@@ -111,5 +118,6 @@ class ConsoleChat:
         return f"[picture: {path}]"
 
     def _print(self, text: str) -> None:
+        """Write one line and flush it (a pipe sees it at once)."""
         self.out.write(text + "\n")
         self.out.flush()

@@ -10,6 +10,8 @@ MAX_MESSAGE = 4096
 
 @dataclass(frozen=True)
 class Command:
+    """A command as typed: its name and the rest of the message."""
+
     name: str  # lower-case, without "/" and "@BotName"
     args: str  # the rest of the message, stripped
 

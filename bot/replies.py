@@ -11,6 +11,8 @@ MAX_TEXT = 4096
 
 @dataclass(frozen=True)
 class Button:
+    """One inline button: what it says and what a tap sends back."""
+
     label: str
     data: str  # callback data, built and parsed only by bot.callbacks
 
@@ -30,6 +32,8 @@ class Picture:
 
 @dataclass(frozen=True)
 class Reply:
+    """One message: its text, its rows of buttons, optionally a picture."""
+
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     picture: Picture | None = None  # sent as a photo with `text` as its caption
@@ -49,6 +53,7 @@ class Outcome:
 
     @classmethod
     def say(cls, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outcome:
+        """One new message."""
         return cls(replies=[Reply(text, buttons)])
 
 
@@ -70,6 +75,7 @@ def split_text(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
 
 
 def _reply_to_dict(reply: Reply) -> dict:
+    """The reply as plain JSON data."""
     picture = reply.picture
     return {
         "text": reply.text,
@@ -79,6 +85,7 @@ def _reply_to_dict(reply: Reply) -> dict:
 
 
 def _reply_from_dict(data: dict) -> Reply:
+    """The reply stored by _reply_to_dict."""
     buttons = tuple(tuple(Button(label, cb) for label, cb in row) for row in data["buttons"])
     picture = Picture(*data["picture"]) if data.get("picture") else None
     return Reply(data["text"], buttons, picture)
@@ -97,6 +104,7 @@ def outcome_to_json(outcome: Outcome) -> str:
 
 
 def outcome_from_json(text: str) -> Outcome:
+    """The outcome stored by outcome_to_json."""
     data = json.loads(text)
     return Outcome(
         replies=[_reply_from_dict(r) for r in data["replies"]],
