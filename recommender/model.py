@@ -12,6 +12,7 @@ the movie side to learn from new ratings.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -19,7 +20,7 @@ import secrets
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -930,6 +931,18 @@ class Model:
             )
             for k in order
         ]
+
+    SERVING_SETTINGS = frozenset({"ranking_pool", "recommend_pool", "like_threshold", "like_scale"})
+
+    def serving(self, **changes: object) -> Model:
+        """This fitted model with other serve-time settings (:attr:`SERVING_SETTINGS`: the
+        pools and the brake), for tuning them without a refit; a fit setting is an error."""
+        fitted = set(changes) - self.SERVING_SETTINGS
+        if fitted:
+            raise RecommenderError(f"{sorted(fitted)} change the fit: fit a new model")
+        other = copy.copy(self)
+        other.config = replace(self.config, **changes)
+        return other
 
     # ----------------------------------------------------------------- persistence
 

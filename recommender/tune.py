@@ -480,7 +480,24 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--train", type=Path, default=default_train_path())
     ap.add_argument("--quick", action="store_true", help="one point per grid (smoke test)")
+    ap.add_argument(
+        "--ranking",
+        action="store_true",
+        help="tune the ranking stage instead (recommender/tune_ranking.py)",
+    )
+    ap.add_argument(
+        "--movies",
+        type=Path,
+        default=None,
+        help="movies.csv for the onboarding step of --ranking (default: beside the split)",
+    )
     args = ap.parse_args(argv)
+    if args.ranking:
+        from recommender import tune_ranking
+
+        movies = args.movies or args.train.resolve().parent.parent / "movies.csv"
+        tune_ranking.main(args.train, movies)
+        return
     run(load_movielens_ratings(args.train), quick=args.quick)
 
 

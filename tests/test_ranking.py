@@ -186,3 +186,16 @@ def test_a_bad_ranking_stage_is_refused() -> None:
         RankingStage(5, np.array([3, 1]), np.zeros((2, 2), dtype=np.float32))
     with pytest.raises(Exception, match="ranking"):
         RankingStage(5, np.array([1, 3]), np.full((2, 2), np.nan, dtype=np.float32))
+
+
+def test_serving_changes_only_serve_time_settings() -> None:
+    from recommender.errors import RecommenderError
+
+    model = Model.fit(two_tastes(hated=10), CONFIG)
+    soft = model.serving(like_threshold=1.0, like_scale=100.0)  # the brake all but off
+    assert soft.config.ranking_reg == model.config.ranking_reg
+    assert model.config.like_threshold == CONFIG.like_threshold  # the original is untouched
+    prof = soft.fold_in({6: 8, 7: 8})
+    assert [m for m, _ in soft.recommend(prof, 3)] == [8, 9, 10]  # 10 no longer braked
+    with pytest.raises(RecommenderError, match="fit"):
+        model.serving(ranking_reg=5.0)
