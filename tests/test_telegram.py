@@ -286,7 +286,8 @@ def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
         before = (await messages(fake_telegram, ANN, 1))[0]["text"]
         assert "Frozen (2010)" not in before
         # In the bot's database thread: the connection is the bot's, and it is in use.
-        await app.bot_data["runtime"].run(_community_loves, catalog_db, obscure, 60)
+        # Enough to be among the best-known movies, which a new user's list is chosen from.
+        await app.bot_data["runtime"].run(_community_loves, catalog_db, obscure, 400)
 
         old_model = service.model
         assert await refit_now(app) is False
