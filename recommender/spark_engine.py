@@ -62,10 +62,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.biases import fit_biases
 from recommender.config import ModelConfig
 from recommender.errors import BadRatings, NumericalError, RecommenderError
 from recommender.ids import IdIndex, catalog_index
-from recommender.model import Model, fit_biases
+from recommender.model import Model
 from recommender.ranking import RankingStage
 from recommender.ratings import Ratings
 
