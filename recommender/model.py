@@ -13,25 +13,20 @@ the movie side to learn from new ratings.
 from __future__ import annotations
 
 import copy
-import io
-import json
 import os
 import secrets
-import tempfile
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
+from recommender import model_file
 from recommender.biases import fit_biases
 from recommender.config import ModelConfig, default_config_for
 from recommender.errors import (
     BadRatings,
-    ModelFileError,
     NotFitted,
     NumericalError,
     RecommenderError,
@@ -43,12 +38,14 @@ from recommender.factorization import (
     implicit_als,
 )
 from recommender.ids import IdIndex, catalog_index
+from recommender.model_file import FORMAT_VERSION
 from recommender.neighbours import item_neighbours
 from recommender.ranking import PRIOR, RankingStage, like_probability
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
 from recommender.session import session_bias
 
-FORMAT_VERSION = 4
+__all__ = ["FORMAT_VERSION", "GroupPick", "Model", "UserProfile"]
+
 DEFAULT_SIMILAR_MIN_RATINGS = 10
 
 
@@ -911,85 +908,28 @@ class Model:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model as an ``.npz`` (no pickles) with ``format_version`` and the config as
-        JSON; written to a temp file and renamed, so a crash never leaves half a model."""
-        path = Path(path)
-        arrays = {
-            "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
-            "config_json": np.array(self.config.to_json()),
-            "meta_json": np.array(
-                json.dumps({"n_ratings_fit": self.n_ratings_fit, "mu": self._mu})
-            ),
-            "movie_ids": self._movies.ids,
-            "item_bias": self._item_bias,
-            "item_counts": self._item_counts,
-            "item_factors": self._q,
-            "nbr_indptr": self._nbrs.indptr.astype(np.int64),
-            "nbr_indices": self._nbrs.indices.astype(np.int32),
-            "nbr_data": self._nbrs.data.astype(np.float32),
-            "implicit_factors": self._z,
-            "asym_factors": self._ya,
-            "ranking_rows": self._ranking.rows,
-            "ranking_weights": self._ranking.weights,
-        }
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        JSON; written to a temp file and renamed, so a crash never leaves half a model (the
+        format: recommender/model_file.py)."""
+        model_file.write(
+            path,
+            config=self.config,
+            movies=self._movies,
+            mu=self._mu,
+            item_bias=self._item_bias,
+            item_counts=self._item_counts,
+            item_factors=self._q,
+            neighbours=self._nbrs,
+            n_ratings_fit=self.n_ratings_fit,
+            implicit_factors=self._z,
+            asym_factors=self._ya,
+            ranking=self._ranking,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
         """Read a model written by :meth:`save`. A missing, truncated or corrupt file, or another
         format version, raises :class:`ModelFileError` (never returns a wrong model)."""
-        try:
-            raw = Path(path).read_bytes()
-        except OSError as e:
-            raise ModelFileError(f"cannot read model file {path}: {e}") from e
-        try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-                # Reading every member fully makes zipfile verify each CRC.
-                data = {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-            raise ModelFileError(f"model file {path} is corrupt or truncated: {e}") from e
-        if "format_version" not in data:
-            raise ModelFileError(f"model file {path} has no format_version")
-        version = int(data["format_version"])
-        if version != FORMAT_VERSION:
-            raise ModelFileError(
-                f"model file {path} has format version {version}; this code reads version "
-                f"{FORMAT_VERSION}: refit the model"
-            )
-        try:
-            config = ModelConfig.from_json(str(data["config_json"]))
-            meta = json.loads(str(data["meta_json"]))
-            movies = IdIndex(data["movie_ids"])
-            n = len(movies)
-            nbrs = sp.csr_matrix(
-                (data["nbr_data"], data["nbr_indices"], data["nbr_indptr"]), shape=(n, n)
-            )
-            nbrs.check_format(full_check=True)
-            return cls(
-                config=config,
-                movies=movies,
-                mu=float(meta["mu"]),
-                item_bias=np.asarray(data["item_bias"], dtype=np.float64),
-                item_counts=np.asarray(data["item_counts"], dtype=np.int64),
-                item_factors=np.asarray(data["item_factors"], dtype=np.float64),
-                neighbours=nbrs,
-                n_ratings_fit=int(meta["n_ratings_fit"]),
-                implicit_factors=np.asarray(data["implicit_factors"], dtype=np.float64),
-                asym_factors=np.asarray(data["asym_factors"], dtype=np.float64),
-                ranking=RankingStage(
-                    n,
-                    np.asarray(data["ranking_rows"], dtype=np.int64),
-                    np.asarray(data["ranking_weights"], dtype=np.float32),
-                ),
-            )
-        except (RecommenderError, ValueError, KeyError, TypeError) as e:
-            raise ModelFileError(f"model file {path} is inconsistent: {e}") from e
+        return model_file.read(path, cls)
 
     def __repr__(self) -> str:
         return (
