@@ -1,22 +1,24 @@
-"""The recommendation model: damped biases + matrix factorisation + item-item kNN, blended.
+"""The recommendation model: :class:`Model`, the public class (``from recommender import Model``).
 
     r_hat(u, i) = mu + b_i + w_b b_u + w_0 + w_mf (p_u . q_i) + w_knn knn(u, i)
                   + w_imp x_u . (z_i - zbar) + w_asym (s_u . q_i)
 
-clipped to [1, 10]
-(see :class:`recommender.config.ModelConfig` for every term). Users are never stored: a user is
-a :class:`UserProfile` folded in from their full history at request time, in closed form, with
-the same formulas the fit used for its users, so a refit is only needed for new movies and for
-the movie side to learn from new ratings.
+clipped to [1, 10], is the rating model (recommender/rating_model.py: fold-in, predict, the
+terms of a prediction, explain; :class:`recommender.config.ModelConfig` for every term). Lists
+are ranked by the ranking stage (recommender/ranking.py), braked by the rating model. Here: the
+fit (biases from recommender/biases.py, then factors, neighbours and the implicit and asymmetric
+members on their residuals), the lists (recommend, similar, for_group and their references) and
+save/load (the format: recommender/model_file.py). Users are never stored: a user is a
+:class:`UserProfile` folded in from their full history at request time, so a refit is only
+needed for new movies and for the movie side to learn from new ratings.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -25,12 +27,7 @@ import scipy.sparse as sp
 from recommender import model_file
 from recommender.biases import fit_biases
 from recommender.config import ModelConfig, default_config_for
-from recommender.errors import (
-    BadRatings,
-    NotFitted,
-    NumericalError,
-    RecommenderError,
-)
+from recommender.errors import BadRatings, RecommenderError
 from recommender.factorization import (
     als,
     asymmetric_factors,
@@ -41,38 +38,12 @@ from recommender.ids import IdIndex, catalog_index
 from recommender.model_file import FORMAT_VERSION
 from recommender.neighbours import item_neighbours
 from recommender.ranking import PRIOR, RankingStage, like_probability
+from recommender.rating_model import RatingModel, UserProfile
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
-from recommender.session import session_bias
 
 __all__ = ["FORMAT_VERSION", "GroupPick", "Model", "UserProfile"]
 
 DEFAULT_SIMILAR_MIN_RATINGS = 10
-
-
-@dataclass(frozen=True, eq=False)
-class UserProfile:
-    """One user as the model sees them, built by :meth:`Model.fold_in` (never stored).
-
-    ``movie_ids``/``ratings``: the part of the history the model knows; ``user_bias``: ``b_u``;
-    ``factors``: ``p_u``; ``implicit_factors``: ``x_u`` (empty without the implicit member);
-    ``asym_factors``: ``s_u`` (empty without the asymmetric member).
-    Internal rows and residuals are private to the model.
-    """
-
-    movie_ids: np.ndarray
-    ratings: np.ndarray
-    user_bias: float
-    factors: np.ndarray
-    implicit_factors: np.ndarray
-    asym_factors: np.ndarray
-    _rows: np.ndarray = field(repr=False)
-    _residuals: np.ndarray = field(repr=False)  # y_j = r_j - mu - b_j - b_u
-    _times: np.ndarray = field(repr=False)  # when each rating was given (Unix s; NaN unknown)
-    _model_token: str = field(repr=False)
-
-    @property
-    def n_ratings(self) -> int:
-        return int(self._rows.size)
 
 
 class GroupPick(NamedTuple):
@@ -113,8 +84,10 @@ def _prepare(ratings: Ratings, movie_ids: np.ndarray | None) -> _Prepared:
     return _Prepared(movies=movies, user_csr=csr, n_users=n_users)
 
 
-class Model:
-    """A fitted recommender. Build with :meth:`fit` or :meth:`load`; immutable afterwards."""
+class Model(RatingModel):
+    """A fitted recommender: the rating model (:class:`RatingModel`: fold-in, predict, terms,
+    explain) plus the ranking stage and the lists built on it. Build with :meth:`fit` or
+    :meth:`load`; immutable afterwards."""
 
     def __init__(
         self,
@@ -131,63 +104,26 @@ class Model:
         asym_factors: np.ndarray | None = None,
         ranking: RankingStage | None = None,
     ) -> None:
+        super().__init__(
+            config=config,
+            movies=movies,
+            mu=mu,
+            item_bias=item_bias,
+            item_counts=item_counts,
+            item_factors=item_factors,
+            neighbours=neighbours,
+            implicit_factors=implicit_factors,
+            asym_factors=asym_factors,
+        )
         n = len(movies)
-        if item_bias.shape != (n,) or item_counts.shape != (n,):
-            raise RecommenderError("item_bias/item_counts do not match the movies")
-        if item_factors.shape != (n, config.rank):
-            raise RecommenderError("item_factors do not match the movies and rank")
-        if neighbours.shape != (n, n):
-            raise RecommenderError("neighbours do not match the movies")
-        k_imp = config.implicit_rank if config.implicit_on else 0
-        if implicit_factors is None:
-            implicit_factors = np.zeros((n, 0))
-        if implicit_factors.shape != (n, k_imp):
-            raise RecommenderError("implicit factors do not match the movies and implicit_rank")
-        k_asym = config.rank if config.asym_on else 0
-        if asym_factors is None:
-            asym_factors = np.zeros((n, 0))
-        if asym_factors.shape != (n, k_asym):
-            raise RecommenderError("asymmetric factors do not match the movies and rank")
-        for name, a in (
-            ("movie biases", item_bias),
-            ("movie factors", item_factors),
-            ("implicit movie factors", implicit_factors),
-            ("asymmetric movie factors", asym_factors),
-        ):
-            if not np.all(np.isfinite(a)):
-                raise NumericalError(f"{name} contain NaN or inf")
-        if not np.isfinite(mu):
-            raise NumericalError("global mean is not finite")
         if ranking is None:
             ranking = RankingStage.empty(n)
         if ranking.n_movies != n:
             raise RecommenderError("the ranking stage does not match the movies")
-        self.config = config
-        self._movies = movies
-        self._mu = float(mu)
-        self._item_bias = item_bias
-        self._item_counts = item_counts
-        self._q = item_factors
-        # float32 copy for scoring whole catalogues: halves the memory read by Q @ p.
-        self._q32 = np.ascontiguousarray(item_factors, dtype=np.float32)
-        self._nbrs = neighbours
-        # Transposed once: row j lists the movies i that have j as a neighbour, so a user's
-        # kNN scores for the whole catalogue touch only the rows of the movies they rated.
-        self._nbrs_t = neighbours.T.tocsr()
-        # The implicit member: z_i, the fold-in prior P = (Z^T Z + reg I) / alpha, and zbar,
-        # the rating-count-weighted mean of z_i that scores are centred on.
-        self._z = implicit_factors
-        # The asymmetric member: y_j (s_u = |N(u)|^{-1/2} sum_j y_j).
-        self._ya = asym_factors
-        self._z_mean = (item_counts @ implicit_factors) / max(1, int(item_counts.sum()))
-        self._z_prior = (
-            implicit_factors.T @ implicit_factors + config.implicit_reg * np.eye(k_imp)
-        ) / config.implicit_alpha
         self._ranking = ranking
         # The popularity prior of the ranking score (recommender/ranking.py).
         self._prior = PRIOR * item_counts / max(1, int(item_counts.max(initial=0)))
         self.n_ratings_fit = int(n_ratings_fit)
-        self._token = secrets.token_hex(8)
 
     # ----------------------------------------------------------------- fitting
 
@@ -288,238 +224,7 @@ class Model:
         )
         return model, p
 
-    # ----------------------------------------------------------------- lookups
-
-    @property
-    def movie_ids(self) -> np.ndarray:
-        """The external ids of every movie the model knows (sorted)."""
-        return self._movies.ids.copy()
-
-    def movie_mean(self, movie_id: int) -> float:
-        """The damped mean rating ``mu + b_i`` of a movie (1-10 scale)."""
-        return self._mu + float(self._item_bias[self._movies.row(movie_id)])
-
-    def movie_rating_count(self, movie_id: int) -> int:
-        """How many fitted ratings the movie had."""
-        return int(self._item_counts[self._movies.row(movie_id)])
-
-    def movie_factors(self, movie_ids: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
-        """A copy of the movie factors ``q_i`` (the space :meth:`similar` measures cosines in),
-        one row per id of ``movie_ids`` in that order (``None``: every movie, in
-        :attr:`movie_ids` order). Shape ``(n, rank)``; a movie nobody rated has a zero row;
-        :class:`UnknownMovie` for an id the model does not know."""
-        if movie_ids is None:
-            return self._q.copy()
-        return self._q[self._movies.rows_strict(movie_ids)]
-
-    # ----------------------------------------------------------------- users
-
-    def fold_in(
-        self, history: Mapping[int, float], rated_at: Mapping[int, float] | None = None
-    ) -> UserProfile:
-        """Build a user's profile from their full history ``{movie_id: rating 1-10}``;
-        ``rated_at`` (``{movie_id: Unix seconds}``, optional, missing entries unknown) is kept
-        for the session term (:meth:`session_bias`).
-
-        Closed form, with the model fixed (nothing is stored): with ``J`` the known rated movies,
-        ``y_j = r_j - mu - b_j``,
-
-            b_u = sum_j y_j / (|J| + user_damping)
-            p_u = (Q_J^T Q_J + reg I)^{-1} Q_J^T (y_J - b_u)
-            x_u = (Z_J^T Z_J + P)^{-1} Z_J^T 1 (1 + alpha) / alpha,  P = (Z^T Z + reg_imp I) / alpha
-            s_u = |J|^{-1/2} sum_j y_j
-
-        exactly the user half-steps of the fit (``x_u``, ``s_u`` only with their members). Unknown
-        movie ids are ignored (a refit learns them); an empty history is the cold-start profile
-        (``b_u = 0``, ``p_u = 0``, ``x_u = 0``).
-        """
-        if not isinstance(history, Mapping):
-            raise BadRatings("history must be a mapping movie_id -> rating")
-        ids = np.fromiter((int(k) for k in history), dtype=np.int64, count=len(history))
-        vals = np.fromiter(
-            (float(v) for v in history.values()), dtype=np.float64, count=len(history)
-        )
-        if vals.size and (
-            not np.all(np.isfinite(vals)) or vals.min() < MIN_RATING or vals.max() > MAX_RATING
-        ):
-            raise BadRatings("history ratings must be finite and within [1, 10]")
-        times = np.full(ids.size, np.nan)
-        if rated_at is not None:
-            if not isinstance(rated_at, Mapping):
-                raise BadRatings("rated_at must be a mapping movie_id -> Unix seconds")
-            try:
-                times = np.array([float(rated_at.get(m, np.nan)) for m in ids.tolist()])
-            except (TypeError, ValueError) as e:
-                raise BadRatings(f"rating times must be numbers (Unix seconds): {e}") from e
-            if np.any(np.isinf(times)):
-                raise BadRatings("rating times must be finite")
-        rows, found = self._movies.lookup(ids)
-        rows, ids, vals, times = rows[found], ids[found], vals[found], times[found]
-        order = np.argsort(rows)
-        rows, ids, vals, times = rows[order], ids[order], vals[order], times[order]
-        y = vals - self._mu - self._item_bias[rows]
-        cfg = self.config
-        b_u = float(y.sum() / (y.size + cfg.user_damping)) if cfg.user_bias and y.size else 0.0
-        y = y - b_u
-        factors = self._solve_factors(rows, y)
-        return UserProfile(
-            movie_ids=ids,
-            ratings=vals,
-            user_bias=b_u,
-            factors=factors,
-            implicit_factors=self._solve_implicit(rows),
-            asym_factors=self._asym_user(rows),
-            _rows=rows,
-            _residuals=y,
-            _times=times,
-            _model_token=self._token,
-        )
-
-    def _solve_factors(self, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
-        k = self.config.rank
-        if rows.size == 0 or k == 0:
-            return np.zeros(k)
-        qj = self._q[rows]
-        gram = qj.T @ qj
-        gram[np.diag_indices(k)] += self._user_reg(rows.size)
-        return np.linalg.solve(gram, qj.T @ y)
-
-    def _implicit_system(self, rows: np.ndarray) -> np.ndarray:
-        """``A = Z_J^T Z_J + P`` of the implicit fold-in for the rated ``rows``."""
-        zj = self._z[rows]
-        return zj.T @ zj + self._z_prior
-
-    def _solve_implicit(self, rows: np.ndarray) -> np.ndarray:
-        k = self._z.shape[1]
-        if rows.size == 0 or k == 0:
-            return np.zeros(k)
-        alpha = self.config.implicit_alpha
-        rhs = self._z[rows].sum(axis=0) * ((1.0 + alpha) / alpha)
-        return np.linalg.solve(self._implicit_system(rows), rhs)
-
-    def _asym_user(self, rows: np.ndarray) -> np.ndarray:
-        """``s_u = |J|^{-1/2} sum_{j in J} y_j`` (zeros for an empty history)."""
-        k = self._ya.shape[1]
-        if rows.size == 0 or k == 0:
-            return np.zeros(k)
-        return self._ya[rows].sum(axis=0) / np.sqrt(rows.size)
-
-    def _user_reg(self, n: int) -> float:
-        """The ridge penalty of a user with ``n`` known ratings, as in the fit."""
-        return self.config.reg * float(n) ** self.config.reg_exponent
-
-    def _check_profile(self, profile: UserProfile) -> None:
-        if not isinstance(profile, UserProfile):
-            raise RecommenderError("expected a UserProfile from Model.fold_in")
-        if profile._model_token != self._token:
-            raise NotFitted("this profile was folded into another model; fold it in again")
-
-    # ----------------------------------------------------------------- scoring
-
-    def _knn(self, profile: UserProfile, rows: np.ndarray | None) -> np.ndarray:
-        """``knn(u, i) = sum_j s_ij y_j / (sum_j s_ij + knn_damping)`` over rated neighbours
-        ``j``, for ``rows`` (``None``: every movie); 0 where no neighbour was rated."""
-        n_items = len(self._movies)
-        size = n_items if rows is None else rows.size
-        j = profile._rows
-        if j.size == 0 or self._nbrs.nnz == 0:
-            return np.zeros(size)
-        if rows is None or rows.size * 4 > n_items:
-            t = self._nbrs_t
-            starts, stops = t.indptr[j], t.indptr[j + 1]
-            lens = stops - starts
-            idx = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-            targets = t.indices[idx]
-            s = t.data[idx].astype(np.float64)
-            num = np.bincount(
-                targets, weights=s * np.repeat(profile._residuals, lens), minlength=n_items
-            )
-            den = np.bincount(targets, weights=s, minlength=n_items)
-            if rows is not None:
-                num, den = num[rows], den[rows]
-        else:
-            # The stored neighbours of ``rows`` times the user's residuals and rated indicator,
-            # as one sparse product over the two columns.
-            user = np.zeros((n_items, 2))
-            user[j, 0] = profile._residuals
-            user[j, 1] = 1.0
-            both = self._nbrs[rows] @ user
-            num, den = both[:, 0], both[:, 1]
-        # bincount of empty weights is int64; the division below needs floats.
-        num = num.astype(np.float64, copy=False)
-        den = den.astype(np.float64, copy=False) + self.config.knn_damping
-        return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-
-    def _scores(
-        self, profile: UserProfile, rows: np.ndarray | None, knn: bool = True
-    ) -> np.ndarray:
-        """Unclipped ``r_hat`` for ``rows`` (``None``: the whole catalogue); ``knn=False``
-        leaves the kNN term out (the first stage of :meth:`recommend`)."""
-        cfg = self.config
-        if rows is None:
-            base = self._item_bias + (self._mu + self._user_shift(profile))
-            q = self._q32
-        else:
-            base = self._item_bias[rows] + (self._mu + self._user_shift(profile))
-            q = self._q[rows]
-        if cfg.rank and (cfg.blend_mf or profile.asym_factors.size) and profile._rows.size:
-            u = cfg.blend_mf * profile.factors
-            if profile.asym_factors.size:
-                u = u + cfg.asym_weight * profile.asym_factors
-            base = base + q @ u.astype(q.dtype)
-        if self._z.shape[1] and profile._rows.size:
-            z = self._z if rows is None else self._z[rows]
-            x = profile.implicit_factors
-            base = base + cfg.implicit_weight * (z @ x - self._z_mean @ x)
-        if knn and cfg.blend_knn and profile._rows.size and self._nbrs.nnz:
-            base = base + cfg.blend_knn * self._knn(profile, rows)
-        return base
-
-    def _user_shift(self, profile: UserProfile) -> float:
-        """``w_b b_u + w_0`` (0 for a user without known ratings)."""
-        if profile._rows.size == 0:
-            return 0.0
-        return self.config.user_bias_weight * profile.user_bias + self.config.offset
-
-    def session_bias(self, profile: UserProfile, at: float | np.ndarray) -> np.ndarray:
-        """``sess(u, t)`` for each time ``t`` in ``at`` (Unix seconds, a scalar or an array):
-
-            sess(u, t) = sum_j k_j e_j / (sum_j k_j + session_damping),  k_j = exp(-|t - t_j| / tau)
-
-        over the user's rated movies with a known time ``t_j`` (``e_j`` their residuals after
-        biases). Ratings given in one sitting deviate from the user's usual level together (on
-        the validation ratings this term takes RMSE from 0.8369 to 0.8100, 2-fold CV; see
-        README.md); it is 0 for a user without timed ratings, and ~0 an hour after the last
-        one. A NaN ``t`` gives 0.
-        """
-        self._check_profile(profile)
-        cfg = self.config
-        return session_bias(
-            profile._times, profile._residuals, at, cfg.session_tau, cfg.session_damping
-        )
-
-    def _session_shift(self, profile: UserProfile, at: float | np.ndarray | None) -> np.ndarray:
-        """``w_s sess(u, at)`` (0 without a time or with the term off)."""
-        w = self.config.blend_session
-        if at is None or w == 0:
-            return np.zeros(1)
-        return w * self.session_bias(profile, at)
-
-    def predict(
-        self,
-        profile: UserProfile,
-        movie_ids: Sequence[int],
-        at: float | np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Predicted ratings (1-10, clipped) of ``movie_ids``; :class:`UnknownMovie` if one is
-        not in the model. ``at``: when (Unix seconds; one time, or one per movie) the ratings
-        would be given, for the session term; ``None`` leaves the term out."""
-        self._check_profile(profile)
-        rows = self._movies.rows_strict(movie_ids)
-        if at is not None and np.ndim(at) and np.shape(at) != rows.shape:
-            raise RecommenderError("at must be one time or one time per movie")
-        shift = self._session_shift(profile, at)
-        return np.clip(self._scores(profile, rows) + shift, MIN_RATING, MAX_RATING)
+    # ----------------------------------------------------------------- lists
 
     def _top(self, scores: np.ndarray, rows: np.ndarray, n: int) -> list[tuple[int, float]]:
         """Top ``n`` of ``scores`` (aligned with ``rows``) by argpartition, then sorting only
@@ -751,85 +456,6 @@ class Model:
             order = np.lexsort((ids, -row))
             out.append([(int(ids[o]), float(row[o])) for o in order if row[o] > 0])
         return out
-
-    def explain(
-        self, profile: UserProfile, movie_id: int, k: int = 3, movie_specific: bool = True
-    ) -> list[tuple[int, float]]:
-        """The ``k`` rated movies that most raise the prediction of ``movie_id``, with their
-        contribution (1-10 units), largest first.
-
-        The unclipped prediction is linear in the user's residuals ``e_j = r_j - mu - b_j - b_u``
-        (and ``b_u`` in ``y_j = r_j - mu - b_j``):
-
-            r_hat - (mu + b_i) - w_0 = w_b b_u + sum_j t_ij,   b_u = sum_j y_j / (n + user_damping),
-            t_ij = (w_mf q_i^T A^{-1} q_j + w_knn s_ij / (sum_l s_il + knn_damping)) e_j
-                   + w_imp (z_i - zbar)^T B^{-1} z_j (1 + alpha) / alpha
-                   + w_asym q_i . a_j / sqrt(n)   (a_j: the asymmetric member's y_j)
-
-        with ``A = Q_J^T Q_J + reg I``, ``B = Z_J^T Z_J + P`` from the fold-in (the last, implicit
-        term does not depend on the rating: having watched ``j`` points at ``i`` more than at
-        the average movie, ``zbar``), ``w_b = config.user_bias_weight`` and
-        ``w_0 = config.offset``. ``movie_specific=True`` (the default) ranks by the
-        target-specific terms ``t_ij`` only: the user's generosity ``w_b b_u`` is the same for
-        every movie, so it would let the user's most over-rated movie "explain" every
-        recommendation. ``movie_specific=False`` gives the full additive share
-        ``c_j = w_b y_j / (n + user_damping) + t_ij``; those add up exactly to the prediction
-        minus the movie mean minus ``w_0``. The session term is left out: it is the same for
-        every movie, so it explains none of them.
-        """
-        return self.explain_many(profile, [movie_id], k, movie_specific)[0]
-
-    def explain_many(
-        self,
-        profile: UserProfile,
-        movie_ids: Sequence[int],
-        k: int = 3,
-        movie_specific: bool = True,
-    ) -> list[list[tuple[int, float]]]:
-        """:meth:`explain` for each of ``movie_ids`` (one list per movie, in that order), with
-        the user's systems solved once for all of them (a /recommend explains every pick)."""
-        ids, total, specific = self._contributions(profile, movie_ids)
-        if ids.size == 0 or k <= 0:
-            return [[] for _ in range(total.shape[0])]
-        out = []
-        for contrib in specific if movie_specific else total:
-            order = np.lexsort((ids, -contrib))[:k]
-            out.append([(int(ids[o]), float(contrib[o])) for o in order])
-        return out
-
-    def _contributions(
-        self, profile: UserProfile, movie_ids: Sequence[int]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(rated movie_ids, c, t)`` of :meth:`explain`: ``c[m, j]``, ``t[m, j]`` are ``c_j``
-        and ``t_ij`` for target ``movie_ids[m]`` and the user's rated movie ``j``."""
-        self._check_profile(profile)
-        i = self._movies.rows_strict(movie_ids)
-        j = profile._rows
-        cfg = self.config
-        if j.size == 0:
-            return profile.movie_ids, np.zeros((i.size, 0)), np.zeros((i.size, 0))
-        resid = profile._residuals
-        t = np.zeros((i.size, j.size))
-        if cfg.rank and cfg.blend_mf:
-            qj = self._q[j]
-            gram = qj.T @ qj
-            gram[np.diag_indices(cfg.rank)] += self._user_reg(j.size)
-            w = self._q[i] @ np.linalg.solve(gram, qj.T)
-            t += cfg.blend_mf * w * resid
-        if cfg.blend_knn and self._nbrs.nnz:
-            s = self._nbrs[i][:, j].toarray().astype(np.float64)
-            den = s.sum(axis=1, keepdims=True) + cfg.knn_damping
-            t += cfg.blend_knn * np.divide(s, den, out=np.zeros_like(s), where=den > 0) * resid
-        if self._z.shape[1]:
-            scale = cfg.implicit_weight * (1.0 + cfg.implicit_alpha) / cfg.implicit_alpha
-            zi = self._z[i] - self._z_mean
-            t += scale * (zi @ np.linalg.solve(self._implicit_system(j), self._z[j].T))
-        if self._ya.shape[1]:
-            t += cfg.asym_weight * (self._q[i] @ self._ya[j].T) / np.sqrt(j.size)
-        c = t.copy()
-        if cfg.user_bias:
-            c += cfg.user_bias_weight * (resid + profile.user_bias) / (j.size + cfg.user_damping)
-        return profile.movie_ids, c, t
 
     def for_group(
         self,
