@@ -5,6 +5,7 @@
     model = Model.fit(Ratings(user_ids, movie_ids, values))   # values on the 1-10 scale
     profile = model.fold_in({movie_id: rating, ...})          # a user's full history
     model.recommend(profile, n=10)                             # [(movie_id, predicted), ...]
+    model.terms(profile, movie_ids).total()                    # unclipped r_hat, term by term
 
 No SQL, no Telegram: storage/ produces the ratings, bot/ consumes the model.
 """
@@ -18,7 +19,9 @@ from recommender.errors import (
     RecommenderError,
     UnknownMovie,
 )
-from recommender.model import FORMAT_VERSION, GroupPick, Model, UserProfile
+from recommender.model import GroupPick, Model
+from recommender.model_file import FORMAT_VERSION
+from recommender.rating_model import PredictionTerms, UserProfile
 from recommender.ratings import Ratings
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "ModelFileError",
     "NotFitted",
     "NumericalError",
+    "PredictionTerms",
     "Ratings",
     "RecommenderError",
     "UnknownMovie",

@@ -38,10 +38,10 @@ from recommender.ids import IdIndex, catalog_index
 from recommender.model_file import FORMAT_VERSION
 from recommender.neighbours import item_neighbours
 from recommender.ranking import PRIOR, RankingStage, like_probability
-from recommender.rating_model import RatingModel, UserProfile
+from recommender.rating_model import PredictionTerms, RatingModel, UserProfile
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
 
-__all__ = ["FORMAT_VERSION", "GroupPick", "Model", "UserProfile"]
+__all__ = ["FORMAT_VERSION", "GroupPick", "Model", "PredictionTerms", "UserProfile"]
 
 DEFAULT_SIMILAR_MIN_RATINGS = 10
 

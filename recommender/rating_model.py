@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,6 +55,49 @@ class UserProfile:
     @property
     def n_ratings(self) -> int:
         return int(self._rows.size)
+
+
+@dataclass(frozen=True, eq=False)
+class PredictionTerms:
+    """One user's unclipped predicted ratings of ``movie_ids``, term by term (no session term):
+
+        r_hat = movie_mean + offset + user_bias + mf + knn + implicit + asym
+
+        movie_mean  mu + b_i                  the damped movie mean (all a cold-start user gets)
+        offset      w_0                       } 0 for a user without known ratings
+        user_bias   w_b b_u                   } (the user's generosity: alike for every movie)
+        mf          w_mf p_u . q_i
+        knn         w_knn knn(u, i)
+        implicit    w_imp x_u . (z_i - zbar)
+        asym        w_asym s_u . q_i
+
+    with the weights of the model's config; each an array aligned with ``movie_ids``, zeros for
+    a member the model does not have. Built by :meth:`RatingModel.terms`; with ``by_rated``, the
+    user's terms (``user_bias`` to ``asym``) are ``(len(movie_ids), len(rated_ids))`` matrices
+    instead: column ``j`` is rated movie ``rated_ids[j]``'s share, and each row adds up to the
+    term (``rated_ids`` is None otherwise).
+    """
+
+    movie_ids: np.ndarray
+    movie_mean: np.ndarray
+    offset: np.ndarray
+    user_bias: np.ndarray
+    mf: np.ndarray
+    knn: np.ndarray
+    implicit: np.ndarray
+    asym: np.ndarray
+    rated_ids: np.ndarray | None = None
+
+    USER_TERMS: ClassVar[tuple[str, ...]] = ("user_bias", "mf", "knn", "implicit", "asym")
+
+    def total(self) -> np.ndarray:
+        """``r_hat`` of each movie, unclipped: the sum of the terms (what
+        :meth:`RatingModel.predict` clips to [1, 10] and adds the session term to)."""
+        total = self.movie_mean + self.offset
+        for name in self.USER_TERMS:
+            term = getattr(self, name)
+            total = total + (term if self.rated_ids is None else term.sum(axis=1))
+        return total
 
 
 class RatingModel:
@@ -316,6 +360,92 @@ class RatingModel:
             return 0.0
         return self.config.user_bias_weight * profile.user_bias + self.config.offset
 
+    def terms(
+        self, profile: UserProfile, movie_ids: Sequence[int], *, by_rated: bool = False
+    ) -> PredictionTerms:
+        """The user's unclipped prediction of each of ``movie_ids``, term by term
+        (:class:`PredictionTerms`; ``.total()`` is what :meth:`predict` clips, before the
+        session term); :class:`UnknownMovie` for an id the model does not know.
+
+        ``by_rated=True`` splits each of the user's terms into the shares of their rated movies
+        ``J`` (``n = |J|``). Every one is linear in the residuals ``e_j = r_j - mu - b_j - b_u``
+        of the fold-in (``b_u`` in ``y_j = r_j - mu - b_j``), so with its ``A = Q_J^T Q_J +
+        reg I`` and ``B = Z_J^T Z_J + P``, rated movie ``j``'s share of the prediction of ``i``
+        is
+
+            user_bias   w_b y_j / (n + user_damping)
+            mf          w_mf q_i^T A^{-1} q_j e_j
+            knn         w_knn s_ij e_j / (sum_l s_il + knn_damping)
+            implicit    w_imp (z_i - zbar)^T B^{-1} z_j (1 + alpha) / alpha
+            asym        w_asym q_i . a_j / sqrt(n)      (a_j: the asymmetric member's y_j)
+
+        The implicit share does not depend on the rating: having watched ``j`` points at ``i``
+        more than at the average movie, ``zbar``. ``movie_mean`` and ``offset`` belong to no
+        rated movie.
+        """
+        self._check_profile(profile)
+        rows = self._movies.rows_strict(movie_ids)
+        known = profile._rows.size > 0
+        user = self._shares(profile, rows) if by_rated else self._user_terms(profile, rows)
+        return PredictionTerms(
+            self._movies.ids[rows],
+            self._mu + self._item_bias[rows],
+            np.full(rows.size, self.config.offset if known else 0.0),
+            *user,
+            rated_ids=profile.movie_ids if by_rated else None,
+        )
+
+    def _user_terms(self, profile: UserProfile, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(w_b b_u, w_mf p_u . q_i, w_knn knn, w_imp x_u . (z_i - zbar), w_asym s_u . q_i)``
+        for ``rows``: :meth:`_scores`' terms one by one (it fuses them for speed)."""
+        cfg = self.config
+        terms = [np.zeros(rows.size) for _ in PredictionTerms.USER_TERMS]
+        if profile._rows.size == 0:
+            return tuple(terms)
+        terms[0] = np.full(rows.size, cfg.user_bias_weight * profile.user_bias)
+        if cfg.rank and cfg.blend_mf:
+            terms[1] = cfg.blend_mf * (self._q[rows] @ profile.factors)
+        if cfg.blend_knn and self._nbrs.nnz:
+            terms[2] = cfg.blend_knn * self._knn(profile, rows)
+        if self._z.shape[1]:
+            x = profile.implicit_factors
+            terms[3] = cfg.implicit_weight * (self._z[rows] @ x - self._z_mean @ x)
+        if self._ya.shape[1]:
+            terms[4] = cfg.asym_weight * (self._q[rows] @ profile.asym_factors)
+        return tuple(terms)
+
+    def _shares(self, profile: UserProfile, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The by-rated shares of :meth:`terms` (its docstring has the formulas), each
+        ``(len(rows), n)``."""
+        cfg = self.config
+        i, j = rows, profile._rows
+        shares = [np.zeros((i.size, j.size)) for _ in PredictionTerms.USER_TERMS]
+        if j.size == 0:
+            return tuple(shares)
+        resid = profile._residuals
+        if cfg.user_bias:
+            w_b = cfg.user_bias_weight
+            y = w_b * (resid + profile.user_bias) / (j.size + cfg.user_damping)
+            shares[0] = np.broadcast_to(y, shares[0].shape)
+        if cfg.rank and cfg.blend_mf:
+            qj = self._q[j]
+            gram = qj.T @ qj
+            gram[np.diag_indices(cfg.rank)] += self._user_reg(j.size)
+            w = self._q[i] @ np.linalg.solve(gram, qj.T)
+            shares[1] = cfg.blend_mf * w * resid
+        if cfg.blend_knn and self._nbrs.nnz:
+            s = self._nbrs[i][:, j].toarray().astype(np.float64)
+            den = s.sum(axis=1, keepdims=True) + cfg.knn_damping
+            frac = np.divide(s, den, out=np.zeros_like(s), where=den > 0)
+            shares[2] = cfg.blend_knn * frac * resid
+        if self._z.shape[1]:
+            scale = cfg.implicit_weight * (1.0 + cfg.implicit_alpha) / cfg.implicit_alpha
+            zi = self._z[i] - self._z_mean
+            shares[3] = scale * (zi @ np.linalg.solve(self._implicit_system(j), self._z[j].T))
+        if self._ya.shape[1]:
+            shares[4] = cfg.asym_weight * (self._q[i] @ self._ya[j].T) / np.sqrt(j.size)
+        return tuple(shares)
+
     def session_bias(self, profile: UserProfile, at: float | np.ndarray) -> np.ndarray:
         """``sess(u, t)`` for each time ``t`` in ``at`` (Unix seconds, a scalar or an array):
 
@@ -364,23 +494,16 @@ class RatingModel:
         """The ``k`` rated movies that most raise the prediction of ``movie_id``, with their
         contribution (1-10 units), largest first.
 
-        The unclipped prediction is linear in the user's residuals ``e_j = r_j - mu - b_j - b_u``
-        (and ``b_u`` in ``y_j = r_j - mu - b_j``):
+        A rated movie ``j``'s contribution is its share of the prediction (:meth:`terms` with
+        ``by_rated=True``, which has the formulas):
 
-            r_hat - (mu + b_i) - w_0 = w_b b_u + sum_j t_ij,   b_u = sum_j y_j / (n + user_damping),
-            t_ij = (w_mf q_i^T A^{-1} q_j + w_knn s_ij / (sum_l s_il + knn_damping)) e_j
-                   + w_imp (z_i - zbar)^T B^{-1} z_j (1 + alpha) / alpha
-                   + w_asym q_i . a_j / sqrt(n)   (a_j: the asymmetric member's y_j)
+            t_ij = j's share of mf + knn + implicit + asym    (movie_specific=True, the default)
+            c_j  = t_ij + w_b y_j / (n + user_damping)        (movie_specific=False)
 
-        with ``A = Q_J^T Q_J + reg I``, ``B = Z_J^T Z_J + P`` from the fold-in (the last, implicit
-        term does not depend on the rating: having watched ``j`` points at ``i`` more than at
-        the average movie, ``zbar``), ``w_b = config.user_bias_weight`` and
-        ``w_0 = config.offset``. ``movie_specific=True`` (the default) ranks by the
-        target-specific terms ``t_ij`` only: the user's generosity ``w_b b_u`` is the same for
-        every movie, so it would let the user's most over-rated movie "explain" every
-        recommendation. ``movie_specific=False`` gives the full additive share
-        ``c_j = w_b y_j / (n + user_damping) + t_ij``; those add up exactly to the prediction
-        minus the movie mean minus ``w_0``. The session term is left out: it is the same for
+        The ``c_j`` add up exactly to the prediction minus the movie mean minus ``w_0``, the
+        ``t_ij`` to that minus the user's generosity ``w_b b_u``. The default ranks by ``t_ij``:
+        ``w_b b_u`` is the same for every movie, so it would let the user's most over-rated
+        movie "explain" every recommendation. The session term is left out: it is the same for
         every movie, so it explains none of them.
         """
         return self.explain_many(profile, [movie_id], k, movie_specific)[0]
@@ -407,32 +530,8 @@ class RatingModel:
         self, profile: UserProfile, movie_ids: Sequence[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(rated movie_ids, c, t)`` of :meth:`explain`: ``c[m, j]``, ``t[m, j]`` are ``c_j``
-        and ``t_ij`` for target ``movie_ids[m]`` and the user's rated movie ``j``."""
-        self._check_profile(profile)
-        i = self._movies.rows_strict(movie_ids)
-        j = profile._rows
-        cfg = self.config
-        if j.size == 0:
-            return profile.movie_ids, np.zeros((i.size, 0)), np.zeros((i.size, 0))
-        resid = profile._residuals
-        t = np.zeros((i.size, j.size))
-        if cfg.rank and cfg.blend_mf:
-            qj = self._q[j]
-            gram = qj.T @ qj
-            gram[np.diag_indices(cfg.rank)] += self._user_reg(j.size)
-            w = self._q[i] @ np.linalg.solve(gram, qj.T)
-            t += cfg.blend_mf * w * resid
-        if cfg.blend_knn and self._nbrs.nnz:
-            s = self._nbrs[i][:, j].toarray().astype(np.float64)
-            den = s.sum(axis=1, keepdims=True) + cfg.knn_damping
-            t += cfg.blend_knn * np.divide(s, den, out=np.zeros_like(s), where=den > 0) * resid
-        if self._z.shape[1]:
-            scale = cfg.implicit_weight * (1.0 + cfg.implicit_alpha) / cfg.implicit_alpha
-            zi = self._z[i] - self._z_mean
-            t += scale * (zi @ np.linalg.solve(self._implicit_system(j), self._z[j].T))
-        if self._ya.shape[1]:
-            t += cfg.asym_weight * (self._q[i] @ self._ya[j].T) / np.sqrt(j.size)
-        c = t.copy()
-        if cfg.user_bias:
-            c += cfg.user_bias_weight * (resid + profile.user_bias) / (j.size + cfg.user_damping)
-        return profile.movie_ids, c, t
+        and ``t_ij`` for target ``movie_ids[m]`` and the user's rated movie ``j``: the shares
+        of :meth:`terms` by rated movie, without (``t``) and with (``c``) the user bias."""
+        shares = self.terms(profile, movie_ids, by_rated=True)
+        t = shares.mf + shares.knn + shares.implicit + shares.asym
+        return profile.movie_ids, t + shares.user_bias, t

@@ -409,6 +409,39 @@ def test_predict_clips_to_the_scale_and_rejects_unknown_movies(blended) -> None:
         model.predict(prof, [424242])
 
 
+def test_prediction_terms_add_up_to_the_prediction_and_split_by_rated_movie(blended) -> None:
+    model, r = blended
+    cfg = model.config
+    assert cfg.knn_on and cfg.implicit_on and cfg.asym_on
+    prof = model.fold_in(history_of(r, r.user_ids[3]))
+    ids = model.movie_ids
+    terms = model.terms(prof, ids)
+    np.testing.assert_array_equal(terms.movie_ids, ids)
+    np.testing.assert_allclose(np.clip(terms.total(), 1, 10), model.predict(prof, ids), atol=1e-12)
+    assert all(getattr(terms, name).any() for name in terms.USER_TERMS)
+    q = model.movie_factors()
+    np.testing.assert_allclose(terms.movie_mean, [model.movie_mean(m) for m in ids.tolist()])
+    np.testing.assert_allclose(terms.offset, cfg.offset)
+    np.testing.assert_allclose(terms.user_bias, cfg.user_bias_weight * prof.user_bias)
+    np.testing.assert_allclose(terms.mf, cfg.blend_mf * q @ prof.factors)
+    np.testing.assert_allclose(terms.asym, cfg.asym_weight * q @ prof.asym_factors)
+    # By rated movie: one column per rated movie, each row adding up to the term.
+    some = ids[[0, 5, 9]].tolist()
+    shares = model.terms(prof, some, by_rated=True)
+    np.testing.assert_array_equal(shares.rated_ids, prof.movie_ids)
+    for name in terms.USER_TERMS:
+        share = getattr(shares, name)
+        assert share.shape == (3, prof.n_ratings)
+        np.testing.assert_allclose(share.sum(axis=1), getattr(terms, name)[[0, 5, 9]], atol=1e-12)
+    np.testing.assert_allclose(shares.total(), terms.total()[[0, 5, 9]], atol=1e-12)
+    # A user without ratings gets the damped movie mean and nothing else.
+    cold = model.terms(model.fold_in({}), ids)
+    np.testing.assert_array_equal(cold.total(), cold.movie_mean)
+    assert not any(getattr(cold, name).any() for name in ("offset", *cold.USER_TERMS))
+    with pytest.raises(UnknownMovie):
+        model.terms(prof, [31337])
+
+
 def test_explain_contributions_add_up_to_the_prediction(blended) -> None:
     model, r = blended
     prof = model.fold_in(history_of(r, r.user_ids[3]))
