@@ -2,33 +2,20 @@
 
 Every default below was picked on a seeded 10% validation part of the split-seed42 training
 ratings (never on test.csv); ``recommender/README.md`` lists the numbers behind each choice and
-``python -m recommender.tune`` reproduces them.
+``python -m recommender.tune`` reproduces them. The blend weights belong to the members that are
+on, so a model with fewer members is one of the named :data:`PRESETS` (``ModelConfig()`` is
+``"full"``); :func:`default_config_for` picks one by the data's size.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from dataclasses import asdict, dataclass, fields, replace
+from types import MappingProxyType
+from typing import Any, Literal
 
 from recommender.errors import RecommenderError
 from recommender.ranking import RankingSettings
-
-# The free-blend weights of b_u and the offset, validated with the kNN blend at k = 200
-# (2-fold CV on validation 0.8428 vs 0.8455 with w_b = 1, w_0 = 0; see README.md).
-BLENDED_USER_BIAS = 1.106
-BLENDED_OFFSET = -0.101
-# The same with the implicit (who-rated-what) member on (README.md; k = 200).
-# (implicit rank 15, alpha 5, reg 10: 2-fold CV on validation 0.8402 vs 0.8428 without).
-BLENDED_IMPLICIT = 0.421
-BLENDED_IMPLICIT_USER_BIAS = 1.080
-BLENDED_IMPLICIT_OFFSET = -0.150
-# With the asymmetric (NSVD) member as well, the default (asym_reg 100), re-blended for the
-# default k = 300 and user_damping 5 (2-fold CV 0.8371; 0.8372 undamped, 0.8381 at k = 200).
-BLENDED_ASYM = 0.95
-BLENDED_ASYM_IMPLICIT = 0.363
-BLENDED_ASYM_USER_BIAS = 1.105
-BLENDED_ASYM_OFFSET = -0.166
 
 
 @dataclass(frozen=True)
@@ -37,11 +24,14 @@ class ModelConfig:
 
     The prediction for user ``u`` and movie ``i`` is
 
-        r_hat(u, i) = mu + b_i + w_b * b_u + w_0 + blend_mf * (p_u . q_i) + blend_knn * knn(u, i)
+        r_hat(u, i) = mu + b_i + w_b b_u + w_0 + w_mf (p_u . q_i) + w_knn knn(u, i)
+                      + w_imp imp(u, i) + w_asym asym(u, i)
 
-    clipped to ``[1, 10]``; ``w_b``, ``w_0`` are :attr:`user_bias_weight`, :attr:`offset`
-    (``w_0`` only for users with at least one known rating: the cold-start prediction is the
-    damped movie mean), where
+    clipped to ``[1, 10]``, with the weights ``w_b`` = ``blend_user_bias``, ``w_0`` =
+    ``blend_offset`` (only for users with at least one known rating: the cold-start prediction
+    is the damped movie mean), ``w_mf`` = ``blend_mf``, ``w_knn`` = ``blend_knn``, ``w_imp`` =
+    ``blend_implicit``, ``w_asym`` = ``blend_asym`` (every one a plain number: the defaults are
+    the "full" preset's, :data:`PRESETS` the validated blends with fewer members), where
 
     * ``mu + b_i = (sum_u r_ui + damping * mu) / (n_i + damping)`` is the damped movie mean (with
       ``damping=0`` the tutorial's plain per-movie mean over rated entries);
@@ -55,17 +45,17 @@ class ModelConfig:
       rated among the ``knn_neighbours`` stored neighbours of ``i``; ``s_ij`` is the cosine of the
       residual vectors of ``i`` and ``j`` shrunk by ``n_ij / (n_ij + knn_shrink)`` (``n_ij`` =
       users who rated both), positive similarities only. ``knn_neighbours=0`` switches it off;
-    * ``imp(u, i) = x_u . (z_i - zbar)`` (the implicit member, weight ``w_imp`` =
-      :attr:`implicit_weight`): ``z_i`` are ``implicit_rank`` factors of the binary *who rated
-      what* matrix (implicit ALS, confidence ``1 + implicit_alpha`` on rated pairs, ridge
-      ``implicit_reg``), ``x_u`` the closed-form fold-in of the set of movies the user rated
-      (see :func:`recommender.factorization.implicit_als`), ``zbar`` the mean of ``z_i`` over
-      the fitted ratings (centring keeps the offset for light users small). It says how much
-      the user's *choice* of movies points at ``i``, whatever they rated them;
+    * ``imp(u, i) = x_u . (z_i - zbar)`` (the implicit member): ``z_i`` are ``implicit_rank``
+      factors of the binary *who rated what* matrix (implicit ALS, confidence
+      ``1 + implicit_alpha`` on rated pairs, ridge ``implicit_reg``), ``x_u`` the closed-form
+      fold-in of the set of movies the user rated (see
+      :func:`recommender.factorization.implicit_als`), ``zbar`` the mean of ``z_i`` over the
+      fitted ratings (centring keeps the offset for light users small). It says how much the
+      user's *choice* of movies points at ``i``, whatever they rated them;
     * ``asym(u, i) = q_i . s_u``, ``s_u = |N(u)|^{-1/2} sum_{j in N(u)} y_j`` (the asymmetric-SVD
-      member, weight :attr:`asym_weight`): ``y_j`` (``rank`` factors per movie) fitted by ridge
-      (``asym_reg``) to the bias residuals with ``Q`` fixed, ``asym_iterations`` LSQR steps
-      (0: off); see :func:`recommender.factorization.asymmetric_factors`.
+      member): ``y_j`` (``rank`` factors per movie) fitted by ridge (``asym_reg``) to the bias
+      residuals with ``Q`` fixed, ``asym_iterations`` LSQR steps (0: off); see
+      :func:`recommender.factorization.asymmetric_factors`.
 
     When the time of the prediction ``t`` and the times ``t_j`` of the user's ratings are known,
     the session term ``w_s * sess(u, t)`` is added on top (:attr:`blend_session`, fitted to the
@@ -99,27 +89,24 @@ class ModelConfig:
     knn_pair_budget: int | None = 1_000_000_000
     # Neighbours are chosen among this many most-rated movies only (None: all movies).
     knn_max_candidates: int | None = 20_000
-    # Fitted jointly with the implicit and asymmetric members (the asymmetric term takes over
-    # most of p_u . q_i). Turning a member off needs a re-blend (`python -m recommender.tune`):
-    # implicit only 0.465 / 1.219, neither 0.501 / 1.209 (README.md; those two at k = 200).
+    # The blend weights w_mf, w_knn, w_b, w_0 (and w_imp, w_asym below): those of the "full"
+    # preset, fitted jointly with every member (the asymmetric term takes over most of
+    # p_u . q_i). A model without some member needs its own blend: one of PRESETS, or
+    # `python -m recommender.tune`.
     blend_mf: float = 0.044
     blend_knn: float = 1.29
-    # None: the validated free-blend values when the kNN part is on (BLENDED_USER_BIAS,
-    # BLENDED_OFFSET), else 1 and 0 (the plain bias + factor model); see ``user_bias_weight``.
-    blend_user_bias: float | None = None
-    blend_offset: float | None = None
-    # The implicit member: rank 0 or weight 0 switches it off. None: the validated weight when
-    # the kNN part is on (the default model), else 0 (off).
+    blend_user_bias: float = 1.105
+    blend_offset: float = -0.166
+    # The implicit member: rank 0 or weight 0 switches it off.
     implicit_rank: int = 15
     implicit_alpha: float = 5.0
     implicit_reg: float = 10.0
     implicit_iterations: int = 8
-    blend_implicit: float | None = None
-    # The asymmetric member: 0 iterations or weight 0 switches it off; None: the validated
-    # weight when the kNN part is on, else 0 (off).
+    blend_implicit: float = 0.363
+    # The asymmetric member: rank 0, 0 iterations or weight 0 switches it off.
     asym_reg: float = 100.0
     asym_iterations: int = 20
-    blend_asym: float | None = None
+    blend_asym: float = 0.95
     # recommend(): score every movie by biases + factors, add the kNN term to the best
     # ``recommend_pool`` of them only, and rank those (0: the exact kNN score of every movie).
     recommend_pool: int = 500
@@ -181,11 +168,8 @@ class ModelConfig:
             a = getattr(self, name)
             if not isinstance(a, int | float) or not a > 0 or a == float("inf"):
                 raise RecommenderError(f"{name} must be a finite number > 0, got {a!r}")
-        optional = ("blend_user_bias", "blend_offset", "blend_implicit", "blend_asym")
-        for name in ("blend_mf", "blend_knn", "blend_session", *optional):
+        for name in (*BLEND_WEIGHTS, "blend_session"):
             v = getattr(self, name)
-            if v is None and name in optional:
-                continue
             if not isinstance(v, int | float) or v != v or abs(v) == float("inf"):
                 raise RecommenderError(f"{name} must be a finite number, got {v!r}")
         if self.knn_max_movies is not None and (
@@ -211,60 +195,15 @@ class ModelConfig:
         return self.knn_neighbours > 0 and self.blend_knn != 0
 
     @property
-    def implicit_weight(self) -> float:
-        """``w_imp``: ``blend_implicit``, or when None the validated value when the kNN part is
-        on (0, i.e. off, without kNN or with ``implicit_rank=0``)."""
-        if self.implicit_rank == 0:
-            return 0.0
-        if self.blend_implicit is not None:
-            return float(self.blend_implicit)
-        if not self.knn_on:
-            return 0.0
-        return BLENDED_ASYM_IMPLICIT if self.asym_on else BLENDED_IMPLICIT
-
-    @property
     def implicit_on(self) -> bool:
-        """Whether the model has the implicit member."""
-        return self.implicit_weight != 0
-
-    @property
-    def asym_weight(self) -> float:
-        """``w_asym``: ``blend_asym``, or when None the validated value when the kNN part is on
-        (0, i.e. off, without kNN, with ``rank=0`` or ``asym_iterations=0``)."""
-        if self.rank == 0 or self.asym_iterations == 0:
-            return 0.0
-        if self.blend_asym is not None:
-            return float(self.blend_asym)
-        return BLENDED_ASYM if self.knn_on else 0.0
+        """Whether the model has the implicit member (``implicit_rank`` and its weight)."""
+        return self.implicit_rank > 0 and self.blend_implicit != 0
 
     @property
     def asym_on(self) -> bool:
-        """Whether the model has the asymmetric member."""
-        return self.asym_weight != 0
-
-    @property
-    def user_bias_weight(self) -> float:
-        """``w_b``: ``blend_user_bias``, or when None the validated value for a blend with kNN
-        (with or without the implicit member; 1 without kNN)."""
-        if self.blend_user_bias is not None:
-            return float(self.blend_user_bias)
-        if not self.knn_on:
-            return 1.0
-        if self.asym_on:
-            return BLENDED_ASYM_USER_BIAS
-        return BLENDED_IMPLICIT_USER_BIAS if self.implicit_on else BLENDED_USER_BIAS
-
-    @property
-    def offset(self) -> float:
-        """``w_0``: ``blend_offset``, or when None the validated value for a blend with kNN
-        (with or without the implicit member; 0 without kNN)."""
-        if self.blend_offset is not None:
-            return float(self.blend_offset)
-        if not self.knn_on:
-            return 0.0
-        if self.asym_on:
-            return BLENDED_ASYM_OFFSET
-        return BLENDED_IMPLICIT_OFFSET if self.implicit_on else BLENDED_OFFSET
+        """Whether the model has the asymmetric member (``rank``, ``asym_iterations`` and its
+        weight)."""
+        return self.rank > 0 and self.asym_iterations > 0 and self.blend_asym != 0
 
     @property
     def ranking(self) -> RankingSettings:
@@ -284,7 +223,12 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> ModelConfig:
-        """Parse :meth:`to_json` output; unknown keys are an error (a newer file format)."""
+        """Parse :meth:`to_json` output; unknown keys are an error (a newer file format).
+
+        Files written before the presets may hold ``null`` for ``blend_user_bias``,
+        ``blend_offset``, ``blend_implicit`` and ``blend_asym``: "the validated value for the
+        members that are on". Each becomes that value, the weight of the preset with those
+        members (:func:`legacy_preset`), so the model is the same."""
         data = json.loads(text)
         if not isinstance(data, dict):
             raise RecommenderError("model config must be a JSON object")
@@ -292,7 +236,102 @@ class ModelConfig:
         unknown = set(data) - known
         if unknown:
             raise RecommenderError(f"unknown config keys {sorted(unknown)}")
+        nulls = [name for name in LEGACY_BLEND_WEIGHTS if data.get(name) is None]
+        if nulls:
+            preset = PRESETS[legacy_preset(data)]
+            data |= {name: getattr(preset, name) for name in nulls}
         return cls(**data)
+
+    @classmethod
+    def preset(cls, name: str, **changes: Any) -> ModelConfig:
+        """The named preset (:data:`PRESETS`) with ``changes``: ``ModelConfig.preset("plain",
+        rank=2)``. An unknown name is a :class:`RecommenderError`."""
+        if name not in PRESETS:
+            raise RecommenderError(f"no preset {name!r}; presets: {', '.join(PRESETS)}")
+        return replace(PRESETS[name], **changes)
+
+
+BLEND_WEIGHTS = (
+    "blend_mf",
+    "blend_knn",
+    "blend_user_bias",
+    "blend_offset",
+    "blend_implicit",
+    "blend_asym",
+)
+
+# The validated blends, one per set of members (the members a preset leaves out have weight 0).
+# Each weight was fitted by least squares on validation with its members on
+# (`python -m recommender.tune`; README.md, "Defaults"); 2-fold CV RMSE on validation in stars.
+PRESETS: MappingProxyType[str, ModelConfig] = MappingProxyType(
+    {
+        # Every member: the default, ModelConfig(). Re-blended for k = 300 and user_damping 5
+        # (CV 0.8371; 0.8372 undamped, 0.8381 at k = 200).
+        "full": ModelConfig(
+            blend_mf=0.044,
+            blend_knn=1.29,
+            blend_user_bias=1.105,
+            blend_offset=-0.166,
+            blend_implicit=0.363,
+            blend_asym=0.95,
+        ),
+        # kNN and the implicit member, no asymmetric member (k = 200; implicit rank 15,
+        # alpha 5, reg 10: CV 0.8402 vs 0.8428 without the implicit member).
+        "knn-implicit": ModelConfig(
+            knn_neighbours=200,
+            blend_mf=0.465,
+            blend_knn=1.219,
+            blend_user_bias=1.080,
+            blend_offset=-0.150,
+            blend_implicit=0.421,
+            blend_asym=0.0,
+        ),
+        # Biases, factors and kNN (k = 200; the free w_b, w_0: CV 0.8428 vs 0.8455 with
+        # w_b = 1, w_0 = 0).
+        "knn-only": ModelConfig(
+            knn_neighbours=200,
+            blend_mf=0.501,
+            blend_knn=1.209,
+            blend_user_bias=1.106,
+            blend_offset=-0.101,
+            blend_implicit=0.0,
+            blend_asym=0.0,
+        ),
+        # Biases + factors, the plain model (no kNN, implicit or asymmetric member): what
+        # default_config_for picks above KNN_MAX_RATINGS, and what the Spark engine serves.
+        "plain": ModelConfig(
+            knn_neighbours=0,
+            blend_mf=1.0,
+            blend_knn=0.0,
+            blend_user_bias=1.0,
+            blend_offset=0.0,
+            blend_implicit=0.0,
+            blend_asym=0.0,
+        ),
+    }
+)
+
+# The blend weights that model files written before the presets may hold as null.
+LEGACY_BLEND_WEIGHTS = ("blend_user_bias", "blend_offset", "blend_implicit", "blend_asym")
+
+
+def legacy_preset(data: dict[str, Any]) -> str:
+    """The preset with the members an old config (null or missing blend weights: "the validated
+    value for the members that are on", as the code before the presets had it) has on: no kNN
+    part -> "plain"; else the asymmetric member on -> "full"; else the implicit member on ->
+    "knn-implicit"; else "knn-only". A null weight counts as on: it meant the validated value."""
+    get = {f.name: f.default for f in fields(ModelConfig)} | data
+
+    def on(weight: str) -> bool:
+        return get[weight] is None or get[weight] != 0
+
+    if not (get["knn_neighbours"] > 0 and get["blend_knn"] != 0):
+        return "plain"
+    if get["rank"] > 0 and get["asym_iterations"] > 0 and on("blend_asym"):
+        return "full"
+    if get["implicit_rank"] > 0 and on("blend_implicit"):
+        return "knn-implicit"
+    return "knn-only"
 
 
 # Above this many ratings the item-kNN part is left out by default. Its neighbour pass and the
@@ -303,7 +342,6 @@ KNN_MAX_RATINGS = 5_000_000
 
 
 def default_config_for(n_ratings: int) -> ModelConfig:
-    """The default configuration for a data set of `n_ratings` ratings."""
-    if n_ratings > KNN_MAX_RATINGS:
-        return ModelConfig(knn_neighbours=0, blend_knn=0.0, blend_mf=1.0)
-    return ModelConfig()
+    """The default configuration for a data set of ``n_ratings`` ratings: the "plain" preset
+    above :data:`KNN_MAX_RATINGS`, else "full"."""
+    return PRESETS["plain"] if n_ratings > KNN_MAX_RATINGS else PRESETS["full"]

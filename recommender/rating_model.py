@@ -344,12 +344,12 @@ class RatingModel:
         if cfg.rank and (cfg.blend_mf or profile.asym_factors.size) and profile._rows.size:
             u = cfg.blend_mf * profile.factors
             if profile.asym_factors.size:
-                u = u + cfg.asym_weight * profile.asym_factors
+                u = u + cfg.blend_asym * profile.asym_factors
             base = base + q @ u.astype(q.dtype)
         if self._z.shape[1] and profile._rows.size:
             z = self._z if rows is None else self._z[rows]
             x = profile.implicit_factors
-            base = base + cfg.implicit_weight * (z @ x - self._z_mean @ x)
+            base = base + cfg.blend_implicit * (z @ x - self._z_mean @ x)
         if knn and cfg.blend_knn and profile._rows.size and self._nbrs.nnz:
             base = base + cfg.blend_knn * self._knn(profile, rows)
         return base
@@ -358,7 +358,7 @@ class RatingModel:
         """``w_b b_u + w_0`` (0 for a user without known ratings)."""
         if profile._rows.size == 0:
             return 0.0
-        return self.config.user_bias_weight * profile.user_bias + self.config.offset
+        return self.config.blend_user_bias * profile.user_bias + self.config.blend_offset
 
     def terms(
         self, profile: UserProfile, movie_ids: Sequence[int], *, by_rated: bool = False
@@ -390,7 +390,7 @@ class RatingModel:
         return PredictionTerms(
             self._movies.ids[rows],
             self._mu + self._item_bias[rows],
-            np.full(rows.size, self.config.offset if known else 0.0),
+            np.full(rows.size, self.config.blend_offset if known else 0.0),
             *user,
             rated_ids=profile.movie_ids if by_rated else None,
         )
@@ -402,16 +402,16 @@ class RatingModel:
         terms = [np.zeros(rows.size) for _ in PredictionTerms.USER_TERMS]
         if profile._rows.size == 0:
             return tuple(terms)
-        terms[0] = np.full(rows.size, cfg.user_bias_weight * profile.user_bias)
+        terms[0] = np.full(rows.size, cfg.blend_user_bias * profile.user_bias)
         if cfg.rank and cfg.blend_mf:
             terms[1] = cfg.blend_mf * (self._q[rows] @ profile.factors)
         if cfg.blend_knn and self._nbrs.nnz:
             terms[2] = cfg.blend_knn * self._knn(profile, rows)
         if self._z.shape[1]:
             x = profile.implicit_factors
-            terms[3] = cfg.implicit_weight * (self._z[rows] @ x - self._z_mean @ x)
+            terms[3] = cfg.blend_implicit * (self._z[rows] @ x - self._z_mean @ x)
         if self._ya.shape[1]:
-            terms[4] = cfg.asym_weight * (self._q[rows] @ profile.asym_factors)
+            terms[4] = cfg.blend_asym * (self._q[rows] @ profile.asym_factors)
         return tuple(terms)
 
     def _shares(self, profile: UserProfile, rows: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -424,7 +424,7 @@ class RatingModel:
             return tuple(shares)
         resid = profile._residuals
         if cfg.user_bias:
-            w_b = cfg.user_bias_weight
+            w_b = cfg.blend_user_bias
             y = w_b * (resid + profile.user_bias) / (j.size + cfg.user_damping)
             shares[0] = np.broadcast_to(y, shares[0].shape)
         if cfg.rank and cfg.blend_mf:
@@ -439,11 +439,11 @@ class RatingModel:
             frac = np.divide(s, den, out=np.zeros_like(s), where=den > 0)
             shares[2] = cfg.blend_knn * frac * resid
         if self._z.shape[1]:
-            scale = cfg.implicit_weight * (1.0 + cfg.implicit_alpha) / cfg.implicit_alpha
+            scale = cfg.blend_implicit * (1.0 + cfg.implicit_alpha) / cfg.implicit_alpha
             zi = self._z[i] - self._z_mean
             shares[3] = scale * (zi @ np.linalg.solve(self._implicit_system(j), self._z[j].T))
         if self._ya.shape[1]:
-            shares[4] = cfg.asym_weight * (self._q[i] @ self._ya[j].T) / np.sqrt(j.size)
+            shares[4] = cfg.blend_asym * (self._q[i] @ self._ya[j].T) / np.sqrt(j.size)
         return tuple(shares)
 
     def session_bias(self, profile: UserProfile, at: float | np.ndarray) -> np.ndarray:

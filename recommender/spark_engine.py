@@ -41,8 +41,8 @@ ML-small validation split this conversion costs ~0.007 RMSE against the plain ``
 ``regParam`` by search: ~0.001); on the synthetic bench data it is better than the plain ``reg``
 (see bench/README.md).
 
-The kNN part and the implicit and asymmetric members are switched off (``knn_neighbours = 0,
-blend_knn = 0, blend_mf = 1, implicit_rank = 0, asym_iterations = 0``): the item-item pass
+The kNN part and the implicit and asymmetric members are switched off (the "plain" preset's
+blend weights, ``knn_neighbours = 0, implicit_rank = 0, asym_iterations = 0``): the item-item pass
 is the part of the local fit that does not scale (recommender/README.md), and computing it on
 one machine after a distributed fit would undo the point of Spark (the two members were
 validated only inside the kNN blend). On ML-small that costs ~0.012 RMSE against the kNN blend
@@ -63,7 +63,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.biases import fit_biases
-from recommender.config import ModelConfig
+from recommender.config import BLEND_WEIGHTS, PRESETS, ModelConfig
 from recommender.errors import BadRatings, NumericalError, RecommenderError
 from recommender.ids import IdIndex, catalog_index
 from recommender.model import Model
@@ -171,17 +171,18 @@ def spark_reg_param(config: ModelConfig, n_users: int, n_ratings: int) -> float:
 
 def spark_config(config: ModelConfig, reg_param: float) -> ModelConfig:
     """The config of the model a Spark fit returns: what was actually fitted (count-scaled
-    ``reg_param``, ALS) and served (no kNN part, factors at full weight)."""
+    ``reg_param``, ALS) and served: the "plain" preset's blend (biases + factors at full
+    weight; no kNN part, no implicit or asymmetric member)."""
+    plain = PRESETS["plain"]
     return replace(
         config,
         solver="als",
         reg=reg_param,
         reg_exponent=1.0,
         knn_neighbours=0,
-        blend_knn=0.0,
-        blend_mf=1.0,
         implicit_rank=0,
         asym_iterations=0,
+        **{name: getattr(plain, name) for name in BLEND_WEIGHTS},
     )
 
 

@@ -175,7 +175,7 @@ def run(train: Ratings, quick: bool = False) -> ModelConfig:
         secs = time.perf_counter() - t0
         return Components(model, fit, val), secs
 
-    cfg = ModelConfig(rank=0, knn_neighbours=0, blend_knn=0.0)
+    cfg = ModelConfig.preset("plain", rank=0)
     print("\n# damped biases (rank 0): damping, user_damping -> RMSE")
     best = (9.0, cfg)
     damp_grid = [0, 2, 5, 10, 25] if not quick else [0, 5]

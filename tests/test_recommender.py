@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,12 @@ from recommender import (
     RecommenderError,
     UnknownMovie,
 )
-from recommender.config import default_config_for
+from recommender.config import (
+    BLEND_WEIGHTS,
+    LEGACY_BLEND_WEIGHTS,
+    PRESETS,
+    default_config_for,
+)
 from recommender.factorization import CGObjective
 from recommender.model import FORMAT_VERSION
 
@@ -31,9 +38,7 @@ from recommender.model import FORMAT_VERSION
 TUTORIAL_TITLES = [f"{title} ({year})" for title, year, _ in tutorial.MOVIES]
 TUTORIAL_Y = np.array(tutorial.RATINGS, dtype=float)
 NEW_USER = {index + 1: float(score) for index, score in tutorial.NEW_USER.items()}
-TUTORIAL = ModelConfig(
-    damping=0.0, user_bias=False, rank=3, reg=1.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0
-)
+TUTORIAL = ModelConfig.preset("plain", damping=0.0, user_bias=False, rank=3, reg=1.0)
 
 
 def tutorial_ratings(with_new_user: bool = True) -> Ratings:
@@ -124,9 +129,7 @@ def test_cg_gradient_matches_finite_differences() -> None:
 
 def test_fold_in_is_the_exact_ridge_solution() -> None:
     r = random_ratings()
-    cfg = ModelConfig(
-        rank=4, reg=2.0, user_damping=3.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0
-    )
+    cfg = ModelConfig.preset("plain", rank=4, reg=2.0, user_damping=3.0)
     model = Model.fit(r, cfg)
     hist = history_of(r, r.user_ids[0])
     prof = model.fold_in(hist)
@@ -144,14 +147,12 @@ def test_fold_in_is_the_exact_ridge_solution() -> None:
 @pytest.mark.parametrize("solver", ["als", "cg"])
 def test_fold_in_of_a_trained_user_gives_the_fitted_scores(solver: str) -> None:
     r = random_ratings()
-    cfg = ModelConfig(
+    cfg = ModelConfig.preset(
+        "plain",
         solver=solver,
         rank=3,
         reg=1.0,
         iterations=200 if solver == "cg" else 10,
-        knn_neighbours=0,
-        blend_knn=0.0,
-        blend_mf=1.0,
     )
     model, p = Model._fit(r, cfg, 0, None, True)
     users = np.unique(r.user_ids)
@@ -168,13 +169,11 @@ def test_planted_low_rank_matrix_is_recovered() -> None:
     mask = rng.random((n_u, n_m)) < 0.5
     users, movies = np.nonzero(mask)
     # Subtracting the movie means adds one to the rank of the residual matrix.
-    cfg = ModelConfig(
+    cfg = ModelConfig.preset(
+        "plain",
         rank=k + 1,
         reg=0.01,
         iterations=200,
-        knn_neighbours=0,
-        blend_knn=0.0,
-        blend_mf=1.0,
         damping=0,
         user_bias=False,
     )
@@ -201,7 +200,7 @@ def test_checkerboard_held_out_entries_come_back_first() -> None:
     u, m, v = map(np.array, zip(*rows, strict=True))
     model = Model.fit(
         Ratings(u, m, v),
-        ModelConfig(rank=2, reg=0.5, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0),
+        ModelConfig.preset("plain", rank=2, reg=0.5),
     )
     for user in range(n):
         prof = model.fold_in({int(mm): float(vv) for uu, mm, vv in rows if uu == user})
@@ -217,13 +216,11 @@ def test_lambda_zero_reconstructs_a_fully_observed_matrix() -> None:
     r = Ratings(users, movies, full[users, movies])
     model = Model.fit(
         r,
-        ModelConfig(
+        ModelConfig.preset(
+            "plain",
             rank=5,
             reg=0.0,
             iterations=5,
-            knn_neighbours=0,
-            blend_knn=0.0,
-            blend_mf=1.0,
             damping=0,
             user_bias=False,
         ),
@@ -278,21 +275,22 @@ def test_implicit_term_is_centred_and_absent_for_cold_start() -> None:
     assert float(model._item_counts @ term) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_implicit_member_is_deterministic_and_off_where_the_knn_part_is() -> None:
+def test_implicit_member_is_deterministic_and_off_in_the_plain_preset() -> None:
     r = random_ratings()
     cfg = ModelConfig(rank=5, knn_neighbours=10, blend_knn=0.5)
     a, b = Model.fit(r, cfg, seed=7), Model.fit(r, cfg, seed=7)
     assert a._z.shape == (30, cfg.implicit_rank)
     np.testing.assert_array_equal(a._z, b._z)
     assert not np.array_equal(a._z, Model.fit(r, cfg, seed=8)._z)
-    # Validated weight with the kNN blend; off without kNN and above the kNN size limit.
+    # On in the default ("full") model; off in the plain preset, which is the default above the
+    # kNN size limit.
     assert ModelConfig().implicit_on
-    assert not ModelConfig(knn_neighbours=0, blend_knn=0.0).implicit_on
+    assert not ModelConfig.preset("plain").implicit_on
     assert not default_config_for(10_000_000).implicit_on
-    assert Model.fit(r, ModelConfig(rank=2, knn_neighbours=0, blend_knn=0.0))._z.shape == (30, 0)
+    assert Model.fit(r, ModelConfig.preset("plain", rank=2))._z.shape == (30, 0)
     assert ModelConfig().asym_on and not ModelConfig(asym_iterations=0).asym_on
     assert not default_config_for(10_000_000).asym_on
-    assert Model.fit(r, ModelConfig(rank=2, knn_neighbours=0, blend_knn=0.0))._ya.shape == (30, 0)
+    assert Model.fit(r, ModelConfig.preset("plain", rank=2))._ya.shape == (30, 0)
 
 
 def test_asymmetric_factors_solve_their_ridge_problem_and_fold_in_in_closed_form() -> None:
@@ -338,7 +336,7 @@ def test_catalog_movies_without_ratings_get_the_global_mean_and_no_factors() -> 
     r = random_ratings()
     model = Model.fit(
         r,
-        ModelConfig(rank=3, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0),
+        ModelConfig.preset("plain", rank=3),
         movie_ids=np.array([-5, 10**12]),
     )
     assert model.movie_mean(-5) == pytest.approx(r.values.mean())
@@ -421,10 +419,10 @@ def test_prediction_terms_add_up_to_the_prediction_and_split_by_rated_movie(blen
     assert all(getattr(terms, name).any() for name in terms.USER_TERMS)
     q = model.movie_factors()
     np.testing.assert_allclose(terms.movie_mean, [model.movie_mean(m) for m in ids.tolist()])
-    np.testing.assert_allclose(terms.offset, cfg.offset)
-    np.testing.assert_allclose(terms.user_bias, cfg.user_bias_weight * prof.user_bias)
+    np.testing.assert_allclose(terms.offset, cfg.blend_offset)
+    np.testing.assert_allclose(terms.user_bias, cfg.blend_user_bias * prof.user_bias)
     np.testing.assert_allclose(terms.mf, cfg.blend_mf * q @ prof.factors)
-    np.testing.assert_allclose(terms.asym, cfg.asym_weight * q @ prof.asym_factors)
+    np.testing.assert_allclose(terms.asym, cfg.blend_asym * q @ prof.asym_factors)
     # By rated movie: one column per rated movie, each row adding up to the term.
     some = ids[[0, 5, 9]].tolist()
     shares = model.terms(prof, some, by_rated=True)
@@ -451,11 +449,11 @@ def test_explain_contributions_add_up_to_the_prediction(blended) -> None:
     )
     unclipped = model._scores(prof, model._movies.rows_strict([target]))[0]
     cfg = model.config
-    offset = model.movie_mean(target) + cfg.offset
+    offset = model.movie_mean(target) + cfg.blend_offset
     assert contrib.sum() == pytest.approx(unclipped - offset)
     # The target-specific terms add up to the same minus the user's (weighted) bias.
     assert specific.sum() == pytest.approx(
-        unclipped - offset - cfg.user_bias_weight * prof.user_bias
+        unclipped - offset - cfg.blend_user_bias * prof.user_bias
     )
     top = model.explain(prof, target, k=3, movie_specific=False)
     assert len(top) == 3
@@ -542,7 +540,7 @@ def test_group_picks_avoid_a_movie_one_member_would_hate() -> None:
 
 def test_group_score_penalises_the_least_happy_member() -> None:
     r = random_ratings(60, 50, 0.5, seed=4)
-    model = Model.fit(r, ModelConfig(rank=3, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0))
+    model = Model.fit(r, ModelConfig.preset("plain", rank=3))
     profs = [model.fold_in(history_of(r, u)) for u in np.unique(r.user_ids)[:3]]
     picks = model.for_group(profs, n=50)
     scores = np.array([p.member_scores for p in picks])
@@ -579,6 +577,30 @@ def _rewrite(path: Path, **changes) -> None:
         data = {k: z[k] for k in z.files}
     data.update(changes)
     np.savez(path, **data)
+
+
+def test_a_model_file_with_the_old_null_blend_weights_loads_as_the_same_model(
+    tmp_path: Path,
+) -> None:
+    # Before the presets, model files held null for these four weights, meaning "the validated
+    # value for the members that are on": here kNN, with the implicit and asymmetric members
+    # switched off as that code had to (rank 0, no iterations), which is the knn-only blend.
+    r = random_ratings()
+    cfg = ModelConfig.preset(
+        "knn-only", rank=3, knn_neighbours=6, implicit_rank=0, asym_iterations=0
+    )
+    model = Model.fit(r, cfg, seed=0)
+    path = tmp_path / "old.npz"
+    model.save(path)
+    old = json.loads(cfg.to_json()) | dict.fromkeys(LEGACY_BLEND_WEIGHTS)
+    _rewrite(path, config_json=np.array(json.dumps(old)))
+    loaded = Model.load(path)
+    assert loaded.config == cfg
+    hist = history_of(r, r.user_ids[0])
+    np.testing.assert_array_equal(
+        loaded.predict(loaded.fold_in(hist), loaded.movie_ids),
+        model.predict(model.fold_in(hist), model.movie_ids),
+    )
 
 
 def test_old_format_version_is_a_model_file_error(blended, tmp_path: Path) -> None:
@@ -656,9 +678,56 @@ def test_bad_config_is_a_recommender_error() -> None:
         ModelConfig(asym_reg=-1.0)
 
 
+def test_presets_write_out_every_blend_weight_and_the_default_is_full() -> None:
+    assert ModelConfig() == PRESETS["full"]
+    assert default_config_for(100_000) == PRESETS["full"]
+    assert default_config_for(10_000_000) == PRESETS["plain"]
+    members = {name: (c.knn_on, c.implicit_on, c.asym_on) for name, c in PRESETS.items()}
+    assert members == {
+        "full": (True, True, True),
+        "knn-implicit": (True, True, False),
+        "knn-only": (True, False, False),
+        "plain": (False, False, False),
+    }
+    for preset in PRESETS.values():
+        assert all(isinstance(getattr(preset, name), float) for name in BLEND_WEIGHTS)
+    assert ModelConfig.preset("plain", rank=2) == replace(PRESETS["plain"], rank=2)
+    with pytest.raises(RecommenderError, match="no preset"):
+        ModelConfig.preset("fancy")
+    with pytest.raises(RecommenderError):
+        ModelConfig(blend_offset=None)  # type: ignore[arg-type]
+
+
+# What the code before the presets made of null weights (its BLENDED_* constants).
+OLD_NULL_WEIGHTS = [
+    ({}, (1.105, -0.166, 0.363, 0.95)),
+    ({"knn_neighbours": 0, "blend_knn": 0.0, "blend_mf": 1.0}, (1.0, 0.0, 0.0, 0.0)),
+    ({"blend_knn": 0.0}, (1.0, 0.0, 0.0, 0.0)),
+    ({"asym_iterations": 0}, (1.080, -0.150, 0.421, 0.0)),
+    ({"blend_asym": 0.0}, (1.080, -0.150, 0.421, 0.0)),
+    ({"asym_iterations": 0, "implicit_rank": 0}, (1.106, -0.101, 0.0, 0.0)),
+    ({"blend_implicit": 0.7}, (1.105, -0.166, 0.7, 0.95)),
+    ({"blend_asym": 0.0, "blend_implicit": 0.0}, (1.106, -0.101, 0.0, 0.0)),
+    ({"blend_user_bias": 1.0, "blend_offset": 0.0}, (1.0, 0.0, 0.363, 0.95)),
+]
+
+
+@pytest.mark.parametrize(("changes", "weights"), OLD_NULL_WEIGHTS)
+def test_old_config_json_with_null_blend_weights_gets_the_validated_values(
+    changes, weights
+) -> None:
+    old = json.loads(ModelConfig().to_json()) | dict.fromkeys(LEGACY_BLEND_WEIGHTS) | changes
+    cfg = ModelConfig.from_json(json.dumps(old))
+    got = tuple(getattr(cfg, name) for name in LEGACY_BLEND_WEIGHTS)
+    assert got == pytest.approx(weights, abs=0)
+    # A key missing altogether was null too (the old default).
+    missing = {k: v for k, v in old.items() if k not in LEGACY_BLEND_WEIGHTS or v is not None}
+    assert ModelConfig.from_json(json.dumps(missing)) == cfg
+
+
 def test_telegram_sized_and_negative_ids_work() -> None:
     r = Ratings(np.array([10**13, 10**13, -3]), np.array([-1, 2, 2]), np.array([8.0, 4.0, 6.0]))
-    model = Model.fit(r, ModelConfig(rank=1, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0))
+    model = Model.fit(r, ModelConfig.preset("plain", rank=1))
     assert sorted(model.movie_ids.tolist()) == [-1, 2]
     assert model.predict(model.fold_in({-1: 8.0}), [-1, 2]).shape == (2,)
 
