@@ -446,7 +446,14 @@ class RatingModel:
             shares[4] = cfg.blend_asym * (self._q[i] @ self._ya[j].T) / np.sqrt(j.size)
         return tuple(shares)
 
-    def session_bias(self, profile: UserProfile, at: float | np.ndarray) -> np.ndarray:
+    def session_bias(
+        self,
+        profile: UserProfile,
+        at: float | np.ndarray,
+        *,
+        tau: float | None = None,
+        damping: float | None = None,
+    ) -> np.ndarray:
         """``sess(u, t)`` for each time ``t`` in ``at`` (Unix seconds, a scalar or an array):
 
             sess(u, t) = sum_j k_j e_j / (sum_j k_j + session_damping),  k_j = exp(-|t - t_j| / tau)
@@ -455,13 +462,15 @@ class RatingModel:
         biases). Ratings given in one sitting deviate from the user's usual level together (on
         the validation ratings this term takes RMSE from 0.8369 to 0.8100, 2-fold CV; see
         README.md); it is 0 for a user without timed ratings, and ~0 an hour after the last
-        one. A NaN ``t`` gives 0.
+        one. A NaN ``t`` gives 0. ``tau``/``damping``: other values than the config's
+        ``session_tau``/``session_damping`` (the term is not fitted, so tuning tries them on
+        one model).
         """
         self._check_profile(profile)
         cfg = self.config
-        return session_bias(
-            profile._times, profile._residuals, at, cfg.session_tau, cfg.session_damping
-        )
+        tau = cfg.session_tau if tau is None else tau
+        damping = cfg.session_damping if damping is None else damping
+        return session_bias(profile._times, profile._residuals, at, tau, damping)
 
     def _session_shift(self, profile: UserProfile, at: float | np.ndarray | None) -> np.ndarray:
         """``w_s sess(u, at)`` (0 without a time or with the term off)."""

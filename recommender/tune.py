@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from recommender.config import ModelConfig
+from recommender.errors import RecommenderError
 from recommender.evaluate import load_movielens_ratings
-from recommender.model import Model
+from recommender.model import Model, UserProfile
 from recommender.ratings import Ratings
-from recommender.session import session_bias
 
 VALIDATION_FRACTION = 0.1
 VALIDATION_SEED = 1
@@ -42,9 +42,15 @@ def default_train_path() -> Path:
 
 
 class Components:
-    """Validation predictions split into terms: ``base = mu + b_i + b_u``, ``mf = p_u . q_i``,
-    ``knn = knn(u, i)``, ``imp = x_u . (z_i - zbar)`` (0 without the implicit member), for one
-    fitted model; the truth is ``y``."""
+    """Validation predictions term by term (:meth:`Model.terms`), for one fitted model: ``movie``
+    = ``mu + b_i``, ``bu`` = ``b_u``, ``known`` = 1 for a user with known ratings, ``base =
+    movie + bu``, the members as the model weighs them, ``mf`` (``p_u . q_i``), ``knn``, ``imp``
+    (``x_u . (z_i - zbar)``) and ``asym`` (``s_u . q_i``), 0 for a member the model does not
+    have, and ``pred``, the model's unclipped prediction (the sum of its terms, no session
+    term); the truth is ``y``.
+
+    The blends below put their own weights on the members, so they need a model fitted with
+    weight 1 on every member it has (each step fits so); otherwise they raise."""
 
     def __init__(self, model: Model, fit: Ratings, val: Ratings) -> None:
         order = np.argsort(fit.user_ids, kind="stable")
@@ -56,8 +62,17 @@ class Components:
         self.imp, self.asym = np.zeros(n), np.zeros(n)
         self.pred = np.zeros(n)  # the model's own unclipped prediction without the session term
         self.y = val.values
+        self._model = model
         self._val_times = val.timestamps
-        self._sessions: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._sessions: list[tuple[np.ndarray, UserProfile]] = []
+        cfg = model.config
+        members = {
+            "blend_mf": (cfg.rank > 0, cfg.blend_mf),
+            "blend_knn": (cfg.knn_on, cfg.blend_knn),
+            "blend_implicit": (cfg.implicit_on, cfg.blend_implicit),
+            "blend_asym": (cfg.asym_on, cfg.blend_asym),
+        }
+        self._weighted = [name for name, (on, w) in members.items() if on and w != 1]
         vorder = np.argsort(val.user_ids, kind="stable")
         vusers, vstarts = np.unique(val.user_ids[vorder], return_index=True)
         vbounds = np.append(vstarts, vorder.size)
@@ -72,29 +87,33 @@ class Components:
                     zip(fit.movie_ids[h].tolist(), fit.timestamps[h].tolist(), strict=True)
                 )
             prof = model.fold_in(hist, times)
-            self._sessions.append((sel, prof._times, prof._residuals))
-            rows = model._movies.rows_strict(val.movie_ids[sel])
-            self.pred[sel] = model._scores(prof, rows)
-            self.movie[sel] = model._mu + model._item_bias[rows]
+            self._sessions.append((sel, prof))
+            terms = model.terms(prof, val.movie_ids[sel])
+            self.pred[sel] = terms.total()
+            self.movie[sel] = terms.movie_mean
             self.bu[sel] = prof.user_bias
-            self.known[sel] = float(prof._rows.size > 0)
+            self.known[sel] = float(prof.n_ratings > 0)
             self.base[sel] = self.movie[sel] + prof.user_bias
-            if model.config.rank and prof._rows.size:
-                self.mf[sel] = model._q[rows] @ prof.factors
-            if model._nbrs.nnz and prof._rows.size:
-                self.knn[sel] = model._knn(prof, rows)
-            if model._z.shape[1] and prof._rows.size:
-                x = prof.implicit_factors
-                self.imp[sel] = model._z[rows] @ x - model._z_mean @ x
-            if model._ya.shape[1] and prof._rows.size:
-                self.asym[sel] = model._q[rows] @ prof.asym_factors
+            self.mf[sel] = terms.mf
+            self.knn[sel] = terms.knn
+            self.imp[sel] = terms.implicit
+            self.asym[sel] = terms.asym
+
+    def _unit_weights(self) -> None:
+        if self._weighted:
+            raise RecommenderError(
+                f"re-blending needs weight 1 on every member; this model has "
+                f"{', '.join(f'{n} {getattr(self._model.config, n):g}' for n in self._weighted)}"
+            )
 
     def session(self, tau: float, damping: float) -> np.ndarray:
         """``sess(u, t)`` of every validation rating at its own time, from the user's fit
-        ratings (:func:`recommender.session.session_bias`)."""
+        ratings (:meth:`Model.session_bias` with that ``tau`` and ``damping``)."""
         out = np.zeros(self.y.size)
-        for sel, times, resid in self._sessions:
-            out[sel] = session_bias(times, resid, self._val_times[sel], tau, damping)
+        for sel, prof in self._sessions:
+            out[sel] = self._model.session_bias(
+                prof, self._val_times[sel], tau=tau, damping=damping
+            )
         return out
 
     def stacked_session(self, tau: float, damping: float, seed: int = 0) -> tuple[float, float]:
@@ -112,16 +131,19 @@ class Components:
 
     def rmse(self, w_mf: float = 1.0, w_knn: float = 0.0) -> float:
         """Validation RMSE in stars of ``base + w_mf mf + w_knn knn`` clipped to [1, 10]."""
+        self._unit_weights()
         pred = np.clip(self.base + w_mf * self.mf + w_knn * self.knn, 1, 10)
         return float(np.sqrt(np.mean((pred - self.y) ** 2)) / 2)
 
     def blend(self) -> tuple[float, float]:
         """Least-squares weights ``(w_mf, w_knn)`` of ``y - base ~ w_mf mf + w_knn knn``."""
+        self._unit_weights()
         a = np.column_stack([self.mf, self.knn])
         w, *_ = np.linalg.lstsq(a, self.y - self.base, rcond=None)
         return float(w[0]), float(w[1])
 
     def _free_design(self) -> np.ndarray:
+        self._unit_weights()
         cols = [self.mf, self.knn, self.bu, self.known]
         cols += [a for a in (self.imp, self.asym) if a.any()]
         return np.column_stack(cols)

@@ -440,6 +440,27 @@ def test_prediction_terms_add_up_to_the_prediction_and_split_by_rated_movie(blen
         model.terms(prof, [31337])
 
 
+def test_tune_reads_the_terms_and_refuses_to_reblend_weighted_members() -> None:
+    from recommender.tune import Components
+
+    r = random_ratings(60, 50, 0.4, seed=2)
+    fit, val = r.split(0.2, 1)
+    unit = ModelConfig(
+        rank=4, knn_neighbours=8, blend_mf=1.0, blend_knn=1.0, blend_implicit=1.0, blend_asym=1.0
+    )
+    model = Model.fit(fit, unit, seed=0, movie_ids=np.unique(r.movie_ids))
+    comp = Components(model, fit, val)
+    user = int(val.user_ids[0])
+    sel = val.user_ids == user
+    terms = model.terms(model.fold_in(history_of(fit, user)), val.movie_ids[sel])
+    np.testing.assert_array_equal(comp.pred[sel], terms.total())
+    np.testing.assert_array_equal(comp.asym[sel], terms.asym)
+    assert len(comp.free_blend()) == 6 and comp.free_rmse_cv() < 2.0
+    weighted = Model.fit(fit, replace(unit, blend_knn=0.6), seed=0, movie_ids=model.movie_ids)
+    with pytest.raises(RecommenderError, match="blend_knn 0.6"):
+        Components(weighted, fit, val).free_blend()
+
+
 def test_explain_contributions_add_up_to_the_prediction(blended) -> None:
     model, r = blended
     prof = model.fold_in(history_of(r, r.user_ids[3]))
