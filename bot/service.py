@@ -74,9 +74,6 @@ class MovieService:
     def find(self, query: str, limit: int = 5) -> list[TitleMatch]:
         return self.titles.search(query, limit)
 
-    def movie(self, movie_id: int) -> Movie:
-        return movies.get_movie(self.db, movie_id)
-
     def profile(self, user_id: int, model: Model | None = None) -> UserProfile:
         """Fold the user's current ratings (and when they were given) into ``model`` (default:
         the current one): a rating counts the moment it is stored."""

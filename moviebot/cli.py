@@ -21,7 +21,7 @@ from storage import fits
 from storage.db import connect, default_db_path, schema_version
 from storage.errors import StorageError
 from storage.movielens import import_movielens
-from storage.movies import count_movies
+from storage.movies import count_movies, get_movie
 from storage.ratings import count_ratings
 from storage.search import TitleIndex, clear_winner
 from storage.users import get_user
@@ -223,7 +223,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     service = _service(args)
     movie_id = args.id if args.id is not None else _resolve(service, " ".join(args.title))
-    movie = service.movie(movie_id)
+    movie = get_movie(service.db, movie_id)
     nearest = service.similar(movie_id, args.n)
     data = {
         "movie": {"movie_id": movie.id, "title": movie.label},
