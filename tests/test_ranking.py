@@ -199,3 +199,51 @@ def test_serving_changes_only_serve_time_settings() -> None:
     assert [m for m, _ in soft.recommend(prof, 3)] == [8, 9, 10]  # 10 no longer braked
     with pytest.raises(RecommenderError, match="fit"):
         model.serving(ranking_reg=5.0)
+
+
+# ------------------------------------------------------------------ the shared split
+
+
+@pytest.fixture(scope="module")
+def shared_lists() -> tuple[Model, Ratings, Ratings]:
+    """The default model fitted on the shared split's train.csv (skips when absent)."""
+    from devtools.paths import shared_split
+    from recommender.evaluate import load_movielens_ratings
+
+    split = shared_split()
+    if split is None:
+        pytest.skip("shared MovieLens split not present")
+    train = load_movielens_ratings(split / "train.csv")
+    test = load_movielens_ratings(split / "test.csv")
+    catalog = np.union1d(train.movie_ids, test.movie_ids)
+    return Model.fit(train, seed=0, movie_ids=catalog), train, test
+
+
+def test_lists_and_similar_on_the_shared_split_stay_above_the_regression_thresholds(
+    shared_lists,
+) -> None:
+    from recommender.topn import precision_ndcg, similar_hit_rate
+
+    model, train, test = shared_lists
+    lists, relevant, sources = [], [], []
+    counts = dict(zip(*np.unique(train.movie_ids, return_counts=True), strict=True))
+    for u in np.unique(test.user_ids):
+        mine = train.user_ids == u
+        hist = {
+            int(m): float(v) for m, v in zip(train.movie_ids[mine], train.values[mine], strict=True)
+        }
+        sel = test.user_ids == u
+        rel = set(test.movie_ids[sel][test.values[sel] >= 8].tolist())
+        lists.append([m for m, _ in model.recommend(model.fold_in(hist), 10)])
+        relevant.append(rel)
+        if rel:
+            rated = np.array(sorted(hist))
+            liked = [m for m in sorted(hist) if hist[m] >= 8 and counts.get(m, 0) >= 5]
+            sources += [(m, rated, rel) for m in liked[:5]]
+    figures = precision_ndcg(lists, relevant)
+    assert figures["ndcg_at_10"] > 0.29  # 0.3131 when written; EASE 0.2951 (README.md)
+    assert figures["precision_at_10"] > 0.215  # 0.2329; EASE 0.2159
+    hit = similar_hit_rate(
+        sources, lambda m, rated: [x for x, _ in model.similar(m, 10, exclude=rated.tolist())]
+    )
+    assert hit > 0.45  # 0.4748 when written; EASE's item weights 0.4370
