@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.redact import redact
 from moviebot.paths import bundled_dataset, model_path_for
 from moviebot.progress import ProgressBar
 from recommender import RecommenderError
@@ -257,6 +258,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     import logging
     import os
 
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.redact import install_log_filter
     from bot.telegram_app import BotSettings, build_application
     from moviebot.training import refit_if_changed
 
@@ -268,6 +272,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     # No timestamps: journald and docker add their own.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    install_log_filter(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_StartFailureFilter(InvalidToken, NetworkError))
     service = _service(args)
     settings = BotSettings(
         token=token,
@@ -280,23 +287,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         webhook=bool(args.webhook_url),
     )
     application = build_application(settings, service)
-    if args.webhook_url:
-        secret = os.environ.get("MOVIEBOT_WEBHOOK_SECRET") or None
-        if not secret:
-            raise CommandError(
-                "MOVIEBOT_WEBHOOK_SECRET is not set; webhook mode needs it "
-                "(1-256 characters: A-Z a-z 0-9 _ -)"
-            )
-        application.run_webhook(
-            listen=args.listen,
-            port=args.port,
-            url_path=args.webhook_path.lstrip("/"),
-            webhook_url=args.webhook_url,
-            secret_token=secret,
+    secret = os.environ.get("MOVIEBOT_WEBHOOK_SECRET") or None
+    if args.webhook_url and not secret:
+        raise CommandError(
+            "MOVIEBOT_WEBHOOK_SECRET is not set; webhook mode needs it "
+            "(1-256 characters: A-Z a-z 0-9 _ -)"
         )
-    else:
-        application.run_polling(timeout=settings.poll_timeout)
+    try:
+        if args.webhook_url:
+            application.run_webhook(
+                listen=args.listen,
+                port=args.port,
+                url_path=args.webhook_path.lstrip("/"),
+                webhook_url=args.webhook_url,
+                secret_token=secret,
+            )
+        else:
+            application.run_polling(timeout=settings.poll_timeout)
+    except InvalidToken:  # 401 from getMe at start; PTB's message holds the token
+        _close_http(application.bot)
+        raise CommandError("Telegram rejected the token (check TELEGRAM_BOT_TOKEN)") from None
+    except NetworkError:  # connection refused, DNS, timeout: before the first update
+        _close_http(application.bot)
+        api_url = (args.api_url or "https://api.telegram.org").rstrip("/")
+        raise CommandError(f"cannot reach the Telegram Bot API at {api_url}") from None
     return 0
+
+
+class _StartFailureFilter:
+    """Drop PTB's traceback of a start that failed on the token or the network: `cmd_run`
+    turns exactly those exceptions into one "Error: ..." line."""
+
+    def __init__(self, *kinds: type[BaseException]) -> None:
+        self.kinds = kinds
+
+    def filter(self, record) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        starting = "(Bootstrap Initialize Application)" in str(record.msg)
+        return not (
+            starting and record.name.startswith("telegram") and isinstance(error, self.kinds)
+        )
+
+
+def _close_http(bot) -> None:
+    """Close the HTTP sessions of a bot whose start failed (PTB shuts down only a started bot,
+    and aiohttp would complain about the open sessions at exit)."""
+    import asyncio
+
+    requests = {id(r): r for r in (bot.request, *getattr(bot, "_request", ()))}.values()
+
+    async def close() -> None:
+        await asyncio.gather(*(request.shutdown() for request in requests))
+
+    asyncio.run(close())
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -513,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (CommandError, StorageError, RecommenderError) as error:
-        print(f"Error: {error}", file=sys.stderr)
+        print(f"Error: {redact(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.redact import redact
 from recommender import Model, ModelConfig, Ratings
 from recommender.errors import ModelFileError
 from storage import fits
@@ -61,7 +62,7 @@ def train(
                 model = Model.fit(ratings, config=config, movie_ids=catalog)
             model.save(model_path)
         except Exception as error:
-            fits.fail_fit(db, fit_id, f"{type(error).__name__}: {error}")
+            fits.fail_fit(db, fit_id, redact(f"{type(error).__name__}: {error}"))
             raise
         seconds = time.perf_counter() - started
         fits.finish_fit(
