@@ -133,11 +133,12 @@ def _service(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from moviebot.training import train
+    from moviebot.training import clean_leftovers, train
 
     db = open_db(args)
     ensure_catalog(db)
     db.close()
+    clean_leftovers(Path(args.db), _model_path(args))
     result = train(
         Path(args.db),
         _model_path(args),
@@ -262,7 +263,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.redact import install_log_filter
     from bot.telegram_app import BotSettings, build_application
-    from moviebot.training import refit_if_changed
+    from moviebot.training import clean_leftovers, refit_if_changed
 
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
@@ -275,6 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     install_log_filter(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_StartFailureFilter(InvalidToken, NetworkError))
+    open_db(args).close()  # created and migrated before the clean-up reads it
+    clean_leftovers(Path(args.db), _model_path(args))
     service = _service(args)
     settings = BotSettings(
         token=token,

@@ -6,9 +6,12 @@ the chat never waits for it) and at start-up when there is no saved model yet.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +20,14 @@ from bot.redact import redact
 from recommender import Model, ModelConfig, Ratings
 from recommender.errors import ModelFileError
 from storage import fits
+from storage.backup import remove_stale_partials
 from storage.db import connect
 from storage.movies import all_movie_ids
 from storage.ratings import count_ratings, count_ratings_changed_since, ratings_arrays
 
 log = logging.getLogger(__name__)
+
+PROCESS_STARTED = time.time()  # (imported at the start of the command) for clean_leftovers
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,42 @@ def train(
         return TrainResult(model, fit_id, len(values), seconds)
     finally:
         db.close()
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What `clean_leftovers` removed."""
+
+    model_temp_files: list[Path]
+    backup_partials: list[Path]
+    interrupted_fits: int
+
+
+def clean_leftovers(db_path: Path, model_path: Path, *, started: float | None = None) -> Leftovers:
+    """Remove what a process killed mid-train or mid-backup left behind, at the start of
+    `moviebot run` and `train`: the model's temp files next to `model_path` (written as
+    ``NAME<random>.tmp``, then renamed: recommender/model_file.py), older than `started`
+    (default: when this process started), backup partial copies beside the database
+    (storage/backup.py), and fits still 'running' that began before `started`."""
+    started = PROCESS_STARTED if started is None else started
+    temp_files = []
+    for path in model_path.parent.glob(f"{glob.escape(model_path.name)}*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < started:
+                path.unlink()
+                temp_files.append(path)
+    partials = remove_stale_partials(db_path.parent)
+    db = connect(db_path)
+    try:
+        since = datetime.fromtimestamp(started, UTC).isoformat(timespec="microseconds")
+        interrupted = fits.interrupt_stale_fits(db, since)
+    finally:
+        db.close()
+    for path in temp_files + partials:
+        log.info("removed %s (left by a killed process)", path)
+    if interrupted:
+        log.info("marked %d unfinished fit(s) as interrupted", interrupted)
+    return Leftovers(temp_files, partials, interrupted)
 
 
 def load_or_train(db_path: Path, model_path: Path) -> Model:

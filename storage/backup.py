@@ -17,12 +17,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from storage.errors import StorageError
+
+PARTIAL_MARK = ".partial-"  # a copy in progress: .NAME.partial-PID beside the target
+STALE_PARTIAL_SECONDS = 24 * 3600
 
 
 class BackupError(StorageError):
@@ -66,7 +70,8 @@ def backup_database(
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent} is not a directory")
 
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    remove_stale_partials(target.parent)
+    partial = target.with_name(f".{target.name}{PARTIAL_MARK}{os.getpid()}")
     try:
         _copy(source_conn, label, partial)
         os.replace(partial, target)
@@ -77,6 +82,37 @@ def backup_database(
         if owned:
             source_conn.close()
     return target
+
+
+def remove_stale_partials(directory: Path, *, max_age: float = STALE_PARTIAL_SECONDS) -> list[Path]:
+    """Delete the ``.NAME.partial-PID`` copies that killed backups left in `directory`: those
+    whose process is gone, and any older than `max_age` seconds (a reused pid). Return them."""
+    removed = []
+    now = time.time()
+    for path in Path(directory).glob(f".*{PARTIAL_MARK}*"):
+        pid_text = path.name.rpartition(PARTIAL_MARK)[2]
+        try:
+            old = now - path.stat().st_mtime > max_age
+        except FileNotFoundError:
+            continue
+        if not (old or not pid_text.isdigit() or not _process_alive(int(pid_text))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _copy(source_conn: sqlite3.Connection, label: str, partial: Path) -> None:

@@ -65,6 +65,21 @@ def fail_fit(db: Database, fit_id: int, error: str) -> None:
         )
 
 
+def interrupt_stale_fits(db: Database, started_before: str) -> int:
+    """Mark as failed ("interrupted") every fit still 'running' that started before
+    `started_before` (ISO-8601 UTC, like utc_now): a process killed mid-fit leaves its row
+    running for ever. Return how many were marked."""
+    with db.atomic():
+        cursor = db.execute(
+            """
+            UPDATE model_fits SET finished_at = ?, status = 'failed', error = 'interrupted'
+            WHERE status = 'running' AND started_at < ?
+            """,
+            [utc_now(), started_before],
+        )
+    return cursor.rowcount
+
+
 def _fit(row: tuple) -> Fit:
     *head, scores, model_path, error = row
     return Fit(*head, json.loads(scores) if scores else {}, model_path, error)

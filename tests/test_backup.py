@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -253,6 +254,24 @@ def test_backup_of_something_that_is_not_a_database_is_a_backup_error(
     assert isinstance(raised.value, StorageError)  # the CLI prints it as one "Error:" line
     assert list(target.parent.iterdir()) == []  # no empty or partial file left behind
     assert not (tmp_path / "missing.db").exists()  # and no empty database created
+
+
+def test_a_backup_removes_the_partial_copies_killed_backups_left_in_its_directory(
+    db: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a pid whose process is gone, like a backup killed with -9
+    killed = folder / f".test-20250130T031500Z.db.partial-{child.pid}"
+    killed.write_bytes(b"half a copy")
+    running = folder / f".test-20250130T031501Z.db.partial-{os.getppid()}"
+    running.write_bytes(b"a copy in progress")  # its process is alive: not ours to delete
+
+    made = backup_database(db, folder)
+
+    assert sorted(p.name for p in folder.iterdir()) == sorted([made.name, running.name])
+    assert integrity(made) == "ok"
 
 
 def test_backup_into_a_missing_directory_is_a_backup_error(db: Database, tmp_path: Path) -> None:
