@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from bot import callbacks
@@ -69,6 +70,12 @@ SORRY_OLD_BUTTON = "That button has expired. Try the command again."
 NO_RATINGS_FOR_PICTURE = (
     "Rate a few movies first (/start, or /rate Ted 8), then I can draw your taste."
 )
+DATA_DELETED = (
+    "You deleted your data with /forget, so I didn't save this score. To start again, rate "
+    "afresh: /start or /rate Ted 8."
+)
+# Backups of the database are daily and each is kept this long (deploy/moviebot-backup.service).
+BACKUP_DAYS = 14
 # Plain text is only taken for a title when it matches this well (out of 100): chatter such
 # as "hello there" must not turn into a rating prompt.
 NUDGE_MIN_SCORE = 85.0
@@ -467,6 +474,10 @@ class Conversation:
         """Store the tapped score; on the onboarding card, show the next card."""
         if not 1 <= cb.value <= 10:
             return Outcome(toast=SORRY_OLD_BUTTON)
+        if self._forgotten(sender):
+            # A card sent before a /forget: storing its score would quietly bring them back.
+            users.forget_user(self.db, sender.user_id)
+            return Outcome(edit=Reply(DATA_DELETED), toast="Not saved")
         movie = get_movie(self.db, cb.target)
         change = ratings.set_rating(self.db, sender.user_id, movie.id, cb.value)
         confirmation = self._confirmation(movie, change.rating, change.previous)
@@ -538,11 +549,23 @@ class Conversation:
         if cb.target != 1:
             return Outcome(edit=Reply("Okay, I kept everything."))
         deleted = users.forget_user(self.db, sender.user_id)
+        until = (datetime.now(UTC) + timedelta(days=BACKUP_DAYS + 1)).strftime("%-d %B %Y")
         return Outcome(
             edit=Reply(
                 f"Done: I deleted your {deleted} rating{'s' if deleted != 1 else ''} and "
-                "everything else about you. /start begins afresh."
+                "everything else about you, including the messages you sent me. The daily "
+                f"backups made before now still hold it: each is kept {BACKUP_DAYS} days, so "
+                f"the last copy is gone by {until}. /start begins afresh."
             )
+        )
+
+    def _forgotten(self, sender: Sender) -> bool:
+        """Whether the sender used /forget and has not started again (no ratings, no card
+        waiting for a score): a button from before the /forget."""
+        return (
+            users.was_forgotten(self.db, sender.user_id)
+            and ratings.count_user_ratings(self.db, sender.user_id) == 0
+            and not state.get_state(self.db, sender.user_id)
         )
 
     def _tap_cancel(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # A delivery that keeps failing is given up after this many attempts (logged, kept in SQLite).
-MAX_DELIVERY_ATTEMPTS = 5
+MAX_DELIVERY_ATTEMPTS = journal.MAX_ATTEMPTS
 # Telegram answers these when a step already happened (a retried delivery): treat as done.
 _ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
 

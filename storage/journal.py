@@ -4,13 +4,20 @@ An update's life: `record_updates` (before the next getUpdates confirms it to Te
 `save_outcome` (the answer, committed together with its effects) -> `mark_delivered` per step
 sent -> `mark_done`. Whatever is not done when the bot stops is picked up by
 `unfinished_updates` on the next start.
+
+The journal forgets: `mark_done` clears the payload and the answer, keeping only what
+de-duplication needs (the update id, a digest of the payload, the times); `prune_done` deletes
+done rows once Telegram can no longer redeliver them (`DONE_RETENTION`); `discard` drops an
+update that is kept for nothing (group chatter); `forget_sender` clears a person's rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -27,6 +34,14 @@ class JournalEntry:
     attempts: int
     done: bool
 
+
+# Telegram redelivers an unconfirmed update for up to 24 hours; a done update id is kept a day
+# longer than that, so a redelivered update is still recognised and answered once.
+DONE_RETENTION = timedelta(hours=48)
+# A delivery that keeps failing is given up after this many attempts (kept, not done).
+MAX_ATTEMPTS = 5
+# What a done update's payload is replaced with.
+_CLEARED = "{}"
 
 _COLUMNS = "update_id, payload, outcome, delivered, attempts, done_at IS NOT NULL"
 
@@ -91,14 +106,63 @@ def mark_failed(db: Database, update_id: int, error: str) -> None:
 
 
 def mark_done(db: Database, update_id: int, error: str | None = None) -> None:
+    """The update is handled: keep its id, a digest and the time; clear what it said and the
+    answer (the person's words and names are not kept once they are no longer needed)."""
+    row = db.execute("SELECT payload FROM updates WHERE update_id = ?", [update_id]).fetchone()
+    digest = _digest(row[0]) if row and row[0] != _CLEARED else None
     with _without_waiting_for_the_disk(db):
         db.execute(
-            """
-            UPDATE updates SET done_at = ?, last_error = coalesce(?, last_error)
+            f"""
+            UPDATE updates SET done_at = ?, last_error = coalesce(?, last_error),
+                digest = coalesce(?, digest), payload = '{_CLEARED}', outcome = NULL
             WHERE update_id = ?
             """,
-            [utc_now(), error, update_id],
+            [utc_now(), error, digest, update_id],
         )
+
+
+def discard(db: Database, update_id: int) -> None:
+    """Delete a handled update that is kept for nothing (group chatter not for the bot): if
+    Telegram hands it over again, it is handled again, which answers nothing again."""
+    with _without_waiting_for_the_disk(db):
+        db.execute("DELETE FROM updates WHERE update_id = ?", [update_id])
+
+
+def _digest(payload: str) -> str:
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def forget_sender(db: Database, user_id: int, max_attempts: int = MAX_ATTEMPTS) -> int:
+    """Clear every update sent by the user or in their private chat that no longer needs its
+    content: done ones, and ones given up after `max_attempts` failed deliveries (closed
+    now). Updates still being handled (the /forget itself) keep theirs until `mark_done`.
+    Call inside the transaction that deletes the user; returns how many rows were cleared."""
+    check_id(user_id, "user id")
+    now = utc_now()
+    with db.atomic():
+        cursor = db.execute(
+            f"""
+            UPDATE updates SET payload = '{_CLEARED}', outcome = NULL, last_error = NULL,
+                done_at = coalesce(done_at, ?)
+            WHERE (done_at IS NOT NULL OR attempts >= ?) AND payload != '{_CLEARED}'
+              AND EXISTS (
+                SELECT 1 FROM json_each(updates.payload) AS part
+                WHERE part.type = 'object' AND (
+                    json_extract(part.value, '$.from.id') = ?
+                    OR json_extract(part.value, '$.chat.id') = ?
+                    OR json_extract(part.value, '$.message.chat.id') = ?
+                )
+              )
+            """,
+            [now, max_attempts, user_id, user_id, user_id],
+        )
+        # Answers stored for updates of other people can name the user (a group's picks).
+        db.execute(
+            f"UPDATE updates SET outcome = NULL, payload = '{_CLEARED}' "
+            "WHERE done_at IS NOT NULL AND (payload != ? OR outcome IS NOT NULL)",
+            [_CLEARED],
+        )
+    return cursor.rowcount
 
 
 def unfinished_updates(db: Database, max_attempts: int) -> list[JournalEntry]:
@@ -113,8 +177,11 @@ def unfinished_updates(db: Database, max_attempts: int) -> list[JournalEntry]:
     return [JournalEntry(*row[:5], bool(row[5])) for row in rows]
 
 
-def prune_done(db: Database, older_than: str) -> int:
-    """Forget updates answered before `older_than` (ISO time); returns how many went."""
+def prune_done(db: Database, older_than: str | None = None) -> int:
+    """Forget updates answered before `older_than` (ISO time; default: `DONE_RETENTION`
+    ago); returns how many went."""
+    if older_than is None:
+        older_than = (datetime.now(UTC) - DONE_RETENTION).isoformat(timespec="microseconds")
     with db.atomic():
         cursor = db.execute(
             "DELETE FROM updates WHERE done_at IS NOT NULL AND done_at < ?", [older_than]

@@ -179,3 +179,13 @@ def fans_who_also_liked(
         [movie_id, liked, liked, *others],
     ).fetchall()
     return fans, dict(rows)
+
+
+def count_rating_changes_since(db: Database, timestamp: str) -> int:
+    """Ratings created, changed or deleted (by /forget) after `timestamp` (ISO text): what a
+    refit would pick up, deletions included."""
+    (deleted,) = db.execute(
+        "SELECT coalesce(sum(n_ratings), 0) FROM rating_deletions WHERE deleted_at >= ?",
+        [timestamp],
+    ).fetchone()
+    return count_ratings_changed_since(db, timestamp) + deleted

@@ -137,6 +137,35 @@ def _update_journal(db: Database) -> None:
     db.execute("CREATE INDEX updates_unfinished ON updates(update_id) WHERE done_at IS NULL")
 
 
+@migrations(name="0004_forgetting")
+def _forgetting(db: Database) -> None:
+    # A done update keeps only what de-duplication needs (its id, a digest of what Telegram
+    # sent, the time): its payload and answer are cleared when it is marked done.
+    db.execute("ALTER TABLE updates ADD COLUMN digest TEXT")
+    db.execute("CREATE INDEX updates_done ON updates(done_at) WHERE done_at IS NOT NULL")
+    db.execute("UPDATE updates SET payload = '{}', outcome = NULL WHERE done_at IS NOT NULL")
+    # Ratings deleted by /forget, counted without saying whose: a refit picks up deletions.
+    db.execute(
+        """
+        CREATE TABLE rating_deletions (
+            id INTEGER PRIMARY KEY,
+            deleted_at TEXT NOT NULL,
+            n_ratings INTEGER NOT NULL
+        )
+        """
+    )
+    # Who used /forget, as a one-way digest of the id, kept while the backups still hold their
+    # data: a score button from before the /forget is then answered "deleted", not saved.
+    db.execute(
+        """
+        CREATE TABLE forgotten_users (
+            digest TEXT PRIMARY KEY,
+            forgotten_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
+from storage import journal
 from storage.db import utc_now
 from storage.errors import UnknownUser
 from storage.validate import check_id, check_optional_text
+
+# How long a /forget is remembered (as a digest): while the daily backups, kept 14 days, still
+# hold the data.
+FORGOTTEN_DAYS = 15
 
 
 @dataclass(frozen=True)
@@ -56,12 +63,51 @@ def get_user(db: Database, user_id: int) -> User:
 
 
 def forget_user(db: Database, user_id: int) -> int:
-    """Delete the user and everything stored about them; return how many ratings went."""
+    """Delete the user and every row that holds their id, name or words, in one transaction;
+    return how many ratings went.
+
+    The ratings, pool memberships, conversation state and hidden movies cascade; the update
+    journal's rows of theirs are cleared (`journal.forget_sender`); the deleted ratings are
+    counted, without saying whose, so the next refit drops them from the model; a one-way
+    digest of the id is kept for `FORGOTTEN_DAYS` (`was_forgotten`)."""
     check_id(user_id, "user id")
     with db.atomic():
         (n_ratings,) = db.execute(
             "SELECT count(*) FROM ratings WHERE user_id = ?", [user_id]
         ).fetchone()
-        # ratings, pool memberships, conversation state and hidden movies cascade.
         db.execute("DELETE FROM users WHERE id = ?", [user_id])
+        if n_ratings:
+            db.execute(
+                "INSERT INTO rating_deletions (deleted_at, n_ratings) VALUES (?, ?)",
+                [utc_now(), n_ratings],
+            )
+        journal.forget_sender(db, user_id)
+        db.execute(
+            "INSERT OR REPLACE INTO forgotten_users (digest, forgotten_at) VALUES (?, ?)",
+            [_digest(user_id), utc_now()],
+        )
     return n_ratings
+
+
+def was_forgotten(db: Database, user_id: int) -> bool:
+    """Whether the user used /forget within `FORGOTTEN_DAYS` (see `forget_user`)."""
+    check_id(user_id, "user id")
+    row = db.execute(
+        "SELECT 1 FROM forgotten_users WHERE digest = ?", [_digest(user_id)]
+    ).fetchone()
+    return row is not None
+
+
+def prune_forgotten(db: Database, older_than: str | None = None) -> int:
+    """Drop the marks of /forget older than `older_than` (default: `FORGOTTEN_DAYS` ago)."""
+    if older_than is None:
+        cutoff = datetime.now(UTC) - timedelta(days=FORGOTTEN_DAYS)
+        older_than = cutoff.isoformat(timespec="microseconds")
+    with db.atomic():
+        cursor = db.execute("DELETE FROM forgotten_users WHERE forgotten_at < ?", [older_than])
+    return cursor.rowcount
+
+
+def _digest(user_id: int) -> str:
+    """A one-way digest of a user id: recognises the id again, does not hold it."""
+    return hashlib.sha256(f"moviebot-forgotten:{user_id}".encode()).hexdigest()

@@ -1,0 +1,118 @@
+"""/forget: every row that holds the person's id, name or words goes, in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from sqlite_utils import Database
+from telegram.ext import Application
+
+from bot import callbacks
+from bot.callbacks import Verb
+from bot.conversation import DATA_DELETED
+from devtools.app import messages, run_bot
+from devtools.catalog import FROZEN, TED
+from devtools.fake_telegram.server import FakeTelegram
+from storage import journal, ratings, users
+from storage.db import utc_now
+
+ANN = 7_345_991  # an id unlike any movie id, update id or count in the catalog
+GROUP = -100_777
+
+
+def rows_mentioning(db: Database, *needles: str) -> dict[str, int]:
+    """Per table, the rows in which any column's text contains any of `needles`."""
+    found: dict[str, int] = {}
+    for table in db.table_names():
+        columns = [c.name for c in db[table].columns]
+        where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in columns for _ in needles)
+        params = [n for _ in columns for n in needles]
+        (count,) = db.execute(f"SELECT count(*) FROM [{table}] WHERE {where}", params).fetchone()
+        if count:
+            found[table] = count
+    return found
+
+
+async def _done(db: Database, update_id: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entry = journal.get_entry(db, update_id)
+        if entry is not None and entry.done:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"update {update_id} was never done")
+
+
+def test_forget_leaves_no_row_with_the_users_id_name_or_words(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    name = dict(first_name="Annabella", username="annabella_q")
+    words = "Zyxwvut chatter about the weather"
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.world.privacy_mode = False  # the bot sees group chatter too
+        fake_telegram.send_text(ANN, "/rate Ted 8", **name)
+        fake_telegram.send_text(ANN, "/rate Frozen", **name)
+        question = (await messages(fake_telegram, ANN, 2))[1]
+        fake_telegram.send_text(ANN, "/join", chat_id=GROUP, chat_type="group", **name)
+        await messages(fake_telegram, GROUP, 1)
+        fake_telegram.send_text(ANN, words, chat_id=GROUP, chat_type="group", **name)
+        tap = fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9))
+        await _done(catalog_db, tap)
+        fake_telegram.send_text(ANN, f"/recommend 3 {words[:7]}", **name)
+        await messages(fake_telegram, ANN, 3)
+        fake_telegram.send_text(ANN, "/forget", **name)
+        card = (await messages(fake_telegram, ANN, 4))[3]
+        forget = fake_telegram.tap(ANN, card, callbacks.encode(Verb.FORGET, 1))
+        await _done(catalog_db, forget)
+        edited = fake_telegram.sent_messages(ANN)[3]["text"]
+        assert edited.startswith("Done: I deleted your 2 ratings")
+        assert "kept 14 days" in edited
+
+    run_bot(fake_telegram, service, settings, scenario)
+    found = rows_mentioning(catalog_db, str(ANN), "Annabella", "annabella_q", words[:7])
+    assert found == {}
+    assert ratings.user_ratings(catalog_db, ANN) == {}
+
+
+def test_an_old_rating_button_tapped_after_forget_saves_nothing(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Frozen", first_name="Ann")
+        question = (await messages(fake_telegram, ANN, 1))[0]
+        fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        fake_telegram.send_text(ANN, "/forget", first_name="Ann")
+        card = (await messages(fake_telegram, ANN, 3))[2]
+        await _done(catalog_db, fake_telegram.tap(ANN, card, callbacks.encode(Verb.FORGET, 1)))
+        tap = fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9))
+        await _done(catalog_db, tap)
+        assert fake_telegram.sent_messages(ANN)[0]["text"] == DATA_DELETED
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, ANN) == {}
+    assert rows_mentioning(catalog_db, str(ANN)) == {}
+
+
+def test_forget_counts_as_a_change_for_the_refit(catalog_db: Database) -> None:
+    users.save_user(catalog_db, ANN, "Ann")
+    ratings.set_rating(catalog_db, ANN, TED, 8)
+    ratings.set_rating(catalog_db, ANN, FROZEN, 9)
+    fitted_at = utc_now()
+    assert ratings.count_rating_changes_since(catalog_db, fitted_at) == 0
+    assert users.forget_user(catalog_db, ANN) == 2
+    assert ratings.count_rating_changes_since(catalog_db, fitted_at) == 2
+
+
+def test_forget_keeps_other_peoples_unfinished_updates(catalog_db: Database) -> None:
+    """An update not handled yet is what nothing-acknowledged-is-lost protects."""
+    ann = json.dumps({"update_id": 1, "message": {"from": {"id": ANN}, "chat": {"id": ANN}}})
+    bob = json.dumps({"update_id": 2, "message": {"from": {"id": 9}, "text": "hi"}})
+    journal.record_updates(catalog_db, [(1, ann), (2, bob)])
+    journal.mark_done(catalog_db, 1)
+    users.save_user(catalog_db, ANN, "Ann")
+    users.forget_user(catalog_db, ANN)
+    assert journal.get_entry(catalog_db, 2).payload == bob
+    assert journal.get_entry(catalog_db, 1).payload == "{}"
