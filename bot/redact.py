@@ -6,6 +6,7 @@ API URL holds it too (``https://api.telegram.org/bot123:ABC/getMe``), so any tra
 failed call can carry it. This module is the one place that removes it::
 
     install_log_filter(token)          # moviebot run: every handler of the root logger
+    install_excepthook()               # and a traceback nothing caught, printed at exit
     fits.fail_fit(db, fit_id, redact(f"{type(error).__name__}: {error}"))
 
 ``redact`` replaces each registered secret (also URL-quoted) with ``<token>``; the log filter
@@ -15,7 +16,9 @@ applies it to a record's message, its arguments and its formatted traceback.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import traceback
 from urllib.parse import quote
 
 PLACEHOLDER = "<token>"
@@ -86,3 +89,12 @@ def install_log_filter(secret: str, logger: logging.Logger | None = None) -> Non
     for handler in logger.handlers:
         if not any(isinstance(f, RedactFilter) for f in handler.filters):
             handler.addFilter(RedactFilter())
+
+
+def install_excepthook() -> None:
+    """Print an exception nothing caught (the traceback Python writes to stderr) redacted."""
+
+    def excepthook(kind, error, tb) -> None:
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, error, tb))))
+
+    sys.excepthook = excepthook

@@ -261,7 +261,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.redact import install_log_filter
+    from bot.redact import install_excepthook, install_log_filter
     from bot.telegram_app import BotSettings, build_application
     from moviebot.training import clean_leftovers, refit_if_changed
 
@@ -274,6 +274,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # No timestamps: journald and docker add their own.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_log_filter(token)
+    install_excepthook()
     for handler in logging.getLogger().handlers:
         handler.addFilter(_StartFailureFilter(InvalidToken, NetworkError))
     open_db(args).close()  # created and migrated before the clean-up reads it

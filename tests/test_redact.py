@@ -11,6 +11,7 @@ import logging
 import socket
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,21 @@ def test_log_filter_redacts_message_args_and_traceback():
     assert TOKEN not in logged
     assert logged.count(PLACEHOLDER) == 3
     assert "RuntimeError: The token `<token>` was rejected" in logged
+
+
+def test_an_uncaught_exception_is_printed_without_the_token():
+    script = (
+        "from bot.redact import install_excepthook, register_secret\n"
+        f"register_secret({TOKEN!r})\n"
+        "install_excepthook()\n"
+        f"raise RuntimeError('GET https://api.telegram.org/bot{TOKEN}/getMe failed')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "RuntimeError: GET https://api.telegram.org/bot<token>/getMe failed" in done.stderr
+    assert TOKEN not in done.stderr
 
 
 def test_a_failed_fit_stores_its_error_without_the_token(tmp_path, tutorial_db):
