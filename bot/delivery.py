@@ -43,7 +43,7 @@ from bot import charts, pictures
 from bot.conversation import Conversation
 from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
-from storage import journal
+from storage import journal, users
 
 if TYPE_CHECKING:
     from bot.telegram_app import BotSettings
@@ -170,9 +170,27 @@ class BotRuntime:
         self.db_thread.shutdown(wait=True)
 
     def close(self, update_id: int) -> None:
-        """Mark an update no handler answered as done."""
+        """Mark an update no handler answered as done; group chatter not for the bot is not
+        kept at all."""
         self._admitted.pop(update_id, None)
-        journal.mark_done(self.db, update_id)
+        entry = journal.get_entry(self.db, update_id)
+        if entry is not None and _is_chatter(json.loads(entry.payload), self.conversation):
+            journal.discard(self.db, update_id)
+        else:
+            journal.mark_done(self.db, update_id)
+
+
+def _is_chatter(payload: dict[str, Any], conversation: Conversation) -> bool:
+    """A group message not addressed to the bot: not a command, not a reply to the bot."""
+    message = payload.get("message") or payload.get("edited_message")
+    if not isinstance(message, dict) or message.get("chat", {}).get("type") == "private":
+        return False
+    text = message.get("text") or message.get("caption") or ""
+    if text.startswith("/"):
+        return False
+    replied = (message.get("reply_to_message") or {}).get("from") or {}
+    to_bot = replied.get("is_bot") and replied.get("username") == conversation.bot_username
+    return not to_bot
 
 
 async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome]) -> None:
@@ -255,6 +273,18 @@ async def requeue_unfinished(application: Application) -> int:
     if entries:
         log.info("handling %d unfinished update(s) again", len(entries))
     return len(entries)
+
+
+async def prune_journal(application: Application) -> int:
+    """Delete done updates older than the journal's retention (longer than Telegram's
+    redelivery window) and the marks of /forget older than the backups; returns how many
+    updates went."""
+    rt: BotRuntime = application.bot_data["runtime"]
+    pruned = await rt.run(journal.prune_done, rt.db)
+    await rt.run(users.prune_forgotten, rt.db)
+    if pruned:
+        log.info("pruned %d done update(s) from the journal", pruned)
+    return pruned
 
 
 async def retry_failed(application: Application) -> None:

@@ -53,7 +53,7 @@ from telegram.ext import (
 
 from bot import inline
 from bot.conversation import COMMANDS, GROUP_MENU, PRIVATE_MENU, Chat, Conversation, Sender
-from bot.delivery import BotRuntime, answer, requeue_unfinished, retry_failed
+from bot.delivery import BotRuntime, answer, prune_journal, requeue_unfinished, retry_failed
 from bot.http_request import AiohttpRequest
 from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.service import MovieService
@@ -67,6 +67,8 @@ SORRY = "Sorry, something went wrong on my side. Please try again."
 # (each of those is sent again after the restart).
 CONCURRENT_CHATS = 8
 RETRY_SECONDS = 60
+# How often done updates past the journal's retention (storage.journal.DONE_RETENTION) go.
+PRUNE_SECONDS = 3600
 
 # Fit a model on the ratings in the database at the first path and save it to the second;
 # None when no rating changed since the last fit. Raises when the fit fails.
@@ -194,6 +196,11 @@ async def retry_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await retry_failed(context.application)
 
 
+async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget done updates once Telegram can no longer hand them over again."""
+    await prune_journal(context.application)
+
+
 async def refit_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Refit the model when there are new ratings, off the event loop; swap it in when done."""
     await refit_now(context.application)
@@ -279,6 +286,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     jobs = application.job_queue
     if jobs is not None:
         jobs.run_repeating(retry_job, interval=RETRY_SECONDS, first=RETRY_SECONDS)
+        jobs.run_repeating(prune_job, interval=PRUNE_SECONDS, first=PRUNE_SECONDS)
         if settings.refit_minutes > 0 and settings.refit is not None:
             interval = settings.refit_minutes * 60
             jobs.run_repeating(refit_job, interval=interval, first=interval)
