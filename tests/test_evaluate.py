@@ -73,7 +73,7 @@ def test_evaluate_reports_every_model_and_ours_beats_the_means() -> None:
     report = evaluate(
         train,
         test,
-        config=ModelConfig(rank=2, reg=2.0, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0),
+        config=ModelConfig.preset("plain", rank=2, reg=2.0),
     )
     names = [m["name"] for m in report["models"]]
     assert names == [

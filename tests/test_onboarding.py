@@ -15,9 +15,7 @@ from recommender.onboarding import (
 )
 from recommender.topn import list_profile, precision_ndcg, similar_hit_rate
 
-CONFIG = ModelConfig(
-    rank=2, knn_neighbours=0, blend_knn=0.0, blend_mf=1.0, ranking_reg=1.0, ranking_min_ratings=1
-)
+CONFIG = ModelConfig.preset("plain", rank=2, ranking_reg=1.0, ranking_min_ratings=1)
 
 
 def two_tastes() -> Ratings:

@@ -32,14 +32,8 @@ def two_tastes(hated: int | None = 10) -> Ratings:
     return Ratings(np.array(users), np.array(movies), np.array(values))
 
 
-CONFIG = ModelConfig(
-    rank=2,
-    knn_neighbours=0,
-    blend_knn=0.0,
-    blend_mf=1.0,
-    ranking_reg=1.0,
-    ranking_min_ratings=1,
-)
+# Biases + factors (the plain preset) under the ranking stage: small and exact.
+CONFIG = ModelConfig.preset("plain", rank=2, ranking_reg=1.0, ranking_min_ratings=1)
 
 
 def test_ease_weights_solve_the_constrained_ridge_problem() -> None:
