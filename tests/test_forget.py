@@ -116,3 +116,15 @@ def test_forget_keeps_other_peoples_unfinished_updates(catalog_db: Database) -> 
     users.forget_user(catalog_db, ANN)
     assert journal.get_entry(catalog_db, 2).payload == bob
     assert journal.get_entry(catalog_db, 1).payload == "{}"
+
+
+def test_forget_clears_the_users_updates_whose_delivery_was_given_up(catalog_db: Database) -> None:
+    """Given up after MAX_ATTEMPTS failed sends, an update is never done: /forget clears it."""
+    mine = json.dumps({"update_id": 3, "message": {"from": {"id": ANN}, "text": "Zyxwvut"}})
+    journal.record_updates(catalog_db, [(3, mine)])
+    journal.save_outcome(catalog_db, 3, json.dumps({"replies": [{"text": "Hi Annabella"}]}))
+    for _ in range(journal.MAX_ATTEMPTS):
+        journal.mark_failed(catalog_db, 3, "Telegram is away")
+    users.save_user(catalog_db, ANN, "Annabella")
+    users.forget_user(catalog_db, ANN)
+    assert rows_mentioning(catalog_db, str(ANN), "Annabella", "Zyxwvut") == {}
