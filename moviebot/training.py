@@ -23,7 +23,7 @@ from storage import fits
 from storage.backup import remove_stale_partials
 from storage.db import connect
 from storage.movies import all_movie_ids
-from storage.ratings import count_ratings, count_ratings_changed_since, ratings_arrays
+from storage.ratings import count_rating_changes_since, count_ratings, ratings_arrays
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +140,13 @@ def refit_if_changed(db_path: Path, model_path: Path) -> Model | None:
 
 
 def ratings_changed_since_last_fit(db_path: Path) -> int:
-    """How many ratings a refit would pick up (all of them when there was no fit)."""
+    """How many ratings a refit would pick up, deletions by /forget included (all of them when
+    there was no fit)."""
     db = connect(db_path)
     try:
         last = fits.last_successful_fit(db)
         if last is None:
             return count_ratings(db)
-        return count_ratings_changed_since(db, last.started_at)
+        return count_rating_changes_since(db, last.started_at)
     finally:
         db.close()

@@ -128,3 +128,17 @@ def test_forget_clears_the_users_updates_whose_delivery_was_given_up(catalog_db:
     users.save_user(catalog_db, ANN, "Annabella")
     users.forget_user(catalog_db, ANN)
     assert rows_mentioning(catalog_db, str(ANN), "Annabella", "Zyxwvut") == {}
+
+
+def test_a_forget_after_the_last_fit_makes_the_refit_run(catalog_db: Database) -> None:
+    from moviebot.training import ratings_changed_since_last_fit
+    from storage import fits
+
+    users.save_user(catalog_db, ANN, "Ann")
+    ratings.set_rating(catalog_db, ANN, TED, 8)
+    fit_id = fits.start_fit(catalog_db, ratings.count_ratings(catalog_db))
+    fits.finish_fit(catalog_db, fit_id, n_users=1, n_movies=1, scores={}, model_path=None)
+    db_path = catalog_db.execute("PRAGMA database_list").fetchone()[2]
+    assert ratings_changed_since_last_fit(db_path) == 0
+    users.forget_user(catalog_db, ANN)
+    assert ratings_changed_since_last_fit(db_path) == 1
