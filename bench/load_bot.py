@@ -30,10 +30,11 @@ bot ~30 messages/s across chats), which would cap every step at ~30 replies/s.
 
 `--kill` instead runs one step at `--kill-rate`, kills the bot with SIGKILL in its middle,
 restarts it at once, and checks against SQLite (the `updates` journal and `ratings`) and the
-server's record of calls: every update sent is journaled and done, every reply step was sent
-(duplicates reported; the design allows one in-flight step per concurrently handled chat, i.e.
-CONCURRENT_CHATS per kill), and every rating whose confirmation was
-sent is stored. Prints PASS or FAIL and exits 0 or 1.
+server's record of calls: every update sent is journaled, done and answered, and every rating
+whose confirmation was sent is stored. Steps sent twice across the kill are reported (an upper
+bound: the same answer asked for twice counts too, since a done update keeps no stored answer
+to compare with; the design allows one in-flight step per concurrently handled chat, i.e.
+CONCURRENT_CHATS per kill). Prints PASS or FAIL and exits 0 or 1.
 
 Run from the repository root (2 cores: the server runs in a thread of this process):
 
@@ -444,6 +445,7 @@ class Bench:
     steps_run: int = 0
     kill_sent: int = 0  # updates sent before the SIGKILL
     kill_answered: int = 0
+    killed_at: float = float("inf")  # time.monotonic() of the SIGKILL
     refit_note: str = ""
     webhook_port: int | None = None
     dead_bots_cpu: float = 0.0  # CPU seconds of bot processes killed or stopped
@@ -523,6 +525,7 @@ class Bench:
     def kill_and_restart(self, step_start: float) -> str:
         """SIGKILL the bot, start it again at once; say when and how long it was away."""
         killed_at = time.monotonic()
+        self.killed_at = killed_at
         self.kill_sent = len(self.tracker.sent)
         self.kill_answered = self.tracker.answered
         self.dead_bots_cpu += self.bot.cpu_seconds()
@@ -678,13 +681,13 @@ def check_durability(bench: Bench, pending: list, exit_code: int) -> list[str]:
     failures: list[str] = []
     db = connect(bench.db_path)
     tracker = bench.tracker
-    query = "SELECT update_id, payload, outcome, done_at, last_error FROM updates"
+    query = "SELECT update_id, done_at, last_error FROM updates"
     journal = {row[0]: row[1:] for row in db.execute(query)}
     sent_ids = [update_id for update_id, _, _ in tracker.sent]
     before_kill = set(sent_ids[: bench.kill_sent])
     missing = [u for u in sent_ids if u not in journal]
-    not_done = [u for u in sent_ids if u in journal and journal[u][2] is None]
-    errors = [u for u in sent_ids if u in journal and journal[u][3]]
+    not_done = [u for u in sent_ids if u in journal and journal[u][0] is None]
+    errors = [u for u in sent_ids if u in journal and journal[u][1]]
     print(
         f"  updates sent: {len(sent_ids)} ({len(before_kill)} before the kill, "
         f"{bench.kill_answered} of them answered before it); in the journal: "
@@ -699,21 +702,24 @@ def check_durability(bench: Bench, pending: list, exit_code: int) -> list[str]:
     if pending:
         failures.append(f"{len(pending)} updates still pending at the server")
 
-    expected = _expected_reply_calls(journal, set(sent_ids))
-    calls = tracker.reply_calls
-    extra = {c: calls[c] - n for c, n in expected.items() if calls[c] > n}
-    short = {c: n - calls[c] for c, n in expected.items() if calls[c] < n}
+    # A done update keeps no answer (the journal forgets), so the answers are checked from the
+    # server's side: every update answered (the tracker matched a reply to it), and a step
+    # re-sent after the kill shows as the same call twice in a row in one chat, across the kill.
+    repeated = _repeated_steps(bench.server.calls, bench.killed_at)
     print(
-        f"  reply calls: {sum(tracker.reply_calls.values())} sent, {sum(expected.values())} "
-        f"expected from the stored answers; duplicates: {sum(extra.values())} "
-        f"(chats {sorted(extra)[:5]}); missing: {sum(short.values())}"
+        f"  reply calls: {sum(tracker.reply_calls.values())} sent; updates unanswered: "
+        f"{tracker.backlog}; repeated steps: {sum(repeated.values())} "
+        f"(chats {sorted(repeated)[:5]})"
     )
-    if short:
-        failures.append(f"{sum(short.values())} reply steps never sent (chats {sorted(short)[:5]})")
-    if sum(extra.values()) > CONCURRENT_CHATS:
-        failures.append(
-            f"{sum(extra.values())} duplicated replies (at most {CONCURRENT_CHATS} per kill: "
-            "one in-flight step per concurrently handled chat)"
+    if tracker.backlog:
+        failures.append(f"{tracker.backlog} updates never answered")
+    if sum(repeated.values()) > CONCURRENT_CHATS:
+        # An upper bound, not a failure: it also counts the same answer asked for twice across
+        # the kill (two /recommend in a row). The exact count needed the stored answers, which a
+        # done update no longer keeps.
+        print(
+            f"  (more than {CONCURRENT_CHATS}, the design's bound of one in-flight step per "
+            "concurrently handled chat; the count includes answers asked for twice)"
         )
 
     confirmed, ambiguous = _confirmed_ratings(bench.server.calls, db)
@@ -737,20 +743,22 @@ def check_durability(bench: Bench, pending: list, exit_code: int) -> list[str]:
     return failures
 
 
-def _expected_reply_calls(journal: dict, sent_ids: set[int]) -> Counter[int]:
-    """Per chat, the reply calls the stored answers take: toast, edit, then each reply."""
-    expected: Counter[int] = Counter()
-    for update_id in sent_ids:
-        if update_id not in journal or journal[update_id][1] is None:
+def _repeated_steps(calls: list[Call], killed_at: float) -> Counter[int]:
+    """Per chat, reply calls identical to the chat's previous one, the first sent before the
+    kill and the second after it (a step sent twice; the same answer asked for twice, such as
+    two /recommend in a row, does not straddle the kill)."""
+    last: dict[object, tuple[str, float]] = {}
+    repeated: Counter[int] = Counter()
+    for call in calls:
+        if call.method not in REPLY_METHODS or call.method == "answerCallbackQuery":
             continue
-        payload, outcome = json.loads(journal[update_id][0]), json.loads(journal[update_id][1])
-        query = payload.get("callback_query")
-        chat = (query["message"] if query else payload["message"])["chat"]["id"]
-        steps = len(outcome["replies"])
-        if query:
-            steps += 1 + (outcome["edit"] is not None)
-        expected[chat] += steps
-    return expected
+        chat = call.params.get("chat_id")
+        key = call.method + json.dumps(call.params, sort_keys=True, default=str)
+        before = last.get(chat)
+        if before is not None and before[0] == key and before[1] < killed_at <= call.time:
+            repeated[int(chat)] += 1
+        last[chat] = (key, call.time)
+    return repeated
 
 
 def _confirmed_ratings(calls: list[Call], db) -> tuple[dict[tuple[int, int], int], int]:
