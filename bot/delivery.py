@@ -41,6 +41,7 @@ from telegram.ext import Application
 
 from bot import charts, pictures
 from bot.conversation import Conversation
+from bot.redact import redact
 from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
 from storage import journal, users
@@ -209,7 +210,13 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
         # Telegram unreachable or refusing after the rate limiter's retries: the answer is
         # stored, the retry job sends the rest later.
         log.warning("update %d: delivery failed (%s); will retry", update.update_id, error)
-        await rt.run(journal.mark_failed, rt.db, update.update_id, repr(error))
+        await rt.run(journal.mark_failed, rt.db, update.update_id, stored_error(error))
+
+
+def stored_error(error: BaseException) -> str:
+    """The text of ``error`` as the journal keeps it: with the token redacted (a Bot API error
+    can quote the request URL, which holds it)."""
+    return redact(repr(error))
 
 
 async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: int) -> None:

@@ -155,3 +155,15 @@ def test_run_with_a_rejected_token_is_one_line_without_the_token(
     assert "Traceback" not in done.stderr
     assert TOKEN not in done.stdout + done.stderr
     assert TOKEN not in _database_text(catalog_db_path)
+
+
+def test_a_delivery_error_is_stored_without_the_token() -> None:
+    from telegram.error import NetworkError
+
+    from bot.delivery import stored_error
+    from bot.redact import register_secret
+
+    token = "987654:SECRET-delivery-token"
+    register_secret(token)
+    text = stored_error(NetworkError(f"POST https://api.telegram.org/bot{token}/sendMessage"))
+    assert token not in text and "<token>" in text
