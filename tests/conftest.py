@@ -99,3 +99,22 @@ def settings(fake_telegram, catalog_db_path: Path, catalog_model_path: Path):
         api_url=fake_telegram.url,
         refit_minutes=0,  # tests trigger refits themselves
     )
+
+
+@pytest.fixture(scope="session")
+def shared_fit():
+    """The default model fitted on the shared split's train.csv, with train and test (skips
+    when the split is absent); fitted once for every test module that scores the split."""
+    import numpy as np
+
+    from devtools.paths import shared_split
+    from recommender import Model
+    from recommender.evaluate import load_movielens_ratings
+
+    split = shared_split()
+    if split is None:
+        pytest.skip("shared MovieLens split not present")
+    train = load_movielens_ratings(split / "train.csv")
+    test = load_movielens_ratings(split / "test.csv")
+    catalog = np.union1d(train.movie_ids, test.movie_ids)
+    return Model.fit(train, seed=0, movie_ids=catalog), train, test

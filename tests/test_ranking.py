@@ -198,27 +198,12 @@ def test_serving_changes_only_serve_time_settings() -> None:
 # ------------------------------------------------------------------ the shared split
 
 
-@pytest.fixture(scope="module")
-def shared_lists() -> tuple[Model, Ratings, Ratings]:
-    """The default model fitted on the shared split's train.csv (skips when absent)."""
-    from devtools.paths import shared_split
-    from recommender.evaluate import load_movielens_ratings
-
-    split = shared_split()
-    if split is None:
-        pytest.skip("shared MovieLens split not present")
-    train = load_movielens_ratings(split / "train.csv")
-    test = load_movielens_ratings(split / "test.csv")
-    catalog = np.union1d(train.movie_ids, test.movie_ids)
-    return Model.fit(train, seed=0, movie_ids=catalog), train, test
-
-
 def test_lists_and_similar_on_the_shared_split_stay_above_the_regression_thresholds(
-    shared_lists,
+    shared_fit,
 ) -> None:
     from recommender.topn import precision_ndcg, similar_hit_rate
 
-    model, train, test = shared_lists
+    model, train, test = shared_fit
     lists, relevant, sources = [], [], []
     counts = dict(zip(*np.unique(train.movie_ids, return_counts=True), strict=True))
     for u in np.unique(test.user_ids):

@@ -756,20 +756,6 @@ def test_telegram_sized_and_negative_ids_work() -> None:
 # ------------------------------------------------------------------ the shared split
 
 
-@pytest.fixture(scope="module")
-def shared_fit() -> tuple[Model, Ratings, Ratings]:
-    """The default model fitted on the shared split's train.csv (skips when absent)."""
-    split = shared_split()
-    if split is None:
-        pytest.skip("shared MovieLens split not present")
-    from recommender.evaluate import load_movielens_ratings
-
-    train = load_movielens_ratings(split / "train.csv")
-    test = load_movielens_ratings(split / "test.csv")
-    catalog = np.union1d(train.movie_ids, test.movie_ids)
-    return Model.fit(train, seed=0, movie_ids=catalog), train, test
-
-
 def test_rmse_on_the_shared_split_stays_below_the_regression_threshold(shared_fit) -> None:
     model, train, test = shared_fit
     err = []
