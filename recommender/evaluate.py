@@ -55,6 +55,7 @@ from recommender.ratings import Ratings
 from recommender.topn import (
     SIMILAR_MIN_RATINGS,
     SIMILAR_SOURCES,
+    TOP_K,
     ReferenceItems,
     list_profile,
     precision_ndcg,
@@ -64,7 +65,6 @@ from recommender.topn import (
 
 DENSE_MAX_CELLS = 20_000_000
 RELEVANT_STARS = 4.0
-TOP_K = 10
 
 
 def load_movielens_ratings(path: str | os.PathLike[str]) -> Ratings:
@@ -126,25 +126,6 @@ def load_movielens_catalog(path: str | os.PathLike[str]) -> dict[int, CatalogMov
 
 
 # --------------------------------------------------------------------- metrics
-
-
-def _ndcg_discounts(k: int) -> np.ndarray:
-    return 1.0 / np.log2(np.arange(2, k + 2))
-
-
-def _topn_metrics(ranked: list[np.ndarray], relevant: list[set[int]]) -> tuple[float, float]:
-    disc = _ndcg_discounts(TOP_K)
-    precs, ndcgs = [], []
-    for top, rel in zip(ranked, relevant, strict=True):
-        if not rel:
-            continue
-        hits = np.array([int(m) in rel for m in top[:TOP_K]], dtype=float)
-        precs.append(hits.sum() / TOP_K)
-        ideal = disc[: min(TOP_K, len(rel))].sum()
-        ndcgs.append(float(hits @ disc[: hits.size]) / ideal)
-    if not precs:
-        return float("nan"), float("nan")
-    return float(np.mean(precs)), float(np.mean(ndcgs))
 
 
 class _Split:
@@ -209,7 +190,7 @@ def _evaluate_scorer(
     from one pass over the users."""
     preds = np.empty(len(split.test))
     shifted = np.empty(len(split.test)) if shift is not None else None
-    ranked, relevant = [], []
+    lists = []
     cat = split.catalog
     for user, sel in split.test_rows():
         hist_ids, hist_vals = split.history(user)
@@ -219,19 +200,10 @@ def _evaluate_scorer(
         preds[sel] = scores[rows]
         if shifted is not None:
             shifted[sel] = np.clip(raw[rows] + shift(user, sel), 1.0, 10.0)
-        allowed = np.ones(len(cat), dtype=bool)
-        allowed[cat.rows_strict(hist_ids)] = False
-        cand = np.flatnonzero(allowed)
-        s = scores[cand]
-        part = np.argpartition(-s, TOP_K - 1)[:TOP_K] if s.size > TOP_K else np.arange(s.size)
-        ids = cat.ids[cand[part]]
-        ranked.append(ids[np.lexsort((ids, -s[part]))])
-        vals = split.test.values[sel]
-        relevant.append({int(m) for m in split.test.movie_ids[sel][vals >= 2 * RELEVANT_STARS]})
-    topn = _topn(ranked, relevant)
+        lists.append(top_unrated(scores, cat.rows_strict(hist_ids), cat.ids, TOP_K))
+    topn = precision_ndcg(lists, _relevant(split))
     truth = split.test.values
     plain = _accuracy(preds, truth) | topn
-    lists = [[int(m) for m in r] for r in ranked]
     return plain, (_accuracy(shifted, truth) | topn if shifted is not None else None), lists
 
 
@@ -240,11 +212,6 @@ def _accuracy(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     rmse = float(np.sqrt(np.mean(err**2)))
     mae = float(np.mean(np.abs(err)))
     return {"rmse_stars": rmse / 2, "mae_stars": mae / 2, "rmse": rmse, "mae": mae}
-
-
-def _topn(ranked: list[np.ndarray], relevant: list[set[int]]) -> dict[str, float]:
-    p, n = _topn_metrics(ranked, relevant)
-    return {"precision_at_10": p, "ndcg_at_10": n}
 
 
 # --------------------------------------------------------------------- reference models

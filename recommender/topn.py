@@ -34,7 +34,6 @@ from recommender.ranking import ease_weights
 TOP_K = 10
 SIMILAR_SOURCES = 5
 SIMILAR_MIN_RATINGS = 5
-LIKED = 8.0
 
 
 def ndcg_discounts(k: int) -> np.ndarray:

@@ -11,11 +11,11 @@ import pytest
 from recommender import BadRatings, ModelConfig, Ratings
 from recommender.evaluate import (
     CatalogMovie,
-    _topn_metrics,
     evaluate,
     format_report,
     load_movielens_ratings,
 )
+from recommender.topn import precision_ndcg
 
 
 def test_loader_reads_crlf_movielens_and_doubles_the_stars(tmp_path: Path) -> None:
@@ -50,7 +50,8 @@ def test_loader_reports_a_missing_file(tmp_path: Path) -> None:
 def test_precision_and_ndcg_at_10_match_hand_computed_values() -> None:
     ranked = [np.array([5, 1, 9, 2, 3, 4, 6, 7, 8, 10]), np.array([1, 2, 3])]
     relevant = [{1, 4, 99}, set()]  # the second user has nothing relevant: skipped
-    p, n = _topn_metrics(ranked, relevant)
+    figures = precision_ndcg(ranked, relevant)
+    p, n = figures["precision_at_10"], figures["ndcg_at_10"]
     assert p == pytest.approx(2 / 10)
     dcg = 1 / np.log2(3) + 1 / np.log2(7)
     idcg = 1 + 1 / np.log2(3) + 1 / np.log2(4)
