@@ -15,7 +15,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from recommender import Model, UserProfile
-from recommender.diversity import diversify, franchise_keys
+from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.onboarding import adaptive_next, most_rated
 from storage import movies, ratings, state
@@ -27,8 +27,6 @@ ONBOARDING_SIZE = 10
 MIN_RATINGS_FOR_SIMILAR = 5
 # A rating at least this high counts as liking the movie (for "because you rated X").
 LIKED = 7
-# /recommend ranks this many times the list asked for, for the franchise rule to choose from.
-RANKED_FOR_DIVERSITY = 3
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ class MovieService:
             candidates = np.asarray(ids, dtype=np.int64)
         ranked = model.recommend(
             profile,
-            RANKED_FOR_DIVERSITY * n + 10,
+            ranked_depth(n),
             exclude=state.hidden_movies(self.db, user_id),
             candidates=candidates,
             at=time.time(),

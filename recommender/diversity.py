@@ -118,6 +118,12 @@ def franchise_keys(titles: Mapping[int, str]) -> dict[int, str]:
     return keys
 
 
+def ranked_depth(n: int) -> int:
+    """How many of the ranking to give :func:`diversify` for a list of ``n``: enough to fill it
+    however many places the franchise rule takes out (3n + 10)."""
+    return 3 * n + 10
+
+
 def diversify(
     ranked: Sequence[int],
     franchise_of: Mapping[int, str],

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.optimize
 
 from recommender.config import ModelConfig
-from recommender.diversity import diversify, franchise_keys
+from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import BadRatings
 from recommender.ids import IdIndex
 from recommender.model import Model
@@ -429,7 +429,6 @@ def evaluate(
 # List-only references have no rating predictions: null in the JSON, "-" in the table.
 _NO_ACCURACY = {"rmse_stars": None, "mae_stars": None, "rmse": None, "mae": None}
 EASE_REG = 300.0
-SHOWN_POOL = 40
 
 
 def _relevant(split: _Split) -> list[set[int]]:
@@ -447,7 +446,7 @@ def _shown_list(
     profile = model.fold_in(dict(zip(ids.tolist(), vals.tolist(), strict=True)))
     if franchise_of is None:
         return [m for m, _ in model.recommend(profile, TOP_K)]
-    ranked = [m for m, _ in model.recommend(profile, SHOWN_POOL)]
+    ranked = [m for m, _ in model.recommend(profile, ranked_depth(TOP_K))]
     return diversify(ranked, franchise_of, TOP_K)
 
 
