@@ -136,11 +136,12 @@ class MovieService:
         """Movies people who watched this one go on to watch and like, best first, each with
         the share of this movie's fans (rated it 7+) who liked it too (7+): a number a user can
         read. Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get none."""
-        if self.rating_count(movie_id) < MIN_RATINGS_FOR_SIMILAR:
-            return []
         try:
+            # The model leaves thin movies out (on either side) by the same count.
             nearest = self._model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
         except ModelDoesNotKnowMovie:
+            return []
+        if not nearest:
             return []
         ids = [m for m, _ in nearest]
         found = movies.get_movies(self.db, ids)
