@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from bot.redact import redact
 from moviebot.paths import bundled_dataset, model_path_for
-from moviebot.progress import ProgressBar
+from moviebot.progress import FitProgress, ProgressBar
 from recommender import RecommenderError
 from storage import fits
 from storage.db import connect, default_db_path, schema_version
@@ -127,9 +127,23 @@ def _service(args: argparse.Namespace):
     db = open_db(args)
     ensure_catalog(db)
     model_path = _model_path(args)
-    if not model_path.exists():
-        print("Training the model on the catalog's ratings (first run)...", file=sys.stderr)
-    return MovieService(db, load_or_train(Path(args.db), model_path))
+    if model_path.exists():
+        return MovieService(db, load_or_train(Path(args.db), model_path))
+    with _fit_progress(Path(args.db), "first run"):
+        return MovieService(db, load_or_train(Path(args.db), model_path))
+
+
+def _fit_progress(db_path: Path, why: str) -> FitProgress:
+    """Say that a fit starts, how big it is and how long it usually takes; a progress line
+    follows on a terminal."""
+    from moviebot.training import expected_fit_seconds
+
+    n_ratings, seconds = expected_fit_seconds(db_path)
+    print(
+        f"Fitting the model on {n_ratings:,} ratings ({why}; usually about {seconds:.0f} s)...",
+        file=sys.stderr,
+    )
+    return FitProgress(n_ratings, seconds)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -139,13 +153,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     ensure_catalog(db)
     db.close()
     clean_leftovers(Path(args.db), _model_path(args))
-    result = train(
-        Path(args.db),
-        _model_path(args),
-        engine=args.engine,
-        master=args.master,
-        workdir=args.workdir,
-    )
+    with _fit_progress(Path(args.db), f"engine {args.engine}"):
+        result = train(
+            Path(args.db),
+            _model_path(args),
+            engine=args.engine,
+            master=args.master,
+            workdir=args.workdir,
+        )
     data = {
         "fit_id": result.fit_id,
         "ratings": result.n_ratings,
