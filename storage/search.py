@@ -12,12 +12,18 @@ A query ending in a year is first matched among that year's movies only; the who
 scored against every title only when that finds no near-exact match ("Blade Runner 2049").
 Ties are broken by popularity (number of ratings). Recent answers are remembered: the same
 titles are asked for again and again.
+
+Whether a search result may be acted on without asking is `resolve`'s to say, by one rule
+(RULE) chosen on a labelled set of typed titles and junk (`python -m devtools.title_calibration`):
+a best name that matches the whole typed text closely is taken; a weaker one, or a typed text
+that is only part of a title ("leon"), is offered as a choice; anything else is refused.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -80,6 +86,10 @@ class TitleIndex:
         self._labels = [f"{row[1]} ({row[2]})" if row[2] else row[1] for row in rows]
         self._years = np.asarray([row[2] or 0 for row in rows], dtype=np.int64)
         self._popularity = np.asarray([row[4] for row in rows], dtype=np.int64)
+        self._row_of = {int(movie_id): i for i, movie_id in enumerate(self._ids)}
+        self._names_of_row: list[list[str]] = [[] for _ in rows]
+        for name, owner in zip(names, owners, strict=True):
+            self._names_of_row[owner].append(name)
 
     @classmethod
     def from_db(cls, db: Database) -> TitleIndex:
@@ -161,6 +171,105 @@ class TitleIndex:
             )
             for i in candidates[order]
         ]
+
+    def fit(self, query: str, match: TitleMatch) -> Fit:
+        """How `query` fits the names of the movie `match` is for (see Fit)."""
+        row = self._row_of[match.movie_id]
+        title_part, year = split_query_year(query)
+        # "cinderella 2015" names Cinderella (2015): the year is not part of its title.
+        key = normalize(title_part if year is not None and year == self._years[row] else query)
+        words = set(key.split())
+        typed = len(normalize(query).split())
+        whole, cover = 0.0, 0.0
+        for name in self._names_of_row[row]:
+            whole = max(whole, fuzz.ratio(key, name), fuzz.token_sort_ratio(key, name))
+            name_words = set(name.split())
+            if words and words <= name_words:
+                cover = max(cover, len(words) / len(name_words))
+        return Fit(whole=round(whole, 1), cover=round(cover, 3), words=typed)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How a typed text fits one movie's names, for the acceptance rule.
+
+    `whole`: the whole text against the whole best name (edit-distance and word-order
+    similarity, out of 100; a year that is the movie's does not count against it).
+    `cover`: when every typed word is a word of one name, the share of that name's words
+    typed ("leon" of "leon the professional": 1/3), else 0: a partial title, not a typo.
+    `words`: how many words were typed (a year included).
+    """
+
+    whole: float
+    cover: float
+    words: int
+
+
+class Kind(StrEnum):
+    """What `resolve` found."""
+
+    EXACT = "exact"  # one movie, clearly: act on it
+    ASK = "ask"  # maybe one of `choices` (best first): ask which, act on none unasked
+    NONE = "none"  # nothing close enough to offer
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The answer to "which movie is this text?": the kind, and the matches it offers."""
+
+    kind: Kind
+    choices: tuple[TitleMatch, ...] = ()
+
+    @property
+    def movie(self) -> TitleMatch | None:
+        """The movie meant, when it is clear (EXACT); None otherwise."""
+        return self.choices[0] if self.kind is Kind.EXACT else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The thresholds of the acceptance rule (chosen by devtools/title_calibration.py)."""
+
+    exact: float  # Fit.whole at least this, and a clear winner: taken without asking
+    ask: float  # Fit.whole at least this: offered
+    partial_cover: float  # a partial title covering at least this share of a name: offered
+    obscure: int  # a one-word exact title of a movie with fewer ratings than this: offered
+
+    def decide(self, matches: list[TitleMatch], fit: Fit | None) -> Kind:
+        """EXACT, ASK or NONE for `matches` (best first) whose first one fits as `fit`."""
+        if not matches or fit is None:
+            return Kind.NONE
+        top = matches[0]
+        if fit.whole >= self.exact and clear_winner(matches) is top:
+            # One typed word that is the title of a film almost nobody rated ("whatever",
+            # "nothing", "lol") is far likelier a word than that film: ask.
+            if fit.words == 1 and top.n_ratings < self.obscure:
+                return Kind.ASK
+            return Kind.EXACT
+        if fit.whole >= self.ask or fit.cover >= self.partial_cover:
+            return Kind.ASK
+        return Kind.NONE
+
+
+RULE = Rule(exact=90.0, ask=75.0, partial_cover=0.25, obscure=5)
+CHOICES = 5
+
+
+def resolve(titles: Database | TitleIndex, query: str) -> Resolution:
+    """Which movie `query` names, by RULE: EXACT (act on `movie`), ASK (offer `choices`, best
+    first) or NONE. Never raises for text: empty or over-long text resolves to NONE.
+
+    Pass a TitleIndex when resolving many titles (building one reads the whole catalog)."""
+    index = titles if isinstance(titles, TitleIndex) else TitleIndex.from_db(titles)
+    if not isinstance(query, str) or not query.strip() or len(query.strip()) > MAX_QUERY_LENGTH:
+        return Resolution(Kind.NONE)
+    matches = index.search(query, CHOICES)
+    kind = RULE.decide(matches, index.fit(query, matches[0]) if matches else None)
+    if kind is Kind.EXACT:
+        return Resolution(kind, (matches[0],))
+    if kind is Kind.ASK:
+        return Resolution(kind, tuple(matches))
+    return Resolution(kind)
 
 
 def clear_winner(matches: list[TitleMatch]) -> TitleMatch | None:
