@@ -25,6 +25,10 @@ class Verb(StrEnum):
     PAGE = "m"  # m:<page>         a page of /myratings
     FORGET = "f"  # f:1 = yes, delete everything; f:0 = keep it
     CANCEL = "x"  # x:0              drop the question
+    SAVE = "w"  # w:<movie>          put the movie on the watchlist
+    SEEN = "e"  # e:<movie>          seen it, no score: keep it out of the picks
+    UNSAVE = "u"  # u:<movie>:<page> take it off the watchlist, show that page again
+    WATCH_PAGE = "v"  # v:<page>     a page of /watchlist
 
 
 @dataclass(frozen=True)

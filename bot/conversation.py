@@ -49,7 +49,7 @@ from bot.parsing import (
 )
 from bot.replies import Button, Outcome, Picture, Reply, split_text
 from bot.service import ONBOARDING_SIZE, MovieService
-from storage import chats, ratings, state, users
+from storage import chats, ratings, state, users, watchlist
 from storage.errors import InvalidArgument, UnknownMovie
 from storage.movies import Movie, all_genres, get_movie
 from storage.search import MAX_QUERY_LENGTH, TitleMatch, clear_winner
@@ -58,6 +58,7 @@ DEFAULT_RECOMMENDATIONS = 10
 MAX_RECOMMENDATIONS = 50
 BUTTONS_FOR_FIRST = 10  # rate/hide buttons for this many recommendations (Telegram caps at 100)
 RATINGS_PAGE = 10
+WATCHLIST_PAGE = 10
 
 HELP_INTRO = "I learn your taste in movies from your ratings and recommend what to watch next."
 RATE_USAGE = "Tell me the title and a score from 1 to 10, like: /rate Ted 8"
@@ -302,15 +303,16 @@ class Conversation:
             if details:
                 lines.append("   " + " · ".join(details))
         buttons = []
-        row: list[Button] = []
         for i, pick in enumerate(picks[:BUTTONS_FOR_FIRST], start=1):
-            row.append(Button(f"Rate {i}", callbacks.encode(Verb.ASK_SCORE, pick.movie.id)))
-            row.append(Button(f"Hide {i}", callbacks.encode(Verb.HIDE, pick.movie.id)))
-            if len(row) == 4:
-                buttons.append(tuple(row))
-                row = []
-        if row:
-            buttons.append(tuple(row))
+            movie_id = pick.movie.id
+            buttons.append(
+                (
+                    Button(f"Rate {i}", callbacks.encode(Verb.ASK_SCORE, movie_id)),
+                    Button(f"Save {i}", callbacks.encode(Verb.SAVE, movie_id)),
+                    Button(f"Seen {i}", callbacks.encode(Verb.SEEN, movie_id)),
+                    Button(f"Hide {i}", callbacks.encode(Verb.HIDE, movie_id)),
+                )
+            )
         chunks = split_text(lines)
         replies = [Reply(chunk) for chunk in chunks[:-1]]
         replies.append(Reply(chunks[-1], tuple(buttons)))
@@ -322,7 +324,7 @@ class Conversation:
             return Outcome.say("Tell me a movie, like: /similar Frozen")
         return self._resolve_title(
             args,
-            on_found=self._similar_to,
+            on_found=lambda movie: self._similar_to(movie, with_save=chat.is_private),
             pick=lambda match: callbacks.encode(Verb.PICK_SIMILAR, match.movie_id),
         )
 
@@ -332,6 +334,13 @@ class Conversation:
         if page is None:
             return Outcome.say("Ask like /myratings or /myratings 2 (a page number).")
         return Outcome(replies=[self._ratings_page(sender, page)])
+
+    def _watchlist(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Show a page of the sender's watchlist."""
+        page = parse_count(args, 1, 100_000) if args else 1
+        if page is None:
+            return Outcome.say("Ask like /watchlist or /watchlist 2 (a page number).")
+        return Outcome(replies=[self._watchlist_page(sender, page)])
 
     def _taste(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Ask for the picture of the sender's taste."""
@@ -407,18 +416,31 @@ class Conversation:
 
     def _group_recommend(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """List picks for everyone in the group's pool, with a picture of their scores."""
+        words = args.split()
+        from_watchlists = bool(words) and words[0].casefold() == "watchlist"
+        if from_watchlists:
+            args = " ".join(words[1:])
         n = parse_count(args, DEFAULT_RECOMMENDATIONS, MAX_RECOMMENDATIONS)
         if n is None:
-            return Outcome.say(f"Ask like /grouprec or /grouprec 5 (1 to {MAX_RECOMMENDATIONS}).")
+            return Outcome.say(
+                f"Ask like /grouprec, /grouprec 5 (1 to {MAX_RECOMMENDATIONS}) or /grouprec "
+                "watchlist (picks from what members saved for later)."
+            )
         members = chats.pool_members(self.db, chat.chat_id)
         if not members:
             return Outcome.say("Nobody has joined this chat's pool yet: /join first.")
-        picks = self.service.group_picks([uid for uid, _ in members], n)
+        picks = self.service.group_picks([uid for uid, _ in members], n, from_watchlists)
+        if not picks and from_watchlists:
+            return Outcome.say(
+                "Nothing on your watchlists that nobody here has rated: save movies with "
+                '"Save" under /recommend in a private chat with me.'
+            )
         if not picks:
             return Outcome.say("Between you, you've rated everything I know!")
         names = [self._first_name(name)[:12] for _, name in members]
+        source = " from your watchlists" if from_watchlists else ""
         lines = [
-            f"Picks for {len(members)} (nobody has rated these). Ranked by the average "
+            f"Picks for {len(members)}{source} (nobody has rated these). Ranked by the average "
             "predicted score, minus a penalty when anyone is predicted below 6/10:"
         ]
         for i, pick in enumerate(picks, start=1):
@@ -511,6 +533,34 @@ class Conversation:
         state.hide_movie(self.db, sender.user_id, movie.id)
         return Outcome(toast=f"Hidden: I won't recommend {movie.label[:150]} again.")
 
+    def _tap_save(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Put the movie on the sender's watchlist."""
+        movie = get_movie(self.db, cb.target)
+        if not watchlist.save_for_later(self.db, sender.user_id, movie.id):
+            return Outcome(toast=f"{movie.label[:150]} is on your /watchlist already.")
+        return Outcome(toast=f"Saved for later: {movie.label[:150]}. /watchlist lists them.")
+
+    def _tap_seen(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Note the movie as seen, without a score: it leaves the picks."""
+        movie = get_movie(self.db, cb.target)
+        watchlist.mark_seen(self.db, sender.user_id, movie.id)
+        return Outcome(
+            toast=f"Seen: I won't pick {movie.label[:150]} again. Rate it any time with /rate."
+        )
+
+    def _tap_unsave(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Take the movie off the sender's watchlist and show the page again."""
+        movie = get_movie(self.db, cb.target)
+        watchlist.remove_from_watchlist(self.db, sender.user_id, movie.id)
+        return Outcome(
+            edit=self._watchlist_page(sender, max(cb.value, 1)),
+            toast=f"Removed {movie.label[:150]} from your watchlist.",
+        )
+
+    def _tap_watch_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Show another page of the sender's watchlist in place."""
+        return Outcome(edit=self._watchlist_page(sender, max(cb.target, 1)))
+
     def _tap_pick_rate(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Store the score for the movie picked from an ambiguous /rate, or ask for it."""
         movie = get_movie(self.db, cb.target)
@@ -524,7 +574,7 @@ class Conversation:
 
     def _tap_pick_similar(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """List movies like the one picked from an ambiguous /similar."""
-        outcome = self._similar_to(get_movie(self.db, cb.target))
+        outcome = self._similar_to(get_movie(self.db, cb.target), with_save=chat.is_private)
         return Outcome(edit=outcome.replies[0], replies=outcome.replies[1:])
 
     def _tap_pick_map(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -629,8 +679,9 @@ class Conversation:
             return f"{movie.label}: {rating}/10 ✓ (unchanged)"
         return f"{movie.label}: {rating}/10 ✓ (replaces your earlier {previous}/10)"
 
-    def _similar_to(self, movie: Movie) -> Outcome:
-        """List the movies most like `movie`, or say it is too little known."""
+    def _similar_to(self, movie: Movie, with_save: bool = False) -> Outcome:
+        """List the movies most like `movie`, or say it is too little known; `with_save`
+        adds a "Save" button for each (private chats: the watchlist is personal)."""
         nearest = self.service.similar(movie.id, 10)
         if not nearest:
             # The model's count (what `similar` went by), not the database's.
@@ -642,7 +693,49 @@ class Conversation:
         lines = [f"Movies like {movie.label}:"]
         for i, (other, share) in enumerate(nearest, start=1):
             lines.append(f"{i}. {other.label} · liked by {share:.0%} of its fans")
-        return Outcome(replies=[Reply(chunk) for chunk in split_text(lines)])
+        replies = [Reply(chunk) for chunk in split_text(lines)]
+        if with_save:
+            saves = [
+                Button(f"Save {i}", callbacks.encode(Verb.SAVE, other.id))
+                for i, (other, _) in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
+            ]
+            rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
+            replies[-1] = Reply(replies[-1].text, rows)
+        return Outcome(replies=replies)
+
+    def _watchlist_page(self, sender: Sender, page: int) -> Reply:
+        """One page of the sender's watchlist, newest first: "Rate" and "Remove" for each,
+        buttons to the other pages."""
+        total = watchlist.count_watchlist(self.db, sender.user_id)
+        if total == 0:
+            return Reply(
+                'Your watchlist is empty. Tap "Save" under /recommend or /similar to keep a '
+                "movie for later."
+            )
+        pages = (total + WATCHLIST_PAGE - 1) // WATCHLIST_PAGE
+        page = min(page, pages)
+        offset = (page - 1) * WATCHLIST_PAGE
+        rows = watchlist.watchlist_page(
+            self.db, sender.user_id, offset=offset, limit=WATCHLIST_PAGE
+        )
+        lines = [f"Your watchlist ({offset + 1}-{offset + len(rows)} of {total}):"]
+        buttons = []
+        for i, (movie, _added) in enumerate(rows, start=offset + 1):
+            lines.append(f"{i}. {movie.label}")
+            buttons.append(
+                (
+                    Button(f"Rate {i}", callbacks.encode(Verb.ASK_SCORE, movie.id)),
+                    Button(f"Remove {i}", callbacks.encode(Verb.UNSAVE, movie.id, page)),
+                )
+            )
+        nav = []
+        if page > 1:
+            nav.append(Button("◀ Newer", callbacks.encode(Verb.WATCH_PAGE, page - 1)))
+        if page < pages:
+            nav.append(Button("Older ▶", callbacks.encode(Verb.WATCH_PAGE, page + 1)))
+        if nav:
+            buttons.append(tuple(nav))
+        return Reply("\n".join(lines), tuple(buttons))
 
     def _ratings_page(self, sender: Sender, page: int) -> Reply:
         """One page of the sender's ratings, newest first, with buttons to the others."""
@@ -763,7 +856,7 @@ COMMANDS = (
         Conversation._group_recommend,
         Where.GROUP,
         menu="Picks for everyone in the pool",
-        help="/grouprec [n] for picks for everyone who joined",
+        help="/grouprec [n] [watchlist] for picks for everyone who joined",
         elsewhere="/grouprec works in a group chat, for everyone who /join-ed.",
     ),
     Command(
@@ -779,6 +872,13 @@ COMMANDS = (
         Where.PRIVATE,
         menu="What you have rated",
         help="/myratings - what you have rated",
+    ),
+    Command(
+        "watchlist",
+        Conversation._watchlist,
+        Where.PRIVATE,
+        menu="Movies you saved for later",
+        help="/watchlist - the movies you saved for later",
     ),
     Command(
         "taste",
@@ -825,6 +925,10 @@ BUTTONS: dict[Verb, Tap] = {
     Verb.PAGE: Tap(Conversation._tap_page, personal=True),
     Verb.FORGET: Tap(Conversation._tap_forget, personal=True),
     Verb.CANCEL: Tap(Conversation._tap_cancel, personal=False),
+    Verb.SAVE: Tap(Conversation._tap_save, personal=True),
+    Verb.SEEN: Tap(Conversation._tap_seen, personal=True),
+    Verb.UNSAVE: Tap(Conversation._tap_unsave, personal=True),
+    Verb.WATCH_PAGE: Tap(Conversation._tap_watch_page, personal=True),
 }
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

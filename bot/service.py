@@ -18,7 +18,7 @@ from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.onboarding import adaptive_next, most_rated
-from storage import movies, ratings, state
+from storage import movies, ratings, watchlist
 from storage.movies import Movie
 from storage.search import TitleIndex, TitleMatch
 
@@ -99,7 +99,8 @@ class MovieService:
         ranked = model.recommend(
             profile,
             ranked_depth(n),
-            exclude=state.hidden_movies(self.db, user_id),
+            # Hidden, seen without a score, and already saved for later (on /watchlist).
+            exclude=watchlist.not_to_recommend(self.db, user_id),
             candidates=candidates,
             at=time.time(),
         )
@@ -154,10 +155,20 @@ class MovieService:
         except ModelDoesNotKnowMovie:
             return 0
 
-    def group_picks(self, user_ids: list[int], n: int) -> list[GroupPickView]:
+    def group_picks(
+        self, user_ids: list[int], n: int, from_watchlists: bool = False
+    ) -> list[GroupPickView]:
+        """The group's top ``n``; with ``from_watchlists``, only among the movies the members
+        saved for later."""
         model = self._model
         profiles = [self.profile(uid, model) for uid in user_ids]
-        picks = model.for_group(profiles, n, at=time.time())
+        exclude: set[int] = set()
+        if from_watchlists:
+            saved = watchlist.pool_watchlist(self.db, user_ids)
+            if not saved:
+                return []
+            exclude = set(movies.all_movie_ids(self.db)) - saved.keys()
+        picks = model.for_group(profiles, n, exclude, at=time.time())
         found = movies.get_movies(self.db, [p.movie_id for p in picks])
         return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
 

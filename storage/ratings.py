@@ -48,6 +48,8 @@ def set_rating(db: Database, user_id: int, movie_id: int, rating: int) -> Rating
         db.execute(
             "DELETE FROM hidden_movies WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
         )
+        # ...and, watched now, no longer one saved for later.
+        db.execute("DELETE FROM watchlist WHERE user_id = ? AND movie_id = ?", [user_id, movie_id])
     return RatingChange(movie_id, rating, row[0] if row else None)
 
 

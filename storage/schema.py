@@ -166,6 +166,43 @@ def _forgetting(db: Database) -> None:
     )
 
 
+@migrations(name="0008_watchlist")
+def _watchlist(db: Database) -> None:
+    # Saved for later ("Save"), and seen without a score ("Seen it": kept out of the picks,
+    # unlike "Not interested", which is hidden_movies). Both go with the user on /forget.
+    db.execute(
+        """
+        CREATE TABLE watchlist (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            movie_id INTEGER NOT NULL REFERENCES movies(id),
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE seen_movies (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            movie_id INTEGER NOT NULL REFERENCES movies(id),
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """
+    )
+    # An import previewed but not applied yet (one per user): the rows matched from their file,
+    # waiting for the "Import" tap; removed when applied, replaced, expired or on /forget.
+    db.execute(
+        """
+        CREATE TABLE pending_imports (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            plan TEXT NOT NULL,              -- JSON: what the tap would store
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -161,11 +161,13 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s
 /similar <title> - movies like that one
 /myratings - what you have rated
+/watchlist - the movies you saved for later
 /taste - a picture of your taste
 /map [title] - where your taste sits on a map of movies, e.g. /map Frozen
 /forget - delete everything I know about you
 /cancel - drop the current question
-In a group: /join or /leave the group's pool, /grouprec [n] for picks for everyone who joined."""
+In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
+for everyone who joined."""
 
 
 def test_help_lists_every_command_in_private_and_in_groups(conversation: Conversation) -> None:
@@ -257,7 +259,7 @@ def test_fifty_recommendations_fit_telegram_messages(ann: Talk) -> None:
     outcome = ann.say("/recommend 50")
     assert all(len(r.text) <= MAX_TEXT for r in outcome.replies)
     assert sum(r.text.count(" · ") for r in outcome.replies) >= 50
-    assert len(button_data(outcome)) == 20  # rate and hide for the first ten
+    assert len(button_data(outcome)) == 40  # rate, save, seen and hide for the first ten
 
 
 def test_hidden_movies_are_not_recommended_again(ann: Talk, service) -> None:

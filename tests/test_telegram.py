@@ -57,6 +57,7 @@ PRIVATE_MENU = [
     ("recommend", "Your top picks: /recommend 5"),
     ("similar", "Movies like one: /similar Frozen"),
     ("myratings", "What you have rated"),
+    ("watchlist", "Movies you saved for later"),
     ("taste", "A picture of your taste"),
     ("map", "Where your taste sits: /map Frozen"),
     ("forget", "Delete everything I know about you"),
@@ -160,7 +161,7 @@ def test_recommend_similar_myratings_and_forget(fake_telegram, service, settings
         fake_telegram.send_text(ANN, "/recommend 3", first_name="Ann")
         cold = (await messages(fake_telegram, ANN, 1))[0]
         assert cold["text"].startswith("You haven't rated anything yet")
-        assert len(buttons(cold)) == 6
+        assert len(buttons(cold)) == 12  # Rate, Save, Seen, Hide for each
         for title in ("toy story", "finding nemo", "up"):
             fake_telegram.send_text(ANN, f"/rate {title} 10", first_name="Ann")
         await messages(fake_telegram, ANN, 4)
