@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from bot.redact import redact
-from moviebot.paths import bundled_dataset, model_path_for
+from moviebot import __version__
+from moviebot.options import RUN_OPTIONS, OptionError, resolve_all
+from moviebot.paths import bundled_dataset, model_path_for, pictures_dir_for
 from moviebot.progress import FitProgress, ProgressBar
 from recommender import RecommenderError
 from storage import fits
@@ -26,6 +29,9 @@ from storage.movies import count_movies, get_movie
 from storage.ratings import count_ratings
 from storage.search import TitleIndex, clear_winner
 from storage.users import get_user
+
+if TYPE_CHECKING:
+    from bot.telegram_app import BotSettings
 
 
 class CommandError(Exception):
@@ -119,6 +125,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def release_years(text: str) -> tuple[int, int]:
+    """argparse type: release years as the bot reads them (1994, 90s, 1990s, 1990-2005)."""
+    from bot.parsing import parse_years
+
+    years = parse_years(text)
+    if years is None:
+        raise argparse.ArgumentTypeError(f"expected a year, a decade or a range, got {text!r}")
+    return years
+
+
 def _service(args: argparse.Namespace):
     """The database (initialised on first use) and the saved model, or a fresh fit."""
     from bot.service import MovieService
@@ -188,7 +204,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         include_dense_reference=not args.no_dense,
         catalog=_evaluation_catalog(args),
     )
-    _print(args, report, format_report(report))
+    text = format_report(report)
+    if args.no_dense:
+        report["dense_reference_skipped"] = "--no-dense"
+        text += "\ntutorial dense CG not run (--no-dense)."
+    _print(args, report, text)
     return 0
 
 
@@ -221,7 +241,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     service = _service(args)
     if args.user is not None:
         get_user(service.db, args.user)  # an unknown user is an error, not a cold start
-    picks = service.recommend(args.user if args.user is not None else 0, args.n, args.genre)
+    picks = service.recommend(
+        args.user if args.user is not None else 0, args.n, args.genre, years=args.years
+    )
     data = [
         {
             "movie_id": p.movie.id,
@@ -265,37 +287,19 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     service = _service(args)
     sender = Sender(args.user_id, args.name or getpass.getuser().title(), "en")
-    console = ConsoleChat(Conversation(service), sender, picture_dir=args.pictures)
+    pictures = args.pictures or pictures_dir_for(Path(args.db))
+    console = ConsoleChat(Conversation(service), sender, picture_dir=pictures)
     console.run(sys.stdin, interactive=sys.stdin.isatty())
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    import logging
-    import os
+def bot_settings(args: argparse.Namespace, token: str) -> BotSettings:
+    """What `moviebot run` runs, from its options once flags and environment are resolved
+    (`resolve_run_options`)."""
+    from bot.telegram_app import BotSettings
+    from moviebot.training import refit_if_changed
 
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.redact import install_excepthook, install_log_filter
-    from bot.telegram_app import BotSettings, build_application
-    from moviebot.training import clean_leftovers, refit_if_changed
-
-    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if not token:
-        raise CommandError(
-            "TELEGRAM_BOT_TOKEN is not set (get one from @BotFather); "
-            "`moviebot chat` runs the bot in this terminal without one"
-        )
-    # No timestamps: journald and docker add their own.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    install_log_filter(token)
-    install_excepthook()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_StartFailureFilter(InvalidToken, NetworkError))
-    open_db(args).close()  # created and migrated before the clean-up reads it
-    clean_leftovers(Path(args.db), _model_path(args))
-    service = _service(args)
-    settings = BotSettings(
+    return BotSettings(
         token=token,
         db_path=Path(args.db),
         model_path=_model_path(args),
@@ -305,13 +309,52 @@ def cmd_run(args: argparse.Namespace) -> int:
         rate_limit=not args.no_rate_limit,
         webhook=bool(args.webhook_url),
     )
-    application = build_application(settings, service)
+
+
+def resolve_run_options(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> argparse.Namespace:
+    """Every `run` option from its flag, else its MOVIEBOT_<FLAG> variable, else its default."""
+    try:
+        return resolve_all(args, RUN_OPTIONS, os.environ if environ is None else environ)
+    except OptionError as error:
+        raise CommandError(str(error)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.redact import install_excepthook, install_log_filter
+    from bot.telegram_app import build_application
+    from moviebot.logs import configure_logging
+    from moviebot.training import clean_leftovers
+
+    resolve_run_options(args)
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise CommandError(
+            "TELEGRAM_BOT_TOKEN is not set (get one from @BotFather); "
+            "`moviebot chat` runs the bot in this terminal without one"
+        )
     secret = os.environ.get("MOVIEBOT_WEBHOOK_SECRET") or None
     if args.webhook_url and not secret:
         raise CommandError(
             "MOVIEBOT_WEBHOOK_SECRET is not set; webhook mode needs it "
             "(1-256 characters: A-Z a-z 0-9 _ -)"
         )
+    configure_logging(args.log_format)
+    install_log_filter(token)
+    install_excepthook()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_StartFailureFilter(InvalidToken, NetworkError))
+    open_db(args).close()  # created and migrated before the clean-up reads it
+    clean_leftovers(Path(args.db), _model_path(args))
+    service = _service(args)
+    settings = bot_settings(args, token)
+    _log_start(settings)
+    application = build_application(settings, service)
     try:
         if args.webhook_url:
             application.run_webhook(
@@ -361,6 +404,39 @@ def _close_http(bot) -> None:
     asyncio.run(close())
 
 
+def _log_start(settings: BotSettings) -> None:
+    """The version, how updates arrive and how old the model is, as the first log lines."""
+    import logging
+    import time
+
+    log = logging.getLogger("moviebot")
+    mode = "webhook" if settings.webhook else "long polling"
+    log.info("moviebot %s starting (%s; database %s)", __version__, mode, settings.db_path)
+    age = time.time() - settings.model_path.stat().st_mtime
+    log.info("model %s, fitted %s ago", settings.model_path, _duration(age))
+
+
+def _duration(seconds: float) -> str:
+    """A rough human duration: 42 s, 17 min, 5.2 h, 3.0 days."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from storage.users import list_users
+
+    people = list_users(open_db(args), args.limit)
+    data = [{"user_id": u.id, "name": u.display_name, "ratings": u.n_ratings} for u in people]
+    lines = [f"{u.id:>12}  {u.n_ratings:>6,} ratings  {u.display_name or ''}" for u in people]
+    _print(args, data, "\n".join(lines) or "No users yet.")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     db = open_db(args)
     data = {
@@ -376,14 +452,35 @@ def cmd_stats(args: argparse.Namespace) -> int:
     data["last_fit"] = (
         {"at": last.finished_at, "ratings": last.n_ratings, **last.scores} if last else None
     )
-    _print(args, data, "\n".join(f"{key:>15}: {value}" for key, value in data.items()))
+    _print(args, data, _stats_text(data))
     return 0
+
+
+def _stats_text(data: dict[str, Any]) -> str:
+    """`moviebot stats` for a person: what the database holds and the last fit."""
+    lines = [
+        f"Database {data['db']} (schema version {data['schema_version']})",
+        f"  {data['movies']:,} movies, {data['ratings']:,} ratings",
+        f"  {data['users']:,} users ({data['telegram_users']:,} from Telegram), "
+        f"{data['group_pools']:,} group pools",
+    ]
+    last = data["last_fit"]
+    if last is None:
+        lines.append("  no model fitted yet (`moviebot train`)")
+    else:
+        seconds = last.get("fit_seconds")
+        took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+        lines.append(f"  last fit {last['at']} on {last['ratings']:,} ratings{took}")
+    return "\n".join(lines)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from storage.backup import backup_database
 
     # Not open_db: a backup of a database that does not exist must not create one.
+    if args.target.endswith(("/", os.sep)) and Path(args.db).is_file():
+        # "DIR/" means a folder (Path() would drop the slash and write a file named DIR).
+        Path(args.target).mkdir(parents=True, exist_ok=True)
     path = backup_database(Path(args.db), Path(args.target), overwrite=args.overwrite)
     _print(args, {"db": str(args.db), "backup": str(path)}, f"Backed up {args.db} to {path}.")
     return 0
@@ -409,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with `moviebot init`, then `moviebot chat` (or `moviebot run` with "
         "TELEGRAM_BOT_TOKEN set).",
     )
+    parser.add_argument("--version", action="version", version=f"moviebot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help_text: str, example: str, parents=()) -> Any:
@@ -503,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--user", type=int, help="a user id from the database")
     recommend.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
     recommend.add_argument("--genre", help="only this genre, e.g. Comedy")
+    recommend.add_argument(
+        "--years", type=release_years, help="only movies from these years: 1994, 90s, 1990-2005"
+    )
 
     similar = add(
         "similar",
@@ -527,33 +628,20 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--pictures",
         type=Path,
-        default=Path.cwd(),
-        help="where /taste and /map write their PNG files (default: this directory)",
+        help="where /taste and /map write their PNG files "
+        "(default: a pictures folder beside the database, NAME-pictures/)",
     )
 
     run = add(
         "run",
         cmd_run,
-        "Run the Telegram bot (token from TELEGRAM_BOT_TOKEN): long polling, or a webhook.",
+        "Run the Telegram bot (token from TELEGRAM_BOT_TOKEN): long polling, or a webhook. "
+        "Every option can come from the environment: MOVIEBOT_<OPTION>, e.g. "
+        "MOVIEBOT_WEBHOOK_URL; a flag beats its variable, an empty variable counts as unset.",
         "TELEGRAM_BOT_TOKEN=123:abc moviebot run --refit-minutes 30",
-        [model_option],
     )
-    run.add_argument("--api-url", help="another Bot API server, e.g. http://127.0.0.1:8081")
-    run.add_argument(
-        "--refit-minutes",
-        type=float,
-        default=30.0,
-        help="refit the model this often when there are new ratings (0: never; default 30)",
-    )
-    run.add_argument(
-        "--no-rate-limit",
-        action="store_true",
-        help="drop the ~30 messages/s limiter (only for load tests against a fake server)",
-    )
-    run.add_argument("--webhook-url", help="public HTTPS URL: receive updates by webhook")
-    run.add_argument("--webhook-path", default="telegram", help="path to listen on")
-    run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
-    run.add_argument("--port", type=int, default=8443, help="webhook listen port")
+    for option in RUN_OPTIONS:
+        option.add_to(run)
 
     backup = add(
         "backup",
@@ -566,6 +654,16 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
     add("stats", cmd_stats, "Show what the database holds.", "moviebot stats --json", [printing])
+    users = add(
+        "users",
+        cmd_users,
+        "List the users there are (Telegram ids > 0, imported ones < 0) with their ratings.",
+        "moviebot users --limit 3",
+        [printing],
+    )
+    users.add_argument(
+        "--limit", type=positive_int, default=20, help="how many, most ratings first (default 20)"
+    )
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Where moviebot keeps its files: the bundled dataset and the model beside the database."""
+"""Where moviebot keeps its files: the bundled dataset; the model and the console's pictures
+beside the database."""
 
 from __future__ import annotations
 
@@ -14,3 +15,8 @@ def bundled_dataset() -> Path:
 def model_path_for(db_path: Path) -> Path:
     """The trained model lives next to its database: moviebot.db -> moviebot.model.npz."""
     return db_path.with_name(db_path.stem + ".model.npz")
+
+
+def pictures_dir_for(db_path: Path) -> Path:
+    """Where the console chat writes /taste and /map PNGs: moviebot.db -> moviebot-pictures/."""
+    return db_path.with_name(db_path.stem + "-pictures")

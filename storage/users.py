@@ -45,6 +45,26 @@ def save_user(
         )
 
 
+@dataclass(frozen=True)
+class UserSummary:
+    id: int
+    display_name: str | None
+    n_ratings: int
+
+
+def list_users(db: Database, limit: int) -> list[UserSummary]:
+    """Up to `limit` users, those with the most ratings first (then by id)."""
+    rows = db.execute(
+        """
+        SELECT users.id, users.display_name, count(ratings.movie_id) AS n
+        FROM users LEFT JOIN ratings ON ratings.user_id = users.id
+        GROUP BY users.id ORDER BY n DESC, users.id LIMIT ?
+        """,
+        [limit],
+    ).fetchall()
+    return [UserSummary(*row) for row in rows]
+
+
 def require_user(db: Database, user_id: int) -> None:
     """Raise UnknownUser unless the user is stored (checked before writes that refer to them)."""
     if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:

@@ -391,3 +391,145 @@ def test_evaluate_malformed_csv_is_a_one_line_error(
     code, out, err = run(capsys, "evaluate", "--train", str(bad), "--test", split[1])
     assert (code, out) == (1, "")
     assert err.startswith("Error: ") and err.count("\n") == 1 and says in err
+
+
+# --- operations: version, run options from the environment, users, stats, backup ------------
+
+
+def test_version_prints_the_package_version(capsys) -> None:
+    from moviebot import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert (exit_.value.code, capsys.readouterr().out) == (0, f"moviebot {__version__}\n")
+
+
+def run_settings(argv: list[str], environ: dict[str, str]):
+    """The BotSettings `moviebot run ARGV` would run with `environ` (no token check, no
+    network: the options are only parsed and resolved)."""
+    from moviebot.cli import bot_settings, build_parser, resolve_run_options
+
+    args = resolve_run_options(build_parser().parse_args(["run", *argv]), environ)
+    return args, bot_settings(args, "123:abc")
+
+
+def test_the_webhook_url_variable_alone_picks_webhook_mode(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "m.db")]
+    args, settings = run_settings(db, {"MOVIEBOT_WEBHOOK_URL": "https://bot.example.org/tg"})
+    assert settings.webhook is True and args.webhook_url == "https://bot.example.org/tg"
+    _, settings = run_settings(db, {"MOVIEBOT_WEBHOOK_URL": ""})  # systemd's `NAME=`: unset
+    assert settings.webhook is False
+
+
+def test_a_flag_beats_its_variable_which_beats_the_default(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "m.db")]
+    environ = {
+        "MOVIEBOT_PORT": "9000",
+        "MOVIEBOT_REFIT_MINUTES": "5",
+        "MOVIEBOT_NO_RATE_LIMIT": "1",
+        "MOVIEBOT_METRICS": "127.0.0.1:9464",
+        "MOVIEBOT_LOG_FORMAT": "json",
+        "MOVIEBOT_MODEL": str(tmp_path / "env.model.npz"),
+    }
+    args, settings = run_settings([*db, "--port", "9001"], environ)
+    assert (args.port, args.listen, args.webhook_path) == (9001, "127.0.0.1", "telegram")
+    assert (settings.refit_minutes, settings.rate_limit) == (5.0, False)
+    assert (args.metrics, args.log_format) == (("127.0.0.1", 9464), "json")
+    assert settings.model_path == tmp_path / "env.model.npz"
+    args, settings = run_settings(db, {})
+    assert (args.port, settings.refit_minutes, settings.rate_limit, args.metrics) == (
+        8443,
+        30.0,
+        True,
+        None,
+    )
+    assert settings.model_path == tmp_path / "m.model.npz"
+
+
+def test_run_help_names_every_variable(capsys) -> None:
+    from moviebot.options import RUN_OPTIONS
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in RUN_OPTIONS:
+        assert f"env {option.env};" in text, option.flag
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MOVIEBOT_PORT", "http", "Error: MOVIEBOT_PORT: expected a port number (1-65535)"),
+        ("MOVIEBOT_METRICS", "9464", "Error: MOVIEBOT_METRICS: expected HOST:PORT"),
+        ("MOVIEBOT_LOG_FORMAT", "xml", "Error: MOVIEBOT_LOG_FORMAT must be one of text, json"),
+        ("MOVIEBOT_NO_RATE_LIMIT", "maybe", "Error: MOVIEBOT_NO_RATE_LIMIT: expected 1 or 0"),
+    ],
+)
+def test_a_bad_variable_is_a_one_line_error_naming_it(
+    tmp_path: Path, monkeypatch, capsys, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    code, out, err = run(capsys, "run", "--db", str(tmp_path / "m.db"))
+    assert (code, out) == (1, "") and err.startswith(message) and err.count("\n") == 1
+    assert not (tmp_path / "m.db").exists()  # refused before anything was opened
+
+
+def test_users_lists_ids_with_the_most_ratings_first(planted_db: str, capsys) -> None:
+    code, out, _ = run(capsys, "users", "--db", planted_db, "--limit", "3")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 3
+    assert lines[0].split()[1:3] == ["11", "ratings"]  # imported users rated 10 or 11 movies
+    code, out, _ = run(capsys, "users", "--db", planted_db, "--json", "--limit", "100")
+    by_id = {u["user_id"]: u for u in json.loads(out)}
+    assert by_id[FAN] == {"user_id": FAN, "name": "Fan", "ratings": 3}
+    assert by_id[NEWCOMER]["ratings"] == 0
+    # What `users` prints, `recommend --user` accepts.
+    _, out, _ = run(capsys, "users", "--db", planted_db, "--limit", "100")
+    (fan_id,) = [line.split()[0] for line in out.splitlines() if line.endswith(" Fan")]
+    code, out, _ = run(capsys, "recommend", "--db", planted_db, "--user", fan_id)
+    assert code == 0 and listed(out)
+
+
+def test_recommend_years_keeps_to_the_years(planted_db: str, capsys) -> None:
+    code, out, _ = run(capsys, "recommend", "--db", planted_db, "--years", "90s", "-n", "10")
+    titles = listed(out)
+    assert code == 0 and titles
+    assert all(1990 <= int(title[-5:-1]) <= 1999 for title in titles), titles
+    with pytest.raises(SystemExit):
+        main(["recommend", "--db", planted_db, "--years", "soon"])
+    assert "expected a year, a decade or a range" in capsys.readouterr().err
+
+
+def test_stats_prints_readable_text(tutorial_db, tmp_path: Path, capsys) -> None:
+    code, out, _ = run(capsys, "stats", "--db", str(tmp_path / "tutorial.db"))
+    assert code == 0
+    assert out.splitlines() == [
+        f"Database {tmp_path / 'tutorial.db'} (schema version {json_stats(tmp_path, capsys)})",
+        "  10 movies, 29 ratings",
+        "  5 users (0 from Telegram), 0 group pools",
+        "  no model fitted yet (`moviebot train`)",
+    ]
+
+
+def json_stats(tmp_path: Path, capsys) -> int:
+    _, out, _ = run(capsys, "stats", "--db", str(tmp_path / "tutorial.db"), "--json")
+    return json.loads(out)["schema_version"]
+
+
+def test_backup_into_a_missing_folder_with_a_slash_creates_it(
+    tutorial_db, tmp_path: Path, capsys
+) -> None:
+    target = tmp_path / "backups" / "daily"
+    code, out, _ = run(capsys, "backup", "--db", str(tmp_path / "tutorial.db"), f"{target}/")
+    assert code == 0 and target.is_dir()
+    (written,) = target.iterdir()
+    assert written.name.startswith("tutorial-") and written.suffix == ".db"
+    assert out == f"Backed up {tmp_path / 'tutorial.db'} to {written}.\n"
+
+
+def test_evaluate_no_dense_says_it_was_not_run(split: tuple[str, str], capsys) -> None:
+    train, test = split
+    code, out, _ = run(capsys, "evaluate", "--train", train, "--test", test, "--no-dense")
+    assert code == 0 and "tutorial dense CG not run (--no-dense)." in out.splitlines()
+    assert not any(line.startswith("tutorial dense CG  ") for line in out.splitlines())  # no row
