@@ -11,7 +11,10 @@
 
 - recorded: the update is in SQLite before Telegram is told it arrived (JournalingBot's
   getUpdates, or JournalingQueue's put in webhook mode; `BotRuntime.record`). On start every
-  update that is not done is put back in the queue (`requeue_unfinished`).
+  update that is not done is put back in the queue (`requeue_unfinished`). An update that
+  cannot be stored as it is (a lone surrogate in its text, an id out of range) is
+  quarantined: stored as its id and a marker (who to tell, no content), answered with
+  UNREADABLE, then done; the rest of its batch goes on at once.
 - answered: the answer (an Outcome) is stored in the same transaction as its effects
   (`BotRuntime.answer_of`). Answers asked for while the database thread is busy are computed
   together and committed at once (group commit, one fsync), each in a savepoint so a failing
@@ -29,6 +32,7 @@ for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -36,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
@@ -45,6 +50,8 @@ from bot.redact import redact
 from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
 from storage import journal, users
+from storage.errors import InvalidArgument
+from storage.validate import check_id
 
 if TYPE_CHECKING:
     from bot.telegram_app import BotSettings
@@ -53,6 +60,10 @@ log = logging.getLogger(__name__)
 
 # A delivery that keeps failing is given up after this many attempts (logged, kept in SQLite).
 MAX_DELIVERY_ATTEMPTS = journal.MAX_ATTEMPTS
+# The key of a quarantined update's marker in its journal payload (BotRuntime._quarantined).
+UNREADABLE_KEY = "unreadable"
+# What the sender of an update that cannot be stored is told.
+UNREADABLE = "Sorry, I could not read that message. Please send it again in other words."
 # Telegram answers these when a step already happened (a retried delivery): treat as done.
 _ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
 
@@ -69,6 +80,10 @@ class BotRuntime:
         self.refitting = asyncio.Lock()
         # Journal entries of admitted updates, read in the DB thread only.
         self._admitted: dict[int, journal.JournalEntry | None] = {}
+        # Quarantined updates (BotRuntime.record) not answered yet: update id -> the chat to
+        # tell (None: tell nobody). Kept here too for ids the journal cannot hold.
+        self.unreadable: dict[int, int | None] = {}
+        self._telling: set[int] = set()  # quarantined updates whose apology is on its way
         # Updates a handler answered (or closed); the event loop's own bookkeeping.
         self.answered: set[int] = set()
         # Answers waiting to be computed, and the task that computes them in batches.
@@ -86,22 +101,73 @@ class BotRuntime:
         return await asyncio.get_running_loop().run_in_executor(self.db_thread, function, *args)
 
     async def record(self, updates: list[Update]) -> None:
-        """Store received updates (recorded), before Telegram learns they arrived."""
-        rows = [(u.update_id, json.dumps(u.to_dict(), ensure_ascii=False)) for u in updates]
-        await self.run(journal.record_updates, self.db, rows)
+        """Store received updates (recorded), before Telegram learns they arrived.
 
-    def admit(self, update: Update) -> bool:
+        An update that cannot be stored as it is, is quarantined (`_quarantined`) and the rest
+        are stored with it; only a failing write raises (the disk, not an update: the caller
+        backs off and tries the batch again)."""
+        rows = []
+        for update in updates:
+            try:
+                rows.append(journal_row(update))
+            except Exception as error:
+                rows.extend(self._quarantined(update, error))
+        if rows:
+            await self.run(journal.record_updates, self.db, rows)
+
+    def _quarantined(self, update: Update, error: Exception) -> list[tuple[int, str]]:
+        """The journal row standing for an update that cannot be stored: its id and a marker
+        with the chat to apologise to, none of its content; no row when even the id cannot be
+        stored (then only this process remembers to apologise)."""
+        chat_id = _chat_to_tell(update, self.conversation)
+        self.unreadable[update.update_id] = chat_id
+        log.warning(
+            "update %s cannot be stored (%s); quarantined", update.update_id, type(error).__name__
+        )
+        try:
+            update_id = check_id(update.update_id, "update id")
+        except InvalidArgument:
+            return []
+        marker = {"update_id": update_id, UNREADABLE_KEY: {"error": type(error).__name__}}
+        if chat_id is not None:
+            marker[UNREADABLE_KEY]["chat"] = {"id": chat_id}
+        return [(update_id, json.dumps(marker))]
+
+    def admit(self, update: Update) -> bool | int | None:
         """Whether to handle `update`: False when it is already done. Records it if nothing
         has (an update put in the queue by other code) and remembers its journal entry for
-        the answer."""
-        entry = journal.get_entry(self.db, update.update_id)
+        the answer. A quarantined update is not handled: then the chat to tell (an int, or
+        None for nobody)."""
+        try:
+            entry = journal.get_entry(self.db, update.update_id)
+        except InvalidArgument as error:  # an id the journal cannot hold
+            if update.update_id not in self.unreadable:
+                self._quarantined(update, error)
+            return self._to_tell(update.update_id, self.unreadable[update.update_id])
         if entry is None:
-            payload = json.dumps(update.to_dict(), ensure_ascii=False)
-            journal.record_updates(self.db, [(update.update_id, payload)])
+            try:
+                row = journal_row(update)
+            except Exception as error:
+                journal.record_updates(self.db, self._quarantined(update, error))
+                return self._to_tell(update.update_id, self.unreadable[update.update_id])
+            journal.record_updates(self.db, [row])
         elif entry.done:
+            self.unreadable.pop(update.update_id, None)
             return False
+        else:
+            marker = json.loads(entry.payload).get(UNREADABLE_KEY)
+            if isinstance(marker, dict):  # quarantined, its sender not told yet
+                return self._to_tell(update.update_id, (marker.get("chat") or {}).get("id"))
         self._admitted[update.update_id] = entry
         return True
+
+    def _to_tell(self, update_id: int, chat_id: int | None) -> int | None | bool:
+        """`chat_id`, the first time a quarantined update is admitted; False while its
+        apology is on its way (the same update redelivered, or requeued, meanwhile)."""
+        if update_id in self._telling:
+            return False
+        self._telling.add(update_id)
+        return chat_id
 
     async def answer_of(
         self, update_id: int, compute: Callable[[], Outcome]
@@ -170,6 +236,13 @@ class BotRuntime:
             self._committer.cancel()
         self.db_thread.shutdown(wait=True)
 
+    def close_unreadable(self, update_id: int) -> None:
+        """Mark a quarantined update done, once its sender was told (when the journal has it)."""
+        self.unreadable.pop(update_id, None)
+        self._telling.discard(update_id)
+        with contextlib.suppress(InvalidArgument):
+            journal.mark_done(self.db, check_id(update_id, "update id"))
+
     def close(self, update_id: int) -> None:
         """Mark an update no handler answered as done; group chatter not for the bot is not
         kept at all."""
@@ -179,6 +252,45 @@ class BotRuntime:
             journal.discard(self.db, update_id)
         else:
             journal.mark_done(self.db, update_id)
+
+
+def journal_row(update: Update) -> tuple[int, str]:
+    """The update as the journal keeps it, (update id, payload JSON); raises when it cannot be
+    stored as it is (a text SQLite cannot encode, an id out of range, unserialisable data)."""
+    payload = json.dumps(update.to_dict(), ensure_ascii=False)
+    payload.encode("utf-8")  # a lone surrogate (invalid UTF-8) raises here, not in SQLite
+    return check_id(update.update_id, "update id"), payload
+
+
+def _chat_to_tell(update: Update, conversation: Conversation) -> int | None:
+    """Where to say that `update` could not be read: its private chat, or a group when it was
+    addressed to the bot; None otherwise (group chatter, inline queries) or when unknown."""
+    try:
+        chat = update.effective_chat
+        if chat is None:
+            return None
+        if chat.type != ChatType.PRIVATE and _is_chatter(update.to_dict(), conversation):
+            return None
+        return check_id(chat.id, "chat id")
+    except Exception:  # an update this odd gets no apology; it is still closed
+        return None
+
+
+async def admit(update: Update, rt: BotRuntime) -> bool:
+    """Whether to handle `update` (`BotRuntime.admit`); a quarantined one is answered with
+    UNREADABLE instead (a tap: its toast too) and closed."""
+    verdict = await rt.run(rt.admit, update)
+    if verdict is True or verdict is False:
+        return verdict
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(UNREADABLE)
+        elif verdict is not None:
+            await update.get_bot().send_message(verdict, UNREADABLE)
+    except TelegramError as error:  # the apology is a courtesy: the update is closed anyway
+        log.warning("update %s: could not send the apology (%s)", update.update_id, error)
+    await rt.run(rt.close_unreadable, update.update_id)
+    return False
 
 
 def _is_chatter(payload: dict[str, Any], conversation: Conversation) -> bool:

@@ -1,6 +1,7 @@
 """moviebot's subclasses of python-telegram-bot classes, each a small change to one PTB part.
 
-- JournalingBot: getUpdates stores each batch (long polling) before PTB's updater can confirm it.
+- JournalingBot: getUpdates stores each batch (long polling) before PTB's updater can confirm it;
+  while the journal cannot store, it backs off instead of confirming anything.
 - JournalingQueue: the update queue's ``put`` stores each update (webhook mode) before PTB
   answers the POST that brought it; updates that arrive during a write share the next one.
 - PerChatUpdateProcessor: updates of different chats at once, each chat's in arrival order.
@@ -11,21 +12,35 @@ What "store" means is handed in (``journal_with``): bot/delivery.py's ``BotRunti
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
-# Stores updates durably (BotRuntime.record); returns once they are in SQLite.
+log = logging.getLogger(__name__)
+
+# Stores updates durably (BotRuntime.record); returns once they are in SQLite. An update that
+# cannot be stored as it is, it stores in a harmless form; it raises when the storage fails.
 Record = Callable[[list[Update]], Awaitable[None]]
+
+# While the journal cannot store a batch (disk full, I/O errors), the batch is tried again after
+# JOURNAL_RETRY_FIRST seconds, doubling up to JOURNAL_RETRY_MAX; nothing is confirmed meanwhile.
+JOURNAL_RETRY_FIRST = 0.5
+JOURNAL_RETRY_MAX = 30.0
 
 
 class JournalingBot(ExtBot):
     """An ExtBot whose getUpdates stores each batch before returning it.
 
     PTB's updater confirms a batch with its next getUpdates, before the handlers have run; by
-    then the batch is in SQLite, so a crash loses nothing.
+    then the batch is in SQLite, so a crash loses nothing. When storing fails, getUpdates keeps
+    the batch and tries again with exponential back-off: PTB would otherwise log the error and
+    poll again at once (thousands of polls a second while the disk is full), and confirming
+    the batch unstored could lose it. One log line when storing starts failing, one when it
+    works again.
     """
 
     __slots__ = ("_journal",)
@@ -43,8 +58,35 @@ class JournalingBot(ExtBot):
         """Fetch a batch of updates and store it before returning it."""
         updates = await super().get_updates(*args, **kwargs)
         if updates and self._journal is not None:
-            await self._journal(list(updates))
+            await _store_with_back_off(self._journal, list(updates))
         return updates
+
+
+async def _store_with_back_off(record: Record, updates: list[Update]) -> None:
+    """Store `updates`, waiting and trying again (exponential back-off) for as long as it fails."""
+    delay, failing_since = JOURNAL_RETRY_FIRST, None
+    while True:
+        try:
+            await record(updates)
+        except Exception as error:
+            if failing_since is None:
+                failing_since = time.monotonic()
+                log.error(
+                    "cannot store updates (%s); nothing is confirmed to Telegram, trying again "
+                    "with back-off up to %.0f s",
+                    f"{type(error).__name__}: {error}",
+                    JOURNAL_RETRY_MAX,
+                    exc_info=error,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, JOURNAL_RETRY_MAX)
+        else:
+            if failing_since is not None:
+                log.warning(
+                    "storing updates works again after %.1f s",
+                    time.monotonic() - failing_since,
+                )
+            return
 
 
 class JournalingQueue(asyncio.Queue):

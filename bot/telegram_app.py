@@ -53,7 +53,14 @@ from telegram.ext import (
 
 from bot import inline
 from bot.conversation import COMMANDS, GROUP_MENU, PRIVATE_MENU, Chat, Conversation, Sender
-from bot.delivery import BotRuntime, answer, prune_journal, requeue_unfinished, retry_failed
+from bot.delivery import (
+    BotRuntime,
+    admit,
+    answer,
+    prune_journal,
+    requeue_unfinished,
+    retry_failed,
+)
 from bot.http_request import AiohttpRequest
 from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.service import MovieService
@@ -166,9 +173,9 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def skip_done_updates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Let each update through once: stop it when the journal says it is done."""
-    rt = runtime(context)
-    if not await rt.run(rt.admit, update):
+    """Let each update through once: stop it when the journal says it is done, or when it could
+    not be stored as it is (then its sender is told)."""
+    if not await admit(update, runtime(context)):
         raise ApplicationHandlerStop
 
 

@@ -313,6 +313,12 @@ class FakeTelegram:
         with self._lock:
             self.world.blocked.add(user_id)
 
+    def restart_update_ids(self, start: int) -> None:
+        """The next update gets id ``start``, then ``start + 1``...: Telegram picks a new
+        random start after a week without getUpdates, so ids seen before can come again."""
+        with self._lock:
+            self.world.restart_update_ids(start)
+
     # ================================================================= faults
 
     def inject_fault(

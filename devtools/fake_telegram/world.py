@@ -218,6 +218,11 @@ class TelegramWorld:
         self.updates.append({"update_id": update_id, kind: copy.deepcopy(payload)})
         return update_id
 
+    def restart_update_ids(self, start: int) -> None:
+        """Number the next updates from ``start``, as Telegram does (at random) once a bot
+        has not asked for updates for a week: ids it used before come again."""
+        self._update_ids = itertools.count(start)
+
     def take_updates(self, offset: int | None, limit: int | None) -> list[dict[str, Any]]:
         """Apply ``offset`` (confirming older updates for good) and return up to ``limit``."""
         if offset is not None and offset > 0:
