@@ -10,7 +10,9 @@ is also why the steps are not a ConversationHandler: the command layer owns them
 console chat shares them.
 
 This module wires it up (`build_application`): the handlers, the command menus (from
-bot/conversation.py's COMMANDS), the jobs. Nothing acknowledged is lost, and each update is
+bot/conversation.py's COMMANDS), the jobs, and the update types asked of Telegram
+(ALLOWED_UPDATES). Membership updates (a member left, the bot removed) keep the group pools
+as Telegram says they are (bot/membership.py). Nothing acknowledged is lost, and each update is
 answered once: bot/delivery.py (the life of an update, from recorded to done) with
 bot/ptb_classes.py (the PTB bot, queue and update processor that journal and order updates).
 Up to CONCURRENT_CHATS chats are handled at once, each chat's updates in order. A JobQueue job
@@ -36,13 +38,14 @@ from telegram import (
     LinkPreviewOptions,
     Update,
 )
-from telegram.constants import ChatType
+from telegram.constants import ChatType, UpdateType
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -51,7 +54,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import inline
+from bot import inline, membership
 from bot.conversation import COMMANDS, GROUP_MENU, PRIVATE_MENU, Chat, Conversation, Sender
 from bot.delivery import (
     BotRuntime,
@@ -63,6 +66,7 @@ from bot.delivery import (
 )
 from bot.http_request import AiohttpRequest
 from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
+from bot.replies import Outcome
 from bot.service import MovieService
 from recommender import Model
 
@@ -76,6 +80,17 @@ CONCURRENT_CHATS = 8
 RETRY_SECONDS = 60
 # How often done updates past the journal's retention (storage.journal.DONE_RETENTION) go.
 PRUNE_SECONDS = 3600
+# The update types the handlers of `build_application` answer, asked for in getUpdates and
+# setWebhook (moviebot run): Telegram sends no others. Commands and private text come as
+# messages, edited too; chat_member reaches only a bot that is an admin of the group.
+ALLOWED_UPDATES = (
+    UpdateType.MESSAGE,
+    UpdateType.EDITED_MESSAGE,
+    UpdateType.CALLBACK_QUERY,
+    UpdateType.INLINE_QUERY,
+    UpdateType.MY_CHAT_MEMBER,
+    UpdateType.CHAT_MEMBER,
+)
 
 # Fit a model on the ratings in the database at the first path and save it to the second;
 # None when no rating changed since the last fit. Raises when the fit fails.
@@ -170,6 +185,34 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         is_personal=inline.IS_PERSONAL,
         next_offset=page.next_offset,
     )
+
+
+async def on_member_left(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a member who left the group out of its pool (or drop the pool if it was me)."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or message.left_chat_member is None:
+        return
+    rt, user_id = runtime(context), message.left_chat_member.id
+    if user_id == context.bot.id:
+        await answer(update, rt, lambda: membership.bot_removed(rt.db, chat.id))
+        return
+    await answer(update, rt, lambda: membership.member_left(rt.db, chat.id, user_id))
+
+
+async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Follow a change of membership: a member out of the group leaves its pool, and the
+    whole pool goes when I am removed."""
+    change, chat = update.chat_member or update.my_chat_member, update.effective_chat
+    if change is None or chat is None:
+        return
+    rt, member = runtime(context), change.new_chat_member
+    if not membership.is_gone(member.status, getattr(member, "is_member", None)):
+        await answer(update, rt, Outcome)  # joined, promoted...: nothing to change
+    elif update.my_chat_member is not None:
+        await answer(update, rt, lambda: membership.bot_removed(rt.db, chat.id))
+    else:
+        user_id = member.user.id
+        await answer(update, rt, lambda: membership.member_left(rt.db, chat.id, user_id))
 
 
 async def skip_done_updates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -288,6 +331,8 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application.add_handler(MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, on_text))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(InlineQueryHandler(on_inline_query))
+    application.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, on_member_left))
+    application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.ANY_CHAT_MEMBER))
     application.add_handler(TypeHandler(Update, close_unanswered), group=1)
     application.add_error_handler(on_error)
     jobs = application.job_queue

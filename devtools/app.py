@@ -22,7 +22,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.service import MovieService
-from bot.telegram_app import BotSettings, build_application
+from bot.telegram_app import ALLOWED_UPDATES, BotSettings, build_application
 from devtools.fake_telegram.server import FakeTelegram
 
 
@@ -32,13 +32,16 @@ def run_bot(
     settings: BotSettings,
     scenario: Callable[[Application], Awaitable[Any]],
 ) -> None:
-    """Run the bot the way run_polling does (init, post_init, poll, start), then `scenario`."""
+    """Run the bot the way `moviebot run` does (init, post_init, poll for the update types it
+    asks for, start), then `scenario`."""
 
     async def main() -> None:
         application = build_application(settings, service)
         async with application:
             await application.post_init(application)
-            await application.updater.start_polling(poll_interval=0, timeout=1)
+            await application.updater.start_polling(
+                poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
+            )
             await application.start()
             try:
                 await scenario(application)

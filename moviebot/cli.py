@@ -327,7 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.redact import install_excepthook, install_log_filter
-    from bot.telegram_app import build_application
+    from bot.telegram_app import ALLOWED_UPDATES, build_application
     from moviebot.logs import configure_logging
     from moviebot.training import clean_leftovers
 
@@ -363,9 +363,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 url_path=args.webhook_path.lstrip("/"),
                 webhook_url=args.webhook_url,
                 secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
             )
         else:
-            application.run_polling(timeout=settings.poll_timeout)
+            application.run_polling(timeout=settings.poll_timeout, allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:  # 401 from getMe at start; PTB's message holds the token
         _close_http(application.bot)
         raise CommandError("Telegram rejected the token (check TELEGRAM_BOT_TOKEN)") from None

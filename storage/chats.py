@@ -33,6 +33,14 @@ def leave_pool(db: Database, chat_id: int, user_id: int) -> bool:
     return cursor.rowcount > 0
 
 
+def drop_pool(db: Database, chat_id: int) -> int:
+    """Empty the chat's pool (the bot was removed from the chat); return how many left it."""
+    check_id(chat_id, "chat id")
+    with db.atomic():
+        cursor = db.execute("DELETE FROM chat_members WHERE chat_id = ?", [chat_id])
+    return cursor.rowcount
+
+
 def pool_members(db: Database, chat_id: int) -> list[tuple[int, str | None]]:
     """(user id, display name) of everyone in the chat's pool, in the order they joined."""
     check_id(chat_id, "chat id")

@@ -100,3 +100,53 @@ def chat_full_info(chat: dict[str, Any]) -> dict[str, Any]:
             "gifts_from_channels": False,
         },
     }
+
+
+# What an administrator may do, as ChatMemberAdministrator lists it (the bot made an admin by
+# the group's owner: it may read members' changes, chat_member updates, and nothing unusual).
+_ADMIN_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": False,
+    "can_manage_video_chats": False,
+    "can_restrict_members": False,
+    "can_promote_members": False,
+    "can_change_info": False,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+}
+MEMBER_STATUSES = ("creator", "administrator", "member", "left", "kicked")
+
+
+def chat_member(user: dict[str, Any], status: str) -> dict[str, Any]:
+    """Return a ChatMember of the given status ("member", "left", "kicked", ...)."""
+    if status not in MEMBER_STATUSES:
+        raise ValueError(f"status must be one of {MEMBER_STATUSES}, got {status!r}")
+    member: dict[str, Any] = {"status": status, "user": user}
+    if status == "administrator":
+        member.update(_ADMIN_RIGHTS)
+    elif status == "creator":
+        member["is_anonymous"] = False
+    elif status == "kicked":
+        member["until_date"] = 0  # banned for good
+    return member
+
+
+def chat_member_updated(
+    chat: dict[str, Any],
+    performer: dict[str, Any],
+    old: dict[str, Any],
+    new: dict[str, Any],
+    date: int,
+) -> dict[str, Any]:
+    """Return a ChatMemberUpdated: `performer` changed a member from `old` to `new`."""
+    return {
+        "chat": chat,
+        "from": performer,
+        "date": date,
+        "old_chat_member": old,
+        "new_chat_member": new,
+    }

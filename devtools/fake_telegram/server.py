@@ -295,6 +295,41 @@ class FakeTelegram:
         with self._lock:
             return self._note_update(self.world.chosen_inline_result(user_id, result_id, query))
 
+    def member_joins(
+        self,
+        user_id: int,
+        chat_id: int,
+        chat_type: str = "group",
+        first_name: str | None = None,
+        title: str | None = None,
+    ) -> list[int]:
+        """User joins the group: the ids of the updates the bot gets (a new_chat_members
+        service message; a chat_member update too when the bot is an admin and asked)."""
+        with self._lock:
+            ids = self.world.member_joins(user_id, chat_id, chat_type, first_name, title)
+            return [self._note_update(update_id, chat_id) for update_id in ids]
+
+    def member_leaves(
+        self,
+        user_id: int,
+        chat_id: int,
+        removed_by: int | None = None,
+        service_message: bool = True,
+    ) -> list[int]:
+        """User leaves the group, or member ``removed_by`` bans them: the ids of the updates
+        the bot gets (a left_chat_member service message unless ``service_message`` is False;
+        a chat_member update too when the bot is an admin and asked for chat_member)."""
+        with self._lock:
+            ids = self.world.member_leaves(user_id, chat_id, removed_by, service_message)
+            return [self._note_update(update_id, chat_id) for update_id in ids]
+
+    def set_bot_status(self, chat_id: int, status: str, by_user_id: int) -> int | None:
+        """Member ``by_user_id`` makes the bot "administrator" or "member" of the group, or
+        removes it ("kicked", "left"): the my_chat_member update's id."""
+        with self._lock:
+            update_id = self.world.set_bot_status(chat_id, status, by_user_id)
+            return self._note_update(update_id, chat_id)
+
     def add_chat(
         self,
         user_id: int,
@@ -669,6 +704,12 @@ class FakeTelegram:
             )
         if action == "inline_query":
             return self.inline_query(**body)
+        if action == "member_joins":
+            return self.member_joins(**body)
+        if action == "member_leaves":
+            return self.member_leaves(**body)
+        if action == "set_bot_status":
+            return self.set_bot_status(**body)
         if action == "fault":
             return self.inject_fault(**body).__dict__
         if action == "calls":

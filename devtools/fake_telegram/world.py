@@ -11,7 +11,12 @@ Telegram behaviour kept on purpose:
   - ``allowed_updates`` decides which updates are stored at all (default: everything except
     chat_member, message_reaction and message_reaction_count);
   - message ids count up per chat, shared by the user's and the bot's messages;
-  - privacy mode: in groups the bot only sees commands, replies to its messages and mentions;
+  - privacy mode: in groups the bot only sees commands, replies to its messages and mentions
+    (and service messages: members joining and leaving);
+  - membership: a person who left or was banned cannot post; a bot removed from a group gets
+    no more of its updates and sending there is 403; ``my_chat_member`` tells the bot of its
+    own status, ``chat_member`` (only when asked for, and only to an administrator bot) of
+    everyone else's;
   - editing to the same content is ``message is not modified``; unknown chats, messages,
     callback and inline query ids are 400s; a user who blocked the bot gives 403.
 """
@@ -26,8 +31,11 @@ from typing import Any
 
 from devtools.fake_telegram.objects import (
     GROUP_CHAT_TYPES,
+    MEMBER_STATUSES,
     bot_user,
     chat_full_info,
+    chat_member,
+    chat_member_updated,
     command_entities,
     human_user,
     make_chat,
@@ -40,6 +48,7 @@ DEFAULT_UPDATE_KINDS = frozenset(
     if f["name"] not in ("update_id", "chat_member", "message_reaction", "message_reaction_count")
 )
 MAX_UPDATES_PER_CALL = 100
+_GONE = ("left", "kicked")  # statuses of someone no longer in a chat
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -86,6 +95,9 @@ class TelegramWorld:
     inline_edits: dict[str, dict[str, Any]] = field(default_factory=dict)
     chat_actions: list[tuple[int, str]] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
+    # Group chat id -> user id (the bot's too) -> "member", "administrator", "left", "kicked"
+    # ...; someone who speaks in a group is a member of it.
+    members: dict[int, dict[int, str]] = field(default_factory=dict)
     logged_out: bool = False
 
     def __post_init__(self) -> None:
@@ -135,6 +147,10 @@ class TelegramWorld:
     ) -> int | None:
         """A user sends ``text``; return the update_id, or None if the bot may not see it."""
         user, chat = self.add_chat(user_id, chat_id, chat_type, first_name, username, title)
+        if chat["type"] in GROUP_CHAT_TYPES:
+            status = self.members.setdefault(chat["id"], {}).setdefault(user_id, "member")
+            if status in _GONE:
+                raise ValueError(f"user {user_id} is {status} from chat {chat['id']}: not a member")
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
             "from": user,
@@ -207,6 +223,109 @@ class TelegramWorld:
         if inline_message_id:
             payload["inline_message_id"] = inline_message_id
         return self.push_update("chosen_inline_result", payload)
+
+    # ----------------------------------------------------------------- membership
+
+    def member_joins(
+        self,
+        user_id: int,
+        chat_id: int,
+        chat_type: str = "group",
+        first_name: str | None = None,
+        title: str | None = None,
+    ) -> list[int]:
+        """A user joins a group: the new_chat_members service message, and a chat_member
+        update for an administrator bot. Returns the ids of the updates the bot gets."""
+        user, chat = self.add_chat(user_id, chat_id, chat_type, first_name, title=title)
+        old = self._set_status(chat, user, "member")
+        service = {"new_chat_members": [user]}
+        return self._membership_updates(chat, user, user, old, "member", service)
+
+    def member_leaves(
+        self,
+        user_id: int,
+        chat_id: int,
+        removed_by: int | None = None,
+        service_message: bool = True,
+    ) -> list[int]:
+        """A user leaves a group (or the member `removed_by` bans them): the left_chat_member
+        service message (unless `service_message` is False: a big supergroup, or one that
+        hides them), and a chat_member update ("left" or "kicked") for an administrator bot.
+        Returns the ids of the updates the bot gets."""
+        chat = self._chat(chat_id)
+        if chat["type"] not in GROUP_CHAT_TYPES:
+            raise ValueError(f"chat {chat_id} is a {chat['type']} chat, not a group")
+        user = self.users.get(user_id) or self.add_chat(user_id)[0]
+        performer = user if removed_by is None else self.users[removed_by]
+        status = "left" if removed_by is None else "kicked"
+        if self.member_status(chat_id, user_id) in _GONE:
+            raise ValueError(f"user {user_id} is not a member of chat {chat_id}")
+        old = self._set_status(chat, user, status)
+        service = {"left_chat_member": user} if service_message else None
+        return self._membership_updates(chat, performer, user, old, status, service)
+
+    def set_bot_status(self, chat_id: int, status: str, by_user_id: int) -> int | None:
+        """`by_user_id` changes the bot's status in a group: "administrator" (promoted),
+        "member", "left" or "kicked" (removed). Returns the my_chat_member update's id; a bot
+        that is out of the group gets nothing more from it."""
+        chat = self._chat(chat_id)
+        if chat["type"] not in GROUP_CHAT_TYPES:
+            raise ValueError(f"chat {chat_id} is a {chat['type']} chat (blocking: block())")
+        performer = self.users[by_user_id]
+        old = self._set_status(chat, self.bot, status)
+        update = chat_member_updated(
+            chat,
+            performer,
+            chat_member(self.bot, old),
+            chat_member(self.bot, status),
+            int(time.time()),
+        )
+        return self.push_update("my_chat_member", update)
+
+    def member_status(self, chat_id: int, user_id: int) -> str:
+        """A user's (or the bot's) status in a chat; "member" until something changed it."""
+        return self.members.get(chat_id, {}).get(user_id, "member")
+
+    def _set_status(self, chat: dict[str, Any], user: dict[str, Any], status: str) -> str:
+        """Set the user's status in the chat; return the one it replaces."""
+        statuses = self.members.setdefault(chat["id"], {})
+        old = statuses.get(user["id"], "left" if status == "member" else "member")
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"status must be one of {MEMBER_STATUSES}, got {status!r}")
+        statuses[user["id"]] = status
+        return old
+
+    def _membership_updates(
+        self,
+        chat: dict[str, Any],
+        performer: dict[str, Any],
+        user: dict[str, Any],
+        old: str,
+        new: str,
+        service: dict[str, Any] | None,
+    ) -> list[int]:
+        """The service message (every bot in the group gets it) and the chat_member update
+        (only an administrator bot, and only when it asked for chat_member)."""
+        if self.member_status(chat["id"], self.bot["id"]) in _GONE:
+            return []
+        now = int(time.time())
+        ids = []
+        if service is not None:
+            message = {
+                "message_id": self._next_message_id(chat["id"]),
+                "from": performer,
+                "chat": chat,
+                "date": now,
+                **service,
+            }
+            self.messages.setdefault(chat["id"], {})[message["message_id"]] = message
+            ids.append(self.push_update("message", message))
+        if self.member_status(chat["id"], self.bot["id"]) == "administrator":
+            change = chat_member_updated(
+                chat, performer, chat_member(user, old), chat_member(user, new), now
+            )
+            ids.append(self.push_update("chat_member", change))
+        return [update_id for update_id in ids if update_id is not None]
 
     # ----------------------------------------------------------------- updates
 
@@ -322,12 +441,12 @@ class TelegramWorld:
         return chat_full_info(self._chat(params["chat_id"]))
 
     def _api_getChatMember(self, params: dict[str, Any]) -> Any:
-        self._chat(params["chat_id"])
+        chat = self._chat(params["chat_id"])
         user_id = params["user_id"]
         user = self.bot if user_id == self.bot["id"] else self.users.get(user_id)
         if user is None:
             raise BotApiError(400, "Bad Request: user not found")
-        return {"status": "member", "user": user}
+        return chat_member(user, self.member_status(chat["id"], user_id))
 
     def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
         chat = self._writable_chat(params["chat_id"])
@@ -419,7 +538,13 @@ class TelegramWorld:
         entities: list[dict[str, Any]],
         replied: dict[str, Any] | None,
     ) -> bool:
-        """Privacy mode: in groups only commands, replies to the bot and mentions get through."""
+        """Privacy mode: in groups only commands, replies to the bot and mentions get through;
+        nothing does once the bot is out of the group."""
+        if (
+            chat["type"] in GROUP_CHAT_TYPES
+            and self.member_status(chat["id"], self.bot["id"]) in _GONE
+        ):
+            return False
         if chat["type"] not in GROUP_CHAT_TYPES or not self.privacy_mode:
             return True
         mention = f"@{self.bot_username}".lower()
@@ -451,6 +576,11 @@ class TelegramWorld:
         chat = self._chat(chat_id)
         if chat["id"] in self.blocked:
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        status = self.member_status(chat["id"], self.bot["id"])
+        if status == "kicked":
+            raise BotApiError(403, f"Forbidden: bot was kicked from the {chat['type']} chat")
+        if status == "left":
+            raise BotApiError(403, f"Forbidden: bot is not a member of the {chat['type']} chat")
         return chat
 
     def _new_bot_message(self, chat: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

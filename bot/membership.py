@@ -1,0 +1,47 @@
+"""Group membership as Telegram reports it: whoever is out of a group is out of its pool.
+
+Three updates say someone is no longer in a group (bot/telegram_app.py routes them here):
+
+- a ``left_chat_member`` service message (every bot in the group gets it, privacy mode or not);
+- ``chat_member`` with the member's new status left or kicked (only an administrator bot that
+  asks for chat_member updates gets these; big groups may send no service message);
+- ``my_chat_member`` with the bot's own new status left or kicked: the bot was removed, so the
+  whole pool goes (nothing about that group can be shown again anyway).
+
+None is answered (Telegram itself shows "Ann left the group"): the pool change is the effect,
+committed with the update's empty answer like every other update's (bot/delivery.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlite_utils import Database
+
+from bot.replies import Outcome
+from storage import chats
+
+log = logging.getLogger(__name__)
+
+# ChatMember statuses of someone no longer in the chat.
+GONE = frozenset({"left", "kicked"})
+
+
+def is_gone(status: str, is_member: bool | None = None) -> bool:
+    """Whether a ChatMember's status says they are out of the chat: left, banned, or
+    restricted and no longer a member."""
+    return status in GONE or (status == "restricted" and is_member is False)
+
+
+def member_left(db: Database, chat_id: int, user_id: int) -> Outcome:
+    """Take a member who left (or was removed from) the group out of its pool."""
+    chats.leave_pool(db, chat_id, user_id)
+    return Outcome()
+
+
+def bot_removed(db: Database, chat_id: int) -> Outcome:
+    """Drop the pool of a group the bot was removed from."""
+    dropped = chats.drop_pool(db, chat_id)
+    if dropped:
+        log.info("removed from chat %d: its pool of %d dropped", chat_id, dropped)
+    return Outcome()
