@@ -52,7 +52,7 @@ from bot.service import ONBOARDING_SIZE, MovieService
 from storage import chats, ratings, state, users, watchlist
 from storage.errors import InvalidArgument, UnknownMovie
 from storage.movies import Movie, all_genres, get_movie
-from storage.search import MAX_QUERY_LENGTH, TitleMatch, clear_winner
+from storage.search import MAX_QUERY_LENGTH, Kind, TitleMatch, clear_winner
 
 DEFAULT_RECOMMENDATIONS = 10
 MAX_RECOMMENDATIONS = 50
@@ -77,9 +77,6 @@ DATA_DELETED = (
 )
 # Backups of the database are daily and each is kept this long (deploy/moviebot-backup.service).
 BACKUP_DAYS = 14
-# Plain text is only taken for a title when it matches this well (out of 100): chatter such
-# as "hello there" must not turn into a rating prompt.
-NUDGE_MIN_SCORE = 85.0
 
 
 @dataclass(frozen=True)
@@ -475,11 +472,8 @@ class Conversation:
             title, score = split_title_and_score(text)
         except BadScore:
             return Outcome.say(BAD_SCORE)
-        try:
-            winner = clear_winner(self.service.find(title, limit=3))
-        except InvalidArgument:
-            winner = None
-        if winner is None or winner.score < NUDGE_MIN_SCORE:
+        winner = self.service.resolve(title).movie
+        if winner is None:
             return Outcome.say("I only understand commands. /help shows them; /rate Ted 8 rates.")
         movie = get_movie(self.db, winner.movie_id)
         if score is not None:
@@ -637,25 +631,28 @@ class Conversation:
         on_found: Callable[[Movie], Outcome],
         pick: Callable[[TitleMatch], str],
     ) -> Outcome:
-        """Find the movie meant by `title`: act on a clear match, ask between close ones."""
+        """Find the movie meant by `title`: act on a strong clear match (storage.search.resolve),
+        offer a weak match or close ones with buttons, else say nothing was found."""
         if len(title) > MAX_QUERY_LENGTH:
             return Outcome.say(f"Titles are at most {MAX_QUERY_LENGTH} characters.")
-        try:
-            matches = self.service.find(title)
-        except InvalidArgument:
-            matches = []
-        if not matches:
+        resolution = self.service.resolve(title)
+        if resolution.kind is Kind.NONE:
             shown = title if len(title) <= 60 else title[:57] + "..."
             return Outcome.say(
                 f'I couldn\'t find a movie called "{shown}". Check the spelling, or add the '
                 "year, like: Cinderella 2015."
             )
-        winner = clear_winner(matches)
-        if winner is not None:
-            return on_found(get_movie(self.db, winner.movie_id))
-        buttons = tuple((Button(m.label[:60], pick(m)),) for m in matches[:5])
+        if resolution.movie is not None:
+            return on_found(get_movie(self.db, resolution.movie.movie_id))
+        # A weak match is only ever offered: acting on it saved junk ("asdfgh" as M*A*S*H).
+        choices = resolution.choices
+        buttons = tuple((Button(m.label[:60], pick(m)),) for m in choices)
         cancel = (Button("None of these", callbacks.encode(Verb.CANCEL, 0)),)
-        return Outcome.say("Which one do you mean?", (*buttons, cancel))
+        if clear_winner(list(choices)) is None:
+            question = "Which one do you mean?"
+        else:
+            question = f"Did you mean {choices[0].label[:150]}?"
+        return Outcome.say(question, (*buttons, cancel))
 
     def _rate_or_ask(self, sender: Sender, movie: Movie, score: int | None) -> Outcome:
         """Store the score, or show the score buttons when there is none."""

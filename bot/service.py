@@ -20,7 +20,7 @@ from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.onboarding import adaptive_next, most_rated
 from storage import movies, ratings, watchlist
 from storage.movies import Movie
-from storage.search import TitleIndex, TitleMatch
+from storage.search import Resolution, TitleIndex, TitleMatch, resolve
 
 ONBOARDING_SIZE = 10
 # A movie's learned features rest on its ratings; with fewer than this, neighbours are noise.
@@ -71,6 +71,10 @@ class MovieService:
 
     def find(self, query: str, limit: int = 5) -> list[TitleMatch]:
         return self.titles.search(query, limit)
+
+    def resolve(self, query: str) -> Resolution:
+        """Which movie `query` names, by title search's acceptance rule (storage.search)."""
+        return resolve(self.titles, query)
 
     def profile(self, user_id: int, model: Model | None = None) -> UserProfile:
         """Fold the user's current ratings (and when they were given) into ``model`` (default:

@@ -1,7 +1,7 @@
 """Movies of the bundled MovieLens catalog that tests and benchmarks send to the bot.
 
 ``popular_titles`` gives the most-rated movies whose label ("The Matrix (1999)") title search
-resolves without asking, so ``/rate <label> <score>`` is stored at once.
+resolves without asking (storage.search.resolve), so ``/rate <label> <score>`` is stored at once.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from storage import ratings
 from storage.movies import get_movies
-from storage.search import TitleIndex, clear_winner
+from storage.search import TitleIndex, resolve
 
 TED, FROZEN = 95441, 106696  # Ted (2012), Frozen (2013)
 
@@ -27,7 +27,7 @@ def popular_titles(db: Database, count: int) -> dict[int, str]:
         if len(titles) == count:
             break
         label = movies[movie_id].label
-        winner = clear_winner(index.search(label))
+        winner = resolve(index, label).movie
         if winner is not None and winner.movie_id == movie_id:
             titles[movie_id] = label
     return titles

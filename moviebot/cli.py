@@ -227,14 +227,16 @@ def _evaluation_catalog(args: argparse.Namespace) -> dict | None:
 
 
 def _resolve(service, title: str) -> int:
-    matches = service.find(title)
-    if not matches:
+    service.find(title, limit=1)  # an empty or over-long title is an InvalidArgument
+    resolution = service.resolve(title)
+    if resolution.movie is not None:
+        return resolution.movie.movie_id
+    if not resolution.choices:
         raise CommandError(f"no movie matches {title!r}")
-    winner = clear_winner(matches)
-    if winner is None:
-        options = "; ".join(f"{m.label} (id {m.movie_id})" for m in matches[:5])
-        raise CommandError(f"{title!r} is ambiguous: {options}. Add the year, or use --id.")
-    return winner.movie_id
+    # The bot's rule: only a strong clear match is acted on; the CLI cannot ask, so it lists.
+    why = "ambiguous" if clear_winner(list(resolution.choices)) is None else "not a clear match"
+    options = "; ".join(f"{m.label} (id {m.movie_id})" for m in resolution.choices)
+    raise CommandError(f"{title!r} is {why}: {options}. Add the year, or use --id.")
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:

@@ -300,10 +300,12 @@ def test_similar_bad_movie_is_a_one_line_error(planted_db: str, capsys) -> None:
     assert (code, out, err) == (1, "", "Error: no movie with id 999\n")
     code, out, err = run(capsys, "similar", "--db", planted_db)
     assert (code, out, err) == (1, "", "Error: a title to search for cannot be empty\n")
+    # Two titles typed are not one title (search.resolve): nothing is acted on.
     code, out, err = run(capsys, "similar", "--db", planted_db, "heat", "casino")
+    assert (code, out, err) == (1, "", "Error: no movie matches 'heat casino'\n")
+    code, out, err = run(capsys, "similar", "--db", planted_db, "heta")
     assert (code, out) == (1, "")
-    assert err.startswith("Error: 'heat casino' is ambiguous: ")
-    assert "Heat (1995) (id 6)" in err and "Casino (1995) (id 7)" in err
+    assert err.startswith("Error: 'heta' is not a clear match: Heat (1995) (id 6)")
     assert err.endswith(". Add the year, or use --id.\n") and err.count("\n") == 1
 
 
