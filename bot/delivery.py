@@ -2,10 +2,13 @@
 
     recorded ──► answered ──► delivered 1 .. n-1 ──► done
         │            │  ▲              │
-        │            │  └── failed ◄───┘  a send failed: attempts + 1. The retry job puts the
-        │            │                    update back; delivery resumes after the last step
-        │            │                    delivered, with the stored answer. Given up after
-        │            │                    MAX_DELIVERY_ATTEMPTS.
+        │            │  └── failed ◄───┘  Telegram failed (5xx, flood control, timeout):
+        │            │                    attempts + 1; delivery resumes after the last step
+        │            │                    delivered, with the stored answer, 1, 2, 4 ... s
+        │            │                    later while the chat's later updates wait.
+        │            │                    Abandoned after MAX_DELIVERY_ATTEMPTS (logged).
+        │            ├──► done, with the error, when Telegram refuses for good (blocked, chat
+        │            │    gone) or sending failed on our side (apologised for once)
         │            └──► done, with the error, when computing the answer raised (apologised for)
         └──► done when no handler answers (group chatter, another bot's command)
 
@@ -41,11 +44,20 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application
 
 from bot import charts, pictures
 from bot.conversation import Conversation
+from bot.http_request import ConnectTimedOut
+from bot.ptb_classes import TapAnswers, wait_without_slot
 from bot.redact import redact
 from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
@@ -58,8 +70,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A delivery that keeps failing is given up after this many attempts (logged, kept in SQLite).
+# A delivery that keeps failing is abandoned after this many attempts (logged, kept in SQLite,
+# counted by `moviebot stats`); the waits between them: 1, 2, 4 ... s, at most 60 s.
 MAX_DELIVERY_ATTEMPTS = journal.MAX_ATTEMPTS
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
 # The key of a quarantined update's marker in its journal payload (BotRuntime._quarantined).
 UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
@@ -84,6 +99,8 @@ class BotRuntime:
         # tell (None: tell nobody). Kept here too for ids the journal cannot hold.
         self.unreadable: dict[int, int | None] = {}
         self._telling: set[int] = set()  # quarantined updates whose apology is on its way
+        # Who answers each tap, its delivery or the update processor (set by the app).
+        self.taps: TapAnswers | None = None
         # Updates a handler answered (or closed); the event loop's own bookkeeping.
         self.answered: set[int] = set()
         # Answers waiting to be computed, and the task that computes them in batches.
@@ -307,7 +324,15 @@ def _is_chatter(payload: dict[str, Any], conversation: Conversation) -> bool:
 
 
 async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome]) -> None:
-    """Answer `update` with what `compute` returns, exactly once: store it, then deliver it."""
+    """Answer `update` with what `compute` returns, exactly once: store it, then deliver it.
+
+    Every update ends done or abandoned: delivered; refused by Telegram for good (blocked,
+    chat gone: logged, done); failed on our side (a bug while sending, e.g. drawing a chart:
+    done, and the error handler apologises once); or, when Telegram keeps failing (5xx,
+    flood control, timeouts), tried again after RETRY_FIRST_SECONDS, doubling, until
+    MAX_DELIVERY_ATTEMPTS failed: then abandoned (logged, counted by `moviebot stats`). The
+    chat's later updates wait meanwhile (its order is kept); other chats get the slot.
+    """
     rt.answered.add(update.update_id)
     try:
         outcome, delivered = await rt.answer_of(update.update_id, compute)
@@ -316,13 +341,62 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
         # error handler) and close the update.
         await rt.run(journal.mark_done, rt.db, update.update_id, f"{type(error).__name__}")
         raise
-    try:
-        await deliver(update, rt, outcome, delivered)
-    except TelegramError as error:
-        # Telegram unreachable or refusing after the rate limiter's retries: the answer is
-        # stored, the retry job sends the rest later.
-        log.warning("update %d: delivery failed (%s); will retry", update.update_id, error)
-        await rt.run(journal.mark_failed, rt.db, update.update_id, stored_error(error))
+    while True:
+        try:
+            await deliver(update, rt, outcome, delivered)
+            return
+        except (Forbidden, BadRequest, ChatMigrated) as error:
+            # Blocked, kicked, deactivated, chat not found, a message that cannot be sent:
+            # sending again would be refused again.
+            log.warning(
+                "update %d: Telegram refused the answer for good (%s); closed",
+                update.update_id,
+                error,
+            )
+            await rt.run(journal.mark_done, rt.db, update.update_id, stored_error(error))
+            return
+        except TelegramError as error:
+            attempts = await rt.run(
+                journal.mark_failed, rt.db, update.update_id, stored_error(error)
+            )
+            if attempts >= MAX_DELIVERY_ATTEMPTS:
+                log.error(
+                    "update %d: delivery abandoned after %d failed attempts (%s)",
+                    update.update_id,
+                    attempts,
+                    error,
+                )
+                return
+            wait = retry_wait(attempts, error)
+            log.warning(
+                "update %d: delivery failed (%s); will retry in %.0f s (attempt %d of %d)",
+                update.update_id,
+                error,
+                wait,
+                attempts + 1,
+                MAX_DELIVERY_ATTEMPTS,
+            )
+            await wait_without_slot(wait)
+            entry = await rt.run(journal.get_entry, rt.db, update.update_id)
+            delivered = entry.delivered if entry is not None else delivered
+        except Exception as error:
+            # Not Telegram's: ours, and it would fail again. Done; the error handler apologises.
+            await rt.run(journal.mark_done, rt.db, update.update_id, stored_error(error))
+            raise
+
+
+def retry_wait(attempts: int, error: TelegramError) -> float:
+    """Seconds before the next delivery attempt after `attempts` failed ones: exponential from
+    RETRY_FIRST_SECONDS, capped at RETRY_MAX_SECONDS, never sooner than flood control asks."""
+    wait = min(RETRY_FIRST_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS)
+    if isinstance(error, RetryAfter):
+        wait = max(wait, _seconds(error.retry_after))
+    return wait
+
+
+def _seconds(value: Any) -> float:
+    """A RetryAfter's retry_after in seconds (an int or a timedelta, by PTB's settings)."""
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 def stored_error(error: BaseException) -> str:
@@ -332,17 +406,26 @@ def stored_error(error: BaseException) -> str:
 
 
 async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: int) -> None:
-    """Send the answer's steps that have not gone out yet, recording progress."""
+    """Send the answer's steps that have not gone out yet, recording progress.
+
+    A tap's toast is skipped when the update processor answered the tap already (it waited
+    too long for its turn). A new message whose send timed out waiting for Telegram's answer
+    may have arrived: it counts as sent, not sent twice (a duplicate is what a retry would
+    risk; the answer's effects are stored either way). Edits and toasts are sent again (a
+    repeat is harmless: "not modified", "query is too old"), and so is anything whose
+    connection never opened (ConnectTimedOut).
+    """
     query, chat = update.callback_query, update.effective_chat
-    steps: list[Callable[[], Awaitable[Any]]] = []
+    steps: list[tuple[Callable[[], Awaitable[Any]], bool]] = []  # (step, sends a new message)
     if query is not None:
-        steps.append(lambda: query.answer(outcome.toast))
+        steps.append((lambda: _answer_tap(rt, update.update_id, query, outcome.toast), False))
     if outcome.edit is not None and query is not None:
         edit = outcome.edit
-        steps.append(lambda: query.edit_message_text(edit.text, reply_markup=_markup(edit)))
+        edit_step = lambda: query.edit_message_text(edit.text, reply_markup=_markup(edit))  # noqa: E731
+        steps.append((edit_step, False))
     for reply in outcome.replies:
-        steps.append(lambda reply=reply: _send_reply(rt, chat, reply))
-    for number, step in enumerate(steps, start=1):
+        steps.append((lambda reply=reply: _send_reply(rt, chat, reply), True))
+    for number, (step, sends) in enumerate(steps, start=1):
         if number <= delivered:
             continue
         try:
@@ -350,9 +433,24 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
         except BadRequest as error:
             if not any(text in str(error).lower() for text in _ALREADY_DONE):
                 raise
+        except TimedOut as error:
+            if not sends or isinstance(error, ConnectTimedOut):
+                raise
+            log.warning(
+                "update %d: step %d timed out waiting for Telegram; it may have arrived, so it "
+                "is not sent again",
+                update.update_id,
+                number,
+            )
         if number < len(steps):
             await rt.run(journal.mark_delivered, rt.db, update.update_id, number)
     await rt.run(journal.mark_done, rt.db, update.update_id)
+
+
+async def _answer_tap(rt: BotRuntime, update_id: int, query: Any, toast: str | None) -> None:
+    """Answer the tap with the answer's toast, unless it was answered early (TapAnswers)."""
+    if rt.taps is None or rt.taps.claim(update_id):
+        await query.answer(toast)
 
 
 async def _send_reply(rt: BotRuntime, chat: Any, reply: Reply) -> Any:
@@ -404,12 +502,3 @@ async def prune_journal(application: Application) -> int:
     if pruned:
         log.info("pruned %d done update(s) from the journal", pruned)
     return pruned
-
-
-async def retry_failed(application: Application) -> None:
-    """Requeue the unfinished updates when a delivery failed (Telegram down, flood limits
-    beyond the rate limiter's retries)."""
-    rt: BotRuntime = application.bot_data["runtime"]
-    failed = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
-    if any(entry.attempts > 0 for entry in failed):
-        await requeue_unfinished(application)

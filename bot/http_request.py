@@ -21,6 +21,11 @@ from telegram.request import BaseRequest, RequestData
 _DefaultValue = type(BaseRequest.DEFAULT_NONE)
 
 
+class ConnectTimedOut(TimedOut):
+    """No connection to the Bot API within the timeout: the request never left, so sending it
+    again cannot make a duplicate (unlike a TimedOut waiting for the answer)."""
+
+
 class AiohttpRequest(BaseRequest):
     """One aiohttp session with a bounded connection pool, with HTTPXRequest's timeouts.
 
@@ -123,6 +128,8 @@ class AiohttpRequest(BaseRequest):
                 proxy=self._proxy_for(url),
             ) as response:
                 return response.status, await response.read()
+        except aiohttp.ConnectionTimeoutError as error:
+            raise ConnectTimedOut from error
         except TimeoutError as error:  # aiohttp.ServerTimeoutError is one too
             raise TimedOut from error
         except aiohttp.ClientError as error:

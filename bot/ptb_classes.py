@@ -4,7 +4,9 @@
   while the journal cannot store, it backs off instead of confirming anything.
 - JournalingQueue: the update queue's ``put`` stores each update (webhook mode) before PTB
   answers the POST that brought it; updates that arrive during a write share the next one.
-- PerChatUpdateProcessor: updates of different chats at once, each chat's in arrival order.
+- PerChatUpdateProcessor: updates of different chats at once, each chat's in arrival order;
+  a chat's backlog waits without a slot, a user beyond the rate limit waits for everyone else,
+  and a tap is answered within Telegram's window however long its turn takes.
 
 What "store" means is handed in (``journal_with``): bot/delivery.py's ``BotRuntime.record``.
 """
@@ -12,9 +14,13 @@ What "store" means is handed in (``journal_with``): bot/delivery.py's ``BotRunti
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import heapq
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -141,32 +147,206 @@ class JournalingQueue(asyncio.Queue):
                         stored.set_result(None)
 
 
+# A user may send RATE_BURST updates at once, then RATE_PER_SECOND; beyond that their updates
+# are still handled, in order, but only when no one within the limit waits for a slot.
+RATE_BURST = 20
+RATE_PER_SECOND = 2.0
+SLOW_DOWN = "You're sending messages faster than I can answer; I'll catch up."
+# A tap still waiting for its turn this long after it arrived is answered at once (an empty
+# answer: the spinner stops), within Telegram's 15 s; its toast is then not sent.
+TAP_ANSWER_SECONDS = 8.0
+# The slots PTB's own semaphore would hand out before an update's chat is free: unbounded, the
+# processor gives out its own slots only to updates whose chat can go.
+_UNBOUNDED = 2**30
+# Slot priorities, the lowest first: taps, other updates within the rate, updates beyond it.
+_TAP, _WITHIN_RATE, _BEYOND_RATE = 0, 1, 2
+
+
+class TapAnswers:
+    """Who answers each tap (callback query): its delivery, with the answer's toast, or the
+    update processor when the tap waited too long for its turn. The first to claim it does."""
+
+    def __init__(self) -> None:
+        """No tap claimed yet."""
+        self._claimed: set[int] = set()
+
+    def claim(self, update_id: int) -> bool:
+        """True for the first caller: it answers the tap; False for any later one."""
+        if update_id in self._claimed:
+            return False
+        self._claimed.add(update_id)
+        return True
+
+    def forget(self, update_id: int) -> None:
+        """The tap's update is handled: nothing left to claim."""
+        self._claimed.discard(update_id)
+
+
+class _Slots:
+    """A semaphore whose waiters get a freed slot by priority (lowest first), then in order."""
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, priority: int) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        granted = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            _, _, granted = heapq.heappop(self._waiting)
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
+
+
+@dataclass
+class _Held:
+    """The slot an update's handlers run in (a context variable of its task)."""
+
+    slots: _Slots
+    priority: int
+    holding: bool = True
+
+
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("held_slot", default=None)
+
+
+async def wait_without_slot(seconds: float) -> None:
+    """Wait `seconds` inside an update's handler, lending its slot to other chats meanwhile
+    (a delivery waiting to retry); the update keeps its chat's turn, so the chat's later
+    updates still wait for it."""
+    held = _held.get()
+    if held is None or not held.holding:
+        await asyncio.sleep(seconds)
+        return
+    held.holding = False
+    held.slots.release()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        await held.slots.acquire(held.priority)
+        held.holding = True
+
+
+@dataclass
+class _Bucket:
+    """A user's token bucket (RATE_BURST, refilled at RATE_PER_SECOND) and whether they were
+    told to slow down during this burst."""
+
+    tokens: float
+    at: float
+    told: bool = False
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Handle updates of different chats concurrently, and each chat's in arrival order.
 
-    While one chat's answer is on its way to Telegram, another chat's update can be computed
-    in the database thread. Updates start in queue order, so the first to ask for a chat's lock
-    is the earliest; asyncio locks are fair (FIFO).
+    An update first waits for its chat's turn (a FIFO lock per chat), holding nothing; only then
+    does it take one of the `max_concurrent_updates` slots. So a chat's backlog (1,000 messages
+    from one chat) holds at most one slot, and the other chats get the rest. Freed slots go to
+    taps first, then to updates within their sender's rate (RATE_BURST, RATE_PER_SECOND), then
+    to updates beyond it: those are handled all the same (each may carry a score to keep) but
+    after everyone else, and their sender is told SLOW_DOWN once per burst. A tap that waits
+    longer than TAP_ANSWER_SECONDS is answered at once, within Telegram's 15 s (`taps`).
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
         """Handle at most `max_concurrent_updates` updates at once."""
-        super().__init__(max_concurrent_updates)
+        super().__init__(_UNBOUNDED)
+        self.slots = max_concurrent_updates
+        self.taps = TapAnswers()
+        self._slots = _Slots(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # how many updates hold or wait for each lock
+        self._buckets: dict[int, _Bucket] = {}
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers after the earlier updates of its chat."""
+        """Run the update's handlers after the earlier updates of its chat, in a free slot."""
         key = _ordering_key(update)
+        priority = self._priority(update)
+        early_answer = self._answer_tap_later(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await self._slots.acquire(priority)
+                held = _Held(self._slots, priority)
+                token = _held.set(held)
+                try:
+                    await coroutine
+                finally:
+                    _held.reset(token)
+                    if held.holding:
+                        self._slots.release()
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:
                 del self._users[key], self._locks[key]
+            if early_answer is not None:
+                early_answer.cancel()
+                self.taps.forget(update.update_id)  # type: ignore[attr-defined]
+
+    def _priority(self, update: object) -> int:
+        """The update's slot priority; tells its sender to slow down when it is the first of
+        theirs beyond the rate in this burst."""
+        if not isinstance(update, Update) or update.effective_user is None:
+            return _WITHIN_RATE
+        now = time.monotonic()
+        bucket = self._buckets.get(update.effective_user.id)
+        if bucket is None:
+            bucket = self._buckets[update.effective_user.id] = _Bucket(RATE_BURST, now)
+        bucket.tokens = min(RATE_BURST, bucket.tokens + (now - bucket.at) * RATE_PER_SECOND)
+        bucket.at = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            if bucket.tokens >= RATE_BURST - 1:  # back to a full bucket: the burst is over
+                del self._buckets[update.effective_user.id]
+            elif bucket.tokens >= RATE_BURST / 2:
+                bucket.told = False
+            return _TAP if update.callback_query is not None else _WITHIN_RATE
+        if not bucket.told and update.effective_chat is not None:
+            bucket.told = True
+            self._in_background(update.get_bot().send_message(update.effective_chat.id, SLOW_DOWN))
+        return _BEYOND_RATE
+
+    def _answer_tap_later(self, update: object) -> asyncio.TimerHandle | None:
+        """For a tap: answer it after TAP_ANSWER_SECONDS unless its delivery did by then."""
+        if not isinstance(update, Update) or update.callback_query is None:
+            return None
+        query, update_id = update.callback_query, update.update_id
+
+        def answer_now() -> None:
+            if self.taps.claim(update_id):
+                self._in_background(query.answer())
+
+        return asyncio.get_running_loop().call_later(TAP_ANSWER_SECONDS, answer_now)
+
+    def _in_background(self, call: Awaitable[Any]) -> None:
+        """Send `call` without waiting for it; a failure is logged (a courtesy message)."""
+
+        async def send() -> None:
+            try:
+                await call
+            except Exception as error:
+                log.warning("could not send a notice (%s)", error)
+
+        task = asyncio.create_task(send())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -62,7 +62,6 @@ from bot.delivery import (
     answer,
     prune_journal,
     requeue_unfinished,
-    retry_failed,
 )
 from bot.http_request import AiohttpRequest
 from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
@@ -77,7 +76,6 @@ SORRY = "Sorry, something went wrong on my side. Please try again."
 # more throughput, and more answers that a kill -9 can catch between "sent" and "marked done"
 # (each of those is sent again after the restart).
 CONCURRENT_CHATS = 8
-RETRY_SECONDS = 60
 # How often done updates past the journal's retention (storage.journal.DONE_RETENTION) go.
 PRUNE_SECONDS = 3600
 # The update types the handlers of `build_application` answer, asked for in getUpdates and
@@ -241,11 +239,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not send the apology", exc_info=True)
 
 
-async def retry_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Retry deliveries that failed (Telegram down, flood limits beyond the retries)."""
-    await retry_failed(context.application)
-
-
 async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forget done updates once Telegram can no longer hand them over again."""
     await prune_journal(context.application)
@@ -314,11 +307,13 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     queue = JournalingQueue()
     builder: Any = ApplicationBuilder().bot(bot).update_queue(queue)
     builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
-    builder = builder.concurrent_updates(PerChatUpdateProcessor(CONCURRENT_CHATS))
+    processor = PerChatUpdateProcessor(CONCURRENT_CHATS)
+    builder = builder.concurrent_updates(processor)
     application = builder.build()
 
     conversation = Conversation(service)
     rt = BotRuntime(service, conversation, settings)
+    rt.taps = processor.taps
     application.bot_data["runtime"] = rt
     if settings.webhook:
         queue.journal_with(rt.record)
@@ -337,7 +332,6 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application.add_error_handler(on_error)
     jobs = application.job_queue
     if jobs is not None:
-        jobs.run_repeating(retry_job, interval=RETRY_SECONDS, first=RETRY_SECONDS)
         jobs.run_repeating(prune_job, interval=PRUNE_SECONDS, first=PRUNE_SECONDS)
         if settings.refit_minutes > 0 and settings.refit is not None:
             interval = settings.refit_minutes * 60

@@ -21,7 +21,7 @@ from moviebot.options import RUN_OPTIONS, OptionError, resolve_all
 from moviebot.paths import bundled_dataset, model_path_for, pictures_dir_for
 from moviebot.progress import FitProgress, ProgressBar
 from recommender import RecommenderError
-from storage import fits
+from storage import fits, journal
 from storage.db import connect, default_db_path, schema_version
 from storage.errors import StorageError
 from storage.movielens import import_movielens
@@ -450,6 +450,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "users": db.execute("SELECT count(*) FROM users").fetchone()[0],
         "telegram_users": db.execute("SELECT count(*) FROM users WHERE id > 0").fetchone()[0],
         "group_pools": db.execute("SELECT count(DISTINCT chat_id) FROM chat_members").fetchone()[0],
+        "abandoned_updates": journal.count_abandoned(db),
     }
     last = fits.last_successful_fit(db)
     data["last_fit"] = (
@@ -474,6 +475,12 @@ def _stats_text(data: dict[str, Any]) -> str:
         seconds = last.get("fit_seconds")
         took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
         lines.append(f"  last fit {last['at']} on {last['ratings']:,} ratings{took}")
+    abandoned = data["abandoned_updates"]
+    if abandoned:
+        lines.append(
+            f"  {abandoned:,} update{'s' if abandoned != 1 else ''} abandoned after failed "
+            "deliveries (the bot's log says which)"
+        )
     return "\n".join(lines)
 
 

@@ -38,8 +38,9 @@ class JournalEntry:
 # Telegram redelivers an unconfirmed update for up to 24 hours; a done update id is kept a day
 # longer than that, so a redelivered update is still recognised and answered once.
 DONE_RETENTION = timedelta(hours=48)
-# A delivery that keeps failing is given up after this many attempts (kept, not done).
-MAX_ATTEMPTS = 5
+# A delivery that keeps failing is abandoned after this many attempts (kept, not done); with
+# the bot's back-off (bot/delivery.py) that is about two minutes of Telegram failing.
+MAX_ATTEMPTS = 8
 # What a done update's payload is replaced with.
 _CLEARED = "{}"
 
@@ -97,12 +98,24 @@ def mark_delivered(db: Database, update_id: int, steps: int) -> None:
         db.execute("UPDATE updates SET delivered = ? WHERE update_id = ?", [steps, update_id])
 
 
-def mark_failed(db: Database, update_id: int, error: str) -> None:
+def mark_failed(db: Database, update_id: int, error: str) -> int:
+    """Count a failed delivery; returns how many the update has had."""
     with db.atomic():
         db.execute(
             "UPDATE updates SET attempts = attempts + 1, last_error = ? WHERE update_id = ?",
             [error[:1000], update_id],
         )
+        row = db.execute("SELECT attempts FROM updates WHERE update_id = ?", [update_id])
+        found = row.fetchone()
+    return found[0] if found else 0
+
+
+def count_abandoned(db: Database, max_attempts: int = MAX_ATTEMPTS) -> int:
+    """Updates whose delivery was abandoned: not done after `max_attempts` failed ones."""
+    row = db.execute(
+        "SELECT count(*) FROM updates WHERE done_at IS NULL AND attempts >= ?", [max_attempts]
+    )
+    return row.fetchone()[0]
 
 
 def mark_done(db: Database, update_id: int, error: str | None = None) -> None:

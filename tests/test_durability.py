@@ -20,7 +20,6 @@ from telegram.ext import Application
 
 from bot import callbacks
 from bot.callbacks import Verb
-from bot.delivery import requeue_unfinished
 from bot.ptb_classes import JournalingQueue
 from bot.telegram_app import CONCURRENT_CHATS, build_application
 from devtools.app import buttons, messages, run_bot
@@ -71,12 +70,13 @@ def test_an_update_delivered_twice_is_answered_once(
     assert ratings.user_ratings(catalog_db, ANN) == {TED: 8}
 
 
-def test_a_failed_send_is_retried_later_with_the_same_answer(
+def test_a_failed_send_is_retried_soon_with_the_same_answer_and_in_order(
     fake_telegram: FakeTelegram, service, settings, catalog_db: Database
 ) -> None:
     async def scenario(app: Application) -> None:
         fake_telegram.inject_fault("bad_gateway", "sendMessage", times=1)
         update_id = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+        later = fake_telegram.send_text(ANN, "/rate Ted 5", first_name="Ann")
         for _ in range(200):
             entry = journal.get_entry(catalog_db, update_id)
             if entry is not None and entry.attempts > 0:
@@ -86,14 +86,17 @@ def test_a_failed_send_is_retried_later_with_the_same_answer(
         assert fake_telegram.sent_messages(ANN) == []
         # The rating was stored with the answer, before the send failed.
         assert ratings.user_ratings(catalog_db, ANN) == {TED: 8}
-        fake_telegram.clear_faults()
-        assert await requeue_unfinished(app) == 1
-        sent = await messages(fake_telegram, ANN, 1)
-        # The stored answer, not a recomputed "unchanged".
-        assert sent[0]["text"] == "Ted (2012): 8/10 ✓"
+        # Retried about a second later, before the chat's next update: the stored answer,
+        # not a recomputed "unchanged".
+        sent = await messages(fake_telegram, ANN, 2, timeout=5)
+        assert [m["text"] for m in sent] == [
+            "Ted (2012): 8/10 ✓",
+            "Ted (2012): 5/10 ✓ (replaces your earlier 8/10)",
+        ]
         await _done(catalog_db, update_id)
+        await _done(catalog_db, later)
         await asyncio.sleep(0.2)
-        assert len(fake_telegram.sent_messages(ANN)) == 1
+        assert len(fake_telegram.sent_messages(ANN)) == 2
 
     run_bot(fake_telegram, service, settings, scenario)
     fake_telegram.violations.clear()  # the 502s were ours, on purpose

@@ -315,7 +315,7 @@ def test_without_a_refit_function_the_bot_never_refits(
     async def scenario(app: Application) -> None:
         assert await refit_now(app) is False
         names = {j.name for j in app.job_queue.jobs()}
-        assert "retry_job" in names and "refit_job" not in names
+        assert "prune_job" in names and "refit_job" not in names
 
     old_model = service.model
     run_bot(fake_telegram, service, dataclasses.replace(settings, refit_minutes=1), scenario)
