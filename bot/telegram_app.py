@@ -67,6 +67,7 @@ from bot.http_request import AiohttpRequest
 from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.replies import Outcome
 from bot.service import MovieService
+from bot.webhook import WebhookUpdater
 from recommender import Model
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,8 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limit else None,
     )
     queue = JournalingQueue()
-    builder: Any = ApplicationBuilder().bot(bot).update_queue(queue)
+    # The updater's webhook server judges each request by its headers (bot/webhook.py).
+    builder: Any = ApplicationBuilder().updater(WebhookUpdater(bot, queue))
     builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
     processor = PerChatUpdateProcessor(CONCURRENT_CHATS)
     builder = builder.concurrent_updates(processor)
