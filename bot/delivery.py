@@ -54,7 +54,7 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from bot import charts, pictures
+from bot import charts, metrics, pictures
 from bot.conversation import Conversation
 from bot.http_request import ConnectTimedOut
 from bot.ptb_classes import TapAnswers, wait_without_slot
@@ -359,6 +359,7 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
             attempts = await rt.run(
                 journal.mark_failed, rt.db, update.update_id, stored_error(error)
             )
+            metrics.delivery_failed()
             if attempts >= MAX_DELIVERY_ATTEMPTS:
                 log.error(
                     "update %d: delivery abandoned after %d failed attempts (%s)",
@@ -376,6 +377,7 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
                 attempts + 1,
                 MAX_DELIVERY_ATTEMPTS,
             )
+            metrics.delivery_retried()
             await wait_without_slot(wait)
             entry = await rt.run(journal.get_entry, rt.db, update.update_id)
             delivered = entry.delivered if entry is not None else delivered

@@ -26,6 +26,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 # Stores updates durably (BotRuntime.record); returns once they are in SQLite. An update that
@@ -63,6 +65,7 @@ class JournalingBot(ExtBot):
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         """Fetch a batch of updates and store it before returning it."""
         updates = await super().get_updates(*args, **kwargs)
+        metrics.fetched()
         if updates and self._journal is not None:
             await _store_with_back_off(self._journal, list(updates))
         return updates
@@ -122,6 +125,8 @@ class JournalingQueue(asyncio.Queue):
 
     async def put(self, item: Any) -> None:
         """Queue `item` once it is stored (an Update, when journaling)."""
+        if isinstance(item, Update):
+            metrics.update_received(item)
         if self._journal is not None and isinstance(item, Update):
             stored = asyncio.get_running_loop().create_future()
             self._unstored.append((item, stored))
@@ -279,6 +284,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         key = _ordering_key(update)
         priority = self._priority(update)
         early_answer = self._answer_tap_later(update)
+        started = metrics.clock()
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
@@ -293,6 +299,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     if held.holding:
                         self._slots.release()
         finally:
+            metrics.update_handled(started)
             self._users[key] -= 1
             if self._users[key] == 0:
                 del self._users[key], self._locks[key]

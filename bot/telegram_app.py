@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import inline, membership
+from bot import inline, membership, metrics
 from bot.conversation import COMMANDS, GROUP_MENU, PRIVATE_MENU, Chat, Conversation, Sender
 from bot.delivery import (
     BotRuntime,
@@ -257,6 +258,7 @@ async def refit_now(application: Application) -> bool:
     if refit is None or rt.refitting.locked():
         return False
     async with rt.refitting:
+        started = time.perf_counter()
         try:
             model = await asyncio.to_thread(refit, settings.db_path, settings.model_path)
         except Exception:
@@ -266,6 +268,7 @@ async def refit_now(application: Application) -> bool:
             return False
         # Swap in the database thread, so no request sees half of the change.
         await rt.run(rt.service.swap_model, model)
+        metrics.refit_finished(time.perf_counter() - started)
         log.info("refitted model swapped in (%d ratings)", model.n_ratings_fit)
         return True
 

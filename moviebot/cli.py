@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from sqlite_utils import Database
 
 from bot.redact import redact
 from moviebot import __version__
-from moviebot.options import RUN_OPTIONS, OptionError, resolve_all
+from moviebot.options import RUN_OPTIONS, OptionError, non_negative_float, resolve_all
 from moviebot.paths import bundled_dataset, model_path_for, pictures_dir_for
 from moviebot.progress import FitProgress, ProgressBar
 from recommender import RecommenderError
@@ -299,7 +300,7 @@ def bot_settings(args: argparse.Namespace, token: str) -> BotSettings:
     """What `moviebot run` runs, from its options once flags and environment are resolved
     (`resolve_run_options`)."""
     from bot.telegram_app import BotSettings
-    from moviebot.training import refit_if_changed
+    from moviebot.training import RefitProcess
 
     return BotSettings(
         token=token,
@@ -307,7 +308,7 @@ def bot_settings(args: argparse.Namespace, token: str) -> BotSettings:
         model_path=_model_path(args),
         api_url=args.api_url,
         refit_minutes=args.refit_minutes,
-        refit=refit_if_changed,
+        refit=RefitProcess(args.log_format),
         rate_limit=not args.no_rate_limit,
         webhook=bool(args.webhook_url),
     )
@@ -356,7 +357,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     service = _service(args)
     settings = bot_settings(args, token)
     _log_start(settings)
+    if args.metrics is not None:
+        from bot import metrics
+
+        host, port = args.metrics
+        try:
+            metrics.serve(host, port, settings.db_path, settings.model_path)
+        except OSError as error:
+            raise CommandError(f"cannot serve metrics on {host}:{port}: {error}") from None
+        logging.getLogger("moviebot").info("metrics at http://%s:%d/metrics", host, port)
     application = build_application(settings, service)
+    _abandon_refit_on_stop(application, settings.refit)
     try:
         if args.webhook_url:
             application.run_webhook(
@@ -377,6 +388,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         api_url = (args.api_url or "https://api.telegram.org").rstrip("/")
         raise CommandError(f"cannot reach the Telegram Bot API at {api_url}") from None
     return 0
+
+
+def _abandon_refit_on_stop(application, refit) -> None:
+    """On SIGTERM or SIGINT, kill a refit in progress, then stop as python-telegram-bot does:
+    its orderly stop waits for running jobs, and a big refit outlasts the unit's
+    TimeoutStopSec. Installed once the bot runs (post_init), replacing PTB's own handlers."""
+    import asyncio
+    import signal
+
+    post_init = application.post_init
+
+    def stop() -> None:
+        refit.abandon()
+        application.stop_running()
+
+    async def post_init_then_handle_signals(app) -> None:
+        if post_init is not None:
+            await post_init(app)
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, stop)
+
+    application.post_init = post_init_then_handle_signals
 
 
 class _StartFailureFilter:
@@ -410,7 +444,6 @@ def _close_http(bot) -> None:
 def _log_start(settings: BotSettings) -> None:
     """The version, how updates arrive and how old the model is, as the first log lines."""
     import logging
-    import time
 
     log = logging.getLogger("moviebot")
     mode = "webhook" if settings.webhook else "long polling"
@@ -437,6 +470,51 @@ def cmd_users(args: argparse.Namespace) -> int:
     data = [{"user_id": u.id, "name": u.display_name, "ratings": u.n_ratings} for u in people]
     lines = [f"{u.id:>12}  {u.n_ratings:>6,} ratings  {u.display_name or ''}" for u in people]
     _print(args, data, "\n".join(lines) or "No users yet.")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 0 when the bot can serve; else 1 with one line saying why (a container's
+    HEALTHCHECK, a monitoring probe)."""
+    import sqlite3
+
+    from recommender import Model
+    from recommender.errors import ModelFileError
+    from storage import journal
+    from storage.db import connect_read_only, seconds_since
+
+    resolve_all(args, RUN_OPTIONS[:1], os.environ)  # --model / MOVIEBOT_MODEL, as `run`
+    db_path, model_path = Path(args.db), _model_path(args)
+
+    def unhealthy(why: str) -> int:
+        print(f"unhealthy: {why}")
+        return 1
+
+    if not db_path.is_file():
+        return unhealthy(f"no database at {db_path}")
+    try:
+        db = connect_read_only(db_path)
+        try:
+            backlog = journal.backlog(db, journal.MAX_ATTEMPTS)
+        finally:
+            db.close()
+    except sqlite3.Error as error:
+        return unhealthy(f"cannot read the database {db_path}: {error}")
+    try:
+        Model.load(model_path)
+    except ModelFileError as error:
+        return unhealthy(f"the model does not load: {error}")
+    waited = seconds_since(backlog.oldest_received_at)
+    if waited > args.max_open_minutes * 60:
+        return unhealthy(
+            f"an update has waited {_duration(waited)} (limit {args.max_open_minutes:g} min); "
+            f"{backlog.open} not done"
+        )
+    age = _duration(time.time() - model_path.stat().st_mtime)
+    print(
+        f"healthy: database {db_path}, model fitted {age} ago, {backlog.open} update(s) "
+        f"in progress, {backlog.abandoned} abandoned"
+    )
     return 0
 
 
@@ -664,6 +742,22 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
     add("stats", cmd_stats, "Show what the database holds.", "moviebot stats --json", [printing])
+    health = add(
+        "health",
+        cmd_health,
+        "Check that the bot can serve: the database opens, the model loads, no update has "
+        "waited too long. Exit 0, or 1 with one line saying why.",
+        "moviebot health --max-open-minutes 10",
+    )
+    health.add_argument(
+        "--model", default=None, help="the model file (env MOVIEBOT_MODEL; default: as `run`)"
+    )
+    health.add_argument(
+        "--max-open-minutes",
+        type=non_negative_float,
+        default=10.0,
+        help="unhealthy when an update has waited longer than this (default 10)",
+    )
     users = add(
         "users",
         cmd_users,

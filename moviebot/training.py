@@ -9,6 +9,9 @@ from __future__ import annotations
 import contextlib
 import glob
 import logging
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -170,3 +173,68 @@ def ratings_changed_since_last_fit(db_path: Path) -> int:
         return count_rating_changes_since(db, last.started_at)
     finally:
         db.close()
+
+
+class RefitFailed(Exception):
+    """The refit process exited with an error (its own log lines say which)."""
+
+
+# How moviebot.refit_worker tells the bot what happened.
+REFITTED, UNCHANGED = 0, 3
+
+
+class RefitProcess:
+    """The bot's periodic refit (`refit_if_changed`) in a child process, so that a shutdown
+    never waits for it: `abandon()` kills it (a 25M-rating refit takes minutes, more than the
+    unit's TimeoutStopSec). The model is saved atomically by the child (temp file, then
+    rename), so a kill leaves the old model file or the new one, never half of one; the fit it
+    recorded as running is marked interrupted by `clean_leftovers` at the next start.
+
+    Called in a worker thread (bot/telegram_app.refit_now): waits for the child, then loads
+    the model it saved; None when nothing changed or the refit was abandoned. The child also
+    exits when this process dies (its stdin closes).
+    """
+
+    def __init__(self, log_format: str = "text") -> None:
+        self._log_format = log_format
+        self._lock = threading.Lock()
+        self._children: set[subprocess.Popen] = set()
+        self._abandoned = False
+
+    def __call__(self, db_path: Path, model_path: Path) -> Model | None:
+        if ratings_changed_since_last_fit(db_path) == 0:
+            return None
+        command = [sys.executable, "-m", "moviebot.refit_worker", str(db_path), str(model_path)]
+        with self._lock:
+            if self._abandoned:  # the bot is stopping
+                return None
+            child = subprocess.Popen(
+                [*command, "--log-format", self._log_format], stdin=subprocess.PIPE
+            )
+            self._children.add(child)
+        log.info("refit started (process %d)", child.pid)
+        try:
+            code = child.wait()
+        finally:
+            with self._lock:
+                self._children.discard(child)
+            if child.stdin is not None:
+                child.stdin.close()
+        if code == REFITTED:
+            return Model.load(model_path)
+        if code == UNCHANGED:
+            return None
+        if self._abandoned:
+            log.info("refit abandoned at shutdown (process %d); the old model stays", child.pid)
+            return None
+        raise RefitFailed(f"refit process {child.pid} exited with {code}")
+
+    def abandon(self) -> int:
+        """Kill every refit in progress and start no more; returns how many were killed."""
+        with self._lock:
+            self._abandoned = True
+            children = list(self._children)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+        return len(children)

@@ -26,6 +26,13 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def seconds_since(timestamp: str | None) -> float:
+    """Seconds from a timestamp column's value to now; 0 for None."""
+    if timestamp is None:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - datetime.fromisoformat(timestamp)).total_seconds())
+
+
 def connect(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (creating if needed) the database at `path` and bring its schema up to date.
 
@@ -48,6 +55,14 @@ def connect(path: str | Path, *, migrate: bool = True) -> Database:
     if migrate:
         migrations.apply(db)
     return db
+
+
+def connect_read_only(path: str | Path) -> Database:
+    """Open the existing database at `path` for reading only: no migration, no file created
+    (sqlite3.OperationalError when it is missing); for metrics and health checks, beside a
+    running bot."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    return Database(sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30))
 
 
 def _refuse_newer_schema(db: Database, path: Path) -> None:

@@ -178,6 +178,27 @@ def forget_sender(db: Database, user_id: int, max_attempts: int = MAX_ATTEMPTS) 
     return cursor.rowcount
 
 
+@dataclass(frozen=True)
+class Backlog:
+    open: int  # not done, still being handled or retried
+    abandoned: int  # not done, delivery given up after `max_attempts` failed sends
+    oldest_received_at: str | None  # when the oldest open one arrived
+
+
+def backlog(db: Database, max_attempts: int) -> Backlog:
+    """What the journal holds that is not done (for metrics and `moviebot health`)."""
+    row = db.execute(
+        """
+        SELECT count(*) FILTER (WHERE attempts < :max),
+               count(*) FILTER (WHERE attempts >= :max),
+               min(received_at) FILTER (WHERE attempts < :max)
+        FROM updates WHERE done_at IS NULL
+        """,
+        {"max": max_attempts},
+    ).fetchone()
+    return Backlog(*row)
+
+
 def unfinished_updates(db: Database, max_attempts: int) -> list[JournalEntry]:
     """Updates not yet done that have failed fewer than `max_attempts` times, oldest first."""
     rows = db.execute(
