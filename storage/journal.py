@@ -211,13 +211,19 @@ def unfinished_updates(db: Database, max_attempts: int) -> list[JournalEntry]:
     return [JournalEntry(*row[:5], bool(row[5])) for row in rows]
 
 
-def prune_done(db: Database, older_than: str | None = None) -> int:
+def prune_done(db: Database, older_than: str | None = None, limit: int | None = None) -> int:
     """Forget updates answered before `older_than` (ISO time; default: `DONE_RETENTION`
-    ago); returns how many went."""
+    ago), at most `limit` of them, the oldest first; returns how many went."""
     if older_than is None:
         older_than = (datetime.now(UTC) - DONE_RETENTION).isoformat(timespec="microseconds")
     with db.atomic():
         cursor = db.execute(
-            "DELETE FROM updates WHERE done_at IS NOT NULL AND done_at < ?", [older_than]
+            """
+            DELETE FROM updates WHERE update_id IN (
+                SELECT update_id FROM updates WHERE done_at IS NOT NULL AND done_at < ?
+                ORDER BY done_at LIMIT ?
+            )
+            """,
+            [older_than, -1 if limit is None else limit],
         )
     return cursor.rowcount

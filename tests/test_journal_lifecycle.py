@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.delivery import prune_journal
+from bot.delivery import PRUNE_CHUNK, prune_journal
 from devtools.app import messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
 from storage import journal
@@ -58,6 +58,21 @@ def test_prune_deletes_done_updates_past_the_retention_and_keeps_the_rest(db: Da
     assert _row(db, 3) is not None  # old but never answered: never pruned
 
 
+def test_prune_goes_in_chunks_oldest_first(db: Database) -> None:
+    journal.record_updates(db, [(i, "{}") for i in (1, 2, 3)])
+    for update_id, hours in ((1, 50), (2, 52), (3, 51)):
+        journal.mark_done(db, update_id)
+        db.execute(
+            "UPDATE updates SET done_at = ? WHERE update_id = ?",
+            [_ago(timedelta(hours=hours)), update_id],
+        )
+    db.conn.commit()
+    assert journal.prune_done(db, limit=2) == 2
+    assert [_row(db, i) is None for i in (1, 2, 3)] == [False, True, True]
+    assert journal.prune_done(db, limit=2) == 1
+    assert journal.prune_done(db, limit=2) == 0
+
+
 async def _until(condition, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -90,5 +105,14 @@ def test_the_bot_keeps_no_group_chatter_and_its_prune_job_forgets_old_updates(
         catalog_db.conn.commit()
         assert await prune_journal(app) == 1
         assert _row(catalog_db, command) is None
+        # More than one chunk: the job goes on until none is left.
+        rows = [(900_000 + i, "{}", old, old) for i in range(PRUNE_CHUNK + 5)]
+        with catalog_db.atomic():
+            catalog_db.conn.executemany(
+                "INSERT INTO updates (update_id, payload, received_at, done_at) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+        assert await prune_journal(app) == PRUNE_CHUNK + 5
 
     run_bot(fake_telegram, service, settings, scenario)
