@@ -29,6 +29,8 @@ class Verb(StrEnum):
     SEEN = "e"  # e:<movie>          seen it, no score: keep it out of the picks
     UNSAVE = "u"  # u:<movie>:<page> take it off the watchlist, show that page again
     WATCH_PAGE = "v"  # v:<page>     a page of /watchlist
+    IMPORT = "i"  # i:<plan>:<mode>   the previewed import: 1 = new only, 2 = file's scores win,
+    #                                 0 = drop it
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 Buttons are printed as numbered choices; typing #3 taps choice [3] of the latest message that
 had buttons. With piped input (one message per line) a whole session can be scripted.
+`/import PATH` sends the file at PATH as a Telegram user sends a document (an IMDb or
+Letterboxd export); files the bot sends (/export) are written beside the pictures.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot import charts, pictures
+from bot import charts, history_export, history_import, pictures
 from bot.conversation import Chat, Conversation, Sender
 from bot.replies import Button, Outcome, Reply
 
@@ -67,12 +69,26 @@ class ConsoleChat:
         try:
             if text.startswith("#") and text[1:].isdigit():
                 outcome = self._tap(int(text[1:]))
+            elif text.startswith("/import ") and text[8:].strip():
+                outcome = self._send_file(Path(text[8:].strip()).expanduser())
             else:
                 outcome = self.conversation.on_text(self.sender, self.chat, text)
         except Exception:
             log.exception("console message failed")
             outcome = Outcome.say(SORRY)
         self._show(outcome)
+
+    def _send_file(self, path: Path) -> Outcome:
+        """Send the file at `path` to the bot, as a document sent on Telegram."""
+        try:
+            if path.stat().st_size > history_import.MAX_FILE_BYTES:
+                return self.conversation.on_document_not_downloaded(
+                    self.sender, self.chat, too_large=True
+                )
+            data = path.read_bytes()
+        except OSError:
+            return Outcome.say(f"I can't read the file {path}. Check the path and try again.")
+        return self.conversation.on_document(self.sender, self.chat, path.name, data)
 
     def _tap(self, number: int) -> Outcome:
         """Tap choice [number] of the latest buttons shown."""
@@ -95,6 +111,11 @@ class ConsoleChat:
         self._print(f"bot> {reply.text}".replace("\n", "\n     "))
         if reply.picture is not None:
             self._print(f"     {self._save_picture(reply)}")
+        if reply.document is not None:
+            name, data = history_export.render(self.conversation.db, reply.document)
+            self.picture_dir.mkdir(parents=True, exist_ok=True)
+            (self.picture_dir / name).write_bytes(data)
+            self._print(f"     [file: {self.picture_dir / name}]")
         if reply.buttons:
             self._buttons = [button for row in reply.buttons for button in row]
             number = 0

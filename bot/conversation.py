@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from bot import callbacks
+from bot import callbacks, history_import
 from bot import conversation_state as states
 from bot.callbacks import Verb
 from bot.conversation_state import IDLE, ConversationState, NextCard, Onboarding, OnboardingDone
@@ -47,9 +47,9 @@ from bot.parsing import (
     parse_years,
     split_title_and_score,
 )
-from bot.replies import Button, Outcome, Picture, Reply, split_text
+from bot.replies import Button, Document, Outcome, Picture, Reply, split_text
 from bot.service import ONBOARDING_SIZE, MovieService
-from storage import chats, ratings, state, users, watchlist
+from storage import chats, imports, ratings, state, users, watchlist
 from storage.errors import InvalidArgument, UnknownMovie
 from storage.movies import Movie, all_genres, get_movie
 from storage.search import MAX_QUERY_LENGTH, Kind, TitleMatch, clear_winner
@@ -203,6 +203,48 @@ class Conversation:
         except (UnknownMovie, InvalidArgument):
             return Outcome(toast=SORRY_OLD_BUTTON)
 
+    def on_document(self, sender: Sender, chat: Chat, file_name: str, data: bytes) -> Outcome:
+        """Answer a file sent in a private chat: preview the IMDb or Letterboxd export it
+        holds, with a button that imports it (a group's files are not for the bot)."""
+        if not chat.is_private:
+            return Outcome()
+        self._remember(sender)
+        try:
+            rows = history_import.read_file(data, file_name)
+        except history_import.BadFile as error:
+            return Outcome.say(str(error))
+        history = history_import.current_history(self.db, sender.user_id)
+        matcher = self.service.history_matcher
+        plan = history_import.plan_import(rows, matcher, history)
+        lines = history_import.preview_lines(plan, matcher.labels)
+        if not plan.has_changes:
+            imports.drop_pending(self.db, sender.user_id)
+            lines.append("Nothing to import: everything I can use from this file is here already.")
+            return Outcome(replies=[Reply(chunk) for chunk in split_text(lines)])
+        imports.save_pending(self.db, sender.user_id, plan.to_json())
+        lines.append(f"Tap to import (within {imports.PENDING_MINUTES} minutes).")
+        buttons = [Button("Import", callbacks.encode(Verb.IMPORT, plan.id, 1))]
+        if plan.different:
+            label = f"Import, use the file's {len(plan.different)} score"
+            label += "s" if len(plan.different) != 1 else ""
+            buttons.append(Button(label, callbacks.encode(Verb.IMPORT, plan.id, 2)))
+        rows_of_buttons = tuple((b,) for b in buttons) + (
+            (Button("Cancel", callbacks.encode(Verb.IMPORT, plan.id, 0)),),
+        )
+        chunks = split_text(lines)
+        replies = [Reply(chunk) for chunk in chunks[:-1]]
+        replies.append(Reply(chunks[-1], rows_of_buttons))
+        return Outcome(replies=replies)
+
+    def on_document_not_downloaded(self, sender: Sender, chat: Chat, too_large: bool) -> Outcome:
+        """Answer a file that could not be downloaded: over Telegram's getFile cap, or
+        Telegram did not hand it over."""
+        if not chat.is_private:
+            return Outcome()
+        if too_large:
+            return Outcome.say(history_import.too_large_message())
+        return Outcome.say("I couldn't fetch that file from Telegram. Please send it again.")
+
     def _remember(self, sender: Sender) -> None:
         """Store (or refresh) the sender's name and language."""
         users.save_user(self.db, sender.user_id, sender.display_name, sender.language)
@@ -338,6 +380,46 @@ class Conversation:
         if page is None:
             return Outcome.say("Ask like /watchlist or /watchlist 2 (a page number).")
         return Outcome(replies=[self._watchlist_page(sender, page)])
+
+    def _import(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Say how to bring a history from IMDb or Letterboxd."""
+        return Outcome.say(
+            "Send me your ratings as a file and I'll import them:\n"
+            "• IMDb: imdb.com → Your ratings → ⋯ → Export, then send the ratings CSV.\n"
+            "• Letterboxd: Settings → Data → Export your data, then send the .zip (or its "
+            "ratings.csv, watched.csv or watchlist.csv).\n"
+            "I show what I found before anything is saved."
+        )
+
+    def _export(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Send the sender's ratings and watchlist as files for Letterboxd and IMDb tools."""
+        count = ratings.count_user_ratings(self.db, sender.user_id)
+        saved = watchlist.count_watchlist(self.db, sender.user_id)
+        if count == 0 and saved == 0:
+            return Outcome.say("You have no ratings or watchlist to export yet.")
+        replies = []
+        if count:
+            replies.append(
+                Reply(
+                    f"Your {count} rating{'s' if count != 1 else ''} for Letterboxd "
+                    "(letterboxd.com/import).",
+                    document=Document("letterboxd", sender.user_id),
+                )
+            )
+            replies.append(
+                Reply(
+                    "The same in IMDb's export layout (movies with an IMDb id).",
+                    document=Document("imdb", sender.user_id),
+                )
+            )
+        if saved:
+            replies.append(
+                Reply(
+                    f"Your watchlist ({saved}) for Letterboxd's watchlist import.",
+                    document=Document("letterboxd-watchlist", sender.user_id),
+                )
+            )
+        return Outcome(replies=replies)
 
     def _taste(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Ask for the picture of the sender's taste."""
@@ -554,6 +636,39 @@ class Conversation:
     def _tap_watch_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Show another page of the sender's watchlist in place."""
         return Outcome(edit=self._watchlist_page(sender, max(cb.target, 1)))
+
+    def _tap_import(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Apply the previewed import in one transaction (or drop it)."""
+        plan = imports.pending(self.db, sender.user_id)
+        if plan is None or plan["id"] != cb.target:
+            return Outcome(
+                edit=Reply("That import has expired or was replaced: send the file again."),
+                toast="Nothing imported",
+            )
+        imports.drop_pending(self.db, sender.user_id)
+        if cb.value == 0:
+            return Outcome(edit=Reply("Okay, I imported nothing."), toast="Cancelled")
+        done = imports.apply_import(
+            self.db,
+            sender.user_id,
+            {int(k): v for k, v in plan["new"].items()},
+            {int(k): v for k, v in plan["replace"].items()} if cb.value == 2 else {},
+            plan["save"],
+            plan["seen"],
+        )
+        parts = [f"{done.rated} new rating{'s' if done.rated != 1 else ''}"]
+        if done.replaced:
+            parts.append(f"{done.replaced} replaced")
+        if done.saved:
+            parts.append(f"{done.saved} on your watchlist")
+        if done.seen:
+            parts.append(f"{done.seen} marked seen")
+        return Outcome(
+            edit=Reply(
+                "Imported: " + ", ".join(parts) + ". /recommend takes them into account now."
+            ),
+            toast="Imported",
+        )
 
     def _tap_pick_rate(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Store the score for the movie picked from an ambiguous /rate, or ask for it."""
@@ -878,6 +993,20 @@ COMMANDS = (
         help="/watchlist - the movies you saved for later",
     ),
     Command(
+        "import",
+        Conversation._import,
+        Where.PRIVATE,
+        menu="Bring your IMDb or Letterboxd ratings",
+        help="/import - bring your ratings from IMDb or Letterboxd (send me the export file)",
+    ),
+    Command(
+        "export",
+        Conversation._export,
+        Where.PRIVATE,
+        menu="Your ratings as files for Letterboxd, IMDb",
+        help="/export - your ratings and watchlist as files for Letterboxd and IMDb",
+    ),
+    Command(
         "taste",
         Conversation._taste,
         Where.PRIVATE,
@@ -926,6 +1055,7 @@ BUTTONS: dict[Verb, Tap] = {
     Verb.SEEN: Tap(Conversation._tap_seen, personal=True),
     Verb.UNSAVE: Tap(Conversation._tap_unsave, personal=True),
     Verb.WATCH_PAGE: Tap(Conversation._tap_watch_page, personal=True),
+    Verb.IMPORT: Tap(Conversation._tap_import, personal=True),
 }
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

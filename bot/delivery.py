@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
@@ -54,14 +54,14 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from bot import charts, metrics, pictures
+from bot import charts, history_export, metrics, pictures
 from bot.conversation import Conversation
 from bot.http_request import ConnectTimedOut
 from bot.ptb_classes import TapAnswers, wait_without_slot
 from bot.redact import redact
 from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
-from storage import journal, users
+from storage import imports, journal, users
 from storage.errors import InvalidArgument
 from storage.validate import check_id
 
@@ -458,7 +458,15 @@ async def _answer_tap(rt: BotRuntime, update_id: int, query: Any, toast: str | N
 
 
 async def _send_reply(rt: BotRuntime, chat: Any, reply: Reply) -> Any:
-    """Send one reply: a photo with a caption when it asks for a picture, else a message."""
+    """Send one reply: a photo with a caption when it asks for a picture, a file when it asks
+    for a document, else a message."""
+    if reply.document is not None:
+        name, data = await rt.run(history_export.render, rt.db, reply.document)
+        return await chat.send_document(
+            InputFile(data, filename=name),
+            caption=reply.text[: pictures.MAX_CAPTION],
+            reply_markup=_markup(reply),
+        )
     if reply.picture is None:
         return await chat.send_message(reply.text, reply_markup=_markup(reply))
     try:
@@ -508,6 +516,7 @@ async def prune_journal(application: Application) -> int:
         chunk = await rt.run(journal.prune_done, rt.db, None, PRUNE_CHUNK)
         pruned += chunk
     await rt.run(users.prune_forgotten, rt.db)
+    await rt.run(imports.prune_pending, rt.db)  # previewed imports nobody tapped
     if pruned:
         log.info("pruned %d done update(s) from the journal", pruned)
     return pruned

@@ -31,12 +31,23 @@ class Picture:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file made when the reply is sent: "letterboxd", "imdb" or "letterboxd-watchlist"
+    export of a user (bot.history_export writes it). Like a Picture, only the request is
+    stored with the answer."""
+
+    kind: str
+    subject: int
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message: its text, its rows of buttons, optionally a picture."""
+    """One message: its text, its rows of buttons, optionally a picture or a document."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     picture: Picture | None = None  # sent as a photo with `text` as its caption
+    document: Document | None = None  # sent as a file with `text` as its caption
 
 
 @dataclass
@@ -81,6 +92,7 @@ def _reply_to_dict(reply: Reply) -> dict:
         "text": reply.text,
         "buttons": [[[b.label, b.data] for b in row] for row in reply.buttons],
         "picture": [picture.kind, picture.subject, picture.focus] if picture else None,
+        "document": [reply.document.kind, reply.document.subject] if reply.document else None,
     }
 
 
@@ -88,7 +100,8 @@ def _reply_from_dict(data: dict) -> Reply:
     """The reply stored by _reply_to_dict."""
     buttons = tuple(tuple(Button(label, cb) for label, cb in row) for row in data["buttons"])
     picture = Picture(*data["picture"]) if data.get("picture") else None
-    return Reply(data["text"], buttons, picture)
+    document = Document(*data["document"]) if data.get("document") else None
+    return Reply(data["text"], buttons, picture, document)
 
 
 def outcome_to_json(outcome: Outcome) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from bot.history_import import CatalogMatcher
 from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
@@ -52,6 +53,7 @@ class MovieService:
         self._titles: TitleIndex | None = None
         self._onboarding: list[int] | None = None
         self._franchises: dict[int, str] | None = None
+        self._history_matcher: CatalogMatcher | None = None
 
     @property
     def model(self) -> Model:
@@ -62,12 +64,20 @@ class MovieService:
         self._model = model
         self._titles = None
         self._onboarding = None
+        self._history_matcher = None
 
     @property
     def titles(self) -> TitleIndex:
         if self._titles is None:
             self._titles = TitleIndex.from_db(self.db)
         return self._titles
+
+    @property
+    def history_matcher(self) -> CatalogMatcher:
+        """The catalog ready to match imported histories (built once, like `titles`)."""
+        if self._history_matcher is None:
+            self._history_matcher = CatalogMatcher(self.db, self.titles)
+        return self._history_matcher
 
     def find(self, query: str, limit: int = 5) -> list[TitleMatch]:
         return self.titles.search(query, limit)

@@ -40,6 +40,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, UpdateType
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -64,6 +65,7 @@ from bot.delivery import (
     prune_journal,
     requeue_unfinished,
 )
+from bot.history_import import MAX_FILE_BYTES
 from bot.http_request import AiohttpRequest
 from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.replies import Outcome
@@ -143,6 +145,38 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     conversation = runtime(context).conversation
     await answer(update, runtime(context), lambda: conversation.on_text(sender, chat, message.text))
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Download the file sent (an export to import) and hand it to the command layer."""
+    message, sender, chat = update.effective_message, _sender(update), _chat(update)
+    document = message.document if message is not None else None
+    if document is None or sender is None or chat is None:
+        return
+    conversation = runtime(context).conversation
+    if (document.file_size or 0) > MAX_FILE_BYTES:
+        await answer(
+            update,
+            runtime(context),
+            lambda: conversation.on_document_not_downloaded(sender, chat, too_large=True),
+        )
+        return
+    try:
+        file = await context.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
+    except TelegramError as error:
+        log.warning("update %d: the document could not be fetched (%s)", update.update_id, error)
+        too_large = "too big" in str(error).lower()
+        await answer(
+            update,
+            runtime(context),
+            lambda: conversation.on_document_not_downloaded(sender, chat, too_large),
+        )
+        return
+    name = document.file_name or ""
+    await answer(
+        update, runtime(context), lambda: conversation.on_document(sender, chat, name, data)
+    )
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -329,6 +363,10 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application.add_handler(CommandHandler(sorted(c.name for c in COMMANDS), on_text))
     # Unknown commands get a hint in private chats; plain text gets a nudge or a score.
     application.add_handler(MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, on_text))
+    # A file sent in a private chat: an IMDb or Letterboxd export to import.
+    application.add_handler(
+        MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, on_document)
+    )
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, on_member_left))

@@ -518,6 +518,48 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_ratings(args: argparse.Namespace) -> int:
+    from bot import history_import
+    from storage import imports
+    from storage.users import save_user
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"{path} is not a file")
+    if path.stat().st_size > history_import.MAX_FILE_BYTES:
+        raise CommandError(history_import.too_large_message())
+    db = open_db(args)
+    ensure_catalog(db)
+    try:
+        rows = history_import.read_file(path.read_bytes(), path.name)
+    except history_import.BadFile as error:
+        raise CommandError(str(error)) from None
+    matcher = history_import.CatalogMatcher(db)
+    save_user(db, args.user)
+    plan = history_import.plan_import(rows, matcher, history_import.current_history(db, args.user))
+    lines = history_import.preview_lines(plan, matcher.labels)
+    applied = None
+    if not args.dry_run and plan.has_changes:
+        replace = {m: file for m, (_, file) in plan.different.items()} if args.replace else {}
+        applied = imports.apply_import(db, args.user, plan.new, replace, plan.save, plan.seen)
+        lines.append(
+            f"Imported for user {args.user}: {applied.rated} new ratings, {applied.replaced} "
+            f"replaced, {applied.saved} on the watchlist, {applied.seen} marked seen."
+        )
+    elif args.dry_run:
+        lines.append("Dry run: nothing was stored.")
+    else:
+        lines.append("Nothing to import: everything usable is there already.")
+    data = {
+        "user": args.user,
+        "file": str(path),
+        **plan.report(),
+        "applied": applied and applied.__dict__,
+    }
+    _print(args, data, "\n".join(lines))
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     db = open_db(args)
     data = {
@@ -740,6 +782,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("target", help="a file, or a directory: it gets NAME-YYYYmmddTHHMMSSZ.db")
     backup.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    import_ratings = add(
+        "import-ratings",
+        cmd_import_ratings,
+        "Import a user's IMDb or Letterboxd export (ratings CSV, watchlist CSV, or the zip); "
+        "the format is read from the header. Scores already there and different are kept "
+        "unless --replace.",
+        "moviebot import-ratings --user 123456789 ~/Downloads/letterboxd-export.zip",
+        [printing],
+    )
+    import_ratings.add_argument("file", help="the export file (CSV or zip)")
+    import_ratings.add_argument("--user", type=int, required=True, help="the user's id")
+    import_ratings.add_argument(
+        "--replace", action="store_true", help="the file's score wins where they differ"
+    )
+    import_ratings.add_argument(
+        "--dry-run", action="store_true", help="only show what would be imported"
+    )
 
     add("stats", cmd_stats, "Show what the database holds.", "moviebot stats --json", [printing])
     health = add(

@@ -162,6 +162,8 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /similar <title> - movies like that one
 /myratings - what you have rated
 /watchlist - the movies you saved for later
+/import - bring your ratings from IMDb or Letterboxd (send me the export file)
+/export - your ratings and watchlist as files for Letterboxd and IMDb
 /taste - a picture of your taste
 /map [title] - where your taste sits on a map of movies, e.g. /map Frozen
 /forget - delete everything I know about you

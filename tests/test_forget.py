@@ -12,9 +12,10 @@ from telegram.ext import Application
 from bot import callbacks
 from bot.callbacks import Verb
 from bot.conversation import DATA_DELETED
-from devtools.app import messages, run_bot
+from devtools.app import buttons, messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
+from devtools.history_files import imdb_csv, imdb_row
 from storage import journal, ratings, users
 from storage.db import utc_now
 
@@ -63,11 +64,19 @@ def test_forget_leaves_no_row_with_the_users_id_name_or_words(
         await _done(catalog_db, tap)
         fake_telegram.send_text(ANN, f"/recommend 3 {words[:7]}", **name)
         await messages(fake_telegram, ANN, 3)
+        fake_telegram.send_text(ANN, "/recommend 3", **name)
+        picks = (await messages(fake_telegram, ANN, 4))[3]
+        save, seen = [b for b in buttons(picks) if b[0] in "we"][:2]
+        await _done(catalog_db, fake_telegram.tap(ANN, picks, save))  # watchlist
+        await _done(catalog_db, fake_telegram.tap(ANN, picks, seen))  # seen_movies
+        export = imdb_csv([imdb_row("tt0114709", 9, "Toy Story", 1995)])
+        fake_telegram.send_document(ANN, export, "ratings.csv", **name)  # pending_imports
+        await messages(fake_telegram, ANN, 5)
         fake_telegram.send_text(ANN, "/forget", **name)
-        card = (await messages(fake_telegram, ANN, 4))[3]
+        card = (await messages(fake_telegram, ANN, 6))[5]
         forget = fake_telegram.tap(ANN, card, callbacks.encode(Verb.FORGET, 1))
         await _done(catalog_db, forget)
-        edited = fake_telegram.sent_messages(ANN)[3]["text"]
+        edited = fake_telegram.sent_messages(ANN)[5]["text"]
         assert edited.startswith("Done: I deleted your 2 ratings")
         assert "kept 14 days" in edited
 

@@ -58,6 +58,8 @@ PRIVATE_MENU = [
     ("similar", "Movies like one: /similar Frozen"),
     ("myratings", "What you have rated"),
     ("watchlist", "Movies you saved for later"),
+    ("import", "Bring your IMDb or Letterboxd ratings"),
+    ("export", "Your ratings as files for Letterboxd, IMDb"),
     ("taste", "A picture of your taste"),
     ("map", "Where your taste sits: /map Frozen"),
     ("forget", "Delete everything I know about you"),

@@ -115,6 +115,7 @@ class FakeTelegram:
         self.violations: list[str] = []
         self.tokens: set[str] = set()
         self.faults: list[Fault] = []
+        self.downloads: list[str] = []  # file paths fetched from /file/bot<token>/...
         self._calls: list[Call] = []
         self._calls_by_method: dict[str, list[Call]] = {}
         self._replies_by_chat: dict[int, list[Call]] = {}
@@ -156,6 +157,7 @@ class FakeTelegram:
         self._stop_event = asyncio.Event()
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_route("*", "/_harness/{action}", self._handle_control)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -259,6 +261,42 @@ class FakeTelegram:
                 reply_to_message_id,
             )
             return self._note_update(update_id, chat_id if chat_id is not None else user_id)
+
+    def send_document(
+        self,
+        user_id: int,
+        data: bytes,
+        file_name: str | None,
+        mime_type: str | None = "text/csv",
+        caption: str | None = None,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> int | None:
+        """User ``user_id`` sends a file (a message with a ``document``); return the update_id.
+
+        The bot fetches it as from Telegram: getFile, then GET /file/bot<token>/<file_path>.
+        In groups with privacy mode, only a caption with a command or mention gets through.
+        """
+        with self._lock:
+            update_id = self.world.user_document(
+                user_id,
+                data,
+                file_name,
+                mime_type,
+                caption,
+                chat_id,
+                chat_type,
+                first_name,
+                username,
+            )
+            return self._note_update(update_id, chat_id if chat_id is not None else user_id)
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """The bytes of a file the bot sent (sendDocument, sendPhoto) or a user sent."""
+        with self._lock:
+            return self.world.files[file_id]
 
     def tap(
         self,
@@ -476,6 +514,24 @@ class FakeTelegram:
         )
 
     # ================================================================= HTTP: Bot API
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        """GET /file/bot<token>/<file_path>: a file's bytes, as Telegram serves downloads."""
+        token = request.match_info["token"]
+        if self.expected_token is not None and token != self.expected_token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        with self._lock:
+            try:
+                data = self.world.download(request.match_info["path"])
+            except BotApiError as error:
+                return web.json_response(
+                    {"ok": False, "error_code": error.status, "description": error.description},
+                    status=error.status,
+                )
+            self.downloads.append(request.match_info["path"])
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()

@@ -54,6 +54,8 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+# getFile refuses larger files: bots may download up to 20 MB.
+MAX_DOWNLOAD_BYTES = 20 * 2**20
 
 
 class BotApiError(Exception):
@@ -90,6 +92,7 @@ class TelegramWorld:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     uploads: list[UploadedFile] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    file_paths: dict[str, str] = field(default_factory=dict)  # file_path (getFile) -> file_id
     callback_queries: dict[str, QueryState] = field(default_factory=dict)
     inline_queries: dict[str, QueryState] = field(default_factory=dict)
     inline_edits: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -167,6 +170,48 @@ class TelegramWorld:
             message["reply_to_message"] = replied
         self.messages.setdefault(chat["id"], {})[message["message_id"]] = message
         if not self._bot_sees(chat, text, entities, replied):
+            return None
+        return self.push_update("message", message)
+
+    def user_document(
+        self,
+        user_id: int,
+        data: bytes,
+        file_name: str | None,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> int | None:
+        """A user sends a file; return the update_id, or None if the bot may not see it."""
+        user, chat = self.add_chat(user_id, chat_id, chat_type, first_name, username)
+        file_id = f"BQAC{next(self._file_ids):06d}"
+        self.files[file_id] = data
+        document: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"{file_id}-u",
+            "file_size": len(data),
+        }
+        if file_name is not None:
+            document["file_name"] = file_name
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat["id"]),
+            "from": user,
+            "chat": chat,
+            "date": int(time.time()),
+            "document": document,
+        }
+        entities = command_entities(caption or "")
+        if caption:
+            message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
+        self.messages.setdefault(chat["id"], {})[message["message_id"]] = message
+        if not self._bot_sees(chat, caption or "", entities, None):
             return None
         return self.push_update("message", message)
 
@@ -477,6 +522,31 @@ class TelegramWorld:
         ]
         self._set_caption(message, params)
         return message
+
+    def _api_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = params["file_id"]
+        data = self.files.get(file_id)
+        if data is None:
+            raise BotApiError(400, "Bad Request: invalid file_id")
+        if len(data) > MAX_DOWNLOAD_BYTES:
+            raise BotApiError(400, "Bad Request: file is too big")
+        path = next((p for p, f in self.file_paths.items() if f == file_id), None)
+        if path is None:
+            path = f"documents/file_{len(self.file_paths) + 1}"
+            self.file_paths[path] = file_id
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"{file_id}-u",
+            "file_size": len(data),
+            "file_path": path,
+        }
+
+    def download(self, file_path: str) -> bytes:
+        """The bytes behind a file_path that getFile handed out (the download route)."""
+        file_id = self.file_paths.get(file_path)
+        if file_id is None:
+            raise BotApiError(404, "Not Found")
+        return self.files[file_id]
 
     def _api_sendDocument(self, params: dict[str, Any]) -> Any:
         chat = self._writable_chat(params["chat_id"])

@@ -1,0 +1,562 @@
+"""Reading a ratings history exported from IMDb or Letterboxd, and deciding what it adds.
+
+    file (bytes, name) --read_file--> rows --plan_import--> Plan: what is new, what differs,
+    what is not in the catalog, not a movie, only weakly matched, unreadable --> applied on one
+    tap (storage/imports.apply_import), or by `moviebot import-ratings`
+
+Formats, told apart by their header (and, for Letterboxd's watched and watchlist files, which
+share one header, by the file name):
+- IMDb's ratings export: Const, Your Rating (1-10, our scale), Date Rated, Title, ..., Title
+  Type, ..., Year. Matched by IMDb id (the catalog has it from MovieLens' links.csv).
+- IMDb's watchlist export: Position, Const, ... (rows go on the watchlist).
+- Letterboxd's ratings.csv (Date, Name, Year, Letterboxd URI, Rating in half stars 0.5-5,
+  doubled onto 1-10), watched.csv and watchlist.csv (Date, Name, Year, Letterboxd URI), or the
+  whole export .zip (those three files are read, the rest is left alone). Matched by title and
+  year (`match_title`): a weak match is reported, never guessed.
+
+Reading and planning are pure: the catalog comes in as a `CatalogMatcher`, the user's
+current history as a `History` (`current_history` reads it), so the bot, the console and
+`moviebot import-ratings` share them; storage/imports.apply_import stores a plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage import ratings, watchlist
+from storage.imports import movies_by_imdb_id
+from storage.movies import search_rows
+from storage.search import Kind, TitleIndex, resolve
+from storage.titles import normalize
+
+# Telegram lets a bot download files up to 20 MB (getFile); the CLI keeps the same cap.
+MAX_FILE_BYTES = 20 * 2**20
+# What a zip may unpack to, checked on its directory before anything is inflated.
+MAX_UNPACKED_BYTES = 64 * 2**20
+# Rows per import: Letterboxd's heaviest users log around 10,000 films.
+MAX_ROWS = 25_000
+EXAMPLES = 5  # titles shown per kind of problem in the preview
+# Letterboxd and MovieLens may date a film a year apart (festival premiere vs release): an
+# exact title one year off is taken when no other catalog movie has that title.
+YEAR_SLACK = 1
+
+LETTERBOXD_FILES = ("ratings.csv", "watched.csv", "watchlist.csv")
+# IMDb "Title Type"s that are not films (both the current and the older export's spelling,
+# compared case- and space-blind).
+NOT_MOVIES = frozenset(
+    {
+        "tvseries",
+        "tvminiseries",
+        "tvepisode",
+        "videogame",
+        "podcastseries",
+        "podcastepisode",
+        "musicvideo",
+    }
+)
+
+UNRECOGNISED = (
+    "I don't recognise that file. Send me IMDb's ratings export (imdb.com → Your ratings → "
+    "Export) or Letterboxd's export (Settings → Data → Export: the .zip, or its ratings.csv, "
+    "watched.csv or watchlist.csv). Nothing was imported."
+)
+
+
+class BadFile(Exception):
+    """A file that cannot be imported; the message says why, for the person who sent it."""
+
+
+class Source(StrEnum):
+    """Which export a row came from: what it means for the user's history."""
+
+    IMDB_RATINGS = "IMDb ratings"
+    IMDB_WATCHLIST = "IMDb watchlist"
+    LETTERBOXD_RATINGS = "Letterboxd ratings"
+    LETTERBOXD_WATCHED = "Letterboxd watched"
+    LETTERBOXD_WATCHLIST = "Letterboxd watchlist"
+
+    @property
+    def action(self) -> str:
+        """What a matched row does: "rate", "save" (watchlist) or "seen"."""
+        if self in (Source.IMDB_RATINGS, Source.LETTERBOXD_RATINGS):
+            return "rate"
+        if self is Source.LETTERBOXD_WATCHED:
+            return "seen"
+        return "save"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of an export, read but not matched yet."""
+
+    source: Source
+    line: int
+    title: str
+    year: int | None
+    imdb_id: str | None = None
+    score: int | None = None  # 1-10, for ratings
+    title_type: str | None = None  # IMDb's
+    date: str = ""
+    problem: str | None = None  # why the row cannot be used (a bad score, no title)
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} ({self.year})" if self.year else self.title or f"line {self.line}"
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def read_file(data: bytes, file_name: str) -> list[Row]:
+    """Every row of the export in `data` (a CSV or a zip of them); BadFile when it is not one
+    (empty, not UTF-8 text, an unknown header, too big, a zip bomb, too many rows)."""
+    if not data:
+        raise BadFile("That file is empty. Nothing was imported.")
+    if len(data) > MAX_FILE_BYTES:
+        raise BadFile(too_large_message())
+    is_zip = data[:4] == b"PK\x03\x04"
+    rows = _read_zip(data) if is_zip else _read_csv(data, file_name)
+    if len(rows) > MAX_ROWS:
+        raise BadFile(
+            f"That export has {len(rows):,} rows; I take up to {MAX_ROWS:,} at a time. Split "
+            "it and send the parts. Nothing was imported."
+        )
+    return rows
+
+
+def too_large_message() -> str:
+    """What to say about a file over MAX_FILE_BYTES."""
+    return (
+        f"That file is over {MAX_FILE_BYTES // 2**20} MB, more than Telegram lets me download. "
+        "Send the ratings CSV on its own. Nothing was imported."
+    )
+
+
+def _read_zip(data: bytes) -> list[Row]:
+    """The rows of the exports inside a zip, refusing a bomb before inflating anything."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise BadFile("That zip file is damaged. Nothing was imported.") from error
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise BadFile(
+            f"That zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, far more than an "
+            "export. Nothing was imported."
+        )
+    rows: list[Row] = []
+    found = False
+    budget = MAX_UNPACKED_BYTES
+    for member in members:
+        name = member.filename
+        wanted = "/" not in name and name.lower() in LETTERBOXD_FILES
+        if not (wanted or (name.lower().endswith(".csv") and "imdb" in name.lower())):
+            continue
+        try:
+            with archive.open(member) as stream:
+                # The directory's sizes can lie: never inflate past what is left of the cap.
+                content = stream.read(budget + 1)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
+            raise BadFile("That zip file is damaged. Nothing was imported.") from error
+        budget -= len(content)
+        if budget < 0:
+            raise BadFile(
+                f"That zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB. "
+                "Nothing was imported."
+            )
+        if not content:
+            continue
+        rows.extend(_read_csv(content, name))
+        found = True
+    if not found:
+        raise BadFile(
+            "That zip holds no IMDb or Letterboxd export I know (ratings.csv, watched.csv, "
+            "watchlist.csv). Nothing was imported."
+        )
+    return rows
+
+
+def _read_csv(data: bytes, file_name: str) -> list[Row]:
+    """The rows of one CSV export, its format told by the header."""
+    if b"\x00" in data:
+        raise BadFile(UNRECOGNISED)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BadFile(
+            "That file isn't UTF-8 text. IMDb and Letterboxd export UTF-8 CSV files: send "
+            "one of those as it was downloaded. Nothing was imported."
+        ) from error
+    try:
+        table = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise BadFile(UNRECOGNISED) from error
+    table = [(line, cells) for line, cells in enumerate(table, start=1) if any(cells)]
+    if not table:
+        raise BadFile("That file is empty. Nothing was imported.")
+    header = [cell.strip() for cell in table[0][1]]
+    source = detect(header, file_name)
+    column = {name: i for i, name in enumerate(header)}
+    return [_row(source, column, line, cells) for line, cells in table[1:]]
+
+
+def detect(header: list[str], file_name: str) -> Source:
+    """Which export a header belongs to; BadFile when none."""
+    names = set(header)
+    if {"Const", "Position"} <= names:
+        return Source.IMDB_WATCHLIST
+    if {"Const", "Your Rating"} <= names:
+        return Source.IMDB_RATINGS
+    if {"Name", "Year"} <= names and ("Letterboxd URI" in names or "Date" in names):
+        if "Rating" in names:
+            return Source.LETTERBOXD_RATINGS
+        base = file_name.rsplit("/", 1)[-1].lower()
+        return Source.LETTERBOXD_WATCHLIST if "watchlist" in base else Source.LETTERBOXD_WATCHED
+    raise BadFile(UNRECOGNISED)
+
+
+def _row(source: Source, column: dict[str, int], line: int, cells: list[str]) -> Row:
+    """One data line as a Row (with `problem` set when it cannot be used)."""
+
+    def cell(name: str) -> str:
+        i = column.get(name)
+        return cells[i].strip() if i is not None and i < len(cells) else ""
+
+    imdb = source in (Source.IMDB_RATINGS, Source.IMDB_WATCHLIST)
+    title = cell("Title" if imdb else "Name")
+    year = int(cell("Year")) if cell("Year").isdigit() else None
+    base = Row(source, line, title, year)
+    if imdb:
+        imdb_id = cell("Const")
+        date = cell("Date Rated") or cell("Created")
+        kind = cell("Title Type") or None
+        base = Row(source, line, title, year, imdb_id, None, kind, date)
+        if not (imdb_id.startswith("tt") and imdb_id[2:].isdigit()):
+            return _problem(base, "no IMDb id")
+    else:
+        base = Row(source, line, title, year, date=cell("Date"))
+        if not title:
+            return _problem(base, "no title")
+    if source is Source.IMDB_RATINGS:
+        score = _score(cell("Your Rating"), half_stars=False)
+    elif source is Source.LETTERBOXD_RATINGS:
+        score = _score(cell("Rating"), half_stars=True)
+    else:
+        return base
+    if score is None:
+        return _problem(base, "no score from 1 to 10")
+    return replace(base, score=score)
+
+
+def _problem(row: Row, why: str) -> Row:
+    return replace(row, problem=why)
+
+
+def _score(text: str, half_stars: bool) -> int | None:
+    """The score on 1-10: IMDb's as it is, Letterboxd's half stars (0.5-5) doubled."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if half_stars:
+        value *= 2
+    if value != int(value) or not 1 <= value <= 10:
+        return None
+    return int(value)
+
+
+# ---------------------------------------------------------------------- matching
+
+
+class Match(StrEnum):
+    """How a title and year found the catalog."""
+
+    FOUND = "found"
+    WEAK = "weak"  # a candidate, not sure enough to take
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class TitleFound:
+    """The answer of `match_title`: the movie (FOUND), or the best candidate (WEAK)."""
+
+    match: Match
+    movie_id: int | None = None
+    candidate: str | None = None  # the label of the weak candidate
+
+
+class CatalogMatcher:
+    """The catalog, ready to match many export rows: by IMDb id, by exact title and year,
+    then by the title index's acceptance rule."""
+
+    def __init__(self, db: Database, index: TitleIndex | None = None) -> None:
+        """Read the catalog once; `index` is the bot's own title index when it has one."""
+        self.index = index or TitleIndex.from_db(db)
+        self.by_imdb = movies_by_imdb_id(db)
+        self.years: dict[int, int | None] = {}
+        self.labels: dict[int, str] = {}
+        self._by_name_year: dict[tuple[str, int | None], set[int]] = {}
+        self._by_name: dict[str, set[int]] = {}
+        self._names: dict[int, set[str]] = {}
+        for movie_id, title, year, aliases, _ in search_rows(db):
+            self.years[movie_id] = year
+            self.labels[movie_id] = f"{title} ({year})" if year else title
+            self._names[movie_id] = {normalize(n) for n in [title, *aliases.splitlines()]} - {""}
+            for name in self._names[movie_id]:
+                self._by_name_year.setdefault((name, year), set()).add(movie_id)
+                self._by_name.setdefault(name, set()).add(movie_id)
+
+    def match_title(self, title: str, year: int | None) -> TitleFound:
+        """The catalog movie called `title` from `year`; never a guess.
+
+        1. A name (title or alternative title) equal to `title` after normalising, from that
+           year: found when exactly one movie has it, weak when several do.
+        2. The same name YEAR_SLACK years off: found only when no other catalog movie, of
+           any year, has that name (a remake is never taken for the original).
+        3. Else the title index (storage.search.resolve, the acceptance rule of /rate) on
+           "title year" for a candidate: found only when it has a name with the same words in
+           another order, from that year; any other candidate is weak. An export's titles
+           are exact, not typed: a letter or a digit off ("Superman III" for "Superman II",
+           same year) is another film, so the typo tolerance /rate needs is not used here.
+        """
+        key = normalize(title)
+        if not key:
+            return TitleFound(Match.NONE)
+        if year is not None:
+            exact = self._by_name_year.get((key, year), set())
+            if len(exact) == 1:
+                return TitleFound(Match.FOUND, next(iter(exact)))
+            if len(exact) > 1:
+                first = min(exact)
+                return TitleFound(Match.WEAK, candidate=self.labels[first])
+            named = self._by_name.get(key, set())
+            if len(named) == 1:
+                (only,) = named
+                near = self.years[only]
+                if near is not None and abs(near - year) <= YEAR_SLACK:
+                    return TitleFound(Match.FOUND, only)
+        elif len(self._by_name.get(key, ())) == 1:
+            return TitleFound(Match.FOUND, next(iter(self._by_name[key])))
+        query = f"{title} {year}" if year else title
+        resolution = resolve(self.index, query[:200])
+        if resolution.kind is Kind.NONE:
+            return TitleFound(Match.NONE)
+        top = resolution.choices[0]
+        words = sorted(key.split())
+        same_words = any(sorted(name.split()) == words for name in self._names[top.movie_id])
+        same_year = year is None or self.years.get(top.movie_id) == year
+        if resolution.kind is Kind.EXACT and same_words and same_year:
+            return TitleFound(Match.FOUND, top.movie_id)
+        return TitleFound(Match.WEAK, candidate=top.label)
+
+
+# ---------------------------------------------------------------------- planning
+
+
+@dataclass
+class Plan:
+    """What importing a file would do for one user, and what it leaves out (and why)."""
+
+    sources: list[str] = field(default_factory=list)
+    rows: int = 0
+    new: dict[int, int] = field(default_factory=dict)  # movie -> score, not rated here yet
+    different: dict[int, tuple[int, int]] = field(default_factory=dict)  # movie -> (ours, file)
+    same: int = 0
+    save: list[int] = field(default_factory=list)  # new on the watchlist
+    seen: list[int] = field(default_factory=list)  # newly marked seen
+    already: int = 0  # watchlist and watched rows that are already so
+    duplicates: int = 0
+    not_in_catalog: list[str] = field(default_factory=list)
+    not_a_movie: list[str] = field(default_factory=list)
+    weak: list[tuple[str, str | None]] = field(default_factory=list)  # (row, candidate)
+    unreadable: list[int] = field(default_factory=list)  # line numbers
+    id: int = field(default_factory=lambda: random.randrange(1, 2**31))
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying it would change anything."""
+        return bool(self.new or self.different or self.save or self.seen)
+
+    def to_json(self) -> dict[str, Any]:
+        """What the tap needs, kept in storage/imports' pending_imports."""
+        return {
+            "id": self.id,
+            "new": {str(k): v for k, v in self.new.items()},
+            "replace": {str(k): file for k, (_, file) in self.different.items()},
+            "save": self.save,
+            "seen": self.seen,
+        }
+
+    def report(self) -> dict[str, Any]:
+        """Every figure of the plan, for `moviebot import-ratings --json`."""
+        return {
+            "sources": self.sources,
+            "rows": self.rows,
+            "new_ratings": len(self.new),
+            "rated_differently": len(self.different),
+            "already_rated_same": self.same,
+            "to_watchlist": len(self.save),
+            "to_seen": len(self.seen),
+            "already_there": self.already,
+            "duplicates": self.duplicates,
+            "not_in_catalog": self.not_in_catalog,
+            "not_a_movie": self.not_a_movie,
+            "weak_matches": [{"row": row, "candidate": c} for row, c in self.weak],
+            "unreadable_lines": self.unreadable,
+        }
+
+
+@dataclass(frozen=True)
+class History:
+    """What the user has now: the scores, the watchlist, the seen marks."""
+
+    ratings: dict[int, int]
+    watchlist: set[int]
+    seen: set[int]
+
+
+def current_history(db: Database, user_id: int) -> History:
+    """The user's scores, watchlist and seen marks as they are now."""
+    return History(
+        ratings.user_ratings(db, user_id),
+        watchlist.watchlist_ids(db, user_id),
+        watchlist.seen_ids(db, user_id),
+    )
+
+
+def plan_import(rows: Iterable[Row], matcher: CatalogMatcher, history: History) -> Plan:
+    """Match every row and sort it: new, different, same, not in the catalog, not a movie,
+    weak, unreadable. A movie rated twice in the file counts once, with its latest score."""
+    plan = Plan()
+    chosen: dict[int, Row] = {}
+    save: set[int] = set()
+    seen: set[int] = set()
+    for row in rows:
+        plan.rows += 1
+        if row.source.value not in plan.sources:
+            plan.sources.append(row.source.value)
+        if row.problem is not None:
+            plan.unreadable.append(row.line)
+            continue
+        if row.title_type and row.title_type.replace(" ", "").casefold() in NOT_MOVIES:
+            plan.not_a_movie.append(row.label)
+            continue
+        if row.imdb_id is not None:
+            movie_id = matcher.by_imdb.get(row.imdb_id)
+            if movie_id is None:
+                plan.not_in_catalog.append(row.label)
+                continue
+        else:
+            found = matcher.match_title(row.title, row.year)
+            if found.match is Match.WEAK:
+                plan.weak.append((row.label, found.candidate))
+                continue
+            if found.match is Match.NONE or found.movie_id is None:
+                plan.not_in_catalog.append(row.label)
+                continue
+            movie_id = found.movie_id
+        action = row.source.action
+        if action == "rate":
+            earlier = chosen.get(movie_id)
+            if earlier is not None:
+                plan.duplicates += 1
+                if earlier.date > row.date:
+                    continue
+            chosen[movie_id] = row
+        elif action == "save":
+            if movie_id in save:
+                plan.duplicates += 1
+            save.add(movie_id)
+        else:
+            if movie_id in seen:
+                plan.duplicates += 1
+            seen.add(movie_id)
+    for movie_id, row in chosen.items():
+        if row.score is None:  # never: a rating row without a score is unreadable
+            continue
+        ours = history.ratings.get(movie_id)
+        if ours is None:
+            plan.new[movie_id] = row.score
+        elif ours == row.score:
+            plan.same += 1
+        else:
+            plan.different[movie_id] = (ours, row.score)
+    rated = history.ratings.keys() | chosen.keys()
+    plan.save = sorted(m for m in save - rated - history.watchlist)
+    plan.seen = sorted(m for m in seen - rated - history.seen)
+    plan.already = len(save & (history.watchlist | rated)) + len(seen & (history.seen | rated))
+    return plan
+
+
+def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
+    """The plan as a person reads it before tapping "Import"."""
+    lines = [
+        f"I read {plan.rows:,} row{'s' if plan.rows != 1 else ''} ({', '.join(plan.sources)}):"
+    ]
+    if plan.new:
+        lines.append(f"✓ {len(plan.new):,} new rating{_s(plan.new)} to import")
+    if plan.save:
+        lines.append(f"✓ {len(plan.save):,} movie{_s(plan.save)} for your watchlist")
+    if plan.seen:
+        lines.append(f"✓ {len(plan.seen):,} movie{_s(plan.seen)} to mark seen")
+    if plan.same or plan.already:
+        lines.append(f"= {plan.same + plan.already:,} already here as in the file")
+    if plan.different:
+        examples = [
+            f"{labels.get(m, m)}: {ours} here, {file} in the file"
+            for m, (ours, file) in list(plan.different.items())[:EXAMPLES]
+        ]
+        lines.append(
+            f"≠ {len(plan.different):,} rated differently here (I keep yours unless you "
+            f"choose the file's): " + "; ".join(examples) + _more(plan.different)
+        )
+    if plan.weak:
+        examples = [
+            f"{row} (closest: {candidate})" if candidate else row
+            for row, candidate in plan.weak[:EXAMPLES]
+        ]
+        lines.append(
+            f"? {len(plan.weak):,} not matched surely enough, left out: "
+            + "; ".join(examples)
+            + _more(plan.weak)
+        )
+    if plan.not_in_catalog:
+        lines.append(
+            f"✗ {len(plan.not_in_catalog):,} not in my catalog: "
+            + "; ".join(plan.not_in_catalog[:EXAMPLES])
+            + _more(plan.not_in_catalog)
+        )
+    if plan.not_a_movie:
+        lines.append(
+            f"✗ {len(plan.not_a_movie):,} not movies (series, episodes, games): "
+            + "; ".join(plan.not_a_movie[:EXAMPLES])
+            + _more(plan.not_a_movie)
+        )
+    if plan.duplicates:
+        lines.append(f"• {plan.duplicates:,} duplicate row{'s' if plan.duplicates != 1 else ''}")
+    if plan.unreadable:
+        shown = ", ".join(str(n) for n in plan.unreadable[:EXAMPLES])
+        lines.append(
+            f"! {len(plan.unreadable):,} unreadable row{_s(plan.unreadable)} (line {shown}"
+            + ("..." if len(plan.unreadable) > EXAMPLES else "")
+            + ")"
+        )
+    return [line[:1000] for line in lines]
+
+
+def _s(items: object) -> str:
+    return "" if len(items) == 1 else "s"  # type: ignore[arg-type]
+
+
+def _more(items: list | dict) -> str:
+    return f" and {len(items) - EXAMPLES:,} more" if len(items) > EXAMPLES else ""
