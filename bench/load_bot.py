@@ -708,8 +708,9 @@ def check_durability(bench: Bench, pending: list, exit_code: int) -> list[str]:
     repeated = _repeated_steps(bench.server.calls, bench.killed_at)
     print(
         f"  reply calls: {sum(tracker.reply_calls.values())} sent; updates unanswered: "
-        f"{tracker.backlog}; repeated steps: {sum(repeated.values())} "
-        f"(chats {sorted(repeated)[:5]})"
+        f"{tracker.backlog}; steps sent twice across the kill: at most "
+        f"{sum(repeated.values())} (identical calls in a chat straddling it, which also counts "
+        f"an answer asked for twice; chats {sorted(repeated)[:5]})"
     )
     if tracker.backlog:
         failures.append(f"{tracker.backlog} updates never answered")
@@ -745,8 +746,9 @@ def check_durability(bench: Bench, pending: list, exit_code: int) -> list[str]:
 
 def _repeated_steps(calls: list[Call], killed_at: float) -> Counter[int]:
     """Per chat, reply calls identical to the chat's previous one, the first sent before the
-    kill and the second after it (a step sent twice; the same answer asked for twice, such as
-    two /recommend in a row, does not straddle the kill)."""
+    kill and the second after it: every step sent twice, and also the same answer to two
+    updates whose calls happen to straddle the kill (two /recommend in a row), so an upper
+    bound on the steps sent twice (a done update keeps no answer to tell them apart)."""
     last: dict[object, tuple[str, float]] = {}
     repeated: Counter[int] = Counter()
     for call in calls:
