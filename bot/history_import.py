@@ -46,7 +46,8 @@ MAX_UNPACKED_BYTES = 64 * 2**20
 MAX_ROWS = 25_000
 EXAMPLES = 5  # titles shown per kind of problem in the preview
 # Letterboxd and MovieLens may date a film a year apart (festival premiere vs release): an
-# exact title one year off is taken when no other catalog movie has that title.
+# exact title this far off, of a name no other catalog movie has, is shown as a weak match
+# (reported, not imported: it may as well be a remake the catalog lacks).
 YEAR_SLACK = 1
 
 LETTERBOXD_FILES = ("ratings.csv", "watched.csv", "watchlist.csv")
@@ -321,8 +322,9 @@ class CatalogMatcher:
 
         1. A name (title or alternative title) equal to `title` after normalising, from that
            year: found when exactly one movie has it, weak when several do.
-        2. The same name YEAR_SLACK years off: found only when no other catalog movie, of
-           any year, has that name (a remake is never taken for the original).
+        2. The same name YEAR_SLACK years off, when no other catalog movie has that name:
+           weak, shown with that candidate (a festival year, or a remake the catalog lacks:
+           of the catalog's own same-name pairs, 10 of 424 are a year or less apart).
         3. Else the title index (storage.search.resolve, the acceptance rule of /rate) on
            "title year" for a candidate: found only when it has a name with the same words in
            another order, from that year; any other candidate is weak. An export's titles
@@ -344,7 +346,7 @@ class CatalogMatcher:
                 (only,) = named
                 near = self.years[only]
                 if near is not None and abs(near - year) <= YEAR_SLACK:
-                    return TitleFound(Match.FOUND, only)
+                    return TitleFound(Match.WEAK, candidate=self.labels[only])
         elif len(self._by_name.get(key, ())) == 1:
             return TitleFound(Match.FOUND, next(iter(self._by_name[key])))
         query = f"{title} {year}" if year else title

@@ -14,7 +14,7 @@ from bot import history_import
 from bot.console import ConsoleChat
 from bot.conversation import Chat, Conversation, Sender
 from bot.history_export import render
-from bot.history_import import CatalogMatcher, Match
+from bot.history_import import CatalogMatcher, Match, TitleFound
 from bot.replies import Document, Outcome
 from bot.service import MovieService
 from devtools.app import messages, run_bot
@@ -192,6 +192,9 @@ def test_letterboxd_titles_match_the_right_movie_and_near_misses_never(catalog_d
         if all(abs(y - (year + 4)) > 1 for y in named if y):
             near_misses.append((title, year + 4))  # the same name, another year
         near_misses.append((f"{title} 3", year + 3))  # a sequel the catalog lacks
+    # A year off is shown, not taken: it may be a remake the catalog lacks.
+    assert matcher.match_title("Ted", 2013) == TitleFound(Match.WEAK, candidate="Ted (2012)")
+    assert matcher.match_title("Ted", 2012).movie_id == TED
     # None of these is in the catalog under that name and year: any movie found is wrong.
     found = [(t, y, matcher.match_title(t, y)) for t, y in near_misses]
     wrongly = [(t, y, matcher.labels[f.movie_id]) for t, y, f in found if f.match is Match.FOUND]
