@@ -36,12 +36,18 @@ bound: the same answer asked for twice counts too, since a done update keeps no 
 to compare with; the design allows one in-flight step per concurrently handled chat, i.e.
 CONCURRENT_CHATS per kill). Prints PASS or FAIL and exits 0 or 1.
 
+`--metrics` measures what `moviebot run --metrics` costs: each step is run with the bot
+restarted without it and with it (its /metrics scraped every second, 15x Prometheus' usual
+rate), alternating off/on `--metrics-rounds` times, and prints the bot's CPU per 1,000 updates
+answered, on/off, beside the rows.
+
 Run from the repository root (2 cores: the server runs in a thread of this process):
 
     .venv/bin/python bench/load_bot.py                              # 4 steps x 60 s + refit
     .venv/bin/python bench/load_bot.py --steps 50,100 --seconds 10  # a quick run
     .venv/bin/python bench/load_bot.py --kill --seconds 20          # kill -9 mid-step
     .venv/bin/python bench/load_bot.py --webhook ...                # any of these, webhook mode
+    .venv/bin/python bench/load_bot.py --metrics --steps 200 --seconds 30  # metrics off vs on
 """
 
 from __future__ import annotations
@@ -138,8 +144,14 @@ class BotProcess:
         model_path: Path,
         refit_minutes: float,
         webhook_port: int | None = None,
+        metrics_port: int | None = None,
     ):
         self.started = time.monotonic()
+        self.metrics_port = metrics_port
+        # start_bot passes this process's environment on; `moviebot run` reads MOVIEBOT_METRICS.
+        os.environ.pop("MOVIEBOT_METRICS", None)
+        if metrics_port is not None:
+            os.environ["MOVIEBOT_METRICS"] = f"127.0.0.1:{metrics_port}"
         self.proc = start_bot(
             server_url,
             db_path,
@@ -455,14 +467,19 @@ class Bench:
         """CPU time of every bot process so far, so a step with a restart adds both up."""
         return self.dead_bots_cpu + self.bot.cpu_seconds()
 
-    def restart_bot(self, refit_minutes: float = 0.0) -> float:
+    def restart_bot(self, refit_minutes: float = 0.0, metrics_port: int | None = None) -> float:
         """Start a new bot process on the same database; return when it began polling."""
         if self.bot.proc.poll() is None:
             self.dead_bots_cpu += self.bot.cpu_seconds()
             self.bot.stop()
         self.dead_bots_problems += self.bot.problems()
         self.bot = BotProcess(
-            self.server.url, self.db_path, self.model_path, refit_minutes, self.webhook_port
+            self.server.url,
+            self.db_path,
+            self.model_path,
+            refit_minutes,
+            self.webhook_port,
+            metrics_port,
         )
         return wait_until_polling(self.server, self.bot)
 
@@ -657,6 +674,55 @@ def refit_step(args: argparse.Namespace, bench: Bench) -> StepResult:
     return result
 
 
+def _scrape_every_second(port: int, stop: threading.Event, scrapes: list[int]) -> None:
+    """GET /metrics once a second until `stop`; counts the scrapes in scrapes[0]."""
+    import urllib.request
+
+    while not stop.wait(1.0):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            response.read()
+        scrapes[0] += 1
+
+
+def run_metrics_cost(args: argparse.Namespace, bench: Bench) -> int:
+    """Each step with the metrics endpoint off and on (scraped every second), alternating."""
+    print(HEADER + f" {'CPU s/1k':>8}")
+    cost: dict[float, dict[bool, list[float]]] = defaultdict(lambda: {False: [], True: []})
+    for rate in args.steps:
+        for _ in range(args.metrics_rounds):
+            for on in (False, True):
+                port = free_port() if on else None
+                bench.restart_bot(metrics_port=port)
+                bench.warm_up()
+                stop = threading.Event()
+                scrapes = [0]
+                scraper = None
+                if port is not None:
+                    scraper = threading.Thread(
+                        target=_scrape_every_second, args=(port, stop, scrapes), daemon=True
+                    )
+                    scraper.start()
+                cpu_before = bench.bot.cpu_seconds()
+                name = f"{rate:g}/s {'on' if on else 'off'}"
+                result = bench.run_step(name, rate, args.seconds)
+                cpu = bench.bot.cpu_seconds() - cpu_before
+                stop.set()
+                if scraper is not None:
+                    scraper.join(timeout=10)
+                per_1k = 1000 * cpu / max(1, result.answered_in_step + result.backlog_end)
+                cost[rate][on].append(per_1k)
+                extra = f"  ({scrapes[0]} scrapes)" if on else ""
+                print(row(result) + f" {per_1k:8.2f}" + extra, flush=True)
+    for rate, runs in cost.items():
+        off, on = np.mean(runs[False]), np.mean(runs[True])
+        print(
+            f"{rate:g}/s: bot CPU per 1,000 updates {off:.2f} s off, {on:.2f} s on: "
+            f"on/off {on / off:.3f} ({args.metrics_rounds} rounds each, alternating)"
+        )
+    _print_problems(bench)
+    return 0
+
+
 def run_kill(args: argparse.Namespace, bench: Bench) -> int:
     """One step with a SIGKILL in its middle, then the durability checks."""
     bench.warm_up()
@@ -828,6 +894,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="the bot in webhook mode; the server POSTs updates to it (default: long polling)",
     )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="measure the cost of --metrics: each step with it off and on, alternating",
+    )
+    parser.add_argument(
+        "--metrics-rounds", type=int, default=2, help="off/on pairs per step (default 2)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     return parser.parse_args(argv)
@@ -877,6 +951,8 @@ def main(argv: list[str] | None = None) -> int:
     # (A shorter GIL switch interval was tried too: it halved the bot's throughput.)
     gc.disable()
     with bench_setup(args) as bench:
+        if args.metrics:
+            return run_metrics_cost(args, bench)
         return run_kill(args, bench) if args.kill else run_capacity(args, bench)
 
 
