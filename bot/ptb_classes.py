@@ -277,6 +277,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # how many updates hold or wait for each lock
         self._buckets: dict[int, _Bucket] = {}
+        self._calls = 0
         self._background: set[asyncio.Task[Any]] = set()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -313,22 +314,29 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if not isinstance(update, Update) or update.effective_user is None:
             return _WITHIN_RATE
         now = time.monotonic()
-        bucket = self._buckets.get(update.effective_user.id)
-        if bucket is None:
-            bucket = self._buckets[update.effective_user.id] = _Bucket(RATE_BURST, now)
+        self._forget_calm_users(now)
+        bucket = self._buckets.setdefault(update.effective_user.id, _Bucket(RATE_BURST, now))
         bucket.tokens = min(RATE_BURST, bucket.tokens + (now - bucket.at) * RATE_PER_SECOND)
         bucket.at = now
+        if bucket.tokens >= RATE_BURST / 2:
+            bucket.told = False  # calm again: a new burst is told again
         if bucket.tokens >= 1:
             bucket.tokens -= 1
-            if bucket.tokens >= RATE_BURST - 1:  # back to a full bucket: the burst is over
-                del self._buckets[update.effective_user.id]
-            elif bucket.tokens >= RATE_BURST / 2:
-                bucket.told = False
             return _TAP if update.callback_query is not None else _WITHIN_RATE
         if not bucket.told and update.effective_chat is not None:
             bucket.told = True
             self._in_background(update.get_bot().send_message(update.effective_chat.id, SLOW_DOWN))
         return _BEYOND_RATE
+
+    def _forget_calm_users(self, now: float) -> None:
+        """Now and then, drop the buckets that have refilled (their users are calm): only
+        users in a burst are kept in memory."""
+        self._calls += 1
+        if self._calls % 1000:
+            return
+        for user_id, bucket in list(self._buckets.items()):
+            if bucket.tokens + (now - bucket.at) * RATE_PER_SECOND >= RATE_BURST:
+                del self._buckets[user_id]
 
     def _answer_tap_later(self, update: object) -> asyncio.TimerHandle | None:
         """For a tap: answer it after TAP_ANSWER_SECONDS unless its delivery did by then."""
