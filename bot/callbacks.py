@@ -31,6 +31,9 @@ class Verb(StrEnum):
     WATCH_PAGE = "v"  # v:<page>     a page of /watchlist
     IMPORT = "i"  # i:<plan>:<mode>   the previewed import: 1 = new only, 2 = file's scores win,
     #                                 0 = drop it
+    REMOVE = "d"  # d:<movie>:<page> delete this rating, show that page of /myratings again
+    UNHIDE = "n"  # n:<movie>:<page> let a hidden movie back, show that page of /hidden again
+    HIDDEN_PAGE = "k"  # k:<page>    a page of /hidden
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ DEFAULT_RECOMMENDATIONS = 10
 MAX_RECOMMENDATIONS = 50
 BUTTONS_FOR_FIRST = 10  # rate/hide buttons for this many recommendations (Telegram caps at 100)
 RATINGS_PAGE = 10
+HIDDEN_PAGE = 10
 WATCHLIST_PAGE = 10
 
 HELP_INTRO = "I learn your taste in movies from your ratings and recommend what to watch next."
@@ -373,6 +374,24 @@ class Conversation:
         if page is None:
             return Outcome.say("Ask like /myratings or /myratings 2 (a page number).")
         return Outcome(replies=[self._ratings_page(sender, page)])
+
+    def _undo(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Remove the sender's last rating and say which it was."""
+        undone = ratings.undo_last_rating(self.db, sender.user_id)
+        if undone is None:
+            return Outcome.say("There is no rating left to undo. /rate Ted 8 rates a movie.")
+        movie, rating = undone
+        return Outcome.say(
+            f"Removed your rating of {movie.label[:150]} ({rating}/10). /undo again removes "
+            "the one before; /myratings lists the rest."
+        )
+
+    def _hidden(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Show a page of the movies the sender hid."""
+        page = parse_count(args, 1, 100_000) if args else 1
+        if page is None:
+            return Outcome.say("Ask like /hidden or /hidden 2 (a page number).")
+        return Outcome(replies=[self._hidden_page(sender, page)])
 
     def _watchlist(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Show a page of the sender's watchlist."""
@@ -703,6 +722,26 @@ class Conversation:
         """Show another page of the sender's ratings in place."""
         return Outcome(edit=self._ratings_page(sender, max(cb.target, 1)))
 
+    def _tap_remove(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Delete one of the sender's ratings and show that page of /myratings again."""
+        movie = get_movie(self.db, cb.target)
+        removed = ratings.delete_rating(self.db, sender.user_id, movie.id)
+        toast = f"Removed your rating of {movie.label[:150]}." if removed else "Already removed."
+        return Outcome(edit=self._ratings_page(sender, max(cb.value, 1)), toast=toast)
+
+    def _tap_unhide(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Let a hidden movie back into the picks and show that page of /hidden again."""
+        movie = get_movie(self.db, cb.target)
+        state.unhide_movie(self.db, sender.user_id, movie.id)
+        return Outcome(
+            edit=self._hidden_page(sender, max(cb.value, 1)),
+            toast=f"{movie.label[:150]} can be recommended again.",
+        )
+
+    def _tap_hidden_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Show another page of the sender's hidden movies in place."""
+        return Outcome(edit=self._hidden_page(sender, max(cb.target, 1)))
+
     def _tap_forget(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Delete everything about the sender once confirmed, or keep it."""
         if cb.target != 1:
@@ -850,7 +889,8 @@ class Conversation:
         return Reply("\n".join(lines), tuple(buttons))
 
     def _ratings_page(self, sender: Sender, page: int) -> Reply:
-        """One page of the sender's ratings, newest first, with buttons to the others."""
+        """One page of the sender's ratings, newest first: "Remove" for each, buttons to the
+        other pages."""
         total = ratings.count_user_ratings(self.db, sender.user_id)
         if total == 0:
             return Reply("You haven't rated anything yet. /start or /rate Ted 8 to begin.")
@@ -859,13 +899,48 @@ class Conversation:
         offset = (page - 1) * RATINGS_PAGE
         rows = ratings.user_ratings_page(self.db, sender.user_id, offset=offset, limit=RATINGS_PAGE)
         lines = [f"Your ratings ({offset + 1}-{offset + len(rows)} of {total}):"]
-        lines += [f"{movie.label}: {rating}/10" for movie, rating in rows]
+        numbered = list(enumerate(rows, start=offset + 1))
+        lines += [f"{i}. {movie.label}: {rating}/10" for i, (movie, rating) in numbered]
+        removes = [
+            Button(f"Remove {i}", callbacks.encode(Verb.REMOVE, movie.id, page))
+            for i, (movie, _) in numbered
+        ]
+        buttons = [tuple(removes[i : i + 5]) for i in range(0, len(removes), 5)]
         nav = []
         if page > 1:
             nav.append(Button("◀ Newer", callbacks.encode(Verb.PAGE, page - 1)))
         if page < pages:
             nav.append(Button("Older ▶", callbacks.encode(Verb.PAGE, page + 1)))
-        return Reply("\n".join(lines), (tuple(nav),) if nav else ())
+        if nav:
+            buttons.append(tuple(nav))
+        return Reply("\n".join(lines), tuple(buttons))
+
+    def _hidden_page(self, sender: Sender, page: int) -> Reply:
+        """One page of the movies the sender hid, newest first: "Unhide" for each, buttons to
+        the other pages."""
+        total = state.count_hidden(self.db, sender.user_id)
+        if total == 0:
+            return Reply('You haven\'t hidden any movie. "Hide" under /recommend hides one.')
+        pages = (total + HIDDEN_PAGE - 1) // HIDDEN_PAGE
+        page = min(page, pages)
+        offset = (page - 1) * HIDDEN_PAGE
+        movies = state.hidden_page(self.db, sender.user_id, offset=offset, limit=HIDDEN_PAGE)
+        lines = [f"Movies you hid ({offset + 1}-{offset + len(movies)} of {total}):"]
+        numbered = list(enumerate(movies, start=offset + 1))
+        lines += [f"{i}. {movie.label}" for i, movie in numbered]
+        unhides = [
+            Button(f"Unhide {i}", callbacks.encode(Verb.UNHIDE, movie.id, page))
+            for i, movie in numbered
+        ]
+        buttons = [tuple(unhides[i : i + 5]) for i in range(0, len(unhides), 5)]
+        nav = []
+        if page > 1:
+            nav.append(Button("◀ Newer", callbacks.encode(Verb.HIDDEN_PAGE, page - 1)))
+        if page < pages:
+            nav.append(Button("Older ▶", callbacks.encode(Verb.HIDDEN_PAGE, page + 1)))
+        if nav:
+            buttons.append(tuple(nav))
+        return Reply("\n".join(lines), tuple(buttons))
 
     # ------------------------------------------------------------------ state
 
@@ -986,6 +1061,20 @@ COMMANDS = (
         help="/myratings - what you have rated",
     ),
     Command(
+        "undo",
+        Conversation._undo,
+        Where.PRIVATE,
+        menu="Remove your last rating",
+        help="/undo - remove your last rating (again: the one before)",
+    ),
+    Command(
+        "hidden",
+        Conversation._hidden,
+        Where.PRIVATE,
+        menu="Movies you hid, to unhide",
+        help="/hidden - the movies you hid, with buttons to unhide them",
+    ),
+    Command(
         "watchlist",
         Conversation._watchlist,
         Where.PRIVATE,
@@ -1056,6 +1145,9 @@ BUTTONS: dict[Verb, Tap] = {
     Verb.UNSAVE: Tap(Conversation._tap_unsave, personal=True),
     Verb.WATCH_PAGE: Tap(Conversation._tap_watch_page, personal=True),
     Verb.IMPORT: Tap(Conversation._tap_import, personal=True),
+    Verb.REMOVE: Tap(Conversation._tap_remove, personal=True),
+    Verb.UNHIDE: Tap(Conversation._tap_unhide, personal=True),
+    Verb.HIDDEN_PAGE: Tap(Conversation._tap_hidden_page, personal=True),
 }
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}

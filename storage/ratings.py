@@ -54,14 +54,48 @@ def set_rating(db: Database, user_id: int, movie_id: int, rating: int) -> Rating
 
 
 def delete_rating(db: Database, user_id: int, movie_id: int) -> bool:
-    """Remove one rating; return whether there was one."""
+    """Remove one rating; return whether there was one. The removal is counted (without
+    saying whose) so that the next refit picks it up (`count_rating_changes_since`)."""
     check_id(user_id, "user id")
     check_id(movie_id, "movie id")
     with db.atomic():
         cursor = db.execute(
             "DELETE FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
         )
-    return cursor.rowcount > 0
+        removed = cursor.rowcount > 0
+        if removed:
+            _count_deletions(db, 1)
+    return removed
+
+
+def undo_last_rating(db: Database, user_id: int) -> tuple[Movie, int] | None:
+    """Remove the user's most recently given or changed rating; return that movie and its
+    score, or None when the user has no rating left. Each call goes one rating further back."""
+    check_id(user_id, "user id")
+    with db.atomic():
+        row = db.execute(
+            """
+            SELECT m.id, m.title, m.year, m.genres, m.imdb_id, m.tmdb_id, r.rating
+            FROM ratings r JOIN movies m ON m.id = r.movie_id
+            WHERE r.user_id = ?
+            ORDER BY r.updated_at DESC, r.movie_id DESC
+            LIMIT 1
+            """,
+            [user_id],
+        ).fetchone()
+        if row is None:
+            return None
+        db.execute("DELETE FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, row[0]])
+        _count_deletions(db, 1)
+    return _movie(row[:6]), row[6]
+
+
+def _count_deletions(db: Database, n_ratings: int) -> None:
+    """Note that `n_ratings` ratings went (what a refit must drop), without whose."""
+    db.execute(
+        "INSERT INTO rating_deletions (deleted_at, n_ratings) VALUES (?, ?)",
+        [utc_now(), n_ratings],
+    )
 
 
 def get_rating(db: Database, user_id: int, movie_id: int) -> int | None:
@@ -184,8 +218,8 @@ def fans_who_also_liked(
 
 
 def count_rating_changes_since(db: Database, timestamp: str) -> int:
-    """Ratings created, changed or deleted (by /forget) after `timestamp` (ISO text): what a
-    refit would pick up, deletions included."""
+    """Ratings created, changed or deleted (by /forget, /undo or a remove button) after
+    `timestamp` (ISO text): what a refit would pick up, deletions included."""
     (deleted,) = db.execute(
         "SELECT coalesce(sum(n_ratings), 0) FROM rating_deletions WHERE deleted_at >= ?",
         [timestamp],

@@ -161,6 +161,8 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s
 /similar <title> - movies like that one
 /myratings - what you have rated
+/undo - remove your last rating (again: the one before)
+/hidden - the movies you hid, with buttons to unhide them
 /watchlist - the movies you saved for later
 /import - bring your ratings from IMDb or Letterboxd (send me the export file)
 /export - your ratings and watchlist as files for Letterboxd and IMDb
@@ -419,10 +421,11 @@ def test_my_ratings_pages(ann: Talk) -> None:
     ann.say("/rate fargo 7")
     page = ann.say("/myratings").replies[0]
     assert page.text.splitlines()[0] == "Your ratings (1-10 of 11):"
-    assert page.text.splitlines()[1] == "Fargo (1996): 7/10"
-    older = ann.tap(button_data(ann.say("/myratings"))[0]).edit
+    assert page.text.splitlines()[1] == "1. Fargo (1996): 7/10"
+    older = ann.tap(callbacks.encode(Verb.PAGE, 2)).edit
+    assert callbacks.encode(Verb.PAGE, 2) in button_data(ann.say("/myratings"))
     assert older.text.splitlines()[0] == "Your ratings (11-11 of 11):"
-    assert [b.label for row in older.buttons for b in row] == ["◀ Newer"]
+    assert [b.label for row in older.buttons for b in row] == ["Remove 11", "◀ Newer"]
 
 
 def test_forget_asks_first_then_deletes_everything(ann: Talk, catalog_db) -> None:

@@ -57,6 +57,8 @@ PRIVATE_MENU = [
     ("recommend", "Your top picks: /recommend 5"),
     ("similar", "Movies like one: /similar Frozen"),
     ("myratings", "What you have rated"),
+    ("undo", "Remove your last rating"),
+    ("hidden", "Movies you hid, to unhide"),
     ("watchlist", "Movies you saved for later"),
     ("import", "Bring your IMDb or Letterboxd ratings"),
     ("export", "Your ratings as files for Letterboxd, IMDb"),
