@@ -26,7 +26,7 @@ import io
 import random
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -235,32 +235,28 @@ def _row(source: Source, column: dict[str, int], line: int, cells: list[str]) ->
 
     imdb = source in (Source.IMDB_RATINGS, Source.IMDB_WATCHLIST)
     title = cell("Title" if imdb else "Name")
-    year = int(cell("Year")) if cell("Year").isdigit() else None
-    base = Row(source, line, title, year)
+    year_text = cell("Year")
+    year = int(year_text) if year_text.isdigit() else None
+    imdb_id = kind = None
+    problem = None
     if imdb:
         imdb_id = cell("Const")
         date = cell("Date Rated") or cell("Created")
         kind = cell("Title Type") or None
-        base = Row(source, line, title, year, imdb_id, None, kind, date)
         if not (imdb_id.startswith("tt") and imdb_id[2:].isdigit()):
-            return _problem(base, "no IMDb id")
+            problem = "no IMDb id"
     else:
-        base = Row(source, line, title, year, date=cell("Date"))
+        date = cell("Date")
         if not title:
-            return _problem(base, "no title")
+            problem = "no title"
+    score = None
     if source is Source.IMDB_RATINGS:
         score = _score(cell("Your Rating"), half_stars=False)
     elif source is Source.LETTERBOXD_RATINGS:
         score = _score(cell("Rating"), half_stars=True)
-    else:
-        return base
-    if score is None:
-        return _problem(base, "no score from 1 to 10")
-    return replace(base, score=score)
-
-
-def _problem(row: Row, why: str) -> Row:
-    return replace(row, problem=why)
+    if score is None and source.action == "rate" and problem is None:
+        problem = "no score from 1 to 10"
+    return Row(source, line, title, year, imdb_id, score, kind, date, problem)
 
 
 def _score(text: str, half_stars: bool) -> int | None:
