@@ -385,3 +385,29 @@ def test_a_file_over_telegrams_download_cap_is_refused_before_getfile(
     run_bot(fake_telegram, service, settings, scenario)
     assert fake_telegram.calls_of("getFile") == []
     assert ratings.user_ratings(catalog_db, user) == {}
+
+
+def test_a_document_reply_survives_the_journal(conversation: Conversation) -> None:
+    from bot.replies import outcome_from_json, outcome_to_json
+
+    conversation.on_text(ANN, PRIVATE, "/rate Ted 8")
+    outcome = conversation.on_text(ANN, PRIVATE, "/export")
+    assert outcome_from_json(outcome_to_json(outcome)) == outcome
+    assert outcome.replies[0].document == Document("letterboxd", ANN.user_id)
+
+
+def test_a_file_telegram_does_not_hand_over_gets_a_reply(
+    fake_telegram, service, settings, catalog_db
+) -> None:
+    user = 3004
+    fake_telegram.inject_fault("bad_gateway", method="getFile")
+
+    async def scenario(app) -> None:
+        fake_telegram.send_document(
+            user, imdb_csv([imdb_row("tt1637725", 7, "Ted", 2012)]), "r.csv"
+        )
+        reply = (await messages(fake_telegram, user, 1))[0]
+        assert reply["text"] == "I couldn't fetch that file from Telegram. Please send it again."
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, user) == {}
