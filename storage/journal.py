@@ -48,15 +48,28 @@ _COLUMNS = "update_id, payload, outcome, delivered, attempts, done_at IS NOT NUL
 
 
 def record_updates(db: Database, updates: Iterable[tuple[int, str]]) -> int:
-    """Store (update_id, payload JSON) pairs durably; ones already stored are left alone.
-    Returns how many were new."""
+    """Store (update_id, payload JSON) pairs durably; returns how many were stored.
+
+    An update already stored is left alone: a redelivery (Telegram sends an unconfirmed update
+    again). But a done update whose digest differs from the payload's is another update with
+    the same id (Telegram numbers updates from a random start after a week without
+    getUpdates): it replaces the old row and is handled as new. A done row without a digest
+    (from before migration 0004) cannot be told apart and counts as a redelivery."""
     rows = [
-        (check_id(update_id, "update id"), payload, utc_now()) for update_id, payload in updates
+        (check_id(update_id, "update id"), payload, utc_now(), _digest(payload))
+        for update_id, payload in updates
     ]
     with db.atomic():
         before = db.execute("SELECT total_changes()").fetchone()[0]
         db.conn.executemany(
-            "INSERT OR IGNORE INTO updates (update_id, payload, received_at) VALUES (?, ?, ?)",
+            """
+            INSERT INTO updates (update_id, payload, received_at) VALUES (?1, ?2, ?3)
+            ON CONFLICT (update_id) DO UPDATE SET
+                payload = excluded.payload, received_at = excluded.received_at, outcome = NULL,
+                delivered = 0, attempts = 0, last_error = NULL, done_at = NULL, digest = NULL
+            WHERE updates.done_at IS NOT NULL AND updates.digest IS NOT NULL
+              AND updates.digest != ?4
+            """,
             rows,
         )
         return db.execute("SELECT total_changes()").fetchone()[0] - before
