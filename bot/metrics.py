@@ -64,6 +64,8 @@ MODEL_AGE = Gauge("moviebot_model_age_seconds", "Seconds since the serving model
 
 # Update fields, one of which each update carries (Telegram's update types).
 _KINDS = tuple(str(kind.value) for kind in Update.ALL_TYPES)
+# The labelled children made once: `labels()` validates and locks on every call.
+_BY_KIND = {kind: UPDATES.labels(kind=kind) for kind in (*_KINDS, "other")}
 _times = {"fetch": None, "model": None}  # time.time() of the last fetch / the model's fit
 
 
@@ -84,7 +86,7 @@ def fetched() -> None:
 def update_received(update: Update) -> None:
     """An update arrived (long polling or webhook): count it by kind."""
     _times["fetch"] = time.time()
-    UPDATES.labels(kind=_kind(update)).inc()
+    _BY_KIND[_kind(update)].inc()
 
 
 def _kind(update: Update) -> str:
