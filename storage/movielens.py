@@ -2,8 +2,13 @@
 
 Stars (0.5-5 in halves) are doubled onto our 1-10 scale. Each dataset's people become users
 with negative ids, -(dataset number x 10^9 + MovieLens userId): Telegram user ids are positive,
-so the two can never collide, and two datasets' "user 1" stay two people.
-Importing the same dataset again adds nothing.
+so the two can never collide, and two datasets' "user 1" stay two people. A userId must be
+from 1 to USER_ID_BLOCK - 1 to stay inside its dataset's block (a negative or huge one would
+land on another dataset's people, or on a real Telegram user).
+Importing the same dataset again adds nothing. A file that is not what it claims (not UTF-8,
+a bad zip, a line or a zip member too large, an id out of range) is one DatasetError and the
+database is left as it was: a zip's declared sizes are checked before anything is inflated,
+and lines are read at most MAX_LINE characters at a time, so a zip bomb cannot fill memory.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -26,6 +32,16 @@ from storage.titles import parse_movielens_title
 
 USER_ID_BLOCK = 1_000_000_000
 BATCH = 50_000
+# Movie ids are stored as SQLite integers (8 bytes); MovieLens's are below a million.
+MAX_MOVIE_ID = 2**53
+# A CSV line longer than this is not MovieLens (its longest title line is under 200).
+MAX_LINE = 64 * 1024
+# What a zip's files may inflate to in all, and how much they may inflate by: the full
+# MovieLens (ml-latest, 33M ratings) is about 1 GB of CSV at about 5:1.
+MAX_UNCOMPRESSED = 8 * 1024**3
+MAX_RATIO = 100
+# What a damaged or mis-encoded file raises while it is read.
+_BAD_FILE = (UnicodeDecodeError, zipfile.BadZipFile, zlib.error, EOFError, csv.Error)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -39,6 +55,9 @@ class ImportSummary:
 
 
 def synthetic_user_id(dataset_number: int, movielens_user_id: int) -> int:
+    """Our id for MovieLens user `movielens_user_id` (1 to USER_ID_BLOCK - 1) of a dataset."""
+    if not 1 <= movielens_user_id < USER_ID_BLOCK:
+        raise DatasetError(f"userId {movielens_user_id} is outside 1-{USER_ID_BLOCK - 1}")
     return -(dataset_number * USER_ID_BLOCK + movielens_user_id)
 
 
@@ -53,7 +72,11 @@ class _Source:
             self._zip = None
         elif zipfile.is_zipfile(path):
             self.name = path.stem
-            self._zip = stack.enter_context(zipfile.ZipFile(path))
+            try:
+                self._zip = stack.enter_context(zipfile.ZipFile(path))
+            except (zipfile.BadZipFile, OSError, EOFError) as error:
+                raise DatasetError(f"{path} is not a readable zip file ({error})") from error
+            _check_sizes(path, self._zip)
         else:
             raise DatasetError(f"{path} is neither a folder nor a zip file")
 
@@ -74,8 +97,32 @@ class _Source:
         return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
+def _check_sizes(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse a zip whose files would inflate too far, before inflating any of them."""
+    infos = archive.infolist()
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNCOMPRESSED:
+        raise DatasetError(
+            f"{path} would inflate to {total:,} bytes; the limit is {MAX_UNCOMPRESSED:,}"
+        )
+    for info in infos:
+        if info.file_size > 1024**2 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise DatasetError(
+                f"{path}: {info.filename} inflates {info.file_size // max(info.compress_size, 1):,}"
+                f" times over (a zip bomb?); MovieLens files inflate about 5 times"
+            )
+
+
+def _lines(file: IO[str], filename: str) -> Iterator[str]:
+    """The file's lines, refusing one longer than MAX_LINE before it is all in memory."""
+    while line := file.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE:
+            raise DatasetError(f"{filename} has a line longer than {MAX_LINE:,} characters")
+        yield line
+
+
 def _rows(file: IO[str], filename: str, columns: tuple[str, ...]) -> Iterator[tuple[int, list]]:
-    reader = csv.reader(file)
+    reader = csv.reader(_lines(file, filename))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header[: len(columns)]) != columns:
         raise DatasetError(f"{filename} should start with the header {','.join(columns)}")
@@ -86,7 +133,13 @@ def _rows(file: IO[str], filename: str, columns: tuple[str, ...]) -> Iterator[tu
 
 def _count_lines(source: _Source, filename: str) -> int:
     file = source.open(filename)
-    return sum(1 for _ in file) - 1
+    return sum(1 for _ in _lines(file, filename)) - 1
+
+
+def _check_movie_id(movie_id: int, filename: str, line: int) -> int:
+    if not 1 <= movie_id <= MAX_MOVIE_ID:
+        raise DatasetError(f"{filename} line {line}: movie id {movie_id} is out of range")
+    return movie_id
 
 
 def import_movielens(
@@ -97,6 +150,16 @@ def import_movielens(
     if not path.exists():
         raise DatasetError(f"{path} does not exist")
     report = progress or (lambda stage, done, total: None)
+    try:
+        return _import(db, path, report)
+    except _BAD_FILE as error:
+        # Raised inside the transaction, so nothing of the file was kept.
+        raise DatasetError(f"{path} cannot be read: {error}") from error
+    except OSError as error:
+        raise DatasetError(f"{path} cannot be read: {error.strerror or error}") from error
+
+
+def _import(db: Database, path: Path, report: Progress) -> ImportSummary:
     with ExitStack() as stack:
         source = _Source(path, stack)
         total_ratings = _count_lines(source, "ratings.csv")
@@ -132,6 +195,7 @@ def _import_movies(db: Database, source: _Source) -> None:
             raw_title, genres = row[1], row[2]
         except (ValueError, IndexError) as error:
             raise DatasetError(f"movies.csv line {line}: {row!r} is not id,title,genres") from error
+        _check_movie_id(movie_id, "movies.csv", line)
         parsed = parse_movielens_title(raw_title)
         genres = "" if genres == "(no genres listed)" else genres
         aliases = "\n".join(parsed.aliases)
@@ -153,13 +217,16 @@ def _import_links(db: Database, source: _Source) -> None:
     for line, row in _rows(file, "links.csv", ("movieId", "imdbId", "tmdbId")):
         try:
             movie_id = int(row[0])
-            imdb = f"tt{int(row[1]):07d}" if row[1].strip() else None
+            imdb_number = int(row[1]) if row[1].strip() else 0
+            imdb = f"tt{imdb_number:07d}" if row[1].strip() else None
             tmdb = int(row[2]) if len(row) > 2 and row[2].strip() else None
         except (ValueError, IndexError) as error:
             raise DatasetError(
                 f"links.csv line {line}: {row!r} is not movieId,imdbId,tmdbId"
             ) from error
-        rows.append((imdb, tmdb, movie_id))
+        if not (0 <= imdb_number <= MAX_MOVIE_ID and 0 <= (tmdb or 0) <= MAX_MOVIE_ID):
+            raise DatasetError(f"links.csv line {line}: {row!r} has an id out of range")
+        rows.append((imdb, tmdb, _check_movie_id(movie_id, "links.csv", line)))
     # Only fill gaps, so importing again (or a second dataset) never rewrites known links.
     db.conn.executemany(
         """
@@ -182,12 +249,18 @@ def _import_ratings(
     columns = ("userId", "movieId", "rating", "timestamp")
     for line, row in _rows(source.open("ratings.csv"), "ratings.csv", columns):
         try:
-            user = synthetic_user_id(dataset_number, int(row[0]))
+            movielens_user = int(row[0])
             movie_id = int(row[1])
             score = float(row[2]) * 2
             stamp = datetime.fromtimestamp(int(row[3]), UTC).isoformat(timespec="seconds")
         except (ValueError, IndexError, OverflowError, OSError) as error:
             raise DatasetError(f"ratings.csv line {line}: {row!r} is not a rating row") from error
+        if not 1 <= movielens_user < USER_ID_BLOCK:
+            raise DatasetError(
+                f"ratings.csv line {line}: userId {movielens_user} is outside 1-{USER_ID_BLOCK - 1}"
+            )
+        user = synthetic_user_id(dataset_number, movielens_user)
+        _check_movie_id(movie_id, "ratings.csv", line)
         if not (1 <= score <= 10 and score == int(score)):
             raise DatasetError(f"ratings.csv line {line}: {row[2]} is not 0.5-5 in half stars")
         if movie_id not in known_movies:

@@ -177,3 +177,102 @@ def test_the_shared_copy_matches_the_bundled_one() -> None:
     with zipfile.ZipFile(bundled_dataset()) as z:
         for name in ("movies.csv", "ratings.csv", "links.csv"):
             assert z.read(f"ml-latest-small/{name}") == (shared / name).read_bytes()
+
+
+def _all_counts(db: Database) -> list[int]:
+    return [
+        db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("movies", "users", "ratings", "datasets")
+    ]
+
+
+def _zip_folder(folder: Path, archive: Path, replace: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in ("movies.csv", "ratings.csv", "links.csv"):
+            data = (replace or {}).get(name, (folder / name).read_bytes())
+            z.writestr(f"ml/{name}", data)
+    return archive
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("-1000000005,1,4.0,100", "userId -1000000005 is outside"),  # would be user +5
+        ("-3,1,4.0,100", "userId -3 is outside"),
+        ("0,1,4.0,100", "userId 0 is outside"),
+        ("1000000000,1,4.0,100", "userId 1000000000 is outside"),  # the next dataset's block
+        ("99999999999999999999,1,4.0,100", "outside"),
+        ("1,99999999999999999999,4.0,100", "movie id 99999999999999999999 is out of range"),
+    ],
+)
+def test_user_and_movie_ids_out_of_range_are_refused(
+    tutorial_dir: Path, db: Database, row: str, message: str
+) -> None:
+    (tutorial_dir / "ratings.csv").write_text(
+        f"userId,movieId,rating,timestamp\n1,1,4.0,100\n{row}\n"
+    )
+    with pytest.raises(DatasetError, match=message):
+        import_movielens(db, tutorial_dir)
+    assert _all_counts(db) == [0, 0, 0, 0]
+
+
+def test_a_huge_movie_id_in_movies_csv_is_refused(tutorial_dir: Path, db: Database) -> None:
+    movies = (tutorial_dir / "movies.csv").read_text()
+    (tutorial_dir / "movies.csv").write_text(movies + "99999999999999999999,Big (1988),Comedy\n")
+    with pytest.raises(DatasetError, match="movies.csv line 12: movie id .* is out of range"):
+        import_movielens(db, tutorial_dir)
+    assert _all_counts(db) == [0, 0, 0, 0]
+
+
+def test_a_file_that_is_not_utf8_is_refused(tutorial_dir: Path, db: Database) -> None:
+    movies = (tutorial_dir / "movies.csv").read_bytes()
+    (tutorial_dir / "movies.csv").write_bytes(
+        movies + "11,Amélie (2001),Comedy\n".encode("latin-1")
+    )
+    with pytest.raises(DatasetError, match="cannot be read: 'utf-8' codec"):
+        import_movielens(db, tutorial_dir)
+    assert _all_counts(db) == [0, 0, 0, 0]
+
+
+def test_a_zip_with_a_bad_crc_is_refused(tmp_path: Path, tutorial_dir: Path, db: Database) -> None:
+    archive = tmp_path / "ml.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        for name in ("movies.csv", "ratings.csv", "links.csv"):
+            z.write(tutorial_dir / name, f"ml/{name}")
+    data = bytearray(archive.read_bytes())
+    spot = data.index(b"Straight Outta Compton")  # stored: the bytes are in the archive as is
+    data[spot] = ord("X")
+    archive.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="Bad CRC-32"):
+        import_movielens(db, archive)
+    assert _all_counts(db) == [0, 0, 0, 0]
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(
+    tmp_path: Path, tutorial_dir: Path, db: Database
+) -> None:
+    bomb = b"userId,movieId,rating,timestamp\n" + b"1" * (64 * 1024**2)  # one 64 MB line
+    archive = _zip_folder(tutorial_dir, tmp_path / "bomb.zip", {"ratings.csv": bomb})
+    assert archive.stat().st_size < 200_000
+    with pytest.raises(DatasetError, match="ratings.csv inflates .* times over"):
+        import_movielens(db, archive)
+    assert _all_counts(db) == [0, 0, 0, 0]
+
+
+def test_a_line_longer_than_the_cap_is_refused(tutorial_dir: Path, db: Database) -> None:
+    (tutorial_dir / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + "1" * 100_000)
+    with pytest.raises(DatasetError, match="ratings.csv has a line longer than 65,536"):
+        import_movielens(db, tutorial_dir)
+    assert _all_counts(db) == [0, 0, 0, 0]
+
+
+def test_a_zip_declaring_too_much_is_refused(
+    tmp_path: Path, tutorial_dir: Path, db: Database, monkeypatch
+) -> None:
+    import storage.movielens as movielens
+
+    archive = _zip_folder(tutorial_dir, tmp_path / "ml.zip")
+    monkeypatch.setattr(movielens, "MAX_UNCOMPRESSED", 1000)
+    with pytest.raises(DatasetError, match="would inflate to .* bytes; the limit is 1,000"):
+        import_movielens(db, archive)
+    assert _all_counts(db) == [0, 0, 0, 0]
