@@ -7,6 +7,7 @@ replacing the attribute is atomic.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from recommender.onboarding import adaptive_next, most_rated
 from storage import movies, ratings, watchlist
 from storage.movies import Movie
 from storage.search import Resolution, TitleIndex, TitleMatch, resolve
+
+log = logging.getLogger(__name__)
 
 ONBOARDING_SIZE = 10
 # A movie's learned features rest on its ratings; with fewer than this, neighbours are noise.
@@ -54,6 +57,10 @@ class MovieService:
         self._onboarding: list[int] | None = None
         self._franchises: dict[int, str] | None = None
         self._history_matcher: CatalogMatcher | None = None
+        self._missing: set[int] | None = None
+        # Set when the model knows movies the database lacks; the refit job then refits even
+        # if no rating changed (bot/telegram_app.refit_now), and a new model clears it.
+        self.refit_wanted = False
 
     @property
     def model(self) -> Model:
@@ -65,6 +72,25 @@ class MovieService:
         self._titles = None
         self._onboarding = None
         self._history_matcher = None
+        self._missing = None
+        self.refit_wanted = False
+
+    def missing_movies(self) -> set[int]:
+        """Movies the model knows that the database lacks (a backup restored beside a newer
+        model): never shown. Found once per model, logged once, and a refit asked for."""
+        if self._missing is None:
+            known = np.asarray(movies.all_movie_ids(self.db), dtype=np.int64)
+            missing = np.setdiff1d(self._model.movie_ids, known, assume_unique=True)
+            self._missing = {int(m) for m in missing}
+            if self._missing:
+                log.warning(
+                    "the model knows %d movies the database lacks (e.g. id %d); they are "
+                    "skipped, and a refit is asked for",
+                    len(self._missing),
+                    min(self._missing),
+                )
+                self.refit_wanted = True
+        return self._missing
 
     @property
     def titles(self) -> TitleIndex:
@@ -114,7 +140,7 @@ class MovieService:
             profile,
             ranked_depth(n),
             # Hidden, seen without a score, and already saved for later (on /watchlist).
-            exclude=watchlist.not_to_recommend(self.db, user_id),
+            exclude=watchlist.not_to_recommend(self.db, user_id) | self.missing_movies(),
             candidates=candidates,
             at=time.time(),
         )
@@ -182,7 +208,7 @@ class MovieService:
             if not saved:
                 return []
             exclude = set(movies.all_movie_ids(self.db)) - saved.keys()
-        picks = model.for_group(profiles, n, exclude, at=time.time())
+        picks = model.for_group(profiles, n, exclude | self.missing_movies(), at=time.time())
         found = movies.get_movies(self.db, [p.movie_id for p in picks])
         return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
 

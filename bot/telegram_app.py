@@ -95,8 +95,9 @@ ALLOWED_UPDATES = (
 )
 
 # Fit a model on the ratings in the database at the first path and save it to the second;
-# None when no rating changed since the last fit. Raises when the fit fails.
-Refit = Callable[[Path, Path], Model | None]
+# None when no rating changed since the last fit. Raises when the fit fails. Called with
+# force=True when the served model does not match the database (MovieService.refit_wanted).
+Refit = Callable[..., Model | None]
 
 
 @dataclass
@@ -294,7 +295,11 @@ async def refit_now(application: Application) -> bool:
     async with rt.refitting:
         started = time.perf_counter()
         try:
-            model = await asyncio.to_thread(refit, settings.db_path, settings.model_path)
+            paths = (settings.db_path, settings.model_path)
+            if rt.service.refit_wanted:  # the model knows movies the database lacks
+                model = await asyncio.to_thread(refit, *paths, force=True)
+            else:
+                model = await asyncio.to_thread(refit, *paths)
         except Exception:
             log.exception("refit failed; the previous model keeps serving")
             return False

@@ -154,10 +154,11 @@ def load_or_train(db_path: Path, model_path: Path) -> Model:
     return train(db_path, model_path).model
 
 
-def refit_if_changed(db_path: Path, model_path: Path) -> Model | None:
+def refit_if_changed(db_path: Path, model_path: Path, *, force: bool = False) -> Model | None:
     """A new model fitted on the database's ratings and saved (as `train`), or None when no
-    rating changed since the last fit: the bot's periodic refit."""
-    if ratings_changed_since_last_fit(db_path) == 0:
+    rating changed since the last fit (unless `force`: the model does not match the
+    database): the bot's periodic refit."""
+    if not force and ratings_changed_since_last_fit(db_path) == 0:
         return None
     return train(db_path, model_path).model
 
