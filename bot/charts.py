@@ -25,6 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from bot import names
 from bot.service import MovieService
 from recommender import Model
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
@@ -316,7 +317,7 @@ def group_data(service: MovieService, chat_id: int, n: int = 5) -> GroupData:
 
 
 def _first_word(name: str | None) -> str:
-    return (name or "").strip().split(" ")[0][:14]
+    return names.first_name(name, fallback="")[:14]
 
 
 # ---------------------------------------------------------------------------------- drawing
@@ -342,21 +343,28 @@ def _plain(ax) -> None:
     ax.tick_params(colors=INK, labelsize=13, length=0)
 
 
+def _text(target, x: float, y: float, text: str, **style):
+    """Draw `text` as written: never as mathtext, so a name or title such as "$x^$" cannot
+    break the picture (matplotlib parses text between two "$" as TeX)."""
+    return target.text(x, y, text, parse_math=False, **style)
+
+
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _heading(figure: Figure, y: float, text: str) -> None:
-    figure.text(0.05, y, text, fontsize=18, color=INK, weight="bold", va="top")
+    _text(figure, 0.05, y, text, fontsize=18, color=INK, weight="bold", va="top")
 
 
 def taste_chart(data: TasteData) -> bytes:
     """One portrait PNG, 1080 px wide: how you rate vs everyone, the genres you rate above and
     below everyone, and your top picks."""
     figure = _figure(10.6)
-    figure.text(0.05, 0.975, "Your movie taste", fontsize=24, weight="bold", color=INK, va="top")
+    _text(figure, 0.05, 0.975, "Your movie taste", fontsize=24, weight="bold", color=INK, va="top")
     plural = "s" * (data.n_ratings != 1)
-    figure.text(
+    _text(
+        figure,
         0.05,
         0.935,
         f"from your {data.n_ratings} rating{plural}",
@@ -402,7 +410,8 @@ def taste_chart(data: TasteData) -> bytes:
         ax.set_ylim(-0.6, len(genres) - 0.4)
         ax.axvline(0, color=MUTED, linewidth=1)
         for k, v in enumerate(leans):
-            ax.text(
+            _text(
+                ax,
                 v + (0.04 if v >= 0 else -0.04) * reach,
                 k,
                 f"{v:+.1f}",
@@ -414,7 +423,8 @@ def taste_chart(data: TasteData) -> bytes:
         ax.set_xticks([])
         _plain(ax)
         ax.spines["bottom"].set_visible(False)
-        figure.text(
+        _text(
+            figure,
             0.05,
             0.285,
             "points above or below everyone's average for the same movies",
@@ -424,13 +434,14 @@ def taste_chart(data: TasteData) -> bytes:
         )
     else:
         ax.axis("off")
-        figure.text(0.05, 0.45, "Rate a few more movies to see this.", fontsize=14, color=MUTED)
+        _text(figure, 0.05, 0.45, "Rate a few more movies to see this.", fontsize=14, color=MUTED)
 
     # 3. Top picks, as a list: text reads better than bars on a phone.
     _heading(figure, 0.225, "Your top picks")
     shown = data.picks[:TOP_PICKS]
     if not shown:
-        figure.text(
+        _text(
+            figure,
             0.05,
             0.17,
             "Nothing left to recommend: you've seen it all!",
@@ -440,9 +451,10 @@ def taste_chart(data: TasteData) -> bytes:
         )
     for k, (label, score) in enumerate(shown):
         y = 0.17 - k * 0.034
-        figure.text(0.05, y, f"{k + 1}.", fontsize=15, color=MUTED, va="center")
-        figure.text(0.1, y, _short(label, 44), fontsize=15, color=INK, va="center")
-        figure.text(
+        _text(figure, 0.05, y, f"{k + 1}.", fontsize=15, color=MUTED, va="center")
+        _text(figure, 0.1, y, _short(label, 44), fontsize=15, color=INK, va="center")
+        _text(
+            figure,
             0.95,
             y,
             f"{score:.1f}",
@@ -476,6 +488,7 @@ def _place_labels(
                 (x, y),
                 xytext=(dx, dy),
                 textcoords="offset points",
+                parse_math=False,
                 ha="left" if dx >= 0 else "right",
                 **style,
             )
@@ -503,8 +516,9 @@ def movie_map(data: MapData) -> bytes:
     ax.set_axis_off()
     focus = data.focus
     title = "Where your taste sits" if focus is None else f"Around {_short(focus.label, 30)}"
-    figure.text(0.04, 0.975, title, fontsize=22, weight="bold", color=INK, va="top")
-    figure.text(
+    _text(figure, 0.04, 0.975, title, fontsize=22, weight="bold", color=INK, va="top")
+    _text(
+        figure,
         0.04,
         0.935,
         "Movies close together are liked by the same people.",
@@ -542,7 +556,7 @@ def movie_map(data: MapData) -> bytes:
         bar = figure.colorbar(dots, cax=bar_ax, orientation="horizontal", ticks=[1, 4, 7, 10])
         bar.outline.set_visible(False)
         bar.ax.tick_params(labelsize=12, length=0, colors=INK)
-        figure.text(0.6, 0.085, "● your ratings", fontsize=13, color=INK)
+        _text(figure, 0.6, 0.085, "● your ratings", fontsize=13, color=INK)
     if data.picks:
         picks = np.array([(p.x, p.y) for p in data.picks])
         ax.scatter(
@@ -561,9 +575,10 @@ def movie_map(data: MapData) -> bytes:
         )
 
     # The picks, numbered on the map and named underneath, where long titles always fit.
-    figure.text(0.04, 0.235, "★ Your top picks", fontsize=15, weight="bold", color=INK, va="top")
+    _text(figure, 0.04, 0.235, "★ Your top picks", fontsize=15, weight="bold", color=INK, va="top")
     for k, p in enumerate(data.picks):
-        figure.text(
+        _text(
+            figure,
             0.04,
             0.195 - k * 0.032,
             f"{k + 1}  {_short(p.label, 34)}  {p.value:.1f}",
@@ -619,21 +634,21 @@ def group_chart(data: GroupData) -> bytes:
     height = 2.4 + 0.8 * n
     figure = _figure(height)
     top = 1 - 0.3 / height
-    figure.text(0.05, top, "Picks for the group", fontsize=22, weight="bold", color=INK, va="top")
+    _text(figure, 0.05, top, "Picks for the group", fontsize=22, weight="bold", color=INK, va="top")
     colours = [MEMBER_COLOURS[m % len(MEMBER_COLOURS)] for m in range(len(data.members))]
     # The legend: one coloured dot and name per member, in a row under the title.
     for m, name in enumerate(data.members[:8]):
         x = 0.05 + (m % 4) * 0.23
         y = top - (0.6 + 0.3 * (m // 4)) / height
-        figure.text(x, y, "●", fontsize=16, color=colours[m], va="center")
-        figure.text(x + 0.04, y, name, fontsize=13, color=INK, va="center")
+        _text(figure, x, y, "●", fontsize=16, color=colours[m], va="center")
+        _text(figure, x + 0.04, y, name, fontsize=13, color=INK, va="center")
     bottom = 0.75 / height
     ax = figure.add_axes(
         (0.05, bottom, 0.9, top - (1.3 if len(data.members) > 4 else 1.0) / height - bottom)
     )
     for k, (label, score, members) in enumerate(data.picks):
         y = n - 1 - k
-        ax.text(1.0, y + 0.3, f"{k + 1}. {_short(label, 46)}", fontsize=14, color=INK)
+        _text(ax, 1.0, y + 0.3, f"{k + 1}. {_short(label, 46)}", fontsize=14, color=INK)
         ax.plot([1, 10], [y, y], color="#eeeeee", linewidth=1, zorder=1)
         ax.scatter(
             members,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from bot import callbacks, history_import
+from bot import callbacks, history_import, names
 from bot import conversation_state as states
 from bot.callbacks import Verb
 from bot.conversation_state import IDLE, ConversationState, NextCard, Onboarding, OnboardingDone
@@ -248,7 +248,9 @@ class Conversation:
 
     def _remember(self, sender: Sender) -> None:
         """Store (or refresh) the sender's name and language."""
-        users.save_user(self.db, sender.user_id, sender.display_name, sender.language)
+        # Stored cleaned: pool members are listed and drawn by it (bot/names.py).
+        name = names.clean_name(sender.display_name)
+        users.save_user(self.db, sender.user_id, name, sender.language)
 
     # ------------------------------------------------------------------ commands
 
@@ -263,7 +265,7 @@ class Conversation:
                 "Hi! I recommend movies. In this group, /join the pool and use /grouprec for "
                 "picks everyone will like. Rate movies with me in a private chat."
             )
-        name = (sender.display_name or "there").split()[0][:40]
+        name = names.first_name(sender.display_name, fallback="there")
         before = self._state(sender)
         progress: Onboarding | OnboardingDone
         if before.onboarding is None:
@@ -535,7 +537,7 @@ class Conversation:
             )
         if not picks:
             return Outcome.say("Between you, you've rated everything I know!")
-        names = [self._first_name(name)[:12] for _, name in members]
+        who = [self._first_name(name)[:12] for _, name in members]
         source = " from your watchlists" if from_watchlists else ""
         lines = [
             f"Picks for {len(members)}{source} (nobody has rated these). Ranked by the average "
@@ -545,7 +547,7 @@ class Conversation:
             lines.append(f"\n{i}. {pick.movie.label} · group {pick.score:.1f}")
             lines.append(
                 "   "
-                + " · ".join(f"{n} {s:.1f}" for n, s in zip(names, pick.member_scores, strict=True))
+                + " · ".join(f"{n} {s:.1f}" for n, s in zip(who, pick.member_scores, strict=True))
             )
         replies = [Reply(chunk) for chunk in split_text(lines)]
         caption = "Each member's predicted score for the top picks."
@@ -982,8 +984,8 @@ class Conversation:
 
     @staticmethod
     def _first_name(display_name: str | None) -> str:
-        """The first word of a display name, or "Someone"."""
-        return (display_name or "Someone").split()[0][:40] if display_name else "Someone"
+        """The first readable word of a display name, or "Someone"."""
+        return names.first_name(display_name)
 
 
 def _years_label(years: tuple[int, int]) -> str:

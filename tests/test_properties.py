@@ -3,6 +3,8 @@ and the database stays valid."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
@@ -12,7 +14,7 @@ from bot.replies import MAX_TEXT, Outcome
 
 COMMANDS = [
     "start", "help", "rate", "recommend", "similar", "myratings", "forget", "cancel", "join",
-    "leave", "grouprec", "taste", "map", "nosuch",
+    "leave", "grouprec", "taste", "map", "undo", "hidden", "nosuch",
 ]  # fmt: skip
 TITLES = ["Ted", "frozen", "toy story", "harold kumar", "cinderella 2015", "zzqx", "🎬", ""]
 
@@ -37,13 +39,13 @@ callback_data = st.one_of(
     st.text(max_size=80),
     st.builds(
         lambda verb, a, b: f"{verb}:{a}:{b}",
-        st.sampled_from(list("rashplgmfxz")),
+        st.sampled_from(list("rashplgmfxzdnk")),
         st.integers(-(2**70), 2**70),
         st.integers(-20, 20),
     ),
     st.builds(
         lambda verb, a: f"{verb}:{a}",
-        st.sampled_from(list("rashplgmfxz")),
+        st.sampled_from(list("rashplgmfxzdnk")),
         st.sampled_from([1, 95441, 106696, 0, -1, 999_999_999]),
     ),
 )
@@ -103,4 +105,47 @@ def test_every_tap_gets_an_answer_and_nothing_raises(service, sender, chat, data
     outcome = Conversation(service).on_button(sender, chat, data)
     _check_answer(outcome)
     assert outcome.toast or outcome.edit or outcome.replies, f"no answer to tap {data!r}"
+    _check_database(service.db)
+
+
+# Names as Telegram allows them: only spaces of any kind, invisible and control characters,
+# combining marks, TeX for matplotlib, very long.
+ODD_CHARACTERS = " \u00a0\t\n\u200b\u200c\u200d\u2060\ufeff\u202e\u2028\u0301\x00\x1b\x7f$^\\_{}"
+display_names = st.one_of(
+    st.none(),
+    st.text(alphabet=ODD_CHARACTERS, max_size=40),
+    st.text(alphabet=st.sampled_from(ODD_CHARACTERS + "Ann$x^"), max_size=40),
+    st.text(max_size=300),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(name=display_names)
+@example(name=" ")
+@example(name="\u00a0")
+@example(name="\t")
+@example(name="\u200b")
+@example(name="$x^$")
+def test_any_display_name_greets_joins_and_leaves(service, name) -> None:
+    conversation = Conversation(service, bot_username="moviebot_test_bot")
+    sender = Sender(7, name, "en")
+    answers = [
+        conversation.on_text(sender, Chat(7, True), "/start"),
+        conversation.on_text(sender, Chat(-100, False), "/join"),
+        conversation.on_text(sender, Chat(-100, False), "/grouprec 3"),
+        conversation.on_text(sender, Chat(-100, False), "/leave"),
+    ]
+    for outcome in answers:
+        _check_answer(outcome)
+        assert outcome.replies
+        for reply in outcome.replies:
+            # Only line breaks of the bot's own; nothing invisible or controlling from a name.
+            shown = reply.text.replace("\n", "")
+            assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in shown)
+    stored = service.db.execute("SELECT display_name FROM users WHERE id = 7").fetchone()[0]
+    assert stored is None or (stored == stored.strip() and 0 < len(stored) <= 64)
     _check_database(service.db)
