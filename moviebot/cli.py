@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -839,8 +840,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, StorageError, RecommenderError) as error:
         print(f"Error: {redact(str(error))}", file=sys.stderr)
         return 1
+    except OSError as error:  # a path that cannot be made, read or written; the network
+        print(f"Error: {redact(_describe_os_error(error))}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as error:  # not a database, a locked or read-only one
+        print(f"Error: the database: {redact(str(error))}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _describe_os_error(error: OSError) -> str:
+    """ "No such file or directory: /proc/x" rather than "[Errno 2] ... '/proc/x'"."""
+    if error.strerror and error.filename is not None:
+        return f"{error.strerror}: {error.filename}"
+    return error.strerror or str(error) or type(error).__name__
 
 
 if __name__ == "__main__":
