@@ -29,7 +29,7 @@ from storage.errors import StorageError
 from storage.movielens import import_movielens
 from storage.movies import count_movies, get_movie
 from storage.ratings import count_ratings
-from storage.search import TitleIndex, clear_winner
+from storage.search import TitleIndex, clear_winner, resolve
 from storage.users import get_user
 
 if TYPE_CHECKING:
@@ -90,8 +90,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     db = open_db(args)
-    matches = TitleIndex.from_db(db).search(" ".join(args.query), limit=args.limit)
-    winner = clear_winner(matches)
+    index, query = TitleIndex.from_db(db), " ".join(args.query)
+    matches = index.search(query, limit=args.limit)
+    # The bot's pick: what search.resolve takes without asking (none when it would ask).
+    taken = resolve(index, query).movie
+    winner = next((m for m in matches if taken and m.movie_id == taken.movie_id), None)
     data = [
         {**match.__dict__, "confidence": match.confidence, "clear_winner": match is winner}
         for match in matches
