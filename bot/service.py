@@ -114,10 +114,14 @@ class MovieService:
 
     def profile(self, user_id: int, model: Model | None = None) -> UserProfile:
         """Fold the user's current ratings (and when they were given) into ``model`` (default:
-        the current one): a rating counts the moment it is stored."""
+        the current one): a rating counts the moment it is stored. Movies they marked "seen"
+        count for the ranking stage (Model.seen), without a score."""
         model = model or self._model
         history, times = ratings.user_ratings_and_times(self.db, user_id)
-        return model.fold_in({m: float(r) for m, r in history.items()}, times)
+        profile = model.fold_in({m: float(r) for m, r in history.items()}, times)
+        # Seen without a score: what they chose to watch, for the ranking stage (Model.seen).
+        seen = watchlist.seen_ids(self.db, user_id)
+        return model.seen(profile, seen) if seen else profile
 
     def recommend(
         self,

@@ -288,11 +288,30 @@ class Model(RatingModel):
             for k in order
         ]
 
+    def seen(self, profile: UserProfile, movie_ids: Iterable[int]) -> UserProfile:
+        """``profile`` with ``movie_ids`` as watched without a score ("seen it"): the ranking
+        stage reads them with the rated movies (what the user chose to watch), the rating
+        model does not (there is no score). Unknown and rated movies are ignored.
+
+        Measured on the shared split (30 % of each test user's train history turned into
+        "seen", left out of the picks either way): P@10 0.216 -> 0.231, NDCG@10 0.286 ->
+        0.310 when the ranking stage reads them (devtools/seen_signal.py,
+        docs/history/seen-signal.md)."""
+        self._check_profile(profile)
+        ids = np.fromiter((int(m) for m in movie_ids), dtype=np.int64)
+        rows, found = self._movies.lookup(ids)
+        extra = np.setdiff1d(rows[found], profile._rows)
+        return replace(profile, _seen_rows=extra)
+
     def watch_scores(self, profile: UserProfile) -> np.ndarray:
         """``max(watch(u, i), 0) + prior_i`` for every movie, in :attr:`movie_ids` order: how
-        strongly the user's rated movies point at each movie (recommender/ranking.py)."""
+        strongly the user's rated movies (and those seen without a score, :meth:`seen`)
+        point at each movie (recommender/ranking.py)."""
         self._check_profile(profile)
-        return np.maximum(self._ranking.watch_scores(profile._rows), 0.0) + self._prior
+        rows = profile._rows
+        if profile._seen_rows.size:
+            rows = np.union1d(rows, profile._seen_rows)
+        return np.maximum(self._ranking.watch_scores(rows), 0.0) + self._prior
 
     def like_probability(self, predicted: np.ndarray | float) -> np.ndarray:
         """The brake: ``sigmoid((r_hat - like_threshold) / like_scale)``."""

@@ -51,6 +51,8 @@ class UserProfile:
     _residuals: np.ndarray = field(repr=False)  # y_j = r_j - mu - b_j - b_u
     _times: np.ndarray = field(repr=False)  # when each rating was given (Unix s; NaN unknown)
     _model_token: str = field(repr=False)
+    # Movies watched without a score ("seen it"): read by the ranking stage only (Model.seen).
+    _seen_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
     @property
     def n_ratings(self) -> int:

@@ -155,3 +155,18 @@ def test_save_and_watchlist_over_telegram(fake_telegram, service, settings, cata
 
     run_bot(fake_telegram, service, settings, scenario)
     assert len(watchlist.watchlist_ids(catalog_db, user)) == 1
+
+
+def test_seen_movies_feed_the_ranking_stage_but_not_the_rating_model(
+    conversation: Conversation, service: MovieService, catalog_db: Database
+) -> None:
+    warm_up(conversation)
+    plain = service.profile(ANN.user_id)
+    for title in ("Monsters, Inc.", "Shrek", "The Incredibles"):
+        movie_id = service.titles.search(title, 1)[0].movie_id
+        watchlist.mark_seen(catalog_db, ANN.user_id, movie_id)
+    seen = service.profile(ANN.user_id)
+    model = service.model
+    assert (seen.factors == plain.factors).all() and seen.user_bias == plain.user_bias
+    assert not (model.watch_scores(seen) == model.watch_scores(plain)).all()
+    assert model.seen(plain, [TED]).n_ratings == plain.n_ratings  # no score was added
