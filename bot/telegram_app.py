@@ -16,8 +16,9 @@ as Telegram says they are (bot/membership.py). Nothing acknowledged is lost, and
 answered once: bot/delivery.py (the life of an update, from recorded to done) with
 bot/ptb_classes.py (the PTB bot, queue and update processor that journal and order updates).
 Up to CONCURRENT_CHATS chats are handled at once, each chat's updates in order. A JobQueue job
-refits the model with the refit function it is given (the CLI passes moviebot.training's) in
-another thread and swaps it in; a failed refit keeps the old model serving.
+refits the model with the refit function it is given (the CLI passes moviebot.training's
+RefitProcess, which fits in a child process) from another thread and swaps it in; a failed
+refit keeps the old model serving.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Fitting the model on the database's ratings, saving it, and recording the fit.
 
-Used by `moviebot train`, by the bot's periodic refit (in a thread, on its own connection so
-the chat never waits for it) and at start-up when there is no saved model yet.
+Used by `moviebot train`, by the bot's periodic refit (`RefitProcess`: in a child process,
+moviebot/refit_worker.py, so the chat never waits for it and a shutdown can abandon it) and at
+start-up when there is no saved model yet.
 """
 
 from __future__ import annotations
