@@ -145,6 +145,7 @@ class BotProcess:
         refit_minutes: float,
         webhook_port: int | None = None,
         metrics_port: int | None = None,
+        rate_limit: bool = False,
     ):
         self.started = time.monotonic()
         self.metrics_port = metrics_port
@@ -158,7 +159,7 @@ class BotProcess:
             model_path,
             token=TOKEN,
             refit_minutes=refit_minutes,
-            rate_limit=False,
+            rate_limit=rate_limit,
             webhook_port=webhook_port,
             webhook_path=WEBHOOK_PATH,
             webhook_secret=WEBHOOK_SECRET,

@@ -36,8 +36,10 @@ Record = Callable[[list[Update]], Awaitable[None]]
 
 # While the journal cannot store a batch (disk full, I/O errors), the batch is tried again after
 # JOURNAL_RETRY_FIRST seconds, doubling up to JOURNAL_RETRY_MAX; nothing is confirmed meanwhile.
+# A try holds the batch and never polls Telegram: it costs one failed SQLite write, so the cap
+# is short, and updates are answered within about 2 s of the disk coming back (issue 15).
 JOURNAL_RETRY_FIRST = 0.5
-JOURNAL_RETRY_MAX = 30.0
+JOURNAL_RETRY_MAX = 2.0
 
 
 class JournalingBot(ExtBot):
