@@ -121,3 +121,43 @@ def test_hidden_pages(ann: Talk, catalog_db) -> None:
     labels = [b.label for row in second.buttons for b in row]
     assert labels == ["Unhide 11", "Unhide 12", "◀ Newer"]
     assert ann.text("/hidden x") == "Ask like /hidden or /hidden 2 (a page number)."
+
+
+def test_undo_remove_and_unhide_through_telegram(fake_telegram, service, settings, catalog_db):
+    """The real PTB stack against the loopback Bot API server (which rejects anything
+    Telegram would): the new commands, buttons and in-place edits are valid requests."""
+    from telegram.ext import Application
+
+    from devtools.app import buttons, messages, run_bot
+    from tests.test_telegram import answered, until
+
+    user = 601
+
+    async def scenario(app: Application) -> None:
+        for text in ("/rate ted 8", "/rate frozen 9", "/rate jaws 7", "/undo"):
+            fake_telegram.send_text(user, text, first_name="\u00a0")  # a blank name, too
+        sent = await messages(fake_telegram, user, 4)
+        assert sent[3]["text"].startswith("Removed your rating of Jaws (1975) (7/10).")
+
+        fake_telegram.send_text(user, "/myratings", first_name="\u00a0")
+        page = (await messages(fake_telegram, user, 5))[4]
+        remove = callbacks.encode(Verb.REMOVE, FROZEN, 1)
+        assert remove in buttons(page)
+        tap = fake_telegram.tap(user, page, remove)
+        assert (await answered(fake_telegram, tap))["text"].startswith("Removed your rating")
+        await until(lambda: "Frozen" not in fake_telegram.sent_messages(user)[4]["text"])
+
+        # "Hide" is under /recommend; in the bot's database thread, as that button would.
+        await app.bot_data["runtime"].run(state.hide_movie, catalog_db, user, JAWS)
+        fake_telegram.send_text(user, "/hidden", first_name="\u00a0")
+        hidden = (await messages(fake_telegram, user, 6))[5]
+        assert hidden["text"].splitlines() == ["Movies you hid (1-1 of 1):", "1. Jaws (1975)"]
+        tap = fake_telegram.tap(user, hidden, callbacks.encode(Verb.UNHIDE, JAWS, 1))
+        assert (await answered(fake_telegram, tap))["text"].endswith("recommended again.")
+        await until(
+            lambda: fake_telegram.sent_messages(user)[5]["text"].startswith("You haven't hidden")
+        )
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, user) == {TED: 8}
+    assert state.hidden_movies(catalog_db, user) == set()
