@@ -12,6 +12,7 @@ from telegram.ext import Application
 from bot import callbacks, ptb_classes
 from bot.callbacks import Verb
 from bot.ptb_classes import SLOW_DOWN
+from bot.telegram_app import CONCURRENT_CHATS
 from devtools.app import buttons, messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
@@ -87,3 +88,32 @@ def test_taps_waiting_in_a_flood_are_answered_before_their_turn(
     assert ratings.user_ratings(catalog_db, ANN) == {FROZEN: 9}
     assert fake_telegram.sent_messages(ANN)[0]["text"].startswith("Frozen (2013): 9/10 ✓")
     assert buttons(fake_telegram.sent_messages(ANN)[0]) == []
+
+
+def test_chats_waiting_to_retry_a_delivery_lend_their_slots(
+    fake_telegram: FakeTelegram, service, settings
+) -> None:
+    """Every slot's chat got a 502 and waits a second to retry: meanwhile another chat is
+    answered at once, before any of the retries (a waiting chat holds its turn, not a slot)."""
+    waiting = [2001 + i for i in range(CONCURRENT_CHATS)]
+    other = 2100
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.inject_fault("bad_gateway", "sendMessage", times=len(waiting))
+        for user in waiting:
+            fake_telegram.send_text(user, "/help", first_name="W")
+        deadline = asyncio.get_running_loop().time() + 10
+        while sum(c.status == 502 for c in fake_telegram.calls_of("sendMessage")) < len(waiting):
+            assert asyncio.get_running_loop().time() < deadline, "the 502s never came"
+            await asyncio.sleep(0.01)
+        fake_telegram.send_text(other, "/help", first_name="O")
+        for user in [other, *waiting]:
+            await messages(fake_telegram, user, 1, timeout=10)
+
+    run_bot(fake_telegram, service, settings, scenario)
+    fake_telegram.violations.clear()  # the 502s were ours
+    delivered = [
+        c.params["chat_id"] for c in fake_telegram.calls_of("sendMessage") if c.status == 200
+    ]
+    assert delivered[0] == other
+    assert sorted(delivered[1:]) == waiting
