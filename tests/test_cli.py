@@ -535,3 +535,19 @@ def test_evaluate_no_dense_says_it_was_not_run(split: tuple[str, str], capsys) -
     code, out, _ = run(capsys, "evaluate", "--train", train, "--test", test, "--no-dense")
     assert code == 0 and "tutorial dense CG not run (--no-dense)." in out.splitlines()
     assert not any(line.startswith("tutorial dense CG  ") for line in out.splitlines())  # no row
+
+
+def test_console_pictures_go_beside_the_database_not_into_this_directory(
+    planted_db: str, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import io
+
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/rate Frozen 9\n/rate Heat 2\n/taste\n"))
+    code, out, _ = run(capsys, "chat", "--db", planted_db)
+    pictures = Path(planted_db).with_name("planted-pictures")
+    assert code == 0 and list(here.iterdir()) == []
+    assert [p.name for p in pictures.iterdir()] == ["moviebot-taste-1.png"]
+    assert str(pictures / "moviebot-taste-1.png") in out
