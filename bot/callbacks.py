@@ -34,6 +34,10 @@ class Verb(StrEnum):
     REMOVE = "d"  # d:<movie>:<page> delete this rating, show that page of /myratings again
     UNHIDE = "n"  # n:<movie>:<page> let a hidden movie back, show that page of /hidden again
     HIDDEN_PAGE = "k"  # k:<page>    a page of /hidden
+    END_NIGHT = "t"  # t:<night>     end a /movienight vote (its opener)
+    SET_GENRE = "y"  # y:<genre>     /settings: never recommend this genre, or again (index)
+
+    SET_ADVENTURE = "o"  # o:<level> /settings: -1 popular, 0 balanced, 1 hidden gems
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """The console chat: the same conversation as on Telegram, in a terminal or from a pipe.
 
 Buttons are printed as numbered choices; typing #3 taps choice [3] of the latest message that
-had buttons. With piped input (one message per line) a whole session can be scripted.
-`/import PATH` sends the file at PATH as a Telegram user sends a document (an IMDb or
-Letterboxd export); files the bot sends (/export) are written beside the pictures.
+had buttons; link buttons are printed with their address. Replies are HTML on Telegram: here
+the tags are dropped and the entities unescaped. With piped input (one message per line) a
+whole session can be scripted. `/import PATH` sends the file at PATH as a Telegram user sends
+a document (an IMDb or Letterboxd export); files the bot sends (/export) are written beside
+the pictures.
+
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TextIO
 
 from bot import charts, history_export, history_import, pictures
 from bot.conversation import Chat, Conversation, Sender
+from bot.html import to_plain
 from bot.replies import Button, Outcome, Reply
 
 log = logging.getLogger(__name__)
@@ -108,7 +112,7 @@ class ConsoleChat:
 
     def _render(self, reply: Reply) -> None:
         """Print one message, its picture's file and its buttons as numbered choices."""
-        self._print(f"bot> {reply.text}".replace("\n", "\n     "))
+        self._print(f"bot> {to_plain(reply.text)}".replace("\n", "\n     "))
         if reply.picture is not None:
             self._print(f"     {self._save_picture(reply)}")
         if reply.document is not None:
@@ -116,15 +120,19 @@ class ConsoleChat:
             self.picture_dir.mkdir(parents=True, exist_ok=True)
             (self.picture_dir / name).write_bytes(data)
             self._print(f"     [file: {self.picture_dir / name}]")
-        if reply.buttons:
-            self._buttons = [button for row in reply.buttons for button in row]
-            number = 0
-            for row in reply.buttons:
-                cells = []
-                for button in row:
-                    number += 1
-                    cells.append(f"[{number}] {button.label}")
-                self._print("     " + "  ".join(cells))
+        taps = [button for row in reply.buttons for button in row if button.data is not None]
+        if taps:
+            self._buttons = taps
+        number = 0
+        for row in reply.buttons:
+            cells = []
+            for button in row:
+                if button.data is None:
+                    cells.append(f"{button.label} {button.url}")
+                    continue
+                number += 1
+                cells.append(f"[{number}] {button.label}")
+            self._print("     " + "  ".join(cells))
 
     def _save_picture(self, reply: Reply) -> str:
         """Draw the reply's chart into a PNG file; say where it is (or why there is none)."""

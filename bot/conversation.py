@@ -29,14 +29,16 @@ Its two parts, and the handlers that move them:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from bot import callbacks, history_import, names
 from bot import conversation_state as states
 from bot.callbacks import Verb
+from bot.cards import bold_link, describe, link_buttons, title_link
 from bot.conversation_state import IDLE, ConversationState, NextCard, Onboarding, OnboardingDone
+from bot.html import bold, esc
 from bot.parsing import (
     MAX_MESSAGE,
     BadScore,
@@ -47,9 +49,10 @@ from bot.parsing import (
     parse_years,
     split_title_and_score,
 )
-from bot.replies import Button, Document, Outcome, Picture, Reply, split_text
+from bot.replies import Button, Document, Outcome, Picture, PollRequest, Reply, split_text
 from bot.service import ONBOARDING_SIZE, MovieService
-from storage import chats, imports, ratings, state, users, watchlist
+from storage import chats, imports, movienight, ratings, state, users, watchlist
+from storage import settings as user_settings
 from storage.errors import InvalidArgument, UnknownMovie
 from storage.movies import Movie, all_genres, get_movie
 from storage.search import MAX_QUERY_LENGTH, Kind, TitleMatch, clear_winner
@@ -78,6 +81,19 @@ DATA_DELETED = (
 )
 # Backups of the database are daily and each is kept this long (deploy/moviebot-backup.service).
 BACKUP_DAYS = 14
+# /settings' "how adventurous" levels (storage/settings.py), as the buttons say them.
+ADVENTURE_LABELS = {
+    user_settings.POPULAR: "Popular",
+    user_settings.BALANCED: "Balanced",
+    user_settings.HIDDEN_GEMS: "Hidden gems",
+}
+# A /movienight poll offers the pool's top picks; Telegram takes 2-12 options of 1-100 chars.
+NIGHT_OPTIONS = 5
+MAX_OPTION = 100
+# /start's payload from the "rate privately" deep link: pool_<the group's invite token>.
+INVITE_PREFIX = "pool_"
+# Commands whose answer takes a moment to make (long lists): Telegram shows "typing..." meanwhile.
+LONG_ANSWERS = frozenset({"recommend", "grouprec", "similar"})
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,7 @@ class Chat:
 
     chat_id: int
     is_private: bool = True
+    thread_id: int | None = None  # the forum topic, where replies go
 
 
 class Where(Enum):
@@ -142,12 +159,6 @@ def score_buttons(movie_id: int, with_skip: bool = False) -> tuple[tuple[Button,
     return tuple(rows)
 
 
-def describe(movie: Movie) -> str:
-    """The movie's label and genres, on two lines."""
-    genres = ", ".join(movie.genres) if movie.genres else "no genres listed"
-    return f"{movie.label}\n{genres}"
-
-
 class Conversation:
     """The bot's side of every chat: one instance serves everyone, state lives in SQLite."""
 
@@ -182,7 +193,7 @@ class Conversation:
         if command is None:
             if not chat.is_private:
                 return Outcome()
-            return Outcome.say(f"I don't know /{parsed.name[:32]}. " + "Try /help.")
+            return Outcome.say(f"I don't know /{esc(parsed.name[:32])}. " + "Try /help.")
         if not chat.is_private and command.where is Where.PRIVATE:
             return Outcome.say(PRIVATE_ONLY.format(name=command.name))
         self._remember(sender)
@@ -213,11 +224,12 @@ class Conversation:
         try:
             rows = history_import.read_file(data, file_name)
         except history_import.BadFile as error:
-            return Outcome.say(str(error))
+            return Outcome.say(esc(str(error)))
         history = history_import.current_history(self.db, sender.user_id)
         matcher = self.service.history_matcher
         plan = history_import.plan_import(rows, matcher, history)
-        lines = history_import.preview_lines(plan, matcher.labels)
+        # The file's own titles are in these lines: plain text, escaped for HTML.
+        lines = [esc(line) for line in history_import.preview_lines(plan, matcher.labels)]
         if not plan.has_changes:
             imports.drop_pending(self.db, sender.user_id)
             lines.append("Nothing to import: everything I can use from this file is here already.")
@@ -243,8 +255,35 @@ class Conversation:
         if not chat.is_private:
             return Outcome()
         if too_large:
-            return Outcome.say(history_import.too_large_message())
+            return Outcome.say(esc(history_import.too_large_message()))
         return Outcome.say("I couldn't fetch that file from Telegram. Please send it again.")
+
+    def takes_a_while(self, text: str) -> bool:
+        """Whether `text` is a command whose answer is a long list (worth a "typing...")."""
+        parsed = parse_command((text or "").strip(), self.bot_username)
+        return parsed is not None and parsed.name in LONG_ANSWERS
+
+    def on_poll(self, poll_id: str, votes: list[int], closed: bool) -> Outcome:
+        """Announce a movie night's winner when its poll closes (each option's vote count;
+        the poll is anonymous, so nothing says who voted for what)."""
+        night = movienight.night_of_poll(self.db, poll_id)
+        if night is None or night.closed or not closed or len(votes) != len(night.movie_ids):
+            return Outcome()
+        # A tie goes to the option ranked higher for the group (listed first).
+        best = max(range(len(votes)), key=lambda i: (votes[i], -i))
+        winner = get_movie(self.db, night.movie_ids[best])
+        movienight.close_night(self.db, night.id, winner.id)
+        total = sum(votes)
+        if total == 0:
+            text = f"🍿 Nobody voted, so it's the group's top pick: {bold_link(winner)}."
+        else:
+            tie = " (a tie: the group's higher pick wins)" if votes.count(votes[best]) > 1 else ""
+            text = (
+                f"🍿 The vote is in: {bold_link(winner)} wins with {votes[best]} of "
+                f"{total} vote{'s' if total != 1 else ''}{tie}. Enjoy the movie!"
+            )
+        reply = Reply(text, (link_buttons(winner),), preview_url=winner.imdb_url)
+        return Outcome(replies=[reply], chat_id=night.chat_id, thread_id=night.thread_id)
 
     def _remember(self, sender: Sender) -> None:
         """Store (or refresh) the sender's name and language."""
@@ -265,7 +304,8 @@ class Conversation:
                 "Hi! I recommend movies. In this group, /join the pool and use /grouprec for "
                 "picks everyone will like. Rate movies with me in a private chat."
             )
-        name = names.first_name(sender.display_name, fallback="there")
+        name = esc(names.first_name(sender.display_name, fallback="there"))
+        joined = self._join_by_invite(sender, args)
         before = self._state(sender)
         progress: Onboarding | OnboardingDone
         if before.onboarding is None:
@@ -280,7 +320,29 @@ class Conversation:
             intro = f"Welcome back, {name}! Let's carry on where we left off."
         outcome = self._onboarding_step(sender, before, progress)
         outcome.replies.insert(0, Reply(intro))
+        if joined is not None:
+            outcome.replies.insert(0, Reply(joined))
         return outcome
+
+    def _join_by_invite(self, sender: Sender, payload: str) -> str | None:
+        """Join the pool a "rate privately" deep link stands for; what to say about it (None
+        when /start came without one)."""
+        if not payload.startswith(INVITE_PREFIX):
+            return None
+        chat_id = movienight.invited_chat(self.db, payload.removeprefix(INVITE_PREFIX))
+        if chat_id is None:
+            return "That invite link isn't one of mine. Ask in the group for a fresh /grouprec."
+        if chats.join_pool(self.db, chat_id, sender.user_id):
+            return "You joined the group's movie pool: your ratings here shape its picks."
+        return "You're already in that group's movie pool."
+
+    def _invite_button(self, chat: Chat) -> tuple[tuple[Button, ...], ...]:
+        """The "rate privately" deep link for a group: it joins the pool and starts rating."""
+        if not self.bot_username:
+            return ()
+        token = movienight.invite_token(self.db, chat.chat_id)
+        url = f"https://t.me/{self.bot_username}?start={INVITE_PREFIX}{token}"
+        return ((Button("Join & rate privately ↗", url=url),),)
 
     def _rate(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Store the rating, or ask for the score or which movie was meant."""
@@ -314,8 +376,10 @@ class Conversation:
             elif token.casefold() in self.genres:
                 genre = self.genres[token.casefold()]
             else:
-                known = ", ".join(sorted(self.genres.values())[:20])
-                return Outcome.say(f'I don\'t know the genre "{token[:40]}". Try one of: {known}.')
+                known = esc(", ".join(sorted(self.genres.values())[:20]))
+                return Outcome.say(
+                    f'I don\'t know the genre "{esc(token[:40])}". Try one of: {known}.'
+                )
         picks = self.service.recommend(sender.user_id, n, genre, years)
         if not picks:
             return Outcome.say("I have nothing left to recommend with that filter.")
@@ -332,19 +396,17 @@ class Conversation:
         else:
             header = f"Your top {len(picks)}" + (f" {genre}" if genre else "") + " picks"
             header += f" {_years_label(years)}:" if years else ":"
-        lines = [header]
+        lines = [bold(header)]
         for i, pick in enumerate(picks, start=1):
-            genres = ", ".join(pick.movie.genres[:3]) or "no genres listed"
-            lines.append(f"\n{i}. {pick.movie.label} · {pick.score:.1f}/10 · {genres}")
-            details = []
+            genres = esc(", ".join(pick.movie.genres[:3]) or "no genres listed")
+            lines.append(f"\n{i}. {title_link(pick.movie)} · {pick.score:.1f}/10 · {genres}")
             if pick.because:
                 movie, rating = pick.because
-                details.append(f"because you rated {movie.title} {rating}")
-            if pick.movie.imdb_url:
-                details.append(pick.movie.imdb_url)
-            if details:
-                lines.append("   " + " · ".join(details))
-        buttons = []
+                lines.append(f"   because you rated {esc(movie.title)} {rating}")
+        # The top pick is the card: its preview (Telegram draws the poster) and its links.
+        top = picks[0].movie
+        buttons = [link_buttons(top)]
+
         for i, pick in enumerate(picks[:BUTTONS_FOR_FIRST], start=1):
             movie_id = pick.movie.id
             buttons.append(
@@ -358,6 +420,7 @@ class Conversation:
         chunks = split_text(lines)
         replies = [Reply(chunk) for chunk in chunks[:-1]]
         replies.append(Reply(chunks[-1], tuple(buttons)))
+        replies[0] = replace(replies[0], preview_url=top.imdb_url)
         return Outcome(replies=replies)
 
     def _similar(self, sender: Sender, chat: Chat, args: str) -> Outcome:
@@ -384,7 +447,7 @@ class Conversation:
             return Outcome.say("There is no rating left to undo. /rate Ted 8 rates a movie.")
         movie, rating = undone
         return Outcome.say(
-            f"Removed your rating of {movie.label[:150]} ({rating}/10). /undo again removes "
+            f"Removed your rating of {esc(movie.label[:150])} ({rating}/10). /undo again removes "
             "the one before; /myratings lists the rest."
         )
 
@@ -459,7 +522,7 @@ class Conversation:
             """Ask for the map, with `focus` marked."""
             caption = "Where your taste sits: movies close together are liked by the same people."
             if focus is not None:
-                caption += f" Marked: {focus.label}."
+                caption += f" Marked: {esc(focus.label)}."
             picture = Picture("map", sender.user_id, focus.id if focus else None)
             return Outcome(replies=[Reply(caption, picture=picture)])
 
@@ -486,6 +549,69 @@ class Conversation:
             ),
         )
 
+    def _settings(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Show the sender's settings with buttons to change them."""
+        return Outcome(replies=[self._settings_card(sender)])
+
+    def _settings_card(self, sender: Sender) -> Reply:
+        """The settings message: what is set, and a button for every change."""
+        chosen = user_settings.get_settings(self.db, sender.user_id)
+        excluded = ", ".join(chosen.excluded_genres) or "nothing excluded"
+        lines = [
+            bold("Your settings"),
+            f"Never recommend: {esc(excluded)}",
+            f"How adventurous: {ADVENTURE_LABELS[chosen.adventurous]}",
+            # The language row (helper "lang") goes here.
+            "",
+            "Tap a level, or a genre to exclude it (tap again to allow it).",
+        ]
+        levels = tuple(
+            Button(
+                label + (" ✓" if level == chosen.adventurous else ""),
+                callbacks.encode(Verb.SET_ADVENTURE, level),
+            )
+            for level, label in ADVENTURE_LABELS.items()
+        )
+        genres = sorted(self.genres.values())
+        cells = [
+            Button(
+                ("🚫 " if genre in chosen.excluded_genres else "") + genre,
+                callbacks.encode(Verb.SET_GENRE, index),
+            )
+            for index, genre in enumerate(genres)
+        ]
+        rows = [levels] + [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
+        return Reply("\n".join(lines), tuple(rows))
+
+    def _tap_set_adventure(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Set how adventurous the sender's picks are."""
+        if cb.target not in ADVENTURE_LABELS:
+            return Outcome(toast=SORRY_OLD_BUTTON)
+        chosen = user_settings.get_settings(self.db, sender.user_id)
+        user_settings.save_settings(self.db, sender.user_id, replace(chosen, adventurous=cb.target))
+        toast = f"Picks: {ADVENTURE_LABELS[cb.target].lower()}"
+        return Outcome(edit=self._settings_card(sender), toast=toast)
+
+    def _tap_set_genre(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Exclude a genre from the sender's recommendations, or allow it again."""
+        genres = sorted(self.genres.values())
+        if not 0 <= cb.target < len(genres):
+            return Outcome(toast=SORRY_OLD_BUTTON)
+        genre = genres[cb.target]
+        chosen = user_settings.get_settings(self.db, sender.user_id)
+        if genre in chosen.excluded_genres:
+            excluded = tuple(g for g in chosen.excluded_genres if g != genre)
+            toast = f"{genre} is back in your picks"
+        else:
+            excluded = (*chosen.excluded_genres, genre)
+            toast = f"No more {genre}"
+        if len(excluded) > user_settings.MAX_EXCLUDED:
+            return Outcome(toast="That's every genre: allow one again first.")
+        user_settings.save_settings(
+            self.db, sender.user_id, replace(chosen, excluded_genres=excluded)
+        )
+        return Outcome(edit=self._settings_card(sender), toast=toast)
+
     def _cancel(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Drop the onboarding and any question waiting for a score."""
         had = self._state(sender)
@@ -498,7 +624,7 @@ class Conversation:
         """Add the sender to the group's pool."""
         added = chats.join_pool(self.db, chat.chat_id, sender.user_id)
         size = len(chats.pool_members(self.db, chat.chat_id))
-        who = self._first_name(sender.display_name)
+        who = esc(self._first_name(sender.display_name))
         if not added:
             return Outcome.say(f"{who}, you're already in this chat's pool ({size} in it).")
         return Outcome.say(
@@ -509,7 +635,7 @@ class Conversation:
     def _leave(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Take the sender out of the group's pool."""
         removed = chats.leave_pool(self.db, chat.chat_id, sender.user_id)
-        who = self._first_name(sender.display_name)
+        who = esc(self._first_name(sender.display_name))
         if not removed:
             return Outcome.say(f"{who}, you weren't in this chat's pool.")
         return Outcome.say(f"{who} left this chat's movie pool.")
@@ -528,7 +654,9 @@ class Conversation:
             )
         members = chats.pool_members(self.db, chat.chat_id)
         if not members:
-            return Outcome.say("Nobody has joined this chat's pool yet: /join first.")
+            return Outcome.say(
+                "Nobody has joined this chat's pool yet: /join first.", self._invite_button(chat)
+            )
         picks = self.service.group_picks([uid for uid, _ in members], n, from_watchlists)
         if not picks and from_watchlists:
             return Outcome.say(
@@ -537,22 +665,81 @@ class Conversation:
             )
         if not picks:
             return Outcome.say("Between you, you've rated everything I know!")
-        who = [self._first_name(name)[:12] for _, name in members]
+        who = [esc(self._first_name(name)[:12]) for _, name in members]
         source = " from your watchlists" if from_watchlists else ""
         lines = [
             f"Picks for {len(members)}{source} (nobody has rated these). Ranked by the average "
             "predicted score, minus a penalty when anyone is predicted below 6/10:"
         ]
         for i, pick in enumerate(picks, start=1):
-            lines.append(f"\n{i}. {pick.movie.label} · group {pick.score:.1f}")
+            lines.append(f"\n{i}. {title_link(pick.movie)} · group {pick.score:.1f}")
             lines.append(
                 "   "
                 + " · ".join(f"{n} {s:.1f}" for n, s in zip(who, pick.member_scores, strict=True))
             )
         replies = [Reply(chunk) for chunk in split_text(lines)]
+        replies[0] = replace(
+            replies[0], preview_url=picks[0].movie.imdb_url, buttons=self._invite_button(chat)
+        )
         caption = "Each member's predicted score for the top picks."
         replies.append(Reply(caption, picture=Picture("group", chat.chat_id)))
         return Outcome(replies=replies)
+
+    def _movie_night(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Open a poll of the pool's top picks, or end the open one (/movienight end)."""
+        night = movienight.open_night_in(self.db, chat.chat_id)
+        if args.casefold() == "end":
+            return self._end_night_outcome(sender, night, tapped=False)
+        if args:
+            return Outcome.say("Ask like /movienight to start a vote, /movienight end to end it.")
+        if night is not None:
+            return Outcome.say(
+                "A movie night vote is already open here: vote in the poll, or /movienight end "
+                "to close it."
+            )
+        members = chats.pool_members(self.db, chat.chat_id)
+        if not members:
+            return Outcome.say(
+                "Nobody has joined this chat's pool yet: /join first.", self._invite_button(chat)
+            )
+        picks = self.service.group_picks([uid for uid, _ in members], NIGHT_OPTIONS)
+        if len(picks) < 2:
+            return Outcome.say("I need two movies nobody in the pool has rated to vote on.")
+        night = movienight.open_night(
+            self.db, chat.chat_id, chat.thread_id, sender.user_id, [p.movie.id for p in picks]
+        )
+        question = f"🍿 Movie night! Which one shall we watch? (top picks for the {len(members)})"
+        options = tuple(p.movie.label[:MAX_OPTION] for p in picks)
+        end = (Button("End the vote", callbacks.encode(Verb.END_NIGHT, night.id)),)
+        return Outcome(replies=[Reply(question, (end,), poll=PollRequest(night.id, options))])
+
+    def _end_night(
+        self, sender: Sender, night: movienight.Night | None
+    ) -> tuple[tuple[int, int] | None, str]:
+        """The poll to stop for the sender, or None and why not."""
+        if night is None or night.closed:
+            return None, "There's no movie night vote open here. /movienight starts one."
+        if night.opened_by is not None and night.opened_by != sender.user_id:
+            return None, "Only the one who opened the vote can end it."
+        if night.message_id is None:
+            return None, "The poll is still on its way: try again in a moment."
+        return (night.chat_id, night.message_id), "Closing the vote…"
+
+    def _end_night_outcome(
+        self, sender: Sender, night: movienight.Night | None, tapped: bool
+    ) -> Outcome:
+        """Stop the poll (the winner is announced when Telegram reports it closed)."""
+        stop, why = self._end_night(sender, night)
+        if tapped:
+            return Outcome(toast=why, stop_poll=stop)
+        return Outcome(stop_poll=stop) if stop else Outcome.say(why)
+
+    def _tap_end_night(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """End the movie night vote whose poll carries the button."""
+        night = movienight.get_night(self.db, cb.target)
+        if night is None or night.chat_id != chat.chat_id:
+            return Outcome(toast=SORRY_OLD_BUTTON)
+        return self._end_night_outcome(sender, night, tapped=True)
 
     # ------------------------------------------------------------------ plain text
 
@@ -581,7 +768,7 @@ class Conversation:
         movie = get_movie(self.db, winner.movie_id)
         if score is not None:
             return Outcome.say(
-                f"Did you mean to rate {movie.label} {score}/10? Tap to confirm:",
+                f"Did you mean to rate {esc(movie.label)} {score}/10? Tap to confirm:",
                 ((Button(f"Yes, {score}/10", callbacks.encode(Verb.RATE, movie.id, score)),),),
             )
         self._change_state(sender, lambda s: s.ask_score(movie.id))
@@ -613,10 +800,12 @@ class Conversation:
         movie = get_movie(self.db, cb.target)
         before = self._state(sender)
         if before.onboarding is None or before.onboarding.current != movie.id:
-            return Outcome(edit=Reply(f"{movie.label}: skipped."))
+            return Outcome(edit=Reply(f"{esc(movie.label)}: skipped."))
         progress = before.onboarding.card_skipped(self._next_card(sender))
         outcome = self._onboarding_step(sender, before, progress)
-        return Outcome(replies=outcome.replies, edit=Reply(f"{movie.label}: not seen, skipped."))
+        return Outcome(
+            replies=outcome.replies, edit=Reply(f"{esc(movie.label)}: not seen, skipped.")
+        )
 
     def _tap_ask_score(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Show the score buttons for a recommended movie."""
@@ -715,9 +904,9 @@ class Conversation:
         if reply.picture is None:
             return Outcome(edit=reply)
         picture = Picture("map", sender.user_id, movie.id)
-        caption = f"{reply.text} Marked: {movie.label}."
+        caption = f"{reply.text} Marked: {esc(movie.label)}."
         return Outcome(
-            edit=Reply("Okay: " + movie.label), replies=[Reply(caption, picture=picture)]
+            edit=Reply("Okay: " + esc(movie.label)), replies=[Reply(caption, picture=picture)]
         )
 
     def _tap_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -793,7 +982,7 @@ class Conversation:
             return Outcome.say(f"Titles are at most {MAX_QUERY_LENGTH} characters.")
         resolution = self.service.resolve(title)
         if resolution.kind is Kind.NONE:
-            shown = title if len(title) <= 60 else title[:57] + "..."
+            shown = esc(title if len(title) <= 60 else title[:57] + "...")
             return Outcome.say(
                 f'I couldn\'t find a movie called "{shown}". Check the spelling, or add the '
                 "year, like: Cinderella 2015."
@@ -807,7 +996,7 @@ class Conversation:
         if clear_winner(list(choices)) is None:
             question = "Which one do you mean?"
         else:
-            question = f"Did you mean {choices[0].label[:150]}?"
+            question = f"Did you mean {esc(choices[0].label[:150])}?"
         return Outcome.say(question, (*buttons, cancel))
 
     def _rate_or_ask(self, sender: Sender, movie: Movie, score: int | None) -> Outcome:
@@ -826,11 +1015,12 @@ class Conversation:
     @staticmethod
     def _confirmation(movie: Movie, rating: int, previous: int | None) -> str:
         """ "Ted (2012): 8/10 ✓", saying so when it replaced another score."""
+        label = esc(movie.label)
         if previous is None:
-            return f"{movie.label}: {rating}/10 ✓"
+            return f"{label}: {rating}/10 ✓"
         if previous == rating:
-            return f"{movie.label}: {rating}/10 ✓ (unchanged)"
-        return f"{movie.label}: {rating}/10 ✓ (replaces your earlier {previous}/10)"
+            return f"{label}: {rating}/10 ✓ (unchanged)"
+        return f"{label}: {rating}/10 ✓ (replaces your earlier {previous}/10)"
 
     def _similar_to(self, movie: Movie, with_save: bool = False) -> Outcome:
         """List the movies most like `movie`, or say it is too little known; `with_save`
@@ -840,12 +1030,12 @@ class Conversation:
             # The model's count (what `similar` went by), not the database's.
             count = self.service.rating_count(movie.id)
             return Outcome.say(
-                f"I don't know {movie.label} well enough yet to find movies like it "
+                f"I don't know {esc(movie.label)} well enough yet to find movies like it "
                 f"({count} rating{'s' if count != 1 else ''}). Try a better-known one."
             )
-        lines = [f"Movies like {movie.label}:"]
+        lines = [f"Movies like {title_link(movie)}:"]
         for i, (other, share) in enumerate(nearest, start=1):
-            lines.append(f"{i}. {other.label} · liked by {share:.0%} of its fans")
+            lines.append(f"{i}. {title_link(other)} · liked by {share:.0%} of its fans")
         replies = [Reply(chunk) for chunk in split_text(lines)]
         if with_save:
             saves = [
@@ -874,7 +1064,8 @@ class Conversation:
         lines = [f"Your watchlist ({offset + 1}-{offset + len(rows)} of {total}):"]
         buttons = []
         for i, (movie, _added) in enumerate(rows, start=offset + 1):
-            lines.append(f"{i}. {movie.label}")
+            lines.append(f"{i}. {title_link(movie)}")
+
             buttons.append(
                 (
                     Button(f"Rate {i}", callbacks.encode(Verb.ASK_SCORE, movie.id)),
@@ -902,7 +1093,8 @@ class Conversation:
         rows = ratings.user_ratings_page(self.db, sender.user_id, offset=offset, limit=RATINGS_PAGE)
         lines = [f"Your ratings ({offset + 1}-{offset + len(rows)} of {total}):"]
         numbered = list(enumerate(rows, start=offset + 1))
-        lines += [f"{i}. {movie.label}: {rating}/10" for i, (movie, rating) in numbered]
+        lines += [f"{i}. {esc(movie.label)}: {rating}/10" for i, (movie, rating) in numbered]
+
         removes = [
             Button(f"Remove {i}", callbacks.encode(Verb.REMOVE, movie.id, page))
             for i, (movie, _) in numbered
@@ -929,7 +1121,8 @@ class Conversation:
         movies = state.hidden_page(self.db, sender.user_id, offset=offset, limit=HIDDEN_PAGE)
         lines = [f"Movies you hid ({offset + 1}-{offset + len(movies)} of {total}):"]
         numbered = list(enumerate(movies, start=offset + 1))
-        lines += [f"{i}. {movie.label}" for i, movie in numbered]
+        lines += [f"{i}. {esc(movie.label)}" for i, movie in numbered]
+
         unhides = [
             Button(f"Unhide {i}", callbacks.encode(Verb.UNHIDE, movie.id, page))
             for i, movie in numbered
@@ -1049,6 +1242,14 @@ COMMANDS = (
         elsewhere="/grouprec works in a group chat, for everyone who /join-ed.",
     ),
     Command(
+        "movienight",
+        Conversation._movie_night,
+        Where.GROUP,
+        menu="Vote on tonight's movie",
+        help="/movienight to vote on the pool's top picks",
+        elsewhere="/movienight works in a group chat, for everyone who /join-ed.",
+    ),
+    Command(
         "similar",
         Conversation._similar,
         Where.BOTH,
@@ -1112,6 +1313,13 @@ COMMANDS = (
         help="/map [title] - where your taste sits on a map of movies, e.g. /map Frozen",
     ),
     Command(
+        "settings",
+        Conversation._settings,
+        Where.PRIVATE,
+        menu="Genres to skip, how adventurous",
+        help="/settings - genres never to recommend, popular picks or hidden gems",
+    ),
+    Command(
         "forget",
         Conversation._forget,
         Where.PRIVATE,
@@ -1150,6 +1358,9 @@ BUTTONS: dict[Verb, Tap] = {
     Verb.REMOVE: Tap(Conversation._tap_remove, personal=True),
     Verb.UNHIDE: Tap(Conversation._tap_unhide, personal=True),
     Verb.HIDDEN_PAGE: Tap(Conversation._tap_hidden_page, personal=True),
+    Verb.END_NIGHT: Tap(Conversation._tap_end_night, personal=False),
+    Verb.SET_GENRE: Tap(Conversation._tap_set_genre, personal=True),
+    Verb.SET_ADVENTURE: Tap(Conversation._tap_set_adventure, personal=True),
 }
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
@@ -1171,6 +1382,6 @@ def _help_text() -> str:
     return "\n".join([HELP_INTRO, "", *lines, "In a group: " + ", ".join(group) + "."])
 
 
-HELP = _help_text()
+HELP = esc(_help_text())
 PRIVATE_MENU = menu(Where.PRIVATE)
 GROUP_MENU = menu(Where.GROUP)

@@ -42,8 +42,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ChatType
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputPollOption,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -59,9 +67,9 @@ from bot.conversation import Conversation
 from bot.http_request import ConnectTimedOut
 from bot.ptb_classes import TapAnswers, wait_without_slot
 from bot.redact import redact
-from bot.replies import Outcome, Reply, outcome_from_json, outcome_to_json
+from bot.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
-from storage import imports, journal, users
+from storage import imports, journal, movienight, users
 from storage.errors import InvalidArgument
 from storage.validate import check_id
 
@@ -81,8 +89,17 @@ RETRY_MAX_SECONDS = 60.0
 UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
 UNREADABLE = "Sorry, I could not read that message. Please send it again in other words."
+# Every reply text is HTML (bot/html.py), sent and edited with this parse mode. (Not PTB's
+# Defaults: those also add a parse_mode to sendPoll, which takes none.)
+PARSE_MODE = ParseMode.HTML
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Telegram answers these when a step already happened (a retried delivery): treat as done.
-_ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
+_ALREADY_DONE = (
+    "message is not modified",
+    "query is too old",
+    "query id is invalid",
+    "poll has already been closed",
+)
 
 
 class BotRuntime:
@@ -419,16 +436,32 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
     repeat is harmless: "not modified", "query is too old"), and so is anything whose
     connection never opened (ConnectTimedOut).
     """
-    query, chat = update.callback_query, update.effective_chat
+    query, bot = update.callback_query, update.get_bot()
+    if outcome.chat_id is not None:  # an update from no chat (a poll's): the outcome says where
+        chat_id, thread = outcome.chat_id, outcome.thread_id
+    else:
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        thread = thread_of(update)
     steps: list[tuple[Callable[[], Awaitable[Any]], bool]] = []  # (step, sends a new message)
     if query is not None:
         steps.append((lambda: _answer_tap(rt, update.update_id, query, outcome.toast), False))
     if outcome.edit is not None and query is not None:
         edit = outcome.edit
-        edit_step = lambda: query.edit_message_text(edit.text, reply_markup=_markup(edit))  # noqa: E731
+
+        def edit_step() -> Awaitable[Any]:
+            return query.edit_message_text(
+                edit.text,
+                parse_mode=PARSE_MODE,
+                reply_markup=_markup(edit),
+                link_preview_options=_preview(edit),
+            )
+
         steps.append((edit_step, False))
+    if outcome.stop_poll is not None:
+        poll_chat, poll_message = outcome.stop_poll
+        steps.append((lambda: bot.stop_poll(poll_chat, poll_message), False))
     for reply in outcome.replies:
-        steps.append((lambda reply=reply: _send_reply(rt, chat, reply), True))
+        steps.append((lambda reply=reply: _send_reply(rt, bot, chat_id, reply, thread), True))
     for number, (step, sends) in enumerate(steps, start=1):
         if number <= delivered:
             continue
@@ -457,27 +490,104 @@ async def _answer_tap(rt: BotRuntime, update_id: int, query: Any, toast: str | N
         await query.answer(toast)
 
 
-async def _send_reply(rt: BotRuntime, chat: Any, reply: Reply) -> Any:
-    """Send one reply: a photo with a caption when it asks for a picture, a file when it asks
-    for a document, else a message."""
+def thread_of(update: Update) -> int | None:
+    """The forum topic the update came from (replies go there), None outside forum topics."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or not chat.is_forum or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+async def _send_reply(
+    rt: BotRuntime, bot: Bot, chat_id: int, reply: Reply, thread: int | None = None
+) -> Any:
+    """Send one reply: a poll, a photo with a caption when it asks for a picture, or a
+    message."""
+
+    async def send_text(text: str) -> Any:
+        return await bot.send_message(
+            chat_id,
+            text,
+            parse_mode=PARSE_MODE,
+            reply_markup=_markup(reply),
+            link_preview_options=_preview(reply),
+            message_thread_id=thread,
+        )
+
+    if reply.poll is not None:
+        return await _send_poll(rt, bot, chat_id, reply, reply.poll, thread)
     if reply.document is not None:
         name, data = await rt.run(history_export.render, rt.db, reply.document)
-        return await chat.send_document(
+        return await bot.send_document(
+            chat_id,
             InputFile(data, filename=name),
             caption=reply.text[: pictures.MAX_CAPTION],
+            parse_mode=PARSE_MODE,
             reply_markup=_markup(reply),
+            message_thread_id=thread,
         )
+
     if reply.picture is None:
-        return await chat.send_message(reply.text, reply_markup=_markup(reply))
+        return await send_text(reply.text)
+    await _chat_action(bot, chat_id, ChatAction.UPLOAD_PHOTO, thread)
     try:
         data = await rt.run(pictures.gather, rt.service, reply.picture)
     except charts.ChartError as error:
-        text = pictures.instead_of_picture(error, reply.text)
-        return await chat.send_message(text, reply_markup=_markup(reply))
+        return await send_text(pictures.instead_of_picture(error, reply.text))
     # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
     png = await asyncio.to_thread(pictures.draw, reply.picture, data)
     caption = reply.text[: pictures.MAX_CAPTION]
-    return await chat.send_photo(png, caption=caption, reply_markup=_markup(reply))
+    return await bot.send_photo(
+        chat_id,
+        png,
+        caption=caption,
+        parse_mode=PARSE_MODE,
+        reply_markup=_markup(reply),
+        message_thread_id=thread,
+    )
+
+
+async def _send_poll(
+    rt: BotRuntime, bot: Bot, chat_id: int, reply: Reply, poll: PollRequest, thread: int | None
+) -> Any:
+    """Send the movie night's poll and attach it to the night (its votes come as `poll`
+    updates with its id). Anonymous: who voted for what never reaches the bot or the group."""
+    message = await bot.send_poll(
+        chat_id,
+        reply.text,
+        # Plain text: a poll's question and options take no HTML (only custom emoji).
+        [InputPollOption(option, text_parse_mode=None) for option in poll.options],
+        question_parse_mode=None,
+        is_anonymous=True,
+        reply_markup=_markup(reply),
+        message_thread_id=thread,
+    )
+    if message.poll is not None:
+        await rt.run(movienight.poll_sent, rt.db, poll.night, message.poll.id, message.id)
+    return message
+
+
+async def _chat_action(bot: Bot, chat_id: int, action: str, thread: int | None = None) -> None:
+    """Show "sending a photo..." or "typing..." while an answer is made; a failure to show it
+    changes nothing (the answer itself is what counts)."""
+    try:
+        await bot.send_chat_action(chat_id, action, message_thread_id=thread)
+    except TelegramError as error:
+        log.debug("chat action %s not shown: %s", action, error)
+
+
+async def show_typing(update: Update) -> None:
+    """Show "typing..." in the update's chat (and topic) while a long answer is computed."""
+    if update.effective_chat is not None:
+        chat_id = update.effective_chat.id
+        await _chat_action(update.get_bot(), chat_id, ChatAction.TYPING, thread_of(update))
+
+
+def _preview(reply: Reply) -> LinkPreviewOptions:
+    """A preview of the reply's one chosen link, or none at all."""
+    if reply.preview_url is None:
+        return NO_PREVIEW
+    return LinkPreviewOptions(url=reply.preview_url, prefer_large_media=True)
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -485,7 +595,13 @@ def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
     rows = [
-        [InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons
+        [
+            InlineKeyboardButton(b.label, url=b.url)
+            if b.url is not None
+            else InlineKeyboardButton(b.label, callback_data=b.data)
+            for b in row
+        ]
+        for row in reply.buttons
     ]
     return InlineKeyboardMarkup(rows)
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.cards import link_buttons, title_link
+from bot.html import esc
+from bot.replies import Button
 from bot.service import MovieService
 from recommender import UserProfile
 from storage import movies, ratings
@@ -41,7 +44,9 @@ MAX_TITLE = 200  # a card's title line; longer catalog titles are cut
 @dataclass(frozen=True)
 class InlineCard:
     """One result: ``id`` is stable per movie ("m<movie_id>"); ``message_text`` is what gets
-    posted when the card is chosen (plain text)."""
+    posted when the card is chosen (HTML: the title linked to IMDb, the genres), with the
+    movie's link buttons under it and a preview of ``preview_url`` (Telegram draws the
+    poster)."""
 
     id: str
     movie_id: int
@@ -50,6 +55,8 @@ class InlineCard:
     message_text: str
     predicted: float | None = None  # the asker's predicted score, when the model knows the movie
     your_rating: int | None = None  # the asker's own rating, when they rated it
+    links: tuple[Button, ...] = ()
+    preview_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,19 +98,20 @@ def _card(movie: Movie, predicted: float | None, rated: int | None, cold: bool) 
     elif predicted is not None:
         # With no ratings the prediction is just the movie's average: say so.
         parts.append(f"{'average' if cold else 'your predicted score'} {predicted:.1f}/10")
-    lines = [movie.label[:MAX_TITLE]]
+    # A catalog title is far below Telegram's 4096 characters: no cut that could split a tag.
+    lines = [title_link(movie)]
     if genres:
-        lines.append(genres)
-    if movie.imdb_url:
-        lines.append(movie.imdb_url)
+        lines.append(esc(genres))
     return InlineCard(
         id=f"m{movie.id}",
         movie_id=movie.id,
         title=movie.label[:MAX_TITLE],
         description=" · ".join(parts),
-        message_text="\n".join(lines)[:MAX_MESSAGE_TEXT],
+        message_text="\n".join(lines),
         predicted=predicted,
         your_rating=rated,
+        links=link_buttons(movie),
+        preview_url=movie.imdb_url,
     )
 
 

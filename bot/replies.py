@@ -1,4 +1,5 @@
-"""What the command layer answers with: text, optional buttons, no Telegram types."""
+"""What the command layer answers with: HTML text (bot/html.py), optional buttons, no Telegram
+types."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ MAX_TEXT = 4096
 
 @dataclass(frozen=True)
 class Button:
-    """One inline button: what it says and what a tap sends back."""
+    """One inline button: what it says and either what a tap sends back or the link it opens."""
 
-    label: str
-    data: str  # callback data, built and parsed only by bot.callbacks
+    label: str  # plain text (Telegram shows button labels as they are)
+    data: str | None = None  # callback data, built and parsed only by bot.callbacks
+    url: str | None = None  # a link button (IMDb, Letterboxd, a deep link to the bot)
+
+    def __post_init__(self) -> None:
+        """A button does exactly one thing: send `data` back or open `url`."""
+        if (self.data is None) == (self.url is None):
+            raise ValueError(f"button {self.label!r} needs callback data or a url, not both")
 
 
 @dataclass(frozen=True)
@@ -41,13 +48,29 @@ class Document:
 
 
 @dataclass(frozen=True)
+class PollRequest:
+    """A Telegram poll to send instead of a message: the reply's text is its question (plain,
+    not HTML), `options` its answers; once sent it is attached to movie night `night`."""
+
+    night: int
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message: its text, its rows of buttons, optionally a picture or a document."""
+    """One message: its HTML text, its rows of buttons, optionally a picture, a document or a
+    poll.
+
+    `preview_url` is the one link Telegram draws a preview for (the top pick's page, whose
+    poster Telegram fetches itself); without it the message has no link preview.
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     picture: Picture | None = None  # sent as a photo with `text` as its caption
     document: Document | None = None  # sent as a file with `text` as its caption
+    preview_url: str | None = None
+    poll: PollRequest | None = None
 
 
 @dataclass
@@ -55,12 +78,17 @@ class Outcome:
     """Everything one message or tap causes.
 
     `edit` replaces the message whose button was tapped; `toast` is the short notice Telegram
-    shows on a tap (answerCallbackQuery); `replies` are new messages, in order.
+    shows on a tap (answerCallbackQuery); `stop_poll` (chat id, message id) closes a poll the
+    bot sent; `replies` are new messages, in order. They go to the chat (and forum topic) the
+    update came from, or to `chat_id` (and `thread_id`) for updates from no chat (a poll's).
     """
 
     replies: list[Reply] = field(default_factory=list)
     edit: Reply | None = None
     toast: str | None = None
+    stop_poll: tuple[int, int] | None = None
+    chat_id: int | None = None
+    thread_id: int | None = None
 
     @classmethod
     def say(cls, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outcome:
@@ -85,23 +113,33 @@ def split_text(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
     return chunks
 
 
+def _button_to_list(button: Button) -> list:
+    """[label, data] for a callback button (as stored before link buttons), [label, None, url]
+    for a link button."""
+    return [button.label, button.data] if button.url is None else [button.label, None, button.url]
+
+
 def _reply_to_dict(reply: Reply) -> dict:
     """The reply as plain JSON data."""
     picture = reply.picture
     return {
         "text": reply.text,
-        "buttons": [[[b.label, b.data] for b in row] for row in reply.buttons],
+        "buttons": [[_button_to_list(b) for b in row] for row in reply.buttons],
         "picture": [picture.kind, picture.subject, picture.focus] if picture else None,
         "document": [reply.document.kind, reply.document.subject] if reply.document else None,
+        "preview_url": reply.preview_url,
+        "poll": [reply.poll.night, list(reply.poll.options)] if reply.poll else None,
     }
 
 
 def _reply_from_dict(data: dict) -> Reply:
-    """The reply stored by _reply_to_dict."""
-    buttons = tuple(tuple(Button(label, cb) for label, cb in row) for row in data["buttons"])
+    """The reply stored by _reply_to_dict (or by a version before link buttons)."""
+    buttons = tuple(tuple(Button(*fields) for fields in row) for row in data["buttons"])
     picture = Picture(*data["picture"]) if data.get("picture") else None
     document = Document(*data["document"]) if data.get("document") else None
-    return Reply(data["text"], buttons, picture, document)
+    poll = data.get("poll")
+    poll_request = PollRequest(poll[0], tuple(poll[1])) if poll else None
+    return Reply(data["text"], buttons, picture, document, data.get("preview_url"), poll_request)
 
 
 def outcome_to_json(outcome: Outcome) -> str:
@@ -111,6 +149,9 @@ def outcome_to_json(outcome: Outcome) -> str:
             "replies": [_reply_to_dict(r) for r in outcome.replies],
             "edit": _reply_to_dict(outcome.edit) if outcome.edit else None,
             "toast": outcome.toast,
+            "stop_poll": list(outcome.stop_poll) if outcome.stop_poll else None,
+            "chat_id": outcome.chat_id,
+            "thread_id": outcome.thread_id,
         },
         ensure_ascii=False,
     )
@@ -123,4 +164,7 @@ def outcome_from_json(text: str) -> Outcome:
         replies=[_reply_from_dict(r) for r in data["replies"]],
         edit=_reply_from_dict(data["edit"]) if data["edit"] else None,
         toast=data["toast"],
+        stop_poll=tuple(data["stop_poll"]) if data.get("stop_poll") else None,
+        chat_id=data.get("chat_id"),
+        thread_id=data.get("thread_id"),
     )

@@ -21,6 +21,7 @@ from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.onboarding import adaptive_next, most_rated
 from storage import movies, ratings, watchlist
+from storage import settings as user_settings
 from storage.movies import Movie
 from storage.search import Resolution, TitleIndex, TitleMatch, resolve
 
@@ -31,6 +32,9 @@ ONBOARDING_SIZE = 10
 MIN_RATINGS_FOR_SIMILAR = 5
 # A rating at least this high counts as liking the movie (for "because you rated X").
 LIKED = 7
+# /settings' "how adventurous" as the ranking stage's novelty knob (Model.recommend): hidden
+# gems weigh a movie with 1/100 of the top movie's ratings 10x up, popular the other way.
+NOVELTY = {user_settings.POPULAR: -0.5, user_settings.BALANCED: 0.0, user_settings.HIDDEN_GEMS: 0.5}
 
 
 @dataclass(frozen=True)
@@ -132,9 +136,16 @@ class MovieService:
     ) -> list[Pick]:
         """The user's top ``n`` in the model's ranking order, at most two of one franchise
         (spread apart), optionally only ``genre`` and released within ``years`` (inclusive).
-        Each pick names the liked movie that raises its ranking most ("because you rated")."""
+        Each pick names the liked movie that raises its ranking most ("because you rated").
+        The user's /settings apply: no movie of a genre they excluded, and their novelty."""
         model = self._model
         profile = self.profile(user_id, model)
+        chosen = user_settings.get_settings(self.db, user_id)
+        # Hidden, seen without a score, and already saved for later (on /watchlist).
+        exclude = set(watchlist.not_to_recommend(self.db, user_id)) | self.missing_movies()
+
+        for excluded in chosen.excluded_genres:
+            exclude.update(movies.movie_ids_where(self.db, genre=excluded))
         candidates = None
         if genre or years:
             year_from, year_to = years or (None, None)
@@ -143,11 +154,12 @@ class MovieService:
         ranked = model.recommend(
             profile,
             ranked_depth(n),
-            # Hidden, seen without a score, and already saved for later (on /watchlist).
-            exclude=watchlist.not_to_recommend(self.db, user_id) | self.missing_movies(),
+            exclude=exclude,
             candidates=candidates,
             at=time.time(),
+            novelty=NOVELTY[chosen.adventurous],
         )
+
         predicted = dict(ranked)
         shown = diversify([m for m, _ in ranked], self.franchises, n)
         found = movies.get_movies(self.db, shown)

@@ -35,6 +35,8 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
     LinkPreviewOptions,
@@ -53,6 +55,7 @@ from telegram.ext import (
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
+    PollHandler,
     TypeHandler,
     filters,
 )
@@ -60,11 +63,14 @@ from telegram.ext import (
 from bot import inline, membership, metrics
 from bot.conversation import COMMANDS, GROUP_MENU, PRIVATE_MENU, Chat, Conversation, Sender
 from bot.delivery import (
+    PARSE_MODE,
     BotRuntime,
     admit,
     answer,
     prune_journal,
     requeue_unfinished,
+    show_typing,
+    thread_of,
 )
 from bot.history_import import MAX_FILE_BYTES
 from bot.http_request import AiohttpRequest
@@ -93,7 +99,9 @@ ALLOWED_UPDATES = (
     UpdateType.INLINE_QUERY,
     UpdateType.MY_CHAT_MEMBER,
     UpdateType.CHAT_MEMBER,
+    UpdateType.POLL,  # a /movienight poll closed: announce the winner
 )
+
 
 # Fit a model on the ratings in the database at the first path and save it to the second;
 # None when no rating changed since the last fit. Raises when the fit fails. Called with
@@ -137,7 +145,7 @@ def _chat(update: Update) -> Chat | None:
     chat = update.effective_chat
     if chat is None:
         return None
-    return Chat(chat.id, chat.type == ChatType.PRIVATE)
+    return Chat(chat.id, chat.type == ChatType.PRIVATE, thread_of(update))
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -146,6 +154,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or sender is None or chat is None or not message.text:
         return
     conversation = runtime(context).conversation
+    if conversation.takes_a_while(message.text):
+        await show_typing(update)
     await answer(update, runtime(context), lambda: conversation.on_text(sender, chat, message.text))
 
 
@@ -194,6 +204,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer(update, runtime(context), lambda: conversation.on_button(sender, chat, data))
 
 
+async def on_poll(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A poll of ours changed: announce the movie night's winner once it is closed."""
+    poll = update.poll
+    if poll is None:
+        return
+    conversation = runtime(context).conversation
+    votes = [option.voter_count for option in poll.options]
+    closed = poll.is_closed
+    await answer(update, runtime(context), lambda: conversation.on_poll(poll.id, votes, closed))
+
+
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer movie cards for "@bot <title>", or the asker's top picks for an empty query."""
     query = update.inline_query
@@ -210,11 +231,19 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             title=card.title,
             description=card.description,
             input_message_content=InputTextMessageContent(
-                card.message_text, link_preview_options=no_preview
+                card.message_text,
+                parse_mode=PARSE_MODE,
+                link_preview_options=(
+                    LinkPreviewOptions(url=card.preview_url) if card.preview_url else no_preview
+                ),
+            ),
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.label, url=b.url) for b in card.links]]
             ),
         )
         for card in page.results
     ]
+
     await query.answer(
         results,
         cache_time=inline.CACHE_TIME,
@@ -377,6 +406,8 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, on_member_left))
     application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.ANY_CHAT_MEMBER))
+    application.add_handler(PollHandler(on_poll))
+
     application.add_handler(TypeHandler(Update, close_unanswered), group=1)
     application.add_error_handler(on_error)
     jobs = application.job_queue

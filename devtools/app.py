@@ -67,6 +67,8 @@ async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: floa
 
 
 def buttons(message: dict) -> list[str]:
-    """The callback data of every inline button under `message`, row by row."""
+    """The callback data of every inline button under `message`, row by row (link buttons,
+    which carry none, are left out)."""
     markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+    rows = markup.get("inline_keyboard", [])
+    return [b["callback_data"] for row in rows for b in row if "callback_data" in b]

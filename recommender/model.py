@@ -263,6 +263,7 @@ class Model(RatingModel):
         exclude: Iterable[int] = (),
         candidates: np.ndarray | None = None,
         at: float | None = None,
+        novelty: float = 0.0,
     ) -> list[tuple[int, float]]:
         """The user's top ``n`` as ``(movie_id, predicted rating)``, in ranking order.
 
@@ -274,13 +275,17 @@ class Model(RatingModel):
         of 100 keeps 99.95% of the exact top 10; README.md). The rating shown is the
         rating model's prediction (clipped to [1, 10], plus the session term with ``at``).
         Leaves out the profile's rated movies and ``exclude``; ``candidates`` (movie ids)
-        restricts the choice.
+        restricts the choice. ``novelty`` (the "how adventurous" knob; 0, the default, changes
+        nothing) weighs each movie's ranking score by ``popularity_i ** -novelty``, popularity
+        being its share of the most-rated movie's ratings: above 0 lesser-known movies rise
+        (hidden gems), below 0 the well-known ones do.
         """
         self._check_profile(profile)
         rows = self._candidate_rows(candidates, [profile._rows, self._exclude_rows(exclude)])
         if rows.size == 0 or n <= 0:
             return []
-        rows, rank, predicted = self._ranked_pool(profile, rows, max(self.config.ranking_pool, n))
+        pool = max(self.config.ranking_pool, n)
+        rows, rank, predicted = self._ranked_pool(profile, rows, pool, novelty)
         shift = float(self._session_shift(profile, at)[0])
         order = self._order(rank, rows)[:n]
         return [
@@ -318,20 +323,30 @@ class Model(RatingModel):
         return like_probability(predicted, self.config.like_threshold, self.config.like_scale)
 
     def _ranked_pool(
-        self, profile: UserProfile, rows: np.ndarray, pool: int
+        self, profile: UserProfile, rows: np.ndarray, pool: int, novelty: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(rows, ranking score, unclipped predicted rating)`` for the ``pool`` allowed rows
-        with the best watch scores."""
-        watch = self.watch_scores(profile)[rows]
+        with the best watch scores (weighed by the novelty knob, see :meth:`recommend`)."""
+        weight = self._novelty_weight(rows, novelty)
+        watch = self.watch_scores(profile)[rows] * weight
         if rows.size > pool:
             keep = np.argpartition(-watch, pool - 1)[:pool]
-            rows, watch = rows[keep], watch[keep]
+            rows, watch, weight = rows[keep], watch[keep], weight[keep]
         predicted = self._scores(profile, rows)
         if profile._rows.size == 0:
             # A user with no ratings gets the best-rated of the best-known movies (the pool is
             # the most-rated ones): the damped movie mean, as the design promises.
-            return rows, self.like_probability(predicted), predicted
+            return rows, self.like_probability(predicted) * weight, predicted
         return rows, watch * self.like_probability(predicted), predicted
+
+    def _novelty_weight(self, rows: np.ndarray, novelty: float) -> np.ndarray:
+        """``popularity ** -novelty`` for the rows (all 1 when ``novelty`` is 0); a movie with
+        no ratings counts as having the fewest."""
+        if novelty == 0.0:
+            return np.ones(rows.size)
+        popularity = self._prior[rows] / PRIOR
+        floor = float(popularity[popularity > 0].min(initial=1.0))
+        return np.maximum(popularity, floor) ** -novelty
 
     def _order(self, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Indices of ``scores`` best first; ties go to the smaller movie id."""

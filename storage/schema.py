@@ -203,6 +203,52 @@ def _watchlist(db: Database) -> None:
     )
 
 
+@migrations(name="0009_movie_nights_and_settings")
+def _movie_nights_and_settings(db: Database) -> None:
+    # A group's invite for the "rate privately" deep link: a random token stands for the chat
+    # in t.me/<bot>?start=pool_<token>, so a link cannot be forged for another group.
+    db.execute(
+        """
+        CREATE TABLE group_invites (
+            chat_id INTEGER PRIMARY KEY,
+            token TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    # A /movienight vote: an anonymous Telegram poll of the pool's top picks. Who voted for
+    # what is never seen (the poll is anonymous); only who opened it, to let them end it.
+    db.execute(
+        """
+        CREATE TABLE movie_nights (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            thread_id INTEGER,               -- the forum topic it was opened in
+            opened_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            movie_ids TEXT NOT NULL,         -- JSON list, in the poll's option order
+            poll_id TEXT UNIQUE,             -- Telegram's, once the poll is sent
+            message_id INTEGER,
+            opened_at TEXT NOT NULL,
+            closed_at TEXT,
+            winner_id INTEGER                -- the movie announced
+        )
+        """
+    )
+    db.execute("CREATE INDEX movie_nights_open ON movie_nights(chat_id) WHERE closed_at IS NULL")
+    # /settings: genres never to recommend ("Horror|Musical") and how adventurous the picks
+    # are (-1 popular, 0 balanced, 1 hidden gems: the ranking stage's novelty knob).
+    db.execute(
+        """
+        CREATE TABLE user_settings (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            excluded_genres TEXT NOT NULL DEFAULT '',
+            adventurous INTEGER NOT NULL DEFAULT 0 CHECK (adventurous BETWEEN -1 AND 1),
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

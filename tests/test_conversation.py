@@ -8,6 +8,7 @@ from sqlite_utils import Database
 from bot import callbacks, conversation_state
 from bot.callbacks import Verb
 from bot.conversation import Chat, Conversation, Sender
+from bot.html import to_plain
 from bot.parsing import parse_years
 from bot.replies import MAX_TEXT, Outcome
 from bot.service import ONBOARDING_SIZE, MovieService
@@ -35,13 +36,13 @@ class Talk:
         return self.conversation.on_button(self.sender, self.chat, data)
 
     def text(self, text: str) -> str:
-        """Everything the bot answered to `text`, as one string."""
-        return "\n".join(reply.text for reply in self.say(text).replies)
+        """Everything the bot answered to `text`, as one string (what a person reads)."""
+        return "\n".join(to_plain(reply.text) for reply in self.say(text).replies)
 
 
 def button_data(outcome: Outcome) -> list[str]:
     replies = ([outcome.edit] if outcome.edit else []) + outcome.replies
-    return [b.data for reply in replies for row in reply.buttons for b in row]
+    return [b.data for reply in replies for row in reply.buttons for b in row if b.data]
 
 
 def snapshot(db: Database) -> list:
@@ -75,7 +76,7 @@ def test_rerating_replaces_the_score_and_says_so(ann: Talk, catalog_db: Database
 
 def test_rate_without_a_score_shows_buttons_and_a_typed_score_works(ann: Talk, catalog_db) -> None:
     outcome = ann.say("/rate Frozen")
-    assert outcome.replies[0].text.startswith("How would you rate Frozen (2013)")
+    assert to_plain(outcome.replies[0].text).startswith("How would you rate Frozen (2013)")
     assert button_data(outcome) == [callbacks.encode(Verb.RATE, FROZEN, s) for s in range(1, 11)]
     assert ann.text("9") == "Frozen (2013): 9/10 ✓"
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {FROZEN: 9}
@@ -99,7 +100,8 @@ def test_close_titles_are_asked_about_and_the_pick_stores_the_score(ann: Talk, c
     guantanamo = callbacks.encode(Verb.PICK_RATE, 59022, 7)
     assert guantanamo in button_data(outcome)
     assert (
-        ann.tap(guantanamo).edit.text == "Harold & Kumar Escape from Guantanamo Bay (2008): 7/10 ✓"
+        ann.tap(guantanamo).edit.text
+        == "Harold &amp; Kumar Escape from Guantanamo Bay (2008): 7/10 ✓"
     )
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {59022: 7}
 
@@ -168,10 +170,11 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /export - your ratings and watchlist as files for Letterboxd and IMDb
 /taste - a picture of your taste
 /map [title] - where your taste sits on a map of movies, e.g. /map Frozen
+/settings - genres never to recommend, popular picks or hidden gems
 /forget - delete everything I know about you
 /cancel - drop the current question
 In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
-for everyone who joined."""
+for everyone who joined, /movienight to vote on the pool's top picks."""
 
 
 def test_help_lists_every_command_in_private_and_in_groups(conversation: Conversation) -> None:
@@ -189,7 +192,9 @@ def test_unknown_title_says_what_to_try(ann: Talk) -> None:
 def test_recommend_for_a_new_user_is_the_best_rated_and_says_so(ann: Talk, service) -> None:
     outcome = ann.say("/recommend 5")
     text = outcome.replies[0].text
-    assert text.startswith("You haven't rated anything yet, so these are the best-rated movies")
+    assert to_plain(text).startswith(
+        "You haven't rated anything yet, so these are the best-rated movies"
+    )
     cold = service.model.recommend(service.model.fold_in({}), 5)
     for movie_id, _ in cold:
         assert get_movie(service.db, movie_id).label in text
@@ -215,7 +220,7 @@ def test_a_rating_changes_recommendations_at_once(ann: Talk, service, catalog_db
 def test_recommend_by_genre_and_count(ann: Talk, service) -> None:
     ann.say("/rate Ted 8")
     outcome = ann.say("/recommend 3 comedy")
-    assert outcome.replies[0].text.startswith("Your top 3 Comedy picks:")
+    assert to_plain(outcome.replies[0].text).startswith("Your top 3 Comedy picks:")
     for pick in service.recommend(ANN.user_id, 3, "Comedy"):
         assert "Comedy" in pick.movie.genres
     assert ann.text("/recommend 3 westernz").startswith('I don\'t know the genre "westernz"')
@@ -247,7 +252,7 @@ def test_recommend_by_release_years(ann: Talk, service, catalog_db) -> None:
     assert "Drama movies from the 1990s." in cold
     ann.say("/rate Ted 8")
     outcome = ann.say("/recommend 4 comedy 1990s")
-    assert outcome.replies[0].text.startswith("Your top 4 Comedy picks from the 1990s:")
+    assert to_plain(outcome.replies[0].text).startswith("Your top 4 Comedy picks from the 1990s:")
     picks = service.recommend(ANN.user_id, 4, "Comedy", (1990, 1999))
     assert len(picks) == 4
     assert all(1990 <= p.movie.year <= 1999 and "Comedy" in p.movie.genres for p in picks)
@@ -275,7 +280,7 @@ def test_hidden_movies_are_not_recommended_again(ann: Talk, service) -> None:
 
 def test_rate_button_on_a_recommendation_asks_for_the_score(ann: Talk, catalog_db) -> None:
     outcome = ann.tap(callbacks.encode(Verb.ASK_SCORE, TOY_STORY))
-    assert outcome.replies[0].text.startswith("How would you rate Toy Story (1995)")
+    assert to_plain(outcome.replies[0].text).startswith("How would you rate Toy Story (1995)")
     assert ann.text("10") == "Toy Story (1995): 10/10 ✓"
 
 
@@ -291,7 +296,9 @@ def test_similar_for_an_ambiguous_title_asks_then_answers(ann: Talk) -> None:
     outcome = ann.say("/similar harold kumar")
     assert outcome.replies[0].text == "Which one do you mean?"
     tap = ann.tap(callbacks.encode(Verb.PICK_SIMILAR, 8807))
-    assert tap.edit.text.startswith("Movies like Harold and Kumar Go to White Castle (2004):")
+    assert to_plain(tap.edit.text).startswith(
+        "Movies like Harold and Kumar Go to White Castle (2004):"
+    )
 
 
 def test_similar_for_an_obscure_movie_explains(ann: Talk, service: MovieService) -> None:
@@ -306,7 +313,7 @@ def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
 ) -> None:
     ann = Talk(conversation, ANN, PRIVATE)
     outcome = ann.say("/start")
-    assert outcome.replies[0].text.startswith("Hi Ann!")
+    assert to_plain(outcome.replies[0].text).startswith("Hi Ann!")
     first = outcome.replies[1]
     assert first.text.startswith("1/10: ")
     data = button_data(outcome)
@@ -316,7 +323,7 @@ def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
     # A restart: a new conversation over the same database carries on with the same movie.
     restarted = Talk(Conversation(service, "moviebot_test_bot"), ANN, PRIVATE)
     again = restarted.say("/start")
-    assert again.replies[0].text.startswith("Welcome back, Ann!")
+    assert to_plain(again.replies[0].text).startswith("Welcome back, Ann!")
     assert callbacks.parse(button_data(again)[0]).target == first_movie
 
     shown = [first_movie]
@@ -325,7 +332,7 @@ def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
         movie_id = callbacks.parse(button_data(tap)[0]).target
         shown.append(movie_id)
         tap = restarted.tap(callbacks.encode(Verb.RATE, movie_id, 7))
-    assert tap.replies[0].text.startswith("Thanks! That's 10 rated. /recommend")
+    assert to_plain(tap.replies[0].text).startswith("Thanks! That's 10 rated. /recommend")
     assert len(set(shown)) == len(shown)
     assert ratings.count_user_ratings(catalog_db, ANN.user_id) == ONBOARDING_SIZE
     assert state.get_state(catalog_db, ANN.user_id) == {}
@@ -350,9 +357,9 @@ def test_every_onboarding_card_is_the_service_s_choice(service: MovieService) ->
     first = ann.say("/start")
     assert callbacks.parse(button_data(first)[0]).target == TED
     after_skip = ann.tap(callbacks.encode(Verb.SKIP, TED))
-    assert after_skip.replies[0].text.startswith("1/10: Frozen (2013)")
+    assert to_plain(after_skip.replies[0].text).startswith("1/10: Frozen (2013)")
     after_rating = ann.tap(callbacks.encode(Verb.RATE, FROZEN, 8))
-    assert after_rating.replies[0].text.startswith("2/10: Toy Story (1995)")
+    assert to_plain(after_rating.replies[0].text).startswith("2/10: Toy Story (1995)")
     done = ann.tap(callbacks.encode(Verb.RATE, TOY_STORY, 9))
     assert done.replies[0].text.startswith("Thanks! That's 2 rated.")
     assert scripted.asked == [(ANN.user_id, ())] + [(ANN.user_id, (TED,))] * 3
@@ -372,12 +379,16 @@ def test_an_onboarding_stored_by_the_old_code_carries_on(
         {"onboarding": {"queue": cards[3:], "rated": 3}, "awaiting_score": FROZEN},
     )
     again = ann.say("/start")
-    assert again.replies[0].text.startswith("Welcome back, Ann!")
-    assert again.replies[1].text.startswith(f"4/10: {get_movie(catalog_db, cards[3]).label}")
+    assert to_plain(again.replies[0].text).startswith("Welcome back, Ann!")
+    assert to_plain(again.replies[1].text).startswith(
+        f"4/10: {get_movie(catalog_db, cards[3]).label}"
+    )
     tap = ann.tap(callbacks.encode(Verb.RATE, cards[3], 7))
     following = service.next_onboarding_movie(ANN.user_id, [])
     assert following not in cards[:4]
-    assert tap.replies[0].text.startswith(f"5/10: {get_movie(catalog_db, following).label}")
+    assert to_plain(tap.replies[0].text).startswith(
+        f"5/10: {get_movie(catalog_db, following).label}"
+    )
     assert ann.text("9") == "Frozen (2013): 9/10 ✓"  # the question asked before the upgrade
     assert state.get_state(catalog_db, ANN.user_id) == {
         "onboarding": {"current": following, "skipped": [], "rated": 4}
@@ -431,7 +442,7 @@ def test_my_ratings_pages(ann: Talk) -> None:
 def test_forget_asks_first_then_deletes_everything(ann: Talk, catalog_db) -> None:
     ann.say("/rate Ted 8")
     outcome = ann.say("/forget")
-    assert outcome.replies[0].text.startswith("This deletes your 1 rating and everything")
+    assert to_plain(outcome.replies[0].text).startswith("This deletes your 1 rating and everything")
     assert ann.tap(callbacks.encode(Verb.FORGET, 0)).edit.text == "Okay, I kept everything."
     assert ratings.count_user_ratings(catalog_db, ANN.user_id) == 1
     done = ann.tap(callbacks.encode(Verb.FORGET, 1)).edit.text
@@ -457,7 +468,7 @@ def test_a_button_for_a_movie_not_in_the_catalog_changes_nothing(ann: Talk, cata
 
 def test_plain_text_that_looks_like_a_title_is_nudged(ann: Talk, catalog_db) -> None:
     outcome = ann.say("the matrix")
-    assert outcome.replies[0].text.startswith("Want to rate The Matrix (1999)")
+    assert to_plain(outcome.replies[0].text).startswith("Want to rate The Matrix (1999)")
     outcome = ann.say("Ted 8")
     assert outcome.replies[0].text == "Did you mean to rate Ted (2012) 8/10? Tap to confirm:"
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {}
@@ -593,5 +604,5 @@ def test_reasons_name_only_movies_the_user_liked(ann: Talk, conversation) -> Non
         ann.say(f"/rate {title} 6")
     assert "because you rated" not in ann.text("/recommend 20")
     ann.say("/rate finding nemo 10")
-    reasons = re.findall(r"because you rated (.+?) (\d+) ·", ann.text("/recommend 20"))
+    reasons = re.findall(r"because you rated (.+?) (\d+)$", ann.text("/recommend 20"), re.M)
     assert reasons and all(score == "10" for _, score in reasons), reasons

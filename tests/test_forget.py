@@ -59,6 +59,10 @@ def test_forget_leaves_no_row_with_the_users_id_name_or_words(
         question = (await messages(fake_telegram, ANN, 2))[1]
         fake_telegram.send_text(ANN, "/join", chat_id=GROUP, chat_type="group", **name)
         await messages(fake_telegram, GROUP, 1)
+        # A movie night she opened keeps the vote, not who opened it.
+        fake_telegram.send_text(ANN, "/movienight", chat_id=GROUP, chat_type="group", **name)
+        await messages(fake_telegram, GROUP, 2)
+
         fake_telegram.send_text(ANN, words, chat_id=GROUP, chat_type="group", **name)
         tap = fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9))
         await _done(catalog_db, tap)

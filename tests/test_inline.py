@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.html import to_plain
 from bot.inline import MAX_MESSAGE_TEXT, MAX_PAGE_SIZE, PAGE_SIZE, inline_answers
 from bot.service import MovieService
 from storage import ratings, users
@@ -47,8 +48,9 @@ def test_frozen_finds_frozen_2013_first(service, asker) -> None:
     card = inline_answers(service, asker, "frozen", "").results[0]
     assert card.id == f"m{FROZEN}" and card.title == "Frozen (2013)"
     assert card.description.startswith("2013 · Adventure, Animation, Comedy")
-    assert card.message_text.splitlines()[0] == "Frozen (2013)"
-    assert "https://www.imdb.com/title/tt" in card.message_text
+    assert to_plain(card.message_text).splitlines()[0] == "Frozen (2013)"
+    assert '<a href="https://www.imdb.com/title/tt2294629/">Frozen (2013)</a>' in card.message_text
+    assert [b.label for b in card.links] == ["IMDb ↗", "Letterboxd ↗", "Where to watch ↗"]
 
 
 @pytest.mark.parametrize("query", ["", "the"])
@@ -140,4 +142,4 @@ def test_a_movie_without_genres_gets_a_card_without_a_genre_line(service, asker)
     card = inline_answers(service, asker, "hyena road", "").results[0]
     assert card.movie_id == 143410 and card.title == "Hyena Road"  # "(no genres listed)"
     assert card.description.startswith("your predicted score ")
-    assert card.message_text.splitlines() == ["Hyena Road", "https://www.imdb.com/title/tt4034452/"]
+    assert card.message_text == '<a href="https://www.imdb.com/title/tt4034452/">Hyena Road</a>'

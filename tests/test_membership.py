@@ -150,6 +150,7 @@ def test_moviebot_run_asks_for_exactly_the_update_types_it_handles(
         "inline_query",
         "message",
         "my_chat_member",
+        "poll",
     ]
 
 

@@ -64,6 +64,7 @@ PRIVATE_MENU = [
     ("export", "Your ratings as files for Letterboxd, IMDb"),
     ("taste", "A picture of your taste"),
     ("map", "Where your taste sits: /map Frozen"),
+    ("settings", "Genres to skip, how adventurous"),
     ("forget", "Delete everything I know about you"),
     ("cancel", "Drop the current question"),
     ("help", "What I can do"),
@@ -72,6 +73,7 @@ GROUP_MENU = [
     ("join", "Join this chat's movie pool"),
     ("leave", "Leave this chat's movie pool"),
     ("grouprec", "Picks for everyone in the pool"),
+    ("movienight", "Vote on tonight's movie"),
     ("similar", "Movies like one: /similar Frozen"),
     ("help", "What I can do"),
 ]

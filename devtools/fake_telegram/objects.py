@@ -50,9 +50,14 @@ def human_user(
 
 
 def make_chat(
-    chat_id: int, chat_type: str, user: dict[str, Any], title: str | None = None
+    chat_id: int,
+    chat_type: str,
+    user: dict[str, Any],
+    title: str | None = None,
+    is_forum: bool = False,
 ) -> dict[str, Any]:
-    """Return a Chat object: private chats carry the user's names, groups a title."""
+    """Return a Chat object: private chats carry the user's names, groups a title; a forum
+    is a supergroup with topics."""
     if chat_type not in CHAT_TYPES:
         raise ValueError(f"chat_type must be one of {CHAT_TYPES}, got {chat_type!r}")
     if chat_type == "private":
@@ -64,7 +69,12 @@ def make_chat(
         return chat
     if chat_id >= 0:
         raise ValueError(f"group and channel chat ids are negative, got {chat_id}")
-    return {"id": chat_id, "type": chat_type, "title": title or f"Test {chat_type} {chat_id}"}
+    chat = {"id": chat_id, "type": chat_type, "title": title or f"Test {chat_type} {chat_id}"}
+    if is_forum:
+        if chat_type != "supergroup":
+            raise ValueError(f"only a supergroup can be a forum, not a {chat_type}")
+        chat["is_forum"] = True
+    return chat
 
 
 def utf16_len(text: str) -> int:

@@ -49,6 +49,7 @@ REPLY_METHODS = frozenset(
         "sendMessage",
         "sendPhoto",
         "sendDocument",
+        "sendPoll",
         "editMessageText",
         "editMessageCaption",
         "editMessageReplyMarkup",
@@ -241,8 +242,10 @@ class FakeTelegram:
         username: str | None = None,
         title: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> int | None:
-        """User ``user_id`` sends ``text``; return the update_id.
+        """User ``user_id`` sends ``text`` (in forum topic ``message_thread_id``); return the
+        update_id.
 
         Private chats use the user's id as chat id; groups ("group"/"supergroup") need a
         negative ``chat_id``. Commands get ``bot_command`` entities (``/cmd@bot`` too). Returns
@@ -259,6 +262,7 @@ class FakeTelegram:
                 username,
                 title,
                 reply_to_message_id,
+                message_thread_id,
             )
             return self._note_update(update_id, chat_id if chat_id is not None else user_id)
 
@@ -297,6 +301,25 @@ class FakeTelegram:
         """The bytes of a file the bot sent (sendDocument, sendPhoto) or a user sent."""
         with self._lock:
             return self.world.files[file_id]
+
+    def create_topic(self, user_id: int, chat_id: int, name: str = "Movies") -> int:
+        """User creates a topic in forum supergroup ``chat_id``; return its message_thread_id."""
+        with self._lock:
+            return self.world.create_topic(user_id, chat_id, name)
+
+    def vote(
+        self, user_id: int, message: dict[str, Any] | int, options: list[int], chat_id: int = 0
+    ) -> int | None:
+        """User votes for ``options`` in the bot's poll ``message`` (a Message dict, or a
+        message_id with ``chat_id``); return the update_id of the ``poll`` update."""
+        if isinstance(message, dict):
+            chat_id, message_id = message["chat"]["id"], message["message_id"]
+        else:
+            message_id = message
+        with self._lock:
+            return self._note_update(
+                self.world.vote(user_id, chat_id, message_id, options), chat_id
+            )
 
     def tap(
         self,

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools.fake_telegram.html_entities import HtmlError, parse_html
+
 SPEC_ENV = "MOVIEBOT_TELEGRAM_SPEC"
 SPEC_NAME = "api-10.0.min.json"
 
@@ -169,15 +171,32 @@ def parse_call(method: str, params: dict[str, Any]) -> tuple[dict[str, Any], lis
 
 
 def visible_text(text: str, parse_mode: str | None) -> str:
-    """Approximate the text left after Telegram parses ``parse_mode`` markup out of it."""
+    """The text left after Telegram parses ``parse_mode`` markup out of it (HTML exactly,
+    Markdown approximately)."""
     mode = (parse_mode or "").lower()
     if mode == "html":
-        return html.unescape(re.sub(r"<[^>]*>", "", text))
+        try:
+            return parse_html(text)[0]
+        except HtmlError:  # callers check markup_errors first; this is only a best guess
+            return html.unescape(re.sub(r"<[^>]*>", "", text))
     if mode in ("markdown", "markdownv2"):
         text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
         text = re.sub(r"(?<!\\)[*_~|`]", "", text)
         return re.sub(r"\\(.)", r"\1", text)
     return text
+
+
+def markup_errors(text: Any, parse_mode: Any) -> list[str]:
+    """Telegram's "can't parse entities" for ``text`` in ``parse_mode`` (HTML is checked)."""
+    if not isinstance(text, str) or not isinstance(parse_mode, str):
+        return []
+    if parse_mode.lower() != "html":
+        return []
+    try:
+        parse_html(text)
+    except HtmlError as error:
+        return [f"can't parse entities: {error}"]
+    return []
 
 
 def _missing_message(method: str, name: str) -> str:
@@ -337,6 +356,8 @@ def _object_limit_errors(type_name: str, value: dict[str, Any], path: str) -> li
         if not 1 <= len(value["description"]) <= 256:
             errors.append(f"{path}.description: BOT_COMMAND_DESCRIPTION_INVALID")
     elif type_name == "InputTextMessageContent":
+        markup = markup_errors(value["message_text"], value.get("parse_mode"))
+        errors.extend(f"{path}.message_text: {error}" for error in markup)
         text = visible_text(value["message_text"], value.get("parse_mode")).strip()
         if not 1 <= len(text) <= MAX_TEXT:
             errors.append(f"{path}.message_text: MESSAGE_TOO_LONG or empty ({len(text)} chars)")
@@ -348,6 +369,12 @@ def _object_limit_errors(type_name: str, value: dict[str, Any], path: str) -> li
 def _limit_errors(method: str, params: dict[str, Any]) -> list[str]:
     """Telegram's own limits on method parameters, beyond the spec's types."""
     errors: list[str] = []
+    for field in ("text", "caption"):
+        errors.extend(markup_errors(params.get(field), params.get("parse_mode")))
+    if method == "sendPoll":
+        errors.extend(markup_errors(params.get("question"), params.get("question_parse_mode")))
+    if errors:
+        return errors
     if "text" in params and method in ("sendMessage", "editMessageText"):
         text = visible_text(params["text"], params.get("parse_mode")).strip()
         if not text:

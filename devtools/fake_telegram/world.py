@@ -18,7 +18,14 @@ Telegram behaviour kept on purpose:
     own status, ``chat_member`` (only when asked for, and only to an administrator bot) of
     everyone else's;
   - editing to the same content is ``message is not modified``; unknown chats, messages,
-    callback and inline query ids are 400s; a user who blocked the bot gives 403.
+    callback and inline query ids are 400s; a user who blocked the bot gives 403;
+  - ``parse_mode=HTML`` text is parsed strictly (html_entities.py): the message keeps the
+    visible text and its entities;
+  - forum topics: ``message_thread_id`` must name a topic of a forum supergroup ("message
+    thread not found" otherwise); messages in a topic carry it and ``is_topic_message``;
+  - polls: sendPoll / stopPoll; a user's vote updates the counts and queues a ``poll`` update
+    (the bot gets those for its own polls), plus a ``poll_answer`` when the poll is not
+    anonymous; stopping a closed poll is "poll has already been closed".
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from devtools.fake_telegram.html_entities import parse_html, strip_entities
 from devtools.fake_telegram.objects import (
     GROUP_CHAT_TYPES,
     MEMBER_STATUSES,
@@ -77,6 +85,16 @@ class QueryState:
 
 
 @dataclass
+class PollState:
+    """A poll the bot sent: where it is and each voter's chosen options (never shown to the
+    bot when the poll is anonymous)."""
+
+    chat_id: int
+    message_id: int
+    votes: dict[int, list[int]] = field(default_factory=dict)
+
+
+@dataclass
 class TelegramWorld:
     """The fake Telegram's state and the Bot API methods that act on it."""
 
@@ -97,6 +115,8 @@ class TelegramWorld:
     inline_queries: dict[str, QueryState] = field(default_factory=dict)
     inline_edits: dict[str, dict[str, Any]] = field(default_factory=dict)
     chat_actions: list[tuple[int, str]] = field(default_factory=list)
+    topics: dict[int, set[int]] = field(default_factory=dict)  # forum chat -> thread ids
+    polls: dict[str, PollState] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
     # Group chat id -> user id (the bot's too) -> "member", "administrator", "left", "kicked"
     # ...; someone who speaks in a group is a member of it.
@@ -109,6 +129,7 @@ class TelegramWorld:
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(4_000_000_000_000_000_001)
+        self._poll_ids = itertools.count(5_100_000_000_000_000_001)
 
     # ----------------------------------------------------------------- simulated users
 
@@ -120,6 +141,7 @@ class TelegramWorld:
         first_name: str | None = None,
         username: str | None = None,
         title: str | None = None,
+        is_forum: bool = False,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Register (or refresh) a user and a chat they are in; return (user, chat)."""
         old = self.users.get(user_id, {})
@@ -133,9 +155,66 @@ class TelegramWorld:
             chat_id = user_id
         chat = self.chats.get(chat_id)
         if chat is None or chat["type"] != chat_type or (title and chat.get("title") != title):
-            chat = make_chat(chat_id, chat_type, user, title)
+            is_forum = is_forum or bool(chat and chat.get("is_forum"))
+            chat = make_chat(chat_id, chat_type, user, title, is_forum)
+            self.chats[chat_id] = chat
+        elif is_forum and not chat.get("is_forum"):
+            chat = make_chat(chat_id, chat_type, user, chat.get("title"), True)
             self.chats[chat_id] = chat
         return user, chat
+
+    def create_topic(self, user_id: int, chat_id: int, name: str) -> int:
+        """A user creates a topic in forum supergroup ``chat_id`` (made a forum if needed);
+        return its message_thread_id (the id of the message that created it, as in Telegram)."""
+        user, chat = self.add_chat(user_id, chat_id, "supergroup", is_forum=True)
+        thread_id = self._next_message_id(chat["id"])
+        self.messages.setdefault(chat["id"], {})[thread_id] = {
+            "message_id": thread_id,
+            "message_thread_id": thread_id,
+            "from": user,
+            "chat": chat,
+            "date": int(time.time()),
+            "forum_topic_created": {"name": name, "icon_color": 7322096},
+            "is_topic_message": True,
+        }
+        self.topics.setdefault(chat["id"], set()).add(thread_id)
+        return thread_id
+
+    def vote(
+        self, user_id: int, chat_id: int, message_id: int, option_ids: list[int]
+    ) -> int | None:
+        """A user votes in the bot's poll (an empty list retracts the vote); return the
+        update_id of the ``poll`` update that follows."""
+        message = self.find_message(chat_id, message_id)
+        poll = message.get("poll")
+        if poll is None or message.get("from", {}).get("id") != self.bot["id"]:
+            raise ValueError(f"message {message_id} in chat {chat_id} is not a poll of the bot")
+        if poll["is_closed"]:
+            raise ValueError(f"poll {poll['id']} is closed")
+        if len(option_ids) > 1 and not poll["allows_multiple_answers"]:
+            raise ValueError("this poll takes one answer")
+        if any(not 0 <= i < len(poll["options"]) for i in option_ids):
+            raise ValueError(f"poll {poll['id']} has no option among {option_ids}")
+        user = self.users.get(user_id) or self.add_chat(user_id)[0]
+        state = self.polls[poll["id"]]
+        state.votes[user_id] = list(option_ids)
+        if not option_ids:
+            del state.votes[user_id]
+        self._count_votes(poll, state)
+        update_id = self.push_update("poll", poll)
+        if not poll["is_anonymous"]:
+            self.push_update(
+                "poll_answer",
+                {
+                    "poll_id": poll["id"],
+                    "user": user,
+                    "option_ids": list(option_ids),
+                    "option_persistent_ids": [
+                        poll["options"][i]["persistent_id"] for i in option_ids
+                    ],
+                },
+            )
+        return update_id
 
     def user_message(
         self,
@@ -147,8 +226,10 @@ class TelegramWorld:
         username: str | None = None,
         title: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> int | None:
-        """A user sends ``text``; return the update_id, or None if the bot may not see it."""
+        """A user sends ``text`` (in forum topic ``message_thread_id``); return the update_id,
+        or None if the bot may not see it."""
         user, chat = self.add_chat(user_id, chat_id, chat_type, first_name, username, title)
         if chat["type"] in GROUP_CHAT_TYPES:
             status = self.members.setdefault(chat["id"], {}).setdefault(user_id, "member")
@@ -161,6 +242,12 @@ class TelegramWorld:
             "date": int(time.time()),
             "text": text,
         }
+        if message_thread_id is not None:
+            if message_thread_id not in self.topics.get(chat["id"], set()):
+                raise ValueError(f"chat {chat['id']} has no topic {message_thread_id}")
+            message["message_thread_id"] = message_thread_id
+            message["is_topic_message"] = True
+
         entities = command_entities(text)
         if entities:
             message["entities"] = entities
@@ -495,15 +582,71 @@ class TelegramWorld:
 
     def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
         chat = self._writable_chat(params["chat_id"])
+        self._check_thread(chat, params)
         self.chat_actions.append((chat["id"], params["action"]))
         return True
+
+    def _api_sendPoll(self, params: dict[str, Any]) -> Any:
+        chat = self._writable_chat(params["chat_id"])
+        if chat["type"] == "channel" and params.get("is_anonymous") is False:
+            raise BotApiError(
+                400, "Bad Request: non-anonymous polls can't be sent to channel chats"
+            )
+        options = params["options"]
+        if not 2 <= len(options) <= 12:
+            raise BotApiError(400, "Bad Request: poll must have 2-12 options")
+        texts = [visible_text(o["text"], o.get("text_parse_mode")) for o in options]
+        if any(not 1 <= len(text) <= 100 for text in texts):
+            raise BotApiError(400, "Bad Request: poll options length must not exceed 100")
+        question = visible_text(params["question"], params.get("question_parse_mode"))
+        if not 1 <= len(question) <= 300:
+            raise BotApiError(400, "Bad Request: poll question length must not exceed 300")
+        message = self._new_bot_message(chat, params)
+        poll_id = str(next(self._poll_ids))
+        message["poll"] = {
+            "id": poll_id,
+            "question": question,
+            "options": [
+                {"persistent_id": f"{poll_id}-{i}", "text": text, "voter_count": 0}
+                for i, text in enumerate(texts)
+            ],
+            "total_voter_count": 0,
+            "is_closed": bool(params.get("is_closed", False)),
+            "is_anonymous": params.get("is_anonymous", True),
+            "type": params.get("type", "regular"),
+            "allows_multiple_answers": params.get("allows_multiple_answers", False),
+            "allows_revoting": params.get("allows_revoting", True),
+            "members_only": params.get("members_only", False),
+        }
+        self.polls[poll_id] = PollState(chat["id"], message["message_id"])
+        return message
+
+    def _api_stopPoll(self, params: dict[str, Any]) -> Any:
+        chat = self._chat(params["chat_id"])
+        message = self.messages.get(chat["id"], {}).get(params["message_id"])
+        if message is None:
+            raise BotApiError(400, "Bad Request: message to stop poll not found")
+        if "poll" not in message or message.get("from", {}).get("id") != self.bot["id"]:
+            raise BotApiError(400, "Bad Request: message with poll to stop not found")
+        poll = message["poll"]
+        if poll["is_closed"]:
+            raise BotApiError(400, "Bad Request: poll has already been closed")
+        poll["is_closed"] = True
+        markup = params.get("reply_markup")
+        if markup and markup.get("inline_keyboard"):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        self.push_update("poll", poll)
+        return copy.deepcopy(poll)
 
     def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         chat = self._writable_chat(params["chat_id"])
         message = self._new_bot_message(chat, params)
-        message["text"] = visible_text(params["text"], params.get("parse_mode")).strip()
-        if params.get("entities"):
-            message["entities"] = params["entities"]
+        message["text"], entities = _parsed(params["text"], params.get("parse_mode"))
+        entities = params.get("entities") or entities
+        if entities:
+            message["entities"] = entities
         return message
 
     def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
@@ -565,8 +708,9 @@ class TelegramWorld:
         return message
 
     def _api_editMessageText(self, params: dict[str, Any]) -> Any:
-        text = visible_text(params["text"], params.get("parse_mode")).strip()
-        return self._edit(params, "text", text, params.get("reply_markup"))
+        text, entities = _parsed(params["text"], params.get("parse_mode"))
+        entities = params.get("entities") or entities
+        return self._edit(params, "text", text, params.get("reply_markup"), entities)
 
     def _api_editMessageCaption(self, params: dict[str, Any]) -> Any:
         caption = visible_text(params.get("caption", ""), params.get("parse_mode"))
@@ -653,13 +797,34 @@ class TelegramWorld:
             raise BotApiError(403, f"Forbidden: bot is not a member of the {chat['type']} chat")
         return chat
 
+    def _check_thread(self, chat: dict[str, Any], params: dict[str, Any]) -> int | None:
+        """The topic a send names, which must exist in a forum (Telegram's 400 otherwise)."""
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return None
+        if not chat.get("is_forum") or thread not in self.topics.get(chat["id"], set()):
+            raise BotApiError(400, "Bad Request: message thread not found")
+        return thread
+
+    def _count_votes(self, poll: dict[str, Any], state: PollState) -> None:
+        for option in poll["options"]:
+            option["voter_count"] = 0
+        for chosen in state.votes.values():
+            for i in chosen:
+                poll["options"][i]["voter_count"] += 1
+        poll["total_voter_count"] = len(state.votes)
+
     def _new_bot_message(self, chat: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        thread = self._check_thread(chat, params)
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
             "from": self.bot,
             "chat": chat,
             "date": int(time.time()),
         }
+        if thread is not None:
+            message["message_thread_id"] = thread
+            message["is_topic_message"] = True
         markup = params.get("reply_markup")
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
@@ -692,6 +857,7 @@ class TelegramWorld:
         content_field: str | None,
         content: str | None,
         markup: dict[str, Any] | None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> Any:
         """Apply an edit; an inline message edit answers True like Telegram."""
         if "inline_message_id" in params:
@@ -710,11 +876,19 @@ class TelegramWorld:
         if content_field == "caption" and "text" in message:
             raise BotApiError(400, "Bad Request: there is no caption in the message to edit")
         new_markup = markup if markup and "inline_keyboard" in markup else None
-        same_content = content_field is None or message.get(content_field, "") == content
+        same_content = content_field is None or (
+            message.get(content_field, "") == content
+            and (content_field != "text" or message.get("entities", []) == (entities or []))
+        )
         if same_content and message.get("reply_markup") == new_markup:
             raise BotApiError(400, NOT_MODIFIED)
         if content_field is not None:
             message[content_field] = content
+        if content_field == "text":
+            if entities:
+                message["entities"] = entities
+            else:
+                message.pop("entities", None)
         if new_markup is None:
             message.pop("reply_markup", None)
         else:
@@ -729,6 +903,14 @@ class TelegramWorld:
         if state is None or state.answer is not None:
             raise BotApiError(400, QUERY_TOO_OLD)
         state.answer = dict(params)
+
+
+def _parsed(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """A message's text as Telegram stores it (markup parsed, whitespace trimmed) and its
+    entities (HTML only; spec.markup_errors refused unparsable HTML before this)."""
+    if (parse_mode or "").lower() == "html":
+        return strip_entities(*parse_html(text))
+    return visible_text(text, parse_mode).strip(), []
 
 
 def _without_reply(message: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""Movie cards: a movie's title as a link, its genres, and its link buttons (HTML, bot/html.py).
+
+    title_link(movie)  -> '<a href="https://www.imdb.com/title/tt1637725/">Ted (2012)</a>'
+    link_buttons(movie) -> (IMDb ↗, Letterboxd ↗, Where to watch ↗), those it has ids for
+
+IMDb by the catalog's IMDb id, Letterboxd by its TMDB id (letterboxd.com/tmdb/<id>/ redirects
+to the film), and a "where to watch" search on JustWatch by title, which needs no id at all.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus
+
+from bot.html import esc, link
+from bot.replies import Button
+from storage.movies import Movie
+
+WATCH_SEARCH = "https://www.justwatch.com/us/search?q={query}"
+
+
+def letterboxd_url(movie: Movie) -> str | None:
+    """The movie's Letterboxd page, found by its TMDB id."""
+    return f"https://letterboxd.com/tmdb/{movie.tmdb_id}/" if movie.tmdb_id else None
+
+
+def watch_url(movie: Movie) -> str:
+    """A search for where the movie streams (JustWatch, by title and year)."""
+    return WATCH_SEARCH.format(query=quote_plus(movie.label))
+
+
+def title_link(movie: Movie) -> str:
+    """The movie's label linked to its IMDb page (just the escaped label without an id)."""
+    return link(movie.label, movie.imdb_url) if movie.imdb_url else esc(movie.label)
+
+
+def describe(movie: Movie) -> str:
+    """The movie's linked label and its genres, on two lines (HTML)."""
+    genres = ", ".join(movie.genres) if movie.genres else "no genres listed"
+    return f"{title_link(movie)}\n{esc(genres)}"
+
+
+def link_buttons(movie: Movie) -> tuple[Button, ...]:
+    """One row of link buttons for the movie: IMDb, Letterboxd, where to watch."""
+    row = []
+    if movie.imdb_url:
+        row.append(Button("IMDb ↗", url=movie.imdb_url))
+    if (letterboxd := letterboxd_url(movie)) is not None:
+        row.append(Button("Letterboxd ↗", url=letterboxd))
+    row.append(Button("Where to watch ↗", url=watch_url(movie)))
+    return tuple(row)
+
+
+def bold_link(movie: Movie) -> str:
+    """The movie's linked label in bold (a winner, a headline)."""
+    return f"<b>{title_link(movie)}</b>"
