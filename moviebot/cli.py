@@ -574,7 +574,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "users": db.execute("SELECT count(*) FROM users").fetchone()[0],
         "telegram_users": db.execute("SELECT count(*) FROM users WHERE id > 0").fetchone()[0],
         "group_pools": db.execute("SELECT count(DISTINCT chat_id) FROM chat_members").fetchone()[0],
-        "abandoned_updates": journal.count_abandoned(db),
+        "abandoned_updates": journal.backlog(db, journal.MAX_ATTEMPTS).abandoned,
     }
     last = fits.last_successful_fit(db)
     data["last_fit"] = (

@@ -123,14 +123,6 @@ def mark_failed(db: Database, update_id: int, error: str) -> int:
     return found[0] if found else 0
 
 
-def count_abandoned(db: Database, max_attempts: int = MAX_ATTEMPTS) -> int:
-    """Updates whose delivery was abandoned: not done after `max_attempts` failed ones."""
-    row = db.execute(
-        "SELECT count(*) FROM updates WHERE done_at IS NULL AND attempts >= ?", [max_attempts]
-    )
-    return row.fetchone()[0]
-
-
 def mark_done(db: Database, update_id: int, error: str | None = None) -> None:
     """The update is handled: keep its id, a digest and the time; clear what it said and the
     answer (the person's words and names are not kept once they are no longer needed)."""

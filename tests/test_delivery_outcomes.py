@@ -105,7 +105,7 @@ def test_a_delivery_that_keeps_failing_is_abandoned_said_so_and_counted_by_stats
         fake_telegram.inject_fault("bad_gateway", "sendMessage", times=1000)
         update_id = fake_telegram.send_text(ANN, "/help", first_name="Ann")
         deadline = time.monotonic() + 20
-        while journal.count_abandoned(catalog_db) == 0:
+        while journal.backlog(catalog_db, journal.MAX_ATTEMPTS).abandoned == 0:
             assert time.monotonic() < deadline, "never abandoned"
             await asyncio.sleep(0.05)
         entry = journal.get_entry(catalog_db, update_id)
