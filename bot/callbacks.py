@@ -38,6 +38,7 @@ class Verb(StrEnum):
     SET_GENRE = "y"  # y:<genre>     /settings: never recommend this genre, or again (index)
 
     SET_ADVENTURE = "o"  # o:<level> /settings: -1 popular, 0 balanced, 1 hidden gems
+    LANGUAGE = "lang"  # lang:<n>      speak LANGUAGE_CHOICES[n] (0: as Telegram is set)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from urllib.parse import quote_plus
 
+from bot import genres
 from bot.html import esc, link
+from bot.i18n import _
 from bot.replies import Button
 from storage.movies import Movie
 
@@ -35,8 +37,8 @@ def title_link(movie: Movie) -> str:
 
 def describe(movie: Movie) -> str:
     """The movie's linked label and its genres, on two lines (HTML)."""
-    genres = ", ".join(movie.genres) if movie.genres else "no genres listed"
-    return f"{title_link(movie)}\n{esc(genres)}"
+    listed = genres.shown_list(movie.genres) if movie.genres else _("no genres listed")
+    return f"{title_link(movie)}\n{esc(listed)}"
 
 
 def link_buttons(movie: Movie) -> tuple[Button, ...]:
@@ -46,7 +48,7 @@ def link_buttons(movie: Movie) -> tuple[Button, ...]:
         row.append(Button("IMDb ↗", url=movie.imdb_url))
     if (letterboxd := letterboxd_url(movie)) is not None:
         row.append(Button("Letterboxd ↗", url=letterboxd))
-    row.append(Button("Where to watch ↗", url=watch_url(movie)))
+    row.append(Button(_("Where to watch") + " ↗", url=watch_url(movie)))
     return tuple(row)
 
 

@@ -25,7 +25,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from bot import names
+from bot import i18n, names
+from bot.genres import shown as shown_genre
+from bot.i18n import _, ngettext
 from bot.service import MovieService
 from recommender import Model
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
@@ -230,7 +232,7 @@ def _spread(candidates: list[int], xy: dict[int, np.ndarray], k: int, avoid: lis
     ``avoid``: farthest-point sampling, so the labels cover the map instead of one cluster."""
     chosen: list[int] = []
     taken = list(avoid)
-    for _ in range(k):
+    for _pick in range(k):
         best, best_d = None, -1.0
         for movie_id in candidates:
             if movie_id in chosen:
@@ -309,7 +311,10 @@ def group_data(service: MovieService, chat_id: int, n: int = 5) -> GroupData:
     picks = service.group_picks([uid for uid, _ in members], n)
     if not picks:
         raise EmptyPool(f"chat {chat_id}'s pool has rated everything")
-    names = tuple(_first_word(name) or f"member {k}" for k, (_, name) in enumerate(members, 1))
+    names = tuple(
+        _first_word(name) or _("member {n}").format(n=k)
+        for k, (_uid, name) in enumerate(members, 1)
+    )
     return GroupData(
         members=names,
         picks=tuple((p.movie.label, p.score, tuple(p.member_scores)) for p in picks),
@@ -361,13 +366,17 @@ def taste_chart(data: TasteData) -> bytes:
     """One portrait PNG, 1080 px wide: how you rate vs everyone, the genres you rate above and
     below everyone, and your top picks."""
     figure = _figure(10.6)
-    _text(figure, 0.05, 0.975, "Your movie taste", fontsize=24, weight="bold", color=INK, va="top")
-    plural = "s" * (data.n_ratings != 1)
+    _text(
+        figure, 0.05, 0.975, _("Your movie taste"), fontsize=24, weight="bold", color=INK, va="top"
+    )
+    subtitle = ngettext(
+        "from your {count} rating", "from your {count} ratings", data.n_ratings
+    ).format(count=data.n_ratings)
     _text(
         figure,
         0.05,
         0.935,
-        f"from your {data.n_ratings} rating{plural}",
+        subtitle,
         fontsize=14,
         color=MUTED,
         va="top",
@@ -379,32 +388,35 @@ def taste_chart(data: TasteData) -> bytes:
     community = np.asarray(data.community_counts, float)
     you_mean = float((scores * user).sum() / max(user.sum(), 1))
     all_mean = float((scores * community).sum() / max(community.sum(), 1))
-    _heading(figure, 0.885, f"How you rate: average {you_mean:.1f}, everyone {all_mean:.1f}")
+    how = _("How you rate: average {you}, everyone {everyone}").format(
+        you=i18n.decimal(you_mean), everyone=i18n.decimal(all_mean)
+    )
+    _heading(figure, 0.885, how)
     ax = figure.add_axes((0.05, 0.655, 0.9, 0.175))
     ax.bar(
         scores,
         100 * community / max(community.sum(), 1),
         width=0.85,
         color=COMMUNITY,
-        label="everyone",
+        label=_("everyone"),
     )
-    ax.bar(scores, 100 * user / max(user.sum(), 1), width=0.42, color=ACCENT, label="you")
+    ax.bar(scores, 100 * user / max(user.sum(), 1), width=0.42, color=ACCENT, label=_("you"))
     ax.set_xticks(scores)
     ax.set_xlim(0.4, 10.6)
     ax.set_yticks([])
     _plain(ax)
     ax.legend(frameon=False, fontsize=13, loc="upper left", bbox_to_anchor=(0, 1.12))
-    ax.set_xlabel("score (share of ratings)", fontsize=13, color=MUTED)
+    ax.set_xlabel(_("score (share of ratings)"), fontsize=13, color=MUTED)
 
     # 2. Genres, relative to everyone's ratings of the same movies.
-    _heading(figure, 0.565, "Genres you rate above / below everyone")
+    _heading(figure, 0.565, _("Genres you rate above / below everyone"))
     ax = figure.add_axes((0.38, 0.3, 0.57, 0.225))
     if data.genres:
         genres = list(data.genres)[::-1]
         leans = np.array([g.lean for g in genres])
         rows = np.arange(len(genres))
         ax.barh(rows, leans, height=0.62, color=[ABOVE if v >= 0 else BELOW for v in leans])
-        ax.set_yticks(rows, [_short(f"{g.genre} (n={g.n})", 24) for g in genres])
+        ax.set_yticks(rows, [_short(f"{shown_genre(g.genre)} (n={g.n})", 24) for g in genres])
         reach = max(1.0, float(np.abs(leans).max()) * 1.4)
         ax.set_xlim(-reach, reach)
         ax.set_ylim(-0.6, len(genres) - 0.4)
@@ -414,7 +426,7 @@ def taste_chart(data: TasteData) -> bytes:
                 ax,
                 v + (0.04 if v >= 0 else -0.04) * reach,
                 k,
-                f"{v:+.1f}",
+                ("+" if v >= 0 else "") + i18n.decimal(v),
                 va="center",
                 ha="left" if v >= 0 else "right",
                 fontsize=13,
@@ -427,24 +439,26 @@ def taste_chart(data: TasteData) -> bytes:
             figure,
             0.05,
             0.285,
-            "points above or below everyone's average for the same movies",
+            _("points above or below everyone's average for the same movies"),
             fontsize=12,
             color=MUTED,
             va="top",
         )
     else:
         ax.axis("off")
-        _text(figure, 0.05, 0.45, "Rate a few more movies to see this.", fontsize=14, color=MUTED)
+        _text(
+            figure, 0.05, 0.45, _("Rate a few more movies to see this."), fontsize=14, color=MUTED
+        )
 
     # 3. Top picks, as a list: text reads better than bars on a phone.
-    _heading(figure, 0.225, "Your top picks")
+    _heading(figure, 0.225, _("Your top picks"))
     shown = data.picks[:TOP_PICKS]
     if not shown:
         _text(
             figure,
             0.05,
             0.17,
-            "Nothing left to recommend: you've seen it all!",
+            _("Nothing left to recommend: you've seen it all!"),
             fontsize=14,
             color=MUTED,
             va="top",
@@ -457,7 +471,7 @@ def taste_chart(data: TasteData) -> bytes:
             figure,
             0.95,
             y,
-            f"{score:.1f}",
+            i18n.decimal(score),
             fontsize=15,
             color=ACCENT,
             va="center",
@@ -515,13 +529,17 @@ def movie_map(data: MapData) -> bytes:
     ax = figure.add_axes((0.02, 0.27, 0.96, 0.62))
     ax.set_axis_off()
     focus = data.focus
-    title = "Where your taste sits" if focus is None else f"Around {_short(focus.label, 30)}"
+    title = (
+        _("Where your taste sits")
+        if focus is None
+        else _("Around {title}").format(title=_short(focus.label, 30))
+    )
     _text(figure, 0.04, 0.975, title, fontsize=22, weight="bold", color=INK, va="top")
     _text(
         figure,
         0.04,
         0.935,
-        "Movies close together are liked by the same people.",
+        _("Movies close together are liked by the same people."),
         fontsize=13,
         color=MUTED,
         va="top",
@@ -556,7 +574,7 @@ def movie_map(data: MapData) -> bytes:
         bar = figure.colorbar(dots, cax=bar_ax, orientation="horizontal", ticks=[1, 4, 7, 10])
         bar.outline.set_visible(False)
         bar.ax.tick_params(labelsize=12, length=0, colors=INK)
-        _text(figure, 0.6, 0.085, "● your ratings", fontsize=13, color=INK)
+        _text(figure, 0.6, 0.085, "● " + _("your ratings"), fontsize=13, color=INK)
     if data.picks:
         picks = np.array([(p.x, p.y) for p in data.picks])
         ax.scatter(
@@ -575,13 +593,22 @@ def movie_map(data: MapData) -> bytes:
         )
 
     # The picks, numbered on the map and named underneath, where long titles always fit.
-    _text(figure, 0.04, 0.235, "★ Your top picks", fontsize=15, weight="bold", color=INK, va="top")
+    _text(
+        figure,
+        0.04,
+        0.235,
+        "★ " + _("Your top picks"),
+        fontsize=15,
+        weight="bold",
+        color=INK,
+        va="top",
+    )
     for k, p in enumerate(data.picks):
         _text(
             figure,
             0.04,
             0.195 - k * 0.032,
-            f"{k + 1}  {_short(p.label, 34)}  {p.value:.1f}",
+            f"{k + 1}  {_short(p.label, 34)}  {i18n.decimal(p.value)}",
             fontsize=13,
             color=INK,
             va="top",
@@ -634,7 +661,9 @@ def group_chart(data: GroupData) -> bytes:
     height = 2.4 + 0.8 * n
     figure = _figure(height)
     top = 1 - 0.3 / height
-    _text(figure, 0.05, top, "Picks for the group", fontsize=22, weight="bold", color=INK, va="top")
+    _text(
+        figure, 0.05, top, _("Picks for the group"), fontsize=22, weight="bold", color=INK, va="top"
+    )
     colours = [MEMBER_COLOURS[m % len(MEMBER_COLOURS)] for m in range(len(data.members))]
     # The legend: one coloured dot and name per member, in a row under the title.
     for m, name in enumerate(data.members[:8]):
@@ -665,5 +694,5 @@ def group_chart(data: GroupData) -> bytes:
     ax.set_yticks([])
     ax.set_xticks(range(1, 11))
     _plain(ax)
-    ax.set_xlabel("predicted score (black bar: the group's score)", fontsize=13, color=MUTED)
+    ax.set_xlabel(_("predicted score (black bar: the group's score)"), fontsize=13, color=MUTED)
     return _png(figure)

@@ -16,18 +16,19 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot import charts, history_export, history_import, pictures
+from bot import charts, history_export, history_import, i18n, pictures
 from bot.conversation import Chat, Conversation, Sender
 from bot.html import to_plain
+from bot.i18n import N_, _
 from bot.replies import Button, Outcome, Reply
 
 log = logging.getLogger(__name__)
 
-BANNER = (
+BANNER = N_(
     "moviebot console chat. Type /help for the commands, /quit to leave.\n"
     "Buttons show as [1] [2] ...: type #1 to tap the first."
 )
-SORRY = "Sorry, something went wrong on my side. Please try again."
+SORRY = N_("Sorry, something went wrong on my side. Please try again.")
 
 
 class ConsoleChat:
@@ -51,7 +52,7 @@ class ConsoleChat:
 
     def run(self, lines: TextIO, interactive: bool) -> None:
         """Answer each line until the input ends or /quit; echo the lines when piped."""
-        self._print(BANNER)
+        self._print(self._say(BANNER))
         while True:
             if interactive:
                 self.out.write("you> ")
@@ -79,7 +80,7 @@ class ConsoleChat:
                 outcome = self.conversation.on_text(self.sender, self.chat, text)
         except Exception:
             log.exception("console message failed")
-            outcome = Outcome.say(SORRY)
+            outcome = Outcome.say(self._say(SORRY))
         self._show(outcome)
 
     def _send_file(self, path: Path) -> Outcome:
@@ -91,13 +92,19 @@ class ConsoleChat:
                 )
             data = path.read_bytes()
         except OSError:
-            return Outcome.say(f"I can't read the file {path}. Check the path and try again.")
+            return Outcome.say(
+                self._say(N_("I can't read the file {path}. Check the path and try again.")).format(
+                    path=path
+                )
+            )
         return self.conversation.on_document(self.sender, self.chat, path.name, data)
 
     def _tap(self, number: int) -> Outcome:
         """Tap choice [number] of the latest buttons shown."""
         if not 1 <= number <= len(self._buttons):
-            return Outcome.say("There is no such choice. Type #1, #2 ... for the buttons shown.")
+            return Outcome.say(
+                self._say(N_("There is no such choice. Type #1, #2 ... for the buttons shown."))
+            )
         button = self._buttons[number - 1]
         return self.conversation.on_button(self.sender, self.chat, button.data)
 
@@ -139,12 +146,20 @@ class ConsoleChat:
         try:
             data = pictures.gather(self.conversation.service, reply.picture)
         except charts.ChartError as error:
-            return pictures.instead_of_picture(error, "(no picture)").replace("\n\n", " ")
+            no_picture = self._say(N_("(no picture)"))
+            return pictures.instead_of_picture(error, no_picture, reply.picture.language).replace(
+                "\n\n", " "
+            )
         self._pictures += 1
         self.picture_dir.mkdir(parents=True, exist_ok=True)
         path = self.picture_dir / f"moviebot-{reply.picture.kind}-{self._pictures}.png"
         path.write_bytes(pictures.draw(reply.picture, data))
         return f"[picture: {path}]"
+
+    def _say(self, message: str) -> str:
+        """`message` in the language the conversation answers the sender in."""
+        with i18n.speaking(self.conversation.language_of(self.sender)):
+            return _(message)
 
     def _print(self, text: str) -> None:
         """Write one line and flush it (a pipe sees it at once)."""

@@ -33,12 +33,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from bot import callbacks, history_import, names
+from bot import callbacks, genres, history_import, i18n, names
 from bot import conversation_state as states
 from bot.callbacks import Verb
 from bot.cards import bold_link, describe, link_buttons, title_link
 from bot.conversation_state import IDLE, ConversationState, NextCard, Onboarding, OnboardingDone
 from bot.html import bold, esc
+from bot.i18n import N_, _, ngettext
 from bot.parsing import (
     MAX_MESSAGE,
     BadScore,
@@ -53,7 +54,7 @@ from bot.replies import Button, Document, Outcome, Picture, PollRequest, Reply, 
 from bot.service import ONBOARDING_SIZE, MovieService
 from storage import chats, imports, movienight, ratings, state, users, watchlist
 from storage import settings as user_settings
-from storage.errors import InvalidArgument, UnknownMovie
+from storage.errors import InvalidArgument, UnknownMovie, UnknownUser
 from storage.movies import Movie, all_genres, get_movie
 from storage.search import MAX_QUERY_LENGTH, Kind, TitleMatch, clear_winner
 
@@ -64,28 +65,30 @@ RATINGS_PAGE = 10
 HIDDEN_PAGE = 10
 WATCHLIST_PAGE = 10
 
-HELP_INTRO = "I learn your taste in movies from your ratings and recommend what to watch next."
-RATE_USAGE = "Tell me the title and a score from 1 to 10, like: /rate Ted 8"
-BAD_SCORE = "Scores are whole numbers from 1 to 10, like: /rate Ted 8. Nothing was saved."
-PRIVATE_ONLY = (
+HELP_INTRO = N_("I learn your taste in movies from your ratings and recommend what to watch next.")
+RATE_USAGE = N_("Tell me the title and a score from 1 to 10, like: /rate Ted 8")
+BAD_SCORE = N_("Scores are whole numbers from 1 to 10, like: /rate Ted 8. Nothing was saved.")
+PRIVATE_ONLY = N_(
     "Your ratings stay private: send me /{name} in a private chat and I'll answer you there."
 )
-PERSONAL_BUTTON = "Ratings are private: message me directly."
-SORRY_OLD_BUTTON = "That button has expired. Try the command again."
-NO_RATINGS_FOR_PICTURE = (
+PERSONAL_BUTTON = N_("Ratings are private: message me directly.")
+SORRY_OLD_BUTTON = N_("That button has expired. Try the command again.")
+NO_RATINGS_FOR_PICTURE = N_(
     "Rate a few movies first (/start, or /rate Ted 8), then I can draw your taste."
 )
-DATA_DELETED = (
+DATA_DELETED = N_(
     "You deleted your data with /forget, so I didn't save this score. To start again, rate "
     "afresh: /start or /rate Ted 8."
 )
+# What /language offers, in its buttons' order; None: as the user's Telegram is set.
+LANGUAGE_CHOICES: tuple[str | None, ...] = (None, *i18n.LANGUAGES)
 # Backups of the database are daily and each is kept this long (deploy/moviebot-backup.service).
 BACKUP_DAYS = 14
 # /settings' "how adventurous" levels (storage/settings.py), as the buttons say them.
 ADVENTURE_LABELS = {
-    user_settings.POPULAR: "Popular",
-    user_settings.BALANCED: "Balanced",
-    user_settings.HIDDEN_GEMS: "Hidden gems",
+    user_settings.POPULAR: N_("Popular"),
+    user_settings.BALANCED: N_("Balanced"),
+    user_settings.HIDDEN_GEMS: N_("Hidden gems"),
 }
 # A /movienight poll offers the pool's top picks; Telegram takes 2-12 options of 1-100 chars.
 NIGHT_OPTIONS = 5
@@ -155,7 +158,7 @@ def score_buttons(movie_id: int, with_skip: bool = False) -> tuple[tuple[Button,
         tuple(Button(str(s), callbacks.encode(Verb.RATE, movie_id, s)) for s in range(6, 11)),
     ]
     if with_skip:
-        rows.append((Button("Haven't seen it", callbacks.encode(Verb.SKIP, movie_id)),))
+        rows.append((Button(_("Haven't seen it"), callbacks.encode(Verb.SKIP, movie_id)),))
     return tuple(rows)
 
 
@@ -176,10 +179,24 @@ class Conversation:
     # ------------------------------------------------------------------ entry points
 
     def on_text(self, sender: Sender, chat: Chat, text: str) -> Outcome:
+        """Answer one message, in the sender's language."""
+        with i18n.speaking(self.language_of(sender)):
+            return self._on_text(sender, chat, text)
+
+    def on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
+        """Answer one button tap, in the tapper's language."""
+        with i18n.speaking(self.language_of(sender)):
+            return self._on_button(sender, chat, data)
+
+    def language_of(self, sender: Sender) -> str:
+        """The sender's language: the one they picked with /language, else Telegram's."""
+        return i18n.language_of(self.db, sender.user_id, sender.language)
+
+    def _on_text(self, sender: Sender, chat: Chat, text: str) -> Outcome:
         """Answer one message. In groups, only commands meant for this bot get an answer."""
         text = (text or "").strip()
         if len(text) > MAX_MESSAGE:
-            return Outcome.say("That message is too long for me. Titles are short: try again.")
+            return Outcome.say(_("That message is too long for me. Titles are short: try again."))
         if for_another_bot(text, self.bot_username):
             return Outcome()
         parsed = parse_command(text, self.bot_username)
@@ -187,35 +204,47 @@ class Conversation:
             if not chat.is_private:
                 return Outcome()  # group chatter
             if text.startswith("/"):
-                return Outcome.say("That isn't a command I know. /help lists them.")
+                return Outcome.say(_("That isn't a command I know. /help lists them."))
             return self._plain_text(sender, text)
         command = COMMANDS_BY_NAME.get(parsed.name)
         if command is None:
             if not chat.is_private:
                 return Outcome()
-            return Outcome.say(f"I don't know /{esc(parsed.name[:32])}. " + "Try /help.")
+            return Outcome.say(
+                _("I don't know /{name}. Try /help.").format(name=esc(parsed.name[:32]))
+            )
         if not chat.is_private and command.where is Where.PRIVATE:
-            return Outcome.say(PRIVATE_ONLY.format(name=command.name))
+            return Outcome.say(_(PRIVATE_ONLY).format(name=command.name))
         self._remember(sender)
         if chat.is_private and command.elsewhere is not None:
-            return Outcome.say(command.elsewhere)
+            return Outcome.say(_(command.elsewhere))
         return command.handler(self, sender, chat, parsed.args)
 
-    def on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
+    def _on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
         """Answer one button tap."""
         callback = callbacks.parse(data)
         if callback is None:
-            return Outcome(toast=SORRY_OLD_BUTTON)
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
         self._remember(sender)
         tap = BUTTONS[callback.verb]
         if not chat.is_private and tap.personal:
-            return Outcome(toast=PERSONAL_BUTTON)
+            return Outcome(toast=_(PERSONAL_BUTTON))
         try:
             return tap.handler(self, sender, chat, callback)
         except (UnknownMovie, InvalidArgument):
-            return Outcome(toast=SORRY_OLD_BUTTON)
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
 
     def on_document(self, sender: Sender, chat: Chat, file_name: str, data: bytes) -> Outcome:
+        """Answer a file sent in a private chat, in the sender's language."""
+        with i18n.speaking(self.language_of(sender)):
+            return self._on_document(sender, chat, file_name, data)
+
+    def on_document_not_downloaded(self, sender: Sender, chat: Chat, too_large: bool) -> Outcome:
+        """Answer a file that could not be downloaded, in the sender's language."""
+        with i18n.speaking(self.language_of(sender)):
+            return self._on_document_not_downloaded(sender, chat, too_large)
+
+    def _on_document(self, sender: Sender, chat: Chat, file_name: str, data: bytes) -> Outcome:
         """Answer a file sent in a private chat: preview the IMDb or Letterboxd export it
         holds, with a button that imports it (a group's files are not for the bot)."""
         if not chat.is_private:
@@ -232,31 +261,37 @@ class Conversation:
         lines = [esc(line) for line in history_import.preview_lines(plan, matcher.labels)]
         if not plan.has_changes:
             imports.drop_pending(self.db, sender.user_id)
-            lines.append("Nothing to import: everything I can use from this file is here already.")
+            lines.append(
+                _("Nothing to import: everything I can use from this file is here already.")
+            )
             return Outcome(replies=[Reply(chunk) for chunk in split_text(lines)])
         imports.save_pending(self.db, sender.user_id, plan.to_json())
-        lines.append(f"Tap to import (within {imports.PENDING_MINUTES} minutes).")
-        buttons = [Button("Import", callbacks.encode(Verb.IMPORT, plan.id, 1))]
+        lines.append(
+            _("Tap to import (within {minutes} minutes).").format(minutes=imports.PENDING_MINUTES)
+        )
+        buttons = [Button(_("Import"), callbacks.encode(Verb.IMPORT, plan.id, 1))]
         if plan.different:
-            label = f"Import, use the file's {len(plan.different)} score"
-            label += "s" if len(plan.different) != 1 else ""
+            n = len(plan.different)
+            label = ngettext(
+                "Import, use the file's {n} score", "Import, use the file's {n} scores", n
+            ).format(n=n)
             buttons.append(Button(label, callbacks.encode(Verb.IMPORT, plan.id, 2)))
         rows_of_buttons = tuple((b,) for b in buttons) + (
-            (Button("Cancel", callbacks.encode(Verb.IMPORT, plan.id, 0)),),
+            (Button(_("Cancel"), callbacks.encode(Verb.IMPORT, plan.id, 0)),),
         )
         chunks = split_text(lines)
         replies = [Reply(chunk) for chunk in chunks[:-1]]
         replies.append(Reply(chunks[-1], rows_of_buttons))
         return Outcome(replies=replies)
 
-    def on_document_not_downloaded(self, sender: Sender, chat: Chat, too_large: bool) -> Outcome:
+    def _on_document_not_downloaded(self, sender: Sender, chat: Chat, too_large: bool) -> Outcome:
         """Answer a file that could not be downloaded: over Telegram's getFile cap, or
         Telegram did not hand it over."""
         if not chat.is_private:
             return Outcome()
         if too_large:
             return Outcome.say(esc(history_import.too_large_message()))
-        return Outcome.say("I couldn't fetch that file from Telegram. Please send it again.")
+        return Outcome.say(_("I couldn't fetch that file from Telegram. Please send it again."))
 
     def takes_a_while(self, text: str) -> bool:
         """Whether `text` is a command whose answer is a long list (worth a "typing...")."""
@@ -269,19 +304,45 @@ class Conversation:
         night = movienight.night_of_poll(self.db, poll_id)
         if night is None or night.closed or not closed or len(votes) != len(night.movie_ids):
             return Outcome()
+        # The group hears the winner in the language of the one who opened the vote.
+        with i18n.speaking(self._stored_language(night.opened_by)):
+            return self._announce_winner(night, votes)
+
+    def _stored_language(self, user_id: int | None) -> str:
+        """A known user's language, read from storage (no message of theirs at hand)."""
+        if user_id is None:
+            return i18n.DEFAULT
+        try:
+            telegram = users.get_user(self.db, user_id).language
+        except UnknownUser:
+            return i18n.DEFAULT
+        return i18n.language_of(self.db, user_id, telegram)
+
+    def _announce_winner(self, night: movienight.Night, votes: list[int]) -> Outcome:
+        """Close the night and say which movie won."""
         # A tie goes to the option ranked higher for the group (listed first).
         best = max(range(len(votes)), key=lambda i: (votes[i], -i))
         winner = get_movie(self.db, night.movie_ids[best])
         movienight.close_night(self.db, night.id, winner.id)
         total = sum(votes)
         if total == 0:
-            text = f"🍿 Nobody voted, so it's the group's top pick: {bold_link(winner)}."
-        else:
-            tie = " (a tie: the group's higher pick wins)" if votes.count(votes[best]) > 1 else ""
-            text = (
-                f"🍿 The vote is in: {bold_link(winner)} wins with {votes[best]} of "
-                f"{total} vote{'s' if total != 1 else ''}{tie}. Enjoy the movie!"
+            text = "🍿 " + _("Nobody voted, so it's the group's top pick: {title}.").format(
+                title=bold_link(winner)
             )
+        elif votes.count(votes[best]) > 1:
+            text = "🍿 " + ngettext(
+                "The vote is in: {title} wins with {votes} of {total} vote (a tie: the group's "
+                "higher pick wins). Enjoy the movie!",
+                "The vote is in: {title} wins with {votes} of {total} votes (a tie: the group's "
+                "higher pick wins). Enjoy the movie!",
+                total,
+            ).format(title=bold_link(winner), votes=votes[best], total=total)
+        else:
+            text = "🍿 " + ngettext(
+                "The vote is in: {title} wins with {votes} of {total} vote. Enjoy the movie!",
+                "The vote is in: {title} wins with {votes} of {total} votes. Enjoy the movie!",
+                total,
+            ).format(title=bold_link(winner), votes=votes[best], total=total)
         reply = Reply(text, (link_buttons(winner),), preview_url=winner.imdb_url)
         return Outcome(replies=[reply], chat_id=night.chat_id, thread_id=night.thread_id)
 
@@ -295,29 +356,31 @@ class Conversation:
 
     def _help(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """List the commands."""
-        return Outcome.say(HELP)
+        return Outcome.say(help_text())
 
     def _start(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Greet, then show the first onboarding card (or the one left open)."""
         if not chat.is_private:
             return Outcome.say(
-                "Hi! I recommend movies. In this group, /join the pool and use /grouprec for "
-                "picks everyone will like. Rate movies with me in a private chat."
+                _(
+                    "Hi! I recommend movies. In this group, /join the pool and use /grouprec for "
+                    "picks everyone will like. Rate movies with me in a private chat."
+                )
             )
-        name = esc(names.first_name(sender.display_name, fallback="there"))
+        name = esc(names.first_name(sender.display_name, fallback=_("there")))
         joined = self._join_by_invite(sender, args)
         before = self._state(sender)
         progress: Onboarding | OnboardingDone
         if before.onboarding is None:
             progress = Onboarding.begin(self._next_card(sender))
-            intro = (
-                f"Hi {name}! I recommend movies from your ratings. Let's start with a few "
-                f"well-known ones: rate each from 1 (awful) to 10 (loved it), or tap "
-                f'"Haven\'t seen it". About {ONBOARDING_SIZE} ratings are enough to begin.'
-            )
+            intro = _(
+                "Hi {name}! I recommend movies from your ratings. Let's start with a few "
+                "well-known ones: rate each from 1 (awful) to 10 (loved it), or tap "
+                '"Haven\'t seen it". About {size} ratings are enough to begin.'
+            ).format(name=name, size=ONBOARDING_SIZE)
         else:
             progress = before.onboarding
-            intro = f"Welcome back, {name}! Let's carry on where we left off."
+            intro = _("Welcome back, {name}! Let's carry on where we left off.").format(name=name)
         outcome = self._onboarding_step(sender, before, progress)
         outcome.replies.insert(0, Reply(intro))
         if joined is not None:
@@ -331,10 +394,10 @@ class Conversation:
             return None
         chat_id = movienight.invited_chat(self.db, payload.removeprefix(INVITE_PREFIX))
         if chat_id is None:
-            return "That invite link isn't one of mine. Ask in the group for a fresh /grouprec."
+            return _("That invite link isn't one of mine. Ask in the group for a fresh /grouprec.")
         if chats.join_pool(self.db, chat_id, sender.user_id):
-            return "You joined the group's movie pool: your ratings here shape its picks."
-        return "You're already in that group's movie pool."
+            return _("You joined the group's movie pool: your ratings here shape its picks.")
+        return _("You're already in that group's movie pool.")
 
     def _invite_button(self, chat: Chat) -> tuple[tuple[Button, ...], ...]:
         """The "rate privately" deep link for a group: it joins the pool and starts rating."""
@@ -342,16 +405,16 @@ class Conversation:
             return ()
         token = movienight.invite_token(self.db, chat.chat_id)
         url = f"https://t.me/{self.bot_username}?start={INVITE_PREFIX}{token}"
-        return ((Button("Join & rate privately ↗", url=url),),)
+        return ((Button(_("Join & rate privately") + " ↗", url=url),),)
 
     def _rate(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Store the rating, or ask for the score or which movie was meant."""
         if not args:
-            return Outcome.say(RATE_USAGE)
+            return Outcome.say(_(RATE_USAGE))
         try:
             title, score = split_title_and_score(args)
         except BadScore:
-            return Outcome.say(BAD_SCORE)
+            return Outcome.say(_(BAD_SCORE))
         return self._resolve_title(
             title,
             on_found=lambda movie: self._rate_or_ask(sender, movie, score),
@@ -360,10 +423,10 @@ class Conversation:
 
     def _recommend(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """List the sender's top picks, optionally of a genre and from some years."""
-        usage = (
-            f"Ask like /recommend, /recommend 5, /recommend 5 comedy or /recommend 5 comedy "
-            f"1990s (1 to {MAX_RECOMMENDATIONS} movies; years like 1994, 90s or 1990-2005)."
-        )
+        usage = _(
+            "Ask like /recommend, /recommend 5, /recommend 5 comedy or /recommend 5 comedy "
+            "1990s (1 to {max} movies; years like 1994, 90s or 1990-2005)."
+        ).format(max=MAX_RECOMMENDATIONS)
         n, genre, years = DEFAULT_RECOMMENDATIONS, None, None
         for token in args.split():
             if (span := parse_years(token)) is not None:
@@ -376,45 +439,43 @@ class Conversation:
             elif token.casefold() in self.genres:
                 genre = self.genres[token.casefold()]
             else:
-                known = esc(", ".join(sorted(self.genres.values())[:20]))
+                known = ", ".join(sorted(genres.typed(g) for g in set(self.genres.values()))[:20])
                 return Outcome.say(
-                    f'I don\'t know the genre "{esc(token[:40])}". Try one of: {known}.'
+                    _('I don\'t know the genre "{genre}". Try one of: {known}.').format(
+                        genre=esc(token[:40]), known=esc(known)
+                    )
                 )
         picks = self.service.recommend(sender.user_id, n, genre, years)
         if not picks:
-            return Outcome.say("I have nothing left to recommend with that filter.")
+            return Outcome.say(_("I have nothing left to recommend with that filter."))
         cold = ratings.count_user_ratings(self.db, sender.user_id) == 0
         if cold:
-            which = "movies overall"
-            if genre or years:
-                which = (f"{genre} " if genre else "") + "movies"
-                which += f" {_years_label(years)}" if years else ""
-            header = (
-                f"You haven't rated anything yet, so these are the best-rated {which}. "
+            header = _(
+                "You haven't rated anything yet, so these are the best-rated {movies}. "
                 "Rate a few (/start) and I'll pick for your taste."
-            )
+            ).format(movies=_movies_label(genre, years))
         else:
-            header = f"Your top {len(picks)}" + (f" {genre}" if genre else "") + " picks"
-            header += f" {_years_label(years)}:" if years else ":"
+            header = _top_picks_header(len(picks), genre, years)
         lines = [bold(header)]
         for i, pick in enumerate(picks, start=1):
-            genres = esc(", ".join(pick.movie.genres[:3]) or "no genres listed")
-            lines.append(f"\n{i}. {title_link(pick.movie)} · {pick.score:.1f}/10 · {genres}")
+            listed = esc(genres.shown_list(pick.movie.genres[:3]) or _("no genres listed"))
+            score = i18n.decimal(pick.score)
+            lines.append(f"\n{i}. {title_link(pick.movie)} · {score}/10 · {listed}")
             if pick.because:
                 movie, rating = pick.because
-                lines.append(f"   because you rated {esc(movie.title)} {rating}")
+                because = _("because you rated {title} {rating}")
+                lines.append("   " + because.format(title=esc(movie.title), rating=rating))
         # The top pick is the card: its preview (Telegram draws the poster) and its links.
         top = picks[0].movie
         buttons = [link_buttons(top)]
-
         for i, pick in enumerate(picks[:BUTTONS_FOR_FIRST], start=1):
             movie_id = pick.movie.id
             buttons.append(
                 (
-                    Button(f"Rate {i}", callbacks.encode(Verb.ASK_SCORE, movie_id)),
-                    Button(f"Save {i}", callbacks.encode(Verb.SAVE, movie_id)),
-                    Button(f"Seen {i}", callbacks.encode(Verb.SEEN, movie_id)),
-                    Button(f"Hide {i}", callbacks.encode(Verb.HIDE, movie_id)),
+                    Button(_("Rate {n}").format(n=i), callbacks.encode(Verb.ASK_SCORE, movie_id)),
+                    Button(_("Save {n}").format(n=i), callbacks.encode(Verb.SAVE, movie_id)),
+                    Button(_("Seen {n}").format(n=i), callbacks.encode(Verb.SEEN, movie_id)),
+                    Button(_("Hide {n}").format(n=i), callbacks.encode(Verb.HIDE, movie_id)),
                 )
             )
         chunks = split_text(lines)
@@ -426,7 +487,7 @@ class Conversation:
     def _similar(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """List movies like the one named, or ask which one was meant."""
         if not args:
-            return Outcome.say("Tell me a movie, like: /similar Frozen")
+            return Outcome.say(_("Tell me a movie, like: /similar Frozen"))
         return self._resolve_title(
             args,
             on_found=lambda movie: self._similar_to(movie, with_save=chat.is_private),
@@ -437,42 +498,46 @@ class Conversation:
         """Show a page of the sender's ratings."""
         page = parse_count(args, 1, 100_000) if args else 1
         if page is None:
-            return Outcome.say("Ask like /myratings or /myratings 2 (a page number).")
+            return Outcome.say(_("Ask like /myratings or /myratings 2 (a page number)."))
         return Outcome(replies=[self._ratings_page(sender, page)])
 
     def _undo(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Remove the sender's last rating and say which it was."""
         undone = ratings.undo_last_rating(self.db, sender.user_id)
         if undone is None:
-            return Outcome.say("There is no rating left to undo. /rate Ted 8 rates a movie.")
+            return Outcome.say(_("There is no rating left to undo. /rate Ted 8 rates a movie."))
         movie, rating = undone
         return Outcome.say(
-            f"Removed your rating of {esc(movie.label[:150])} ({rating}/10). /undo again removes "
-            "the one before; /myratings lists the rest."
+            _(
+                "Removed your rating of {title} ({rating}/10). /undo again removes the one "
+                "before; /myratings lists the rest."
+            ).format(title=esc(movie.label[:150]), rating=rating)
         )
 
     def _hidden(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Show a page of the movies the sender hid."""
         page = parse_count(args, 1, 100_000) if args else 1
         if page is None:
-            return Outcome.say("Ask like /hidden or /hidden 2 (a page number).")
+            return Outcome.say(_("Ask like /hidden or /hidden 2 (a page number)."))
         return Outcome(replies=[self._hidden_page(sender, page)])
 
     def _watchlist(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Show a page of the sender's watchlist."""
         page = parse_count(args, 1, 100_000) if args else 1
         if page is None:
-            return Outcome.say("Ask like /watchlist or /watchlist 2 (a page number).")
+            return Outcome.say(_("Ask like /watchlist or /watchlist 2 (a page number)."))
         return Outcome(replies=[self._watchlist_page(sender, page)])
 
     def _import(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Say how to bring a history from IMDb or Letterboxd."""
         return Outcome.say(
-            "Send me your ratings as a file and I'll import them:\n"
-            "• IMDb: imdb.com → Your ratings → ⋯ → Export, then send the ratings CSV.\n"
-            "• Letterboxd: Settings → Data → Export your data, then send the .zip (or its "
-            "ratings.csv, watched.csv or watchlist.csv).\n"
-            "I show what I found before anything is saved."
+            _(
+                "Send me your ratings as a file and I'll import them:\n"
+                "• IMDb: imdb.com → Your ratings → ⋯ → Export, then send the ratings CSV.\n"
+                "• Letterboxd: Settings → Data → Export your data, then send the .zip (or its "
+                "ratings.csv, watched.csv or watchlist.csv).\n"
+                "I show what I found before anything is saved."
+            )
         )
 
     def _export(self, sender: Sender, chat: Chat, args: str) -> Outcome:
@@ -480,26 +545,31 @@ class Conversation:
         count = ratings.count_user_ratings(self.db, sender.user_id)
         saved = watchlist.count_watchlist(self.db, sender.user_id)
         if count == 0 and saved == 0:
-            return Outcome.say("You have no ratings or watchlist to export yet.")
+            return Outcome.say(_("You have no ratings or watchlist to export yet."))
         replies = []
         if count:
             replies.append(
                 Reply(
-                    f"Your {count} rating{'s' if count != 1 else ''} for Letterboxd "
-                    "(letterboxd.com/import).",
+                    ngettext(
+                        "Your {count} rating for Letterboxd (letterboxd.com/import).",
+                        "Your {count} ratings for Letterboxd (letterboxd.com/import).",
+                        count,
+                    ).format(count=count),
                     document=Document("letterboxd", sender.user_id),
                 )
             )
             replies.append(
                 Reply(
-                    "The same in IMDb's export layout (movies with an IMDb id).",
+                    _("The same in IMDb's export layout (movies with an IMDb id)."),
                     document=Document("imdb", sender.user_id),
                 )
             )
         if saved:
             replies.append(
                 Reply(
-                    f"Your watchlist ({saved}) for Letterboxd's watchlist import.",
+                    _("Your watchlist ({saved}) for Letterboxd's watchlist import.").format(
+                        saved=saved
+                    ),
                     document=Document("letterboxd-watchlist", sender.user_id),
                 )
             )
@@ -509,20 +579,24 @@ class Conversation:
         """Ask for the picture of the sender's taste."""
         count = ratings.count_user_ratings(self.db, sender.user_id)
         if count == 0:
-            return Outcome.say(NO_RATINGS_FOR_PICTURE)
-        caption = f"Your taste, from your {count} rating{'s' if count != 1 else ''}."
+            return Outcome.say(_(NO_RATINGS_FOR_PICTURE))
+        caption = ngettext(
+            "Your taste, from your {count} rating.", "Your taste, from your {count} ratings.", count
+        ).format(count=count)
         return Outcome(replies=[Reply(caption, picture=Picture("taste", sender.user_id))])
 
     def _map(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Ask for the movie map, with the named movie marked."""
         if ratings.count_user_ratings(self.db, sender.user_id) == 0:
-            return Outcome.say(NO_RATINGS_FOR_PICTURE)
+            return Outcome.say(_(NO_RATINGS_FOR_PICTURE))
 
         def draw(focus: Movie | None) -> Outcome:
             """Ask for the map, with `focus` marked."""
-            caption = "Where your taste sits: movies close together are liked by the same people."
+            caption = _(
+                "Where your taste sits: movies close together are liked by the same people."
+            )
             if focus is not None:
-                caption += f" Marked: {esc(focus.label)}."
+                caption += " " + _("Marked: {title}.").format(title=esc(focus.label))
             picture = Picture("map", sender.user_id, focus.id if focus else None)
             return Outcome(replies=[Reply(caption, picture=picture)])
 
@@ -539,12 +613,17 @@ class Conversation:
         """Ask before deleting everything about the sender."""
         count = ratings.count_user_ratings(self.db, sender.user_id)
         return Outcome.say(
-            f"This deletes your {count} rating{'s' if count != 1 else ''} and everything else "
-            "I know about you. Are you sure?",
+            ngettext(
+                "This deletes your {count} rating and everything else I know about you. "
+                "Are you sure?",
+                "This deletes your {count} ratings and everything else I know about you. "
+                "Are you sure?",
+                count,
+            ).format(count=count),
             (
                 (
-                    Button("Yes, delete everything", callbacks.encode(Verb.FORGET, 1)),
-                    Button("No, keep it", callbacks.encode(Verb.FORGET, 0)),
+                    Button(_("Yes, delete everything"), callbacks.encode(Verb.FORGET, 1)),
+                    Button(_("No, keep it"), callbacks.encode(Verb.FORGET, 0)),
                 ),
             ),
         )
@@ -556,69 +635,121 @@ class Conversation:
     def _settings_card(self, sender: Sender) -> Reply:
         """The settings message: what is set, and a button for every change."""
         chosen = user_settings.get_settings(self.db, sender.user_id)
-        excluded = ", ".join(chosen.excluded_genres) or "nothing excluded"
+        excluded = genres.shown_list(chosen.excluded_genres) or _("nothing excluded")
+        picked = users.chosen_language(self.db, sender.user_id)
         lines = [
-            bold("Your settings"),
-            f"Never recommend: {esc(excluded)}",
-            f"How adventurous: {ADVENTURE_LABELS[chosen.adventurous]}",
-            # The language row (helper "lang") goes here.
+            bold(_("Your settings")),
+            _("Never recommend: {genres}").format(genres=esc(excluded)),
+            _("How adventurous: {level}").format(level=_(ADVENTURE_LABELS[chosen.adventurous])),
+            _("Language: {language}").format(language=i18n.LANGUAGES[i18n.current()]),
             "",
-            "Tap a level, or a genre to exclude it (tap again to allow it).",
+            _("Tap a level, or a genre to exclude it (tap again to allow it)."),
         ]
         levels = tuple(
             Button(
-                label + (" ✓" if level == chosen.adventurous else ""),
+                _(label) + (" ✓" if level == chosen.adventurous else ""),
                 callbacks.encode(Verb.SET_ADVENTURE, level),
             )
             for level, label in ADVENTURE_LABELS.items()
         )
-        genres = sorted(self.genres.values())
+        catalog = sorted(set(self.genres.values()))
         cells = [
             Button(
-                ("🚫 " if genre in chosen.excluded_genres else "") + genre,
+                ("🚫 " if genre in chosen.excluded_genres else "") + genres.shown(genre),
                 callbacks.encode(Verb.SET_GENRE, index),
             )
-            for index, genre in enumerate(genres)
+            for index, genre in enumerate(catalog)
         ]
+        # The language row: Telegram's, or one picked; the tap redraws this card in it.
+        languages = tuple(
+            Button(
+                (i18n.LANGUAGES[code] if code else _("As my Telegram is set"))
+                + (" ✓" if code == picked else ""),
+                callbacks.encode(Verb.LANGUAGE, n, 1),
+            )
+            for n, code in enumerate(LANGUAGE_CHOICES)
+        )
         rows = [levels] + [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
+        rows += [languages[:2], languages[2:]]
         return Reply("\n".join(lines), tuple(rows))
 
     def _tap_set_adventure(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Set how adventurous the sender's picks are."""
         if cb.target not in ADVENTURE_LABELS:
-            return Outcome(toast=SORRY_OLD_BUTTON)
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
         chosen = user_settings.get_settings(self.db, sender.user_id)
         user_settings.save_settings(self.db, sender.user_id, replace(chosen, adventurous=cb.target))
-        toast = f"Picks: {ADVENTURE_LABELS[cb.target].lower()}"
+        toast = _("Picks: {level}").format(level=_(ADVENTURE_LABELS[cb.target]).lower())
         return Outcome(edit=self._settings_card(sender), toast=toast)
 
     def _tap_set_genre(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Exclude a genre from the sender's recommendations, or allow it again."""
-        genres = sorted(self.genres.values())
-        if not 0 <= cb.target < len(genres):
-            return Outcome(toast=SORRY_OLD_BUTTON)
-        genre = genres[cb.target]
+        catalog = sorted(set(self.genres.values()))
+        if not 0 <= cb.target < len(catalog):
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
+        genre = catalog[cb.target]
         chosen = user_settings.get_settings(self.db, sender.user_id)
         if genre in chosen.excluded_genres:
             excluded = tuple(g for g in chosen.excluded_genres if g != genre)
-            toast = f"{genre} is back in your picks"
+            toast = _("{genre} is back in your picks").format(genre=genres.shown(genre))
         else:
             excluded = (*chosen.excluded_genres, genre)
-            toast = f"No more {genre}"
+            toast = _("No more {genre}").format(genre=genres.shown(genre))
         if len(excluded) > user_settings.MAX_EXCLUDED:
-            return Outcome(toast="That's every genre: allow one again first.")
+            return Outcome(toast=_("That's every genre: allow one again first."))
         user_settings.save_settings(
             self.db, sender.user_id, replace(chosen, excluded_genres=excluded)
         )
         return Outcome(edit=self._settings_card(sender), toast=toast)
+
+    def _language(self, sender: Sender, chat: Chat, args: str) -> Outcome:
+        """Switch to the language named, or offer the languages as buttons."""
+        if args:
+            wanted = args.strip().casefold()
+            for code in LANGUAGE_CHOICES:
+                if wanted in (
+                    {"auto"} if code is None else {code, i18n.LANGUAGES[code].casefold()}
+                ):
+                    return Outcome.say(self._speak(sender, code))
+            known = ", ".join(f"{name} ({code})" for code, name in i18n.LANGUAGES.items())
+            return Outcome.say(
+                _("I speak {languages}. Choose like: /language es").format(languages=known)
+            )
+        rows = tuple(
+            (
+                Button(
+                    i18n.LANGUAGES[code] if code else _("As my Telegram is set"),
+                    callbacks.encode(Verb.LANGUAGE, n),
+                ),
+            )
+            for n, code in enumerate(LANGUAGE_CHOICES)
+        )
+        # Each catalogue names its own language: this is said in the language it names.
+        return Outcome.say(_("I speak English with you. Which language do you want?"), rows)
+
+    def _speak(self, sender: Sender, code: str | None) -> str:
+        """Store the language chosen (None: Telegram's) and say so in it."""
+        users.choose_language(self.db, sender.user_id, code)
+        with i18n.speaking(self.language_of(sender)):
+            return _("Okay, I'll speak English with you.")
+
+    def _tap_language(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
+        """Switch to the language tapped: say so, or redraw /settings in it (value 1)."""
+        if not 0 <= cb.target < len(LANGUAGE_CHOICES):
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
+        said = self._speak(sender, LANGUAGE_CHOICES[cb.target])
+        if cb.value != 1:
+            return Outcome(edit=Reply(said))
+        with i18n.speaking(self.language_of(sender)):
+            return Outcome(edit=self._settings_card(sender), toast=said)
 
     def _cancel(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Drop the onboarding and any question waiting for a score."""
         had = self._state(sender)
         states.save(self.db, sender.user_id, IDLE)
         if had != IDLE:
-            return Outcome.say("Okay, dropped that. /help shows what I can do.")
-        return Outcome.say("There was nothing to cancel. /help shows what I can do.")
+            return Outcome.say(_("Okay, dropped that. /help shows what I can do."))
+        return Outcome.say(_("There was nothing to cancel. /help shows what I can do."))
 
     def _join(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """Add the sender to the group's pool."""
@@ -626,10 +757,21 @@ class Conversation:
         size = len(chats.pool_members(self.db, chat.chat_id))
         who = esc(self._first_name(sender.display_name))
         if not added:
-            return Outcome.say(f"{who}, you're already in this chat's pool ({size} in it).")
+            return Outcome.say(
+                ngettext(
+                    "{name}, you're already in this chat's pool ({size} in it).",
+                    "{name}, you're already in this chat's pool ({size} in it).",
+                    size,
+                ).format(name=who, size=size)
+            )
         return Outcome.say(
-            f"{who} joined this chat's movie pool ({size} in it). /grouprec for shared picks; "
-            "your own ratings stay private."
+            ngettext(
+                "{name} joined this chat's movie pool ({size} in it). /grouprec for shared "
+                "picks; your own ratings stay private.",
+                "{name} joined this chat's movie pool ({size} in it). /grouprec for shared "
+                "picks; your own ratings stay private.",
+                size,
+            ).format(name=who, size=size)
         )
 
     def _leave(self, sender: Sender, chat: Chat, args: str) -> Outcome:
@@ -637,8 +779,8 @@ class Conversation:
         removed = chats.leave_pool(self.db, chat.chat_id, sender.user_id)
         who = esc(self._first_name(sender.display_name))
         if not removed:
-            return Outcome.say(f"{who}, you weren't in this chat's pool.")
-        return Outcome.say(f"{who} left this chat's movie pool.")
+            return Outcome.say(_("{name}, you weren't in this chat's pool.").format(name=who))
+        return Outcome.say(_("{name} left this chat's movie pool.").format(name=who))
 
     def _group_recommend(self, sender: Sender, chat: Chat, args: str) -> Outcome:
         """List picks for everyone in the group's pool, with a picture of their scores."""
@@ -649,39 +791,54 @@ class Conversation:
         n = parse_count(args, DEFAULT_RECOMMENDATIONS, MAX_RECOMMENDATIONS)
         if n is None:
             return Outcome.say(
-                f"Ask like /grouprec, /grouprec 5 (1 to {MAX_RECOMMENDATIONS}) or /grouprec "
-                "watchlist (picks from what members saved for later)."
+                _(
+                    "Ask like /grouprec, /grouprec 5 (1 to {max}) or /grouprec watchlist (picks "
+                    "from what members saved for later)."
+                ).format(max=MAX_RECOMMENDATIONS)
             )
         members = chats.pool_members(self.db, chat.chat_id)
         if not members:
             return Outcome.say(
-                "Nobody has joined this chat's pool yet: /join first.", self._invite_button(chat)
+                _("Nobody has joined this chat's pool yet: /join first."), self._invite_button(chat)
             )
         picks = self.service.group_picks([uid for uid, _ in members], n, from_watchlists)
         if not picks and from_watchlists:
             return Outcome.say(
-                "Nothing on your watchlists that nobody here has rated: save movies with "
-                '"Save" under /recommend in a private chat with me.'
+                _(
+                    "Nothing on your watchlists that nobody here has rated: save movies with "
+                    '"Save" under /recommend in a private chat with me.'
+                )
             )
         if not picks:
-            return Outcome.say("Between you, you've rated everything I know!")
+            return Outcome.say(_("Between you, you've rated everything I know!"))
         who = [esc(self._first_name(name)[:12]) for _, name in members]
-        source = " from your watchlists" if from_watchlists else ""
-        lines = [
-            f"Picks for {len(members)}{source} (nobody has rated these). Ranked by the average "
-            "predicted score, minus a penalty when anyone is predicted below 6/10:"
-        ]
-        for i, pick in enumerate(picks, start=1):
-            lines.append(f"\n{i}. {title_link(pick.movie)} · group {pick.score:.1f}")
-            lines.append(
-                "   "
-                + " · ".join(f"{n} {s:.1f}" for n, s in zip(who, pick.member_scores, strict=True))
+        if from_watchlists:
+            header = ngettext(
+                "Picks for {count} from your watchlists (nobody has rated these). Ranked by the "
+                "average predicted score, minus a penalty when anyone is predicted below 6/10:",
+                "Picks for {count} from your watchlists (nobody has rated these). Ranked by the "
+                "average predicted score, minus a penalty when anyone is predicted below 6/10:",
+                len(members),
             )
+        else:
+            header = ngettext(
+                "Picks for {count} (nobody has rated these). Ranked by the average predicted "
+                "score, minus a penalty when anyone is predicted below 6/10:",
+                "Picks for {count} (nobody has rated these). Ranked by the average predicted "
+                "score, minus a penalty when anyone is predicted below 6/10:",
+                len(members),
+            )
+        lines = [header.format(count=len(members))]
+        for i, pick in enumerate(picks, start=1):
+            group = _("group {score}").format(score=i18n.decimal(pick.score))
+            lines.append(f"\n{i}. {title_link(pick.movie)} · {group}")
+            scores = zip(who, pick.member_scores, strict=True)
+            lines.append("   " + " · ".join(f"{n} {i18n.decimal(s)}" for n, s in scores))
         replies = [Reply(chunk) for chunk in split_text(lines)]
         replies[0] = replace(
             replies[0], preview_url=picks[0].movie.imdb_url, buttons=self._invite_button(chat)
         )
-        caption = "Each member's predicted score for the top picks."
+        caption = _("Each member's predicted score for the top picks.")
         replies.append(Reply(caption, picture=Picture("group", chat.chat_id)))
         return Outcome(replies=replies)
 
@@ -691,26 +848,34 @@ class Conversation:
         if args.casefold() == "end":
             return self._end_night_outcome(sender, night, tapped=False)
         if args:
-            return Outcome.say("Ask like /movienight to start a vote, /movienight end to end it.")
+            return Outcome.say(
+                _("Ask like /movienight to start a vote, /movienight end to end it.")
+            )
         if night is not None:
             return Outcome.say(
-                "A movie night vote is already open here: vote in the poll, or /movienight end "
-                "to close it."
+                _(
+                    "A movie night vote is already open here: vote in the poll, or /movienight "
+                    "end to close it."
+                )
             )
         members = chats.pool_members(self.db, chat.chat_id)
         if not members:
             return Outcome.say(
-                "Nobody has joined this chat's pool yet: /join first.", self._invite_button(chat)
+                _("Nobody has joined this chat's pool yet: /join first."), self._invite_button(chat)
             )
         picks = self.service.group_picks([uid for uid, _ in members], NIGHT_OPTIONS)
         if len(picks) < 2:
-            return Outcome.say("I need two movies nobody in the pool has rated to vote on.")
+            return Outcome.say(_("I need two movies nobody in the pool has rated to vote on."))
         night = movienight.open_night(
             self.db, chat.chat_id, chat.thread_id, sender.user_id, [p.movie.id for p in picks]
         )
-        question = f"🍿 Movie night! Which one shall we watch? (top picks for the {len(members)})"
+        question = "🍿 " + ngettext(
+            "Movie night! Which one shall we watch? (top picks for the {count})",
+            "Movie night! Which one shall we watch? (top picks for the {count})",
+            len(members),
+        ).format(count=len(members))
         options = tuple(p.movie.label[:MAX_OPTION] for p in picks)
-        end = (Button("End the vote", callbacks.encode(Verb.END_NIGHT, night.id)),)
+        end = (Button(_("End the vote"), callbacks.encode(Verb.END_NIGHT, night.id)),)
         return Outcome(replies=[Reply(question, (end,), poll=PollRequest(night.id, options))])
 
     def _end_night(
@@ -718,12 +883,12 @@ class Conversation:
     ) -> tuple[tuple[int, int] | None, str]:
         """The poll to stop for the sender, or None and why not."""
         if night is None or night.closed:
-            return None, "There's no movie night vote open here. /movienight starts one."
+            return None, _("There's no movie night vote open here. /movienight starts one.")
         if night.opened_by is not None and night.opened_by != sender.user_id:
-            return None, "Only the one who opened the vote can end it."
+            return None, _("Only the one who opened the vote can end it.")
         if night.message_id is None:
-            return None, "The poll is still on its way: try again in a moment."
-        return (night.chat_id, night.message_id), "Closing the vote…"
+            return None, _("The poll is still on its way: try again in a moment.")
+        return (night.chat_id, night.message_id), _("Closing the vote…")
 
     def _end_night_outcome(
         self, sender: Sender, night: movienight.Night | None, tapped: bool
@@ -738,7 +903,7 @@ class Conversation:
         """End the movie night vote whose poll carries the button."""
         night = movienight.get_night(self.db, cb.target)
         if night is None or night.chat_id != chat.chat_id:
-            return Outcome(toast=SORRY_OLD_BUTTON)
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
         return self._end_night_outcome(sender, night, tapped=True)
 
     # ------------------------------------------------------------------ plain text
@@ -751,39 +916,52 @@ class Conversation:
             try:
                 score = parse_score(text)
             except BadScore:
-                return Outcome.say(BAD_SCORE)
+                return Outcome.say(_(BAD_SCORE))
             if score is not None:
                 return self._store(sender, get_movie(self.db, waiting.movie_id), score)
         if len(text) > MAX_QUERY_LENGTH:
             return Outcome.say(
-                "That's a long message! To rate a movie: /rate Ted 8. /help for more."
+                _("That's a long message! To rate a movie: /rate Ted 8. /help for more.")
             )
         try:
             title, score = split_title_and_score(text)
         except BadScore:
-            return Outcome.say(BAD_SCORE)
+            return Outcome.say(_(BAD_SCORE))
         winner = self.service.resolve(title).movie
         if winner is None:
-            return Outcome.say("I only understand commands. /help shows them; /rate Ted 8 rates.")
+            return Outcome.say(
+                _("I only understand commands. /help shows them; /rate Ted 8 rates.")
+            )
         movie = get_movie(self.db, winner.movie_id)
         if score is not None:
             return Outcome.say(
-                f"Did you mean to rate {esc(movie.label)} {score}/10? Tap to confirm:",
-                ((Button(f"Yes, {score}/10", callbacks.encode(Verb.RATE, movie.id, score)),),),
+                _("Did you mean to rate {title} {score}/10? Tap to confirm:").format(
+                    title=esc(movie.label), score=score
+                ),
+                (
+                    (
+                        Button(
+                            _("Yes, {score}/10").format(score=score),
+                            callbacks.encode(Verb.RATE, movie.id, score),
+                        ),
+                    ),
+                ),
             )
         self._change_state(sender, lambda s: s.ask_score(movie.id))
-        return Outcome.say(f"Want to rate {describe(movie)}?", score_buttons(movie.id))
+        return Outcome.say(
+            _("Want to rate {movie}?").format(movie=describe(movie)), score_buttons(movie.id)
+        )
 
     # ------------------------------------------------------------------ buttons
 
     def _tap_rate(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Store the tapped score; on the onboarding card, show the next card."""
         if not 1 <= cb.value <= 10:
-            return Outcome(toast=SORRY_OLD_BUTTON)
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
         if self._forgotten(sender):
             # A card sent before a /forget: storing its score would quietly bring them back.
             users.forget_user(self.db, sender.user_id)
-            return Outcome(edit=Reply(DATA_DELETED), toast="Not saved")
+            return Outcome(edit=Reply(_(DATA_DELETED)), toast=_("Not saved"))
         movie = get_movie(self.db, cb.target)
         change = ratings.set_rating(self.db, sender.user_id, movie.id, cb.value)
         confirmation = self._confirmation(movie, change.rating, change.previous)
@@ -791,47 +969,56 @@ class Conversation:
         if before.onboarding is not None and before.onboarding.current == movie.id:
             progress = before.onboarding.card_rated(self._next_card(sender))
             outcome = self._onboarding_step(sender, before, progress)
-            return Outcome(replies=outcome.replies, edit=Reply(confirmation), toast="Saved")
+            return Outcome(replies=outcome.replies, edit=Reply(confirmation), toast=_("Saved"))
         self._save(sender, before, before.scored(movie.id))
-        return Outcome(edit=Reply(confirmation), toast="Saved")
+        return Outcome(edit=Reply(confirmation), toast=_("Saved"))
 
     def _tap_skip(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Skip the onboarding card not seen and show the next one."""
         movie = get_movie(self.db, cb.target)
         before = self._state(sender)
         if before.onboarding is None or before.onboarding.current != movie.id:
-            return Outcome(edit=Reply(f"{esc(movie.label)}: skipped."))
+            return Outcome(edit=Reply(_("{title}: skipped.").format(title=esc(movie.label))))
         progress = before.onboarding.card_skipped(self._next_card(sender))
         outcome = self._onboarding_step(sender, before, progress)
-        return Outcome(
-            replies=outcome.replies, edit=Reply(f"{esc(movie.label)}: not seen, skipped.")
-        )
+        skipped = _("{title}: not seen, skipped.").format(title=esc(movie.label))
+        return Outcome(replies=outcome.replies, edit=Reply(skipped))
 
     def _tap_ask_score(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Show the score buttons for a recommended movie."""
         movie = get_movie(self.db, cb.target)
         self._change_state(sender, lambda s: s.ask_score(movie.id))
-        return Outcome.say(f"How would you rate {describe(movie)}?", score_buttons(movie.id))
+        return Outcome.say(_how_would_you_rate(movie), score_buttons(movie.id))
 
     def _tap_hide(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Keep the movie out of the sender's recommendations."""
         movie = get_movie(self.db, cb.target)
         state.hide_movie(self.db, sender.user_id, movie.id)
-        return Outcome(toast=f"Hidden: I won't recommend {movie.label[:150]} again.")
+        return Outcome(
+            toast=_("Hidden: I won't recommend {title} again.").format(title=movie.label[:150])
+        )
 
     def _tap_save(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Put the movie on the sender's watchlist."""
         movie = get_movie(self.db, cb.target)
         if not watchlist.save_for_later(self.db, sender.user_id, movie.id):
-            return Outcome(toast=f"{movie.label[:150]} is on your /watchlist already.")
-        return Outcome(toast=f"Saved for later: {movie.label[:150]}. /watchlist lists them.")
+            return Outcome(
+                toast=_("{title} is on your /watchlist already.").format(title=movie.label[:150])
+            )
+        return Outcome(
+            toast=_("Saved for later: {title}. /watchlist lists them.").format(
+                title=movie.label[:150]
+            )
+        )
 
     def _tap_seen(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Note the movie as seen, without a score: it leaves the picks."""
         movie = get_movie(self.db, cb.target)
         watchlist.mark_seen(self.db, sender.user_id, movie.id)
         return Outcome(
-            toast=f"Seen: I won't pick {movie.label[:150]} again. Rate it any time with /rate."
+            toast=_("Seen: I won't pick {title} again. Rate it any time with /rate.").format(
+                title=movie.label[:150]
+            )
         )
 
     def _tap_unsave(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -840,7 +1027,7 @@ class Conversation:
         watchlist.remove_from_watchlist(self.db, sender.user_id, movie.id)
         return Outcome(
             edit=self._watchlist_page(sender, max(cb.value, 1)),
-            toast=f"Removed {movie.label[:150]} from your watchlist.",
+            toast=_("Removed {title} from your watchlist.").format(title=movie.label[:150]),
         )
 
     def _tap_watch_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -852,12 +1039,12 @@ class Conversation:
         plan = imports.pending(self.db, sender.user_id)
         if plan is None or plan["id"] != cb.target:
             return Outcome(
-                edit=Reply("That import has expired or was replaced: send the file again."),
-                toast="Nothing imported",
+                edit=Reply(_("That import has expired or was replaced: send the file again.")),
+                toast=_("Nothing imported"),
             )
         imports.drop_pending(self.db, sender.user_id)
         if cb.value == 0:
-            return Outcome(edit=Reply("Okay, I imported nothing."), toast="Cancelled")
+            return Outcome(edit=Reply(_("Okay, I imported nothing.")), toast=_("Cancelled"))
         done = imports.apply_import(
             self.db,
             sender.user_id,
@@ -866,18 +1053,28 @@ class Conversation:
             plan["save"],
             plan["seen"],
         )
-        parts = [f"{done.rated} new rating{'s' if done.rated != 1 else ''}"]
+        parts = [ngettext("{n} new rating", "{n} new ratings", done.rated).format(n=done.rated)]
         if done.replaced:
-            parts.append(f"{done.replaced} replaced")
+            parts.append(
+                ngettext("{n} replaced", "{n} replaced", done.replaced).format(n=done.replaced)
+            )
         if done.saved:
-            parts.append(f"{done.saved} on your watchlist")
+            parts.append(
+                ngettext("{n} on your watchlist", "{n} on your watchlist", done.saved).format(
+                    n=done.saved
+                )
+            )
         if done.seen:
-            parts.append(f"{done.seen} marked seen")
+            parts.append(
+                ngettext("{n} marked seen", "{n} marked seen", done.seen).format(n=done.seen)
+            )
         return Outcome(
             edit=Reply(
-                "Imported: " + ", ".join(parts) + ". /recommend takes them into account now."
+                _("Imported: {what}. /recommend takes them into account now.").format(
+                    what=", ".join(parts)
+                )
             ),
-            toast="Imported",
+            toast=_("Imported"),
         )
 
     def _tap_pick_rate(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -887,9 +1084,7 @@ class Conversation:
             change = ratings.set_rating(self.db, sender.user_id, movie.id, cb.value)
             return Outcome(edit=Reply(self._confirmation(movie, change.rating, change.previous)))
         self._change_state(sender, lambda s: s.ask_score(movie.id))
-        return Outcome(
-            edit=Reply(f"How would you rate {describe(movie)}?", score_buttons(movie.id))
-        )
+        return Outcome(edit=Reply(_how_would_you_rate(movie), score_buttons(movie.id)))
 
     def _tap_pick_similar(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """List movies like the one picked from an ambiguous /similar."""
@@ -904,9 +1099,10 @@ class Conversation:
         if reply.picture is None:
             return Outcome(edit=reply)
         picture = Picture("map", sender.user_id, movie.id)
-        caption = f"{reply.text} Marked: {esc(movie.label)}."
+        caption = reply.text + " " + _("Marked: {title}.").format(title=esc(movie.label))
         return Outcome(
-            edit=Reply("Okay: " + esc(movie.label)), replies=[Reply(caption, picture=picture)]
+            edit=Reply(_("Okay: {title}").format(title=esc(movie.label))),
+            replies=[Reply(caption, picture=picture)],
         )
 
     def _tap_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -917,7 +1113,10 @@ class Conversation:
         """Delete one of the sender's ratings and show that page of /myratings again."""
         movie = get_movie(self.db, cb.target)
         removed = ratings.delete_rating(self.db, sender.user_id, movie.id)
-        toast = f"Removed your rating of {movie.label[:150]}." if removed else "Already removed."
+        if removed:
+            toast = _("Removed your rating of {title}.").format(title=movie.label[:150])
+        else:
+            toast = _("Already removed.")
         return Outcome(edit=self._ratings_page(sender, max(cb.value, 1)), toast=toast)
 
     def _tap_unhide(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -926,7 +1125,7 @@ class Conversation:
         state.unhide_movie(self.db, sender.user_id, movie.id)
         return Outcome(
             edit=self._hidden_page(sender, max(cb.value, 1)),
-            toast=f"{movie.label[:150]} can be recommended again.",
+            toast=_("{title} can be recommended again.").format(title=movie.label[:150]),
         )
 
     def _tap_hidden_page(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
@@ -936,15 +1135,22 @@ class Conversation:
     def _tap_forget(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Delete everything about the sender once confirmed, or keep it."""
         if cb.target != 1:
-            return Outcome(edit=Reply("Okay, I kept everything."))
+            return Outcome(edit=Reply(_("Okay, I kept everything.")))
         deleted = users.forget_user(self.db, sender.user_id)
-        until = (datetime.now(UTC) + timedelta(days=BACKUP_DAYS + 1)).strftime("%-d %B %Y")
+        until = i18n.long_date((datetime.now(UTC) + timedelta(days=BACKUP_DAYS + 1)).date())
         return Outcome(
             edit=Reply(
-                f"Done: I deleted your {deleted} rating{'s' if deleted != 1 else ''} and "
-                "everything else about you, including the messages you sent me. The daily "
-                f"backups made before now still hold it: each is kept {BACKUP_DAYS} days, so "
-                f"the last copy is gone by {until}. /start begins afresh."
+                ngettext(
+                    "Done: I deleted your {count} rating and everything else about you, "
+                    "including the messages you sent me. The daily backups made before now "
+                    "still hold it: each is kept {days} days, so the last copy is gone by "
+                    "{until}. /start begins afresh.",
+                    "Done: I deleted your {count} ratings and everything else about you, "
+                    "including the messages you sent me. The daily backups made before now "
+                    "still hold it: each is kept {days} days, so the last copy is gone by "
+                    "{until}. /start begins afresh.",
+                    deleted,
+                ).format(count=deleted, days=BACKUP_DAYS, until=until)
             )
         )
 
@@ -959,15 +1165,15 @@ class Conversation:
 
     def _tap_cancel(self, sender: Sender, chat: Chat, cb: callbacks.Callback) -> Outcome:
         """Drop the question the buttons asked."""
-        return Outcome(edit=Reply("Okay, never mind."))
+        return Outcome(edit=Reply(_("Okay, never mind.")))
 
     # ------------------------------------------------------------------ helpers
 
     @property
     def genres(self) -> dict[str, str]:
-        """The catalog's genres by their case-folded name (read once)."""
+        """The catalog's genres by their case-folded name in any language (read once)."""
         if self._genres is None:
-            self._genres = {g.casefold(): g for g in all_genres(self.db)}
+            self._genres = genres.by_typed_name(all_genres(self.db))
         return self._genres
 
     def _resolve_title(
@@ -979,31 +1185,35 @@ class Conversation:
         """Find the movie meant by `title`: act on a strong clear match (storage.search.resolve),
         offer a weak match or close ones with buttons, else say nothing was found."""
         if len(title) > MAX_QUERY_LENGTH:
-            return Outcome.say(f"Titles are at most {MAX_QUERY_LENGTH} characters.")
+            return Outcome.say(
+                _("Titles are at most {max} characters.").format(max=MAX_QUERY_LENGTH)
+            )
         resolution = self.service.resolve(title)
         if resolution.kind is Kind.NONE:
             shown = esc(title if len(title) <= 60 else title[:57] + "...")
             return Outcome.say(
-                f'I couldn\'t find a movie called "{shown}". Check the spelling, or add the '
-                "year, like: Cinderella 2015."
+                _(
+                    'I couldn\'t find a movie called "{title}". Check the spelling, or add the '
+                    "year, like: Cinderella 2015."
+                ).format(title=shown)
             )
         if resolution.movie is not None:
             return on_found(get_movie(self.db, resolution.movie.movie_id))
         # A weak match is only ever offered: acting on it saved junk ("asdfgh" as M*A*S*H).
         choices = resolution.choices
         buttons = tuple((Button(m.label[:60], pick(m)),) for m in choices)
-        cancel = (Button("None of these", callbacks.encode(Verb.CANCEL, 0)),)
+        cancel = (Button(_("None of these"), callbacks.encode(Verb.CANCEL, 0)),)
         if clear_winner(list(choices)) is None:
-            question = "Which one do you mean?"
+            question = _("Which one do you mean?")
         else:
-            question = f"Did you mean {esc(choices[0].label[:150])}?"
+            question = _("Did you mean {title}?").format(title=esc(choices[0].label[:150]))
         return Outcome.say(question, (*buttons, cancel))
 
     def _rate_or_ask(self, sender: Sender, movie: Movie, score: int | None) -> Outcome:
         """Store the score, or show the score buttons when there is none."""
         if score is None:
             self._change_state(sender, lambda s: s.ask_score(movie.id))
-            return Outcome.say(f"How would you rate {describe(movie)}?", score_buttons(movie.id))
+            return Outcome.say(_how_would_you_rate(movie), score_buttons(movie.id))
         return self._store(sender, movie, score)
 
     def _store(self, sender: Sender, movie: Movie, score: int) -> Outcome:
@@ -1019,8 +1229,10 @@ class Conversation:
         if previous is None:
             return f"{label}: {rating}/10 ✓"
         if previous == rating:
-            return f"{label}: {rating}/10 ✓ (unchanged)"
-        return f"{label}: {rating}/10 ✓ (replaces your earlier {previous}/10)"
+            return _("{title}: {rating}/10 ✓ (unchanged)").format(title=label, rating=rating)
+        return _("{title}: {rating}/10 ✓ (replaces your earlier {previous}/10)").format(
+            title=label, rating=rating, previous=previous
+        )
 
     def _similar_to(self, movie: Movie, with_save: bool = False) -> Outcome:
         """List the movies most like `movie`, or say it is too little known; `with_save`
@@ -1030,17 +1242,23 @@ class Conversation:
             # The model's count (what `similar` went by), not the database's.
             count = self.service.rating_count(movie.id)
             return Outcome.say(
-                f"I don't know {esc(movie.label)} well enough yet to find movies like it "
-                f"({count} rating{'s' if count != 1 else ''}). Try a better-known one."
+                ngettext(
+                    "I don't know {title} well enough yet to find movies like it "
+                    "({count} rating). Try a better-known one.",
+                    "I don't know {title} well enough yet to find movies like it "
+                    "({count} ratings). Try a better-known one.",
+                    count,
+                ).format(title=esc(movie.label), count=count)
             )
-        lines = [f"Movies like {title_link(movie)}:"]
+        lines = [_("Movies like {title}:").format(title=title_link(movie))]
         for i, (other, share) in enumerate(nearest, start=1):
-            lines.append(f"{i}. {title_link(other)} · liked by {share:.0%} of its fans")
+            liked = _("liked by {share} of its fans").format(share=i18n.percent(share))
+            lines.append(f"{i}. {title_link(other)} · {liked}")
         replies = [Reply(chunk) for chunk in split_text(lines)]
         if with_save:
             saves = [
-                Button(f"Save {i}", callbacks.encode(Verb.SAVE, other.id))
-                for i, (other, _) in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
+                Button(_("Save {n}").format(n=i), callbacks.encode(Verb.SAVE, other.id))
+                for i, (other, _share) in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
             ]
             rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
             replies[-1] = Reply(replies[-1].text, rows)
@@ -1052,8 +1270,10 @@ class Conversation:
         total = watchlist.count_watchlist(self.db, sender.user_id)
         if total == 0:
             return Reply(
-                'Your watchlist is empty. Tap "Save" under /recommend or /similar to keep a '
-                "movie for later."
+                _(
+                    'Your watchlist is empty. Tap "Save" under /recommend or /similar to keep a '
+                    "movie for later."
+                )
             )
         pages = (total + WATCHLIST_PAGE - 1) // WATCHLIST_PAGE
         page = min(page, pages)
@@ -1061,22 +1281,28 @@ class Conversation:
         rows = watchlist.watchlist_page(
             self.db, sender.user_id, offset=offset, limit=WATCHLIST_PAGE
         )
-        lines = [f"Your watchlist ({offset + 1}-{offset + len(rows)} of {total}):"]
+        lines = [
+            _("Your watchlist ({first}-{last} of {total}):").format(
+                first=offset + 1, last=offset + len(rows), total=total
+            )
+        ]
         buttons = []
         for i, (movie, _added) in enumerate(rows, start=offset + 1):
             lines.append(f"{i}. {title_link(movie)}")
 
             buttons.append(
                 (
-                    Button(f"Rate {i}", callbacks.encode(Verb.ASK_SCORE, movie.id)),
-                    Button(f"Remove {i}", callbacks.encode(Verb.UNSAVE, movie.id, page)),
+                    Button(_("Rate {n}").format(n=i), callbacks.encode(Verb.ASK_SCORE, movie.id)),
+                    Button(
+                        _("Remove {n}").format(n=i), callbacks.encode(Verb.UNSAVE, movie.id, page)
+                    ),
                 )
             )
         nav = []
         if page > 1:
-            nav.append(Button("◀ Newer", callbacks.encode(Verb.WATCH_PAGE, page - 1)))
+            nav.append(Button(_("◀ Newer"), callbacks.encode(Verb.WATCH_PAGE, page - 1)))
         if page < pages:
-            nav.append(Button("Older ▶", callbacks.encode(Verb.WATCH_PAGE, page + 1)))
+            nav.append(Button(_("Older ▶"), callbacks.encode(Verb.WATCH_PAGE, page + 1)))
         if nav:
             buttons.append(tuple(nav))
         return Reply("\n".join(lines), tuple(buttons))
@@ -1086,25 +1312,29 @@ class Conversation:
         other pages."""
         total = ratings.count_user_ratings(self.db, sender.user_id)
         if total == 0:
-            return Reply("You haven't rated anything yet. /start or /rate Ted 8 to begin.")
+            return Reply(_("You haven't rated anything yet. /start or /rate Ted 8 to begin."))
         pages = (total + RATINGS_PAGE - 1) // RATINGS_PAGE
         page = min(page, pages)
         offset = (page - 1) * RATINGS_PAGE
         rows = ratings.user_ratings_page(self.db, sender.user_id, offset=offset, limit=RATINGS_PAGE)
-        lines = [f"Your ratings ({offset + 1}-{offset + len(rows)} of {total}):"]
+        lines = [
+            _("Your ratings ({first}-{last} of {total}):").format(
+                first=offset + 1, last=offset + len(rows), total=total
+            )
+        ]
         numbered = list(enumerate(rows, start=offset + 1))
         lines += [f"{i}. {esc(movie.label)}: {rating}/10" for i, (movie, rating) in numbered]
 
         removes = [
-            Button(f"Remove {i}", callbacks.encode(Verb.REMOVE, movie.id, page))
-            for i, (movie, _) in numbered
+            Button(_("Remove {n}").format(n=i), callbacks.encode(Verb.REMOVE, movie.id, page))
+            for i, (movie, _rating) in numbered
         ]
         buttons = [tuple(removes[i : i + 5]) for i in range(0, len(removes), 5)]
         nav = []
         if page > 1:
-            nav.append(Button("◀ Newer", callbacks.encode(Verb.PAGE, page - 1)))
+            nav.append(Button(_("◀ Newer"), callbacks.encode(Verb.PAGE, page - 1)))
         if page < pages:
-            nav.append(Button("Older ▶", callbacks.encode(Verb.PAGE, page + 1)))
+            nav.append(Button(_("Older ▶"), callbacks.encode(Verb.PAGE, page + 1)))
         if nav:
             buttons.append(tuple(nav))
         return Reply("\n".join(lines), tuple(buttons))
@@ -1114,25 +1344,29 @@ class Conversation:
         the other pages."""
         total = state.count_hidden(self.db, sender.user_id)
         if total == 0:
-            return Reply('You haven\'t hidden any movie. "Hide" under /recommend hides one.')
+            return Reply(_('You haven\'t hidden any movie. "Hide" under /recommend hides one.'))
         pages = (total + HIDDEN_PAGE - 1) // HIDDEN_PAGE
         page = min(page, pages)
         offset = (page - 1) * HIDDEN_PAGE
         movies = state.hidden_page(self.db, sender.user_id, offset=offset, limit=HIDDEN_PAGE)
-        lines = [f"Movies you hid ({offset + 1}-{offset + len(movies)} of {total}):"]
+        lines = [
+            _("Movies you hid ({first}-{last} of {total}):").format(
+                first=offset + 1, last=offset + len(movies), total=total
+            )
+        ]
         numbered = list(enumerate(movies, start=offset + 1))
         lines += [f"{i}. {esc(movie.label)}" for i, movie in numbered]
 
         unhides = [
-            Button(f"Unhide {i}", callbacks.encode(Verb.UNHIDE, movie.id, page))
+            Button(_("Unhide {n}").format(n=i), callbacks.encode(Verb.UNHIDE, movie.id, page))
             for i, movie in numbered
         ]
         buttons = [tuple(unhides[i : i + 5]) for i in range(0, len(unhides), 5)]
         nav = []
         if page > 1:
-            nav.append(Button("◀ Newer", callbacks.encode(Verb.HIDDEN_PAGE, page - 1)))
+            nav.append(Button(_("◀ Newer"), callbacks.encode(Verb.HIDDEN_PAGE, page - 1)))
         if page < pages:
-            nav.append(Button("Older ▶", callbacks.encode(Verb.HIDDEN_PAGE, page + 1)))
+            nav.append(Button(_("Older ▶"), callbacks.encode(Verb.HIDDEN_PAGE, page + 1)))
         if nav:
             buttons.append(tuple(nav))
         return Reply("\n".join(lines), tuple(buttons))
@@ -1150,12 +1384,18 @@ class Conversation:
         self._save(sender, before, before.with_onboarding(progress))
         if isinstance(progress, OnboardingDone):
             return Outcome.say(
-                f"Thanks! That's {progress.rated} rated. /recommend shows what I'd pick for "
-                "you; /rate any movie to sharpen it."
+                ngettext(
+                    "Thanks! That's {count} rated. /recommend shows what I'd pick for you; "
+                    "/rate any movie to sharpen it.",
+                    "Thanks! That's {count} rated. /recommend shows what I'd pick for you; "
+                    "/rate any movie to sharpen it.",
+                    progress.rated,
+                ).format(count=progress.rated)
             )
         movie = get_movie(self.db, progress.current)
+        card = f"{progress.rated + 1}/{ONBOARDING_SIZE}: {describe(movie)}"
         return Outcome.say(
-            f"{progress.rated + 1}/{ONBOARDING_SIZE}: {describe(movie)}\nHow would you rate it?",
+            card + "\n" + _("How would you rate it?"),
             score_buttons(movie.id, with_skip=True),
         )
 
@@ -1178,17 +1418,51 @@ class Conversation:
     @staticmethod
     def _first_name(display_name: str | None) -> str:
         """The first readable word of a display name, or "Someone"."""
-        return names.first_name(display_name)
+        return names.first_name(display_name, fallback=_("Someone"))
+
+
+def _how_would_you_rate(movie: Movie) -> str:
+    """The question above the score buttons."""
+    return _("How would you rate {movie}?").format(movie=describe(movie))
 
 
 def _years_label(years: tuple[int, int]) -> str:
     """ "from 1994", "from the 1990s", "from 1990-2005"."""
     lo, hi = years
     if lo == hi:
-        return f"from {lo}"
+        return _("from {year}").format(year=lo)
     if lo % 10 == 0 and hi == lo + 9:
-        return f"from the {lo}s"
-    return f"from {lo}-{hi}"
+        return _("from the {decade}s").format(decade=lo)
+    return _("from {start}-{end}").format(start=lo, end=hi)
+
+
+def _movies_label(genre: str | None, years: tuple[int, int] | None) -> str:
+    """ "movies overall", "Comedy movies", "movies from the 1990s", "Comedy movies from 1994"."""
+    if genre and years:
+        return _("{genre} movies {years}").format(
+            genre=genres.shown(genre), years=_years_label(years)
+        )
+    if genre:
+        return _("{genre} movies").format(genre=genres.shown(genre))
+    if years:
+        return _("movies {years}").format(years=_years_label(years))
+    return _("movies overall")
+
+
+def _top_picks_header(n: int, genre: str | None, years: tuple[int, int] | None) -> str:
+    """ "Your top 5 picks:", "Your top 5 Comedy picks from the 1990s:" and the like."""
+    if genre and years:
+        text = ngettext(
+            "Your top {n} {genre} pick {years}:", "Your top {n} {genre} picks {years}:", n
+        )
+    elif genre:
+        text = ngettext("Your top {n} {genre} pick:", "Your top {n} {genre} picks:", n)
+    elif years:
+        text = ngettext("Your top {n} pick {years}:", "Your top {n} picks {years}:", n)
+    else:
+        text = ngettext("Your top {n} pick:", "Your top {n} picks:", n)
+    shown = genres.shown(genre) if genre else ""
+    return text.format(n=n, genre=shown, years=_years_label(years) if years else "")
 
 
 # ---------------------------------------------------------------------- one declaration each
@@ -1199,142 +1473,151 @@ COMMANDS = (
         "start",
         Conversation._start,
         Where.BOTH,
-        menu="Rate a few movies to get going",
+        menu=N_("Rate a few movies to get going"),
         menus=Where.PRIVATE,
-        help="/start - rate a few well-known movies to get going",
+        help=N_("/start - rate a few well-known movies to get going"),
     ),
     Command(
         "rate",
         Conversation._rate,
         Where.PRIVATE,
-        menu="Rate a movie: /rate Ted 8",
-        help="/rate <title> <1-10> - rate a movie, e.g. /rate Ted 8 (leave out the score to get "
-        "buttons)",
+        menu=N_("Rate a movie: /rate Ted 8"),
+        help=N_(
+            "/rate <title> <1-10> - rate a movie, e.g. /rate Ted 8 (leave out the score to get "
+            "buttons)"
+        ),
     ),
     Command(
         "recommend",
         Conversation._recommend,
         Where.PRIVATE,
-        menu="Your top picks: /recommend 5",
-        help="/recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s",
+        menu=N_("Your top picks: /recommend 5"),
+        help=N_("/recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s"),
     ),
     Command(
         "join",
         Conversation._join,
         Where.GROUP,
-        menu="Join this chat's movie pool",
-        help="/join or /leave the group's pool",
-        elsewhere="/join works in a group chat: add me to a group and try there.",
+        menu=N_("Join this chat's movie pool"),
+        help=N_("/join or /leave the group's pool"),
+        elsewhere=N_("/join works in a group chat: add me to a group and try there."),
     ),
     Command(
         "leave",
         Conversation._leave,
         Where.GROUP,
-        menu="Leave this chat's movie pool",
-        elsewhere="/leave works in a group chat.",
+        menu=N_("Leave this chat's movie pool"),
+        elsewhere=N_("/leave works in a group chat."),
     ),
     Command(
         "grouprec",
         Conversation._group_recommend,
         Where.GROUP,
-        menu="Picks for everyone in the pool",
-        help="/grouprec [n] [watchlist] for picks for everyone who joined",
-        elsewhere="/grouprec works in a group chat, for everyone who /join-ed.",
+        menu=N_("Picks for everyone in the pool"),
+        help=N_("/grouprec [n] [watchlist] for picks for everyone who joined"),
+        elsewhere=N_("/grouprec works in a group chat, for everyone who /join-ed."),
     ),
     Command(
         "movienight",
         Conversation._movie_night,
         Where.GROUP,
-        menu="Vote on tonight's movie",
-        help="/movienight to vote on the pool's top picks",
-        elsewhere="/movienight works in a group chat, for everyone who /join-ed.",
+        menu=N_("Vote on tonight's movie"),
+        help=N_("/movienight to vote on the pool's top picks"),
+        elsewhere=N_("/movienight works in a group chat, for everyone who /join-ed."),
     ),
     Command(
         "similar",
         Conversation._similar,
         Where.BOTH,
-        menu="Movies like one: /similar Frozen",
-        help="/similar <title> - movies like that one",
+        menu=N_("Movies like one: /similar Frozen"),
+        help=N_("/similar <title> - movies like that one"),
     ),
     Command(
         "myratings",
         Conversation._my_ratings,
         Where.PRIVATE,
-        menu="What you have rated",
-        help="/myratings - what you have rated",
+        menu=N_("What you have rated"),
+        help=N_("/myratings - what you have rated"),
     ),
     Command(
         "undo",
         Conversation._undo,
         Where.PRIVATE,
-        menu="Remove your last rating",
-        help="/undo - remove your last rating (again: the one before)",
+        menu=N_("Remove your last rating"),
+        help=N_("/undo - remove your last rating (again: the one before)"),
     ),
     Command(
         "hidden",
         Conversation._hidden,
         Where.PRIVATE,
-        menu="Movies you hid, to unhide",
-        help="/hidden - the movies you hid, with buttons to unhide them",
+        menu=N_("Movies you hid, to unhide"),
+        help=N_("/hidden - the movies you hid, with buttons to unhide them"),
     ),
     Command(
         "watchlist",
         Conversation._watchlist,
         Where.PRIVATE,
-        menu="Movies you saved for later",
-        help="/watchlist - the movies you saved for later",
+        menu=N_("Movies you saved for later"),
+        help=N_("/watchlist - the movies you saved for later"),
     ),
     Command(
         "import",
         Conversation._import,
         Where.PRIVATE,
-        menu="Bring your IMDb or Letterboxd ratings",
-        help="/import - bring your ratings from IMDb or Letterboxd (send me the export file)",
+        menu=N_("Bring your IMDb or Letterboxd ratings"),
+        help=N_("/import - bring your ratings from IMDb or Letterboxd (send me the export file)"),
     ),
     Command(
         "export",
         Conversation._export,
         Where.PRIVATE,
-        menu="Your ratings as files for Letterboxd, IMDb",
-        help="/export - your ratings and watchlist as files for Letterboxd and IMDb",
+        menu=N_("Your ratings as files for Letterboxd, IMDb"),
+        help=N_("/export - your ratings and watchlist as files for Letterboxd and IMDb"),
     ),
     Command(
         "taste",
         Conversation._taste,
         Where.PRIVATE,
-        menu="A picture of your taste",
-        help="/taste - a picture of your taste",
+        menu=N_("A picture of your taste"),
+        help=N_("/taste - a picture of your taste"),
     ),
     Command(
         "map",
         Conversation._map,
         Where.PRIVATE,
-        menu="Where your taste sits: /map Frozen",
-        help="/map [title] - where your taste sits on a map of movies, e.g. /map Frozen",
+        menu=N_("Where your taste sits: /map Frozen"),
+        help=N_("/map [title] - where your taste sits on a map of movies, e.g. /map Frozen"),
+    ),
+    Command(
+        "language",
+        Conversation._language,
+        Where.PRIVATE,
+        menu=N_("Change the language I speak"),
+        help=N_("/language - change the language I speak with you"),
     ),
     Command(
         "settings",
         Conversation._settings,
         Where.PRIVATE,
-        menu="Genres to skip, how adventurous",
-        help="/settings - genres never to recommend, popular picks or hidden gems",
+        menu=N_("Genres to skip, how adventurous"),
+        help=N_("/settings - genres never to recommend, popular picks or hidden gems, language"),
     ),
     Command(
         "forget",
         Conversation._forget,
         Where.PRIVATE,
-        menu="Delete everything I know about you",
-        help="/forget - delete everything I know about you",
+        menu=N_("Delete everything I know about you"),
+        help=N_("/forget - delete everything I know about you"),
     ),
     Command(
         "cancel",
         Conversation._cancel,
         Where.BOTH,
-        menu="Drop the current question",
+        menu=N_("Drop the current question"),
         menus=Where.PRIVATE,
-        help="/cancel - drop the current question",
+        help=N_("/cancel - drop the current question"),
     ),
-    Command("help", Conversation._help, Where.BOTH, menu="What I can do"),
+    Command("help", Conversation._help, Where.BOTH, menu=N_("What I can do")),
 )
 
 # Personal buttons act on the tapper's own ratings or data: a group only ever sees them
@@ -1361,6 +1644,7 @@ BUTTONS: dict[Verb, Tap] = {
     Verb.END_NIGHT: Tap(Conversation._tap_end_night, personal=False),
     Verb.SET_GENRE: Tap(Conversation._tap_set_genre, personal=True),
     Verb.SET_ADVENTURE: Tap(Conversation._tap_set_adventure, personal=True),
+    Verb.LANGUAGE: Tap(Conversation._tap_language, personal=True),
 }
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
@@ -1371,17 +1655,15 @@ if any((c.where is Where.GROUP) != (c.elsewhere is not None) for c in COMMANDS):
 
 
 def menu(chats: Where) -> list[tuple[str, str]]:
-    """(command, description) for the Telegram menu of private or of group chats."""
-    return [(c.name, c.menu) for c in COMMANDS if c.menu and c.in_menus in (chats, Where.BOTH)]
+    """(command, description) for the Telegram menu of private or of group chats, in the
+    current language (bot/i18n.py's `speaking`)."""
+    return [(c.name, _(c.menu)) for c in COMMANDS if c.menu and c.in_menus in (chats, Where.BOTH)]
 
 
-def _help_text() -> str:
-    """HELP: one line per command of private chats, then one line for the group commands."""
-    lines = [c.help for c in COMMANDS if c.help and c.where is not Where.GROUP]
-    group = [c.help for c in COMMANDS if c.help and c.where is Where.GROUP]
-    return "\n".join([HELP_INTRO, "", *lines, "In a group: " + ", ".join(group) + "."])
-
-
-HELP = esc(_help_text())
-PRIVATE_MENU = menu(Where.PRIVATE)
-GROUP_MENU = menu(Where.GROUP)
+def help_text() -> str:
+    """/help (HTML): one line per command of private chats, then one line for the group
+    commands."""
+    lines = [_(c.help) for c in COMMANDS if c.help and c.where is not Where.GROUP]
+    group = [_(c.help) for c in COMMANDS if c.help and c.where is Where.GROUP]
+    in_a_group = _("In a group: {commands}.").format(commands=", ".join(group))
+    return esc("\n".join([_(HELP_INTRO), "", *lines, in_a_group]))

@@ -62,9 +62,10 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from bot import charts, history_export, metrics, pictures
+from bot import charts, history_export, i18n, metrics, pictures
 from bot.conversation import Conversation
 from bot.http_request import ConnectTimedOut
+from bot.i18n import N_, _
 from bot.ptb_classes import TapAnswers, wait_without_slot
 from bot.redact import redact
 from bot.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
@@ -88,7 +89,7 @@ RETRY_MAX_SECONDS = 60.0
 # The key of a quarantined update's marker in its journal payload (BotRuntime._quarantined).
 UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
-UNREADABLE = "Sorry, I could not read that message. Please send it again in other words."
+UNREADABLE = N_("Sorry, I could not read that message. Please send it again in other words.")
 # Every reply text is HTML (bot/html.py), sent and edited with this parse mode. (Not PTB's
 # Defaults: those also add a parse_mode to sendPoll, which takes none.)
 PARSE_MODE = ParseMode.HTML
@@ -231,7 +232,7 @@ class BotRuntime:
                 results = await self.run(self._compute_batch, [(u, c) for u, c, _ in batch])
             except Exception as error:  # the commit itself failed: every answer in it did
                 results = [error] * len(batch)
-            for (_, _, future), result in zip(batch, results, strict=True):
+            for (_update, _compute, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue
                 if isinstance(result, Exception):
@@ -318,11 +319,15 @@ async def admit(update: Update, rt: BotRuntime) -> bool:
     verdict = await rt.run(rt.admit, update)
     if verdict is True or verdict is False:
         return verdict
+    user = update.effective_user
+    # Telegram's language: the update could not be stored, nor its sender's choice read.
+    with i18n.speaking(user.language_code if user else None):
+        unreadable = _(UNREADABLE)
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(UNREADABLE)
+            await update.callback_query.answer(unreadable)
         elif verdict is not None:
-            await update.get_bot().send_message(verdict, UNREADABLE)
+            await update.get_bot().send_message(verdict, unreadable)
     except TelegramError as error:  # the apology is a courtesy: the update is closed anyway
         log.warning("update %s: could not send the apology (%s)", update.update_id, error)
     await rt.run(rt.close_unreadable, update.update_id)
@@ -533,7 +538,9 @@ async def _send_reply(
     try:
         data = await rt.run(pictures.gather, rt.service, reply.picture)
     except charts.ChartError as error:
-        return await send_text(pictures.instead_of_picture(error, reply.text))
+        return await send_text(
+            pictures.instead_of_picture(error, reply.text, reply.picture.language)
+        )
     # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
     png = await asyncio.to_thread(pictures.draw, reply.picture, data)
     caption = reply.text[: pictures.MAX_CAPTION]

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.i18n import N_, _, ngettext
 from storage import ratings, watchlist
 from storage.imports import movies_by_imdb_id
 from storage.movies import search_rows
@@ -65,7 +66,7 @@ NOT_MOVIES = frozenset(
     }
 )
 
-UNRECOGNISED = (
+UNRECOGNISED = N_(
     "I don't recognise that file. Send me IMDb's ratings export (imdb.com → Your ratings → "
     "Export) or Letterboxd's export (Settings → Data → Export: the .zip, or its ratings.csv, "
     "watched.csv or watchlist.csv). Nothing was imported."
@@ -77,13 +78,14 @@ class BadFile(Exception):
 
 
 class Source(StrEnum):
-    """Which export a row came from: what it means for the user's history."""
+    """Which export a row came from: what it means for the user's history (its value, in
+    English, names it in the preview, translated there)."""
 
-    IMDB_RATINGS = "IMDb ratings"
-    IMDB_WATCHLIST = "IMDb watchlist"
-    LETTERBOXD_RATINGS = "Letterboxd ratings"
-    LETTERBOXD_WATCHED = "Letterboxd watched"
-    LETTERBOXD_WATCHLIST = "Letterboxd watchlist"
+    IMDB_RATINGS = N_("IMDb ratings")
+    IMDB_WATCHLIST = N_("IMDb watchlist")
+    LETTERBOXD_RATINGS = N_("Letterboxd ratings")
+    LETTERBOXD_WATCHED = N_("Letterboxd watched")
+    LETTERBOXD_WATCHLIST = N_("Letterboxd watchlist")
 
     @property
     def action(self) -> str:
@@ -111,7 +113,11 @@ class Row:
 
     @property
     def label(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title or f"line {self.line}"
+        return (
+            f"{self.title} ({self.year})"
+            if self.year
+            else self.title or _("line {n}").format(n=self.line)
+        )
 
 
 # ---------------------------------------------------------------------- reading
@@ -121,25 +127,27 @@ def read_file(data: bytes, file_name: str) -> list[Row]:
     """Every row of the export in `data` (a CSV or a zip of them); BadFile when it is not one
     (empty, not UTF-8 text, an unknown header, too big, a zip bomb, too many rows)."""
     if not data:
-        raise BadFile("That file is empty. Nothing was imported.")
+        raise BadFile(_("That file is empty. Nothing was imported."))
     if len(data) > MAX_FILE_BYTES:
         raise BadFile(too_large_message())
     is_zip = data[:4] == b"PK\x03\x04"
     rows = _read_zip(data) if is_zip else _read_csv(data, file_name)
     if len(rows) > MAX_ROWS:
         raise BadFile(
-            f"That export has {len(rows):,} rows; I take up to {MAX_ROWS:,} at a time. Split "
-            "it and send the parts. Nothing was imported."
+            _(
+                "That export has {rows:,} rows; I take up to {most:,} at a time. Split it and "
+                "send the parts. Nothing was imported."
+            ).format(rows=len(rows), most=MAX_ROWS)
         )
     return rows
 
 
 def too_large_message() -> str:
     """What to say about a file over MAX_FILE_BYTES."""
-    return (
-        f"That file is over {MAX_FILE_BYTES // 2**20} MB, more than Telegram lets me download. "
-        "Send the ratings CSV on its own. Nothing was imported."
-    )
+    return _(
+        "That file is over {megabytes} MB, more than Telegram lets me download. Send the "
+        "ratings CSV on its own. Nothing was imported."
+    ).format(megabytes=MAX_FILE_BYTES // 2**20)
 
 
 def _read_zip(data: bytes) -> list[Row]:
@@ -148,12 +156,14 @@ def _read_zip(data: bytes) -> list[Row]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
     except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise BadFile("That zip file is damaged. Nothing was imported.") from error
+        raise BadFile(_("That zip file is damaged. Nothing was imported.")) from error
     unpacked = sum(m.file_size for m in members)
     if unpacked > MAX_UNPACKED_BYTES:
         raise BadFile(
-            f"That zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, far more than an "
-            "export. Nothing was imported."
+            _(
+                "That zip unpacks to more than {megabytes} MB, far more than an export. "
+                "Nothing was imported."
+            ).format(megabytes=MAX_UNPACKED_BYTES // 2**20)
         )
     rows: list[Row] = []
     found = False
@@ -168,12 +178,13 @@ def _read_zip(data: bytes) -> list[Row]:
                 # The directory's sizes can lie: never inflate past what is left of the cap.
                 content = stream.read(budget + 1)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
-            raise BadFile("That zip file is damaged. Nothing was imported.") from error
+            raise BadFile(_("That zip file is damaged. Nothing was imported.")) from error
         budget -= len(content)
         if budget < 0:
             raise BadFile(
-                f"That zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB. "
-                "Nothing was imported."
+                _("That zip unpacks to more than {megabytes} MB. Nothing was imported.").format(
+                    megabytes=MAX_UNPACKED_BYTES // 2**20
+                )
             )
         if not content:
             continue
@@ -181,8 +192,10 @@ def _read_zip(data: bytes) -> list[Row]:
         found = True
     if not found:
         raise BadFile(
-            "That zip holds no IMDb or Letterboxd export I know (ratings.csv, watched.csv, "
-            "watchlist.csv). Nothing was imported."
+            _(
+                "That zip holds no IMDb or Letterboxd export I know (ratings.csv, watched.csv, "
+                "watchlist.csv). Nothing was imported."
+            )
         )
     return rows
 
@@ -190,21 +203,23 @@ def _read_zip(data: bytes) -> list[Row]:
 def _read_csv(data: bytes, file_name: str) -> list[Row]:
     """The rows of one CSV export, its format told by the header."""
     if b"\x00" in data:
-        raise BadFile(UNRECOGNISED)
+        raise BadFile(_(UNRECOGNISED))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise BadFile(
-            "That file isn't UTF-8 text. IMDb and Letterboxd export UTF-8 CSV files: send "
-            "one of those as it was downloaded. Nothing was imported."
+            _(
+                "That file isn't UTF-8 text. IMDb and Letterboxd export UTF-8 CSV files: send "
+                "one of those as it was downloaded. Nothing was imported."
+            )
         ) from error
     try:
         table = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
-        raise BadFile(UNRECOGNISED) from error
+        raise BadFile(_(UNRECOGNISED)) from error
     table = [(line, cells) for line, cells in enumerate(table, start=1) if any(cells)]
     if not table:
-        raise BadFile("That file is empty. Nothing was imported.")
+        raise BadFile(_("That file is empty. Nothing was imported."))
     header = [cell.strip() for cell in table[0][1]]
     source = detect(header, file_name)
     column = {name: i for i, name in enumerate(header)}
@@ -223,7 +238,7 @@ def detect(header: list[str], file_name: str) -> Source:
             return Source.LETTERBOXD_RATINGS
         base = file_name.rsplit("/", 1)[-1].lower()
         return Source.LETTERBOXD_WATCHLIST if "watchlist" in base else Source.LETTERBOXD_WATCHED
-    raise BadFile(UNRECOGNISED)
+    raise BadFile(_(UNRECOGNISED))
 
 
 def _row(source: Source, column: dict[str, int], line: int, cells: list[str]) -> Row:
@@ -305,7 +320,7 @@ class CatalogMatcher:
         self._by_name_year: dict[tuple[str, int | None], set[int]] = {}
         self._by_name: dict[str, set[int]] = {}
         self._names: dict[int, set[str]] = {}
-        for movie_id, title, year, aliases, _ in search_rows(db):
+        for movie_id, title, year, aliases, _rest in search_rows(db):
             self.years[movie_id] = year
             self.labels[movie_id] = f"{title} ({year})" if year else title
             self._names[movie_id] = {normalize(n) for n in [title, *aliases.splitlines()]} - {""}
@@ -498,63 +513,89 @@ def plan_import(rows: Iterable[Row], matcher: CatalogMatcher, history: History) 
 
 def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
     """The plan as a person reads it before tapping "Import"."""
-    lines = [
-        f"I read {plan.rows:,} row{'s' if plan.rows != 1 else ''} ({', '.join(plan.sources)}):"
-    ]
+    read = ngettext("I read {n:,} row ({sources}):", "I read {n:,} rows ({sources}):", plan.rows)
+    lines = [read.format(n=plan.rows, sources=", ".join(_(s) for s in plan.sources))]
     if plan.new:
-        lines.append(f"✓ {len(plan.new):,} new rating{_s(plan.new)} to import")
+        n = len(plan.new)
+        text = ngettext("✓ {n:,} new rating to import", "✓ {n:,} new ratings to import", n)
+        lines.append(text.format(n=n))
     if plan.save:
-        lines.append(f"✓ {len(plan.save):,} movie{_s(plan.save)} for your watchlist")
+        n = len(plan.save)
+        text = ngettext("✓ {n:,} movie for your watchlist", "✓ {n:,} movies for your watchlist", n)
+        lines.append(text.format(n=n))
     if plan.seen:
-        lines.append(f"✓ {len(plan.seen):,} movie{_s(plan.seen)} to mark seen")
+        n = len(plan.seen)
+        text = ngettext("✓ {n:,} movie to mark seen", "✓ {n:,} movies to mark seen", n)
+        lines.append(text.format(n=n))
     if plan.same or plan.already:
-        lines.append(f"= {plan.same + plan.already:,} already here as in the file")
+        n = plan.same + plan.already
+        text = ngettext(
+            "= {n:,} already here as in the file", "= {n:,} already here as in the file", n
+        )
+        lines.append(text.format(n=n))
     if plan.different:
         examples = [
-            f"{labels.get(m, m)}: {ours} here, {file} in the file"
+            _("{title}: {ours} here, {theirs} in the file").format(
+                title=labels.get(m, m), ours=ours, theirs=file
+            )
             for m, (ours, file) in list(plan.different.items())[:EXAMPLES]
         ]
-        lines.append(
-            f"≠ {len(plan.different):,} rated differently here (I keep yours unless you "
-            f"choose the file's): " + "; ".join(examples) + _more(plan.different)
+        n = len(plan.different)
+        text = ngettext(
+            "≠ {n:,} rated differently here (I keep yours unless you choose the file's): ",
+            "≠ {n:,} rated differently here (I keep yours unless you choose the file's): ",
+            n,
         )
+        lines.append(text.format(n=n) + "; ".join(examples) + _more(plan.different))
     if plan.weak:
         examples = [
-            f"{row} (closest: {candidate})" if candidate else row
+            _("{row} (closest: {candidate})").format(row=row, candidate=candidate)
+            if candidate
+            else str(row)
             for row, candidate in plan.weak[:EXAMPLES]
         ]
-        lines.append(
-            f"? {len(plan.weak):,} not matched surely enough, left out: "
-            + "; ".join(examples)
-            + _more(plan.weak)
+        n = len(plan.weak)
+        text = ngettext(
+            "? {n:,} not matched surely enough, left out: ",
+            "? {n:,} not matched surely enough, left out: ",
+            n,
         )
+        lines.append(text.format(n=n) + "; ".join(examples) + _more(plan.weak))
     if plan.not_in_catalog:
+        n = len(plan.not_in_catalog)
+        text = ngettext("✗ {n:,} not in my catalog: ", "✗ {n:,} not in my catalog: ", n)
         lines.append(
-            f"✗ {len(plan.not_in_catalog):,} not in my catalog: "
+            text.format(n=n)
             + "; ".join(plan.not_in_catalog[:EXAMPLES])
             + _more(plan.not_in_catalog)
         )
     if plan.not_a_movie:
+        n = len(plan.not_a_movie)
+        text = ngettext(
+            "✗ {n:,} not movies (series, episodes, games): ",
+            "✗ {n:,} not movies (series, episodes, games): ",
+            n,
+        )
         lines.append(
-            f"✗ {len(plan.not_a_movie):,} not movies (series, episodes, games): "
-            + "; ".join(plan.not_a_movie[:EXAMPLES])
-            + _more(plan.not_a_movie)
+            text.format(n=n) + "; ".join(plan.not_a_movie[:EXAMPLES]) + _more(plan.not_a_movie)
         )
     if plan.duplicates:
-        lines.append(f"• {plan.duplicates:,} duplicate row{'s' if plan.duplicates != 1 else ''}")
+        n = plan.duplicates
+        lines.append(ngettext("• {n:,} duplicate row", "• {n:,} duplicate rows", n).format(n=n))
     if plan.unreadable:
         shown = ", ".join(str(n) for n in plan.unreadable[:EXAMPLES])
-        lines.append(
-            f"! {len(plan.unreadable):,} unreadable row{_s(plan.unreadable)} (line {shown}"
-            + ("..." if len(plan.unreadable) > EXAMPLES else "")
-            + ")"
+        shown += "..." if len(plan.unreadable) > EXAMPLES else ""
+        n = len(plan.unreadable)
+        text = ngettext(
+            "! {n:,} unreadable row (line {lines})", "! {n:,} unreadable rows (line {lines})", n
         )
+        lines.append(text.format(n=n, lines=shown))
     return [line[:1000] for line in lines]
 
 
-def _s(items: object) -> str:
-    return "" if len(items) == 1 else "s"  # type: ignore[arg-type]
-
-
 def _more(items: list | dict) -> str:
-    return f" and {len(items) - EXAMPLES:,} more" if len(items) > EXAMPLES else ""
+    """ " and 3 more" after the examples shown, when there are more."""
+    if len(items) <= EXAMPLES:
+        return ""
+    n = len(items) - EXAMPLES
+    return ngettext(" and {n:,} more", " and {n:,} more", n).format(n=n)

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot import genres, i18n
 from bot.cards import link_buttons, title_link
 from bot.html import esc
+from bot.i18n import _
 from bot.replies import Button
 from bot.service import MovieService
 from recommender import UserProfile
@@ -91,17 +93,21 @@ def _clean_query(query: str) -> str | None:
 def _card(movie: Movie, predicted: float | None, rated: int | None, cold: bool) -> InlineCard:
     parts = [str(movie.year)] if movie.year else []
     # A movie MovieLens lists as "(no genres listed)" has none (storage drops the marker).
-    if genres := ", ".join(movie.genres):
-        parts.append(genres)
+    if listed := genres.shown_list(movie.genres):
+        parts.append(listed)
     if rated is not None:
-        parts.append(f"you rated it {rated}/10")
+        parts.append(_("you rated it {rating}/10").format(rating=rated))
     elif predicted is not None:
         # With no ratings the prediction is just the movie's average: say so.
-        parts.append(f"{'average' if cold else 'your predicted score'} {predicted:.1f}/10")
+        score = i18n.decimal(predicted)
+        if cold:
+            parts.append(_("average {score}/10").format(score=score))
+        else:
+            parts.append(_("your predicted score {score}/10").format(score=score))
     # A catalog title is far below Telegram's 4096 characters: no cut that could split a tag.
     lines = [title_link(movie)]
-    if genres:
-        lines.append(esc(genres))
+    if listed:
+        lines.append(esc(listed))
     return InlineCard(
         id=f"m{movie.id}",
         movie_id=movie.id,
@@ -116,12 +122,26 @@ def _card(movie: Movie, predicted: float | None, rated: int | None, cold: bool) 
 
 
 def inline_answers(
-    service: MovieService, user_id: int, query: str, offset: str, page_size: int = PAGE_SIZE
+    service: MovieService,
+    user_id: int,
+    query: str,
+    offset: str,
+    page_size: int = PAGE_SIZE,
+    language: str | None = None,
 ) -> InlinePage:
     """One page of cards for an inline query (call it off the event loop: it reads SQLite).
 
     Empty query: the asker's top recommendations; otherwise the best title matches, best first.
-    ``offset`` is the ``next_offset`` of the previous page ("" for the first)."""
+    ``offset`` is the ``next_offset`` of the previous page ("" for the first). The cards speak
+    the asker's language (their /language choice, else ``language``, Telegram's code)."""
+    with i18n.speaking(i18n.language_of(service.db, user_id, language)):
+        return _inline_page(service, user_id, query, offset, page_size)
+
+
+def _inline_page(
+    service: MovieService, user_id: int, query: str, offset: str, page_size: int
+) -> InlinePage:
+    """One page of cards, in the language being spoken."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     start = _parse_offset(offset)
     text = _clean_query(query)

@@ -26,7 +26,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
-from bot import metrics
+from bot import i18n, metrics
+from bot.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class JournalingQueue(asyncio.Queue):
 # are still handled, in order, but only when no one within the limit waits for a slot.
 RATE_BURST = 20
 RATE_PER_SECOND = 2.0
-SLOW_DOWN = "You're sending messages faster than I can answer; I'll catch up."
+SLOW_DOWN = N_("You're sending messages faster than I can answer; I'll catch up.")
 # A tap still waiting for its turn this long after it arrived is answered at once (an empty
 # answer: the spinner stops), within Telegram's 15 s; its toast is then not sent.
 TAP_ANSWER_SECONDS = 8.0
@@ -327,7 +328,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return _TAP if update.callback_query is not None else _WITHIN_RATE
         if not bucket.told and update.effective_chat is not None:
             bucket.told = True
-            self._in_background(update.get_bot().send_message(update.effective_chat.id, SLOW_DOWN))
+            user = update.effective_user
+            # Telegram's language: no database read on this path, which runs before any.
+            with i18n.speaking(user.language_code if user else None):
+                slow_down = _(SLOW_DOWN)
+            chat_id = update.effective_chat.id
+            self._in_background(update.get_bot().send_message(chat_id, slow_down))
         return _BEYOND_RATE
 
     def _forget_calm_users(self, now: float) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from bot import i18n
+
 # Telegram refuses longer messages; the command layer splits long lists below this.
 MAX_TEXT = 4096
 
@@ -35,6 +37,8 @@ class Picture:
     kind: str
     subject: int
     focus: int | None = None
+    # The language of its labels: the one being spoken when the reply was made.
+    language: str = field(default_factory=i18n.current)
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,9 @@ def _reply_to_dict(reply: Reply) -> dict:
     return {
         "text": reply.text,
         "buttons": [[_button_to_list(b) for b in row] for row in reply.buttons],
-        "picture": [picture.kind, picture.subject, picture.focus] if picture else None,
+        "picture": [picture.kind, picture.subject, picture.focus, picture.language]
+        if picture
+        else None,
         "document": [reply.document.kind, reply.document.subject] if reply.document else None,
         "preview_url": reply.preview_url,
         "poll": [reply.poll.night, list(reply.poll.options)] if reply.poll else None,

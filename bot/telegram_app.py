@@ -60,8 +60,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import inline, membership, metrics
-from bot.conversation import COMMANDS, GROUP_MENU, PRIVATE_MENU, Chat, Conversation, Sender
+from bot import i18n, inline, membership, metrics
+from bot.conversation import COMMANDS, Chat, Conversation, Sender, Where, menu
 from bot.delivery import (
     PARSE_MODE,
     BotRuntime,
@@ -74,6 +74,7 @@ from bot.delivery import (
 )
 from bot.history_import import MAX_FILE_BYTES
 from bot.http_request import AiohttpRequest
+from bot.i18n import N_, _
 from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.replies import Outcome
 from bot.service import MovieService
@@ -82,7 +83,7 @@ from recommender import Model
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry, something went wrong on my side. Please try again."
+SORRY = N_("Sorry, something went wrong on my side. Please try again.")
 # Updates of different chats handled at once; each chat's stay in order. More overlap means
 # more throughput, and more answers that a kill -9 can catch between "sent" and "marked done"
 # (each of those is sent again after the restart).
@@ -221,8 +222,11 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if query is None:
         return
     rt = runtime(context)
+    asker = query.from_user
     page = await rt.run(
-        inline.inline_answers, rt.service, query.from_user.id, query.query, query.offset
+        lambda: inline.inline_answers(
+            rt.service, asker.id, query.query, query.offset, language=asker.language_code
+        )
     )
     no_preview = LinkPreviewOptions(is_disabled=True)
     results = [
@@ -300,8 +304,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error with its traceback and tell the person, never showing them the trace."""
     log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        user = update.effective_user
         try:
-            await update.effective_chat.send_message(SORRY)
+            # Telegram's language: the stored /language choice would need the database,
+            # which may be what failed.
+            with i18n.speaking(user.language_code if user else None):
+                sorry = _(SORRY)
+            await update.effective_chat.send_message(sorry)
         except Exception:  # the apology itself failed: the log above has the cause
             log.warning("could not send the apology", exc_info=True)
 
@@ -345,16 +354,26 @@ async def refit_now(application: Application) -> bool:
 async def _post_init(application: Application) -> None:
     """Set the command menus, learn the bot's name, requeue what the last run left."""
     bot = application.bot
-    await bot.set_my_commands(
-        [BotCommand(c, d) for c, d in PRIVATE_MENU], scope=BotCommandScopeAllPrivateChats()
-    )
-    await bot.set_my_commands(
-        [BotCommand(c, d) for c, d in GROUP_MENU], scope=BotCommandScopeAllGroupChats()
-    )
+    await set_menus(bot)
     rt: BotRuntime = application.bot_data["runtime"]
     rt.conversation.bot_username = bot.username
     # Before polling starts: what was received but not answered before a stop comes first.
     await requeue_unfinished(application)
+
+
+async def set_menus(bot: Any) -> None:
+    """The command menus of private and of group chats in each language: English for everyone
+    by default, and each other language for the users whose Telegram is set to it."""
+    scopes = ((Where.PRIVATE, BotCommandScopeAllPrivateChats()),)
+    scopes += ((Where.GROUP, BotCommandScopeAllGroupChats()),)
+    for language in i18n.LANGUAGES:
+        code = None if language == i18n.DEFAULT else language
+        with i18n.speaking(language):
+            menus = [(scope, menu(chats)) for chats, scope in scopes]
+        for scope, commands in menus:
+            await bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands], scope=scope, language_code=code
+            )
 
 
 async def _post_shutdown(application: Application) -> None:

@@ -249,6 +249,12 @@ def _movie_nights_and_settings(db: Database) -> None:
     )
 
 
+@migrations(name="0010_language_choice")
+def _language_choice(db: Database) -> None:
+    # The language a user picked with /language; `language` stays what Telegram reports.
+    db.execute("ALTER TABLE users ADD COLUMN chosen_language TEXT")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

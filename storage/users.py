@@ -132,3 +132,20 @@ def prune_forgotten(db: Database, older_than: str | None = None) -> int:
 def _digest(user_id: int) -> str:
     """A one-way digest of a user id: recognises the id again, does not hold it."""
     return hashlib.sha256(f"moviebot-forgotten:{user_id}".encode()).hexdigest()
+
+
+def choose_language(db: Database, user_id: int, language: str | None) -> None:
+    """Store the language the user picked for the bot's replies (None: Telegram's again)."""
+    check_id(user_id, "user id")
+    lang = check_optional_text(language, "language", max_length=16)
+    with db.atomic():
+        require_user(db, user_id)
+        db.execute("UPDATE users SET chosen_language = ? WHERE id = ?", [lang, user_id])
+
+
+def chosen_language(db: Database, user_id: int) -> str | None:
+    """The language the user picked for the bot's replies; None when they never picked one
+    (then Telegram's `language_code` decides) or were never seen."""
+    check_id(user_id, "user id")
+    row = db.execute("SELECT chosen_language FROM users WHERE id = ?", [user_id]).fetchone()
+    return row[0] if row else None

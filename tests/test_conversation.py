@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import string
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from babel.messages.pofile import read_po
 from sqlite_utils import Database
 
-from bot import callbacks, conversation_state
+from bot import callbacks, conversation_state, i18n
 from bot.callbacks import Verb
-from bot.conversation import Chat, Conversation, Sender
+from bot.conversation import (
+    BACKUP_DAYS,
+    BAD_SCORE,
+    NO_RATINGS_FOR_PICTURE,
+    PERSONAL_BUTTON,
+    PRIVATE_ONLY,
+    SORRY_OLD_BUTTON,
+    Chat,
+    Conversation,
+    Sender,
+)
 from bot.html import to_plain
 from bot.parsing import parse_years
 from bot.replies import MAX_TEXT, Outcome
@@ -21,6 +37,49 @@ BOB = Sender(1002, "Bob", "en")
 PRIVATE = Chat(1001, is_private=True)
 GROUP = Chat(-100500, is_private=False)
 TED, TED_2, FROZEN, TOY_STORY, TOY_STORY_2 = 95441, 135861, 106696, 1, 3114
+# These tests run in every language the bot speaks, asserting behaviour or the translated text.
+EVERY_LANGUAGE = pytest.mark.parametrize("language", list(i18n.LANGUAGES))
+
+
+def tr(language: str, message: str, /, **fields: object) -> str:
+    """`message` as the bot says it in `language`, its placeholders filled."""
+    with i18n.speaking(language):
+        return i18n._(message).format(**fields)
+
+
+def trn(language: str, singular: str, plural: str, n: int, /, **fields: object) -> str:
+    """The plural message for `n` as the bot says it in `language`."""
+    with i18n.speaking(language):
+        return i18n.ngettext(singular, plural, n).format(**fields)
+
+
+def up_to(text: str, value: str) -> str:
+    """`text` up to and including `value` (a filled placeholder)."""
+    return text[: text.index(value) + len(value)]
+
+
+def speaking(sender: Sender, language: str) -> Sender:
+    """The same person with their Telegram set to `language`."""
+    return dataclasses.replace(sender, language=language)
+
+
+@functools.cache
+def english_phrases(language: str) -> frozenset[str]:
+    """Runs of four or more English words from the bot's messages that `language`'s
+    translations do not contain: finding one in a reply means a string went out untranslated."""
+    with i18n.catalogue_path(language).open("rb") as po:
+        entries = [m for m in read_po(po, locale=language) if m.id]
+    phrases = set()
+    for entry in entries:
+        ids = (entry.id,) if isinstance(entry.id, str) else entry.id
+        translated = " ".join((entry.string,) if isinstance(entry.string, str) else entry.string)
+        for msgid in ids:
+            for literal, *_ in string.Formatter().parse(msgid):
+                for part in literal.split("\n"):
+                    part = part.strip(" .,:;()")
+                    if len(part.split()) >= 4 and part not in translated:
+                        phrases.add(part)
+    return frozenset(phrases)
 
 
 class Talk:
@@ -30,10 +89,23 @@ class Talk:
         self.conversation, self.sender, self.chat = conversation, sender, chat
 
     def say(self, text: str) -> Outcome:
-        return self.conversation.on_text(self.sender, self.chat, text)
+        return self._checked(self.conversation.on_text(self.sender, self.chat, text))
 
     def tap(self, data: str) -> Outcome:
-        return self.conversation.on_button(self.sender, self.chat, data)
+        return self._checked(self.conversation.on_button(self.sender, self.chat, data))
+
+    def _checked(self, outcome: Outcome) -> Outcome:
+        """The outcome, once no English is found in it when the person speaks another
+        language."""
+        language = i18n.choose(self.sender.language)
+        if language != i18n.DEFAULT:
+            replies = ([outcome.edit] if outcome.edit else []) + outcome.replies
+            texts = [outcome.toast or ""] + [reply.text for reply in replies]
+            texts += [b.label for reply in replies for row in reply.buttons for b in row]
+            for text in texts:
+                english = [p for p in english_phrases(language) if p in text]
+                assert not english, f"untranslated in {language}: {english} in {text!r}"
+        return outcome
 
     def text(self, text: str) -> str:
         """Everything the bot answered to `text`, as one string (what a person reads)."""
@@ -58,44 +130,68 @@ def conversation(service: MovieService) -> Conversation:
 
 
 @pytest.fixture
-def ann(conversation: Conversation) -> Talk:
-    return Talk(conversation, ANN, PRIVATE)
+def language() -> str:
+    """The language of the people in a test (EVERY_LANGUAGE runs a test in each)."""
+    return "en"
 
 
+@pytest.fixture
+def ann(conversation: Conversation, language: str) -> Talk:
+    return Talk(conversation, speaking(ANN, language), PRIVATE)
+
+
+@EVERY_LANGUAGE
 def test_rate_stores_and_confirms_what_was_stored(ann: Talk, catalog_db: Database) -> None:
     assert ann.text("/rate Ted 8") == "Ted (2012): 8/10 ✓"
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {TED: 8}
 
 
-def test_rerating_replaces_the_score_and_says_so(ann: Talk, catalog_db: Database) -> None:
+@EVERY_LANGUAGE
+def test_rerating_replaces_the_score_and_says_so(ann: Talk, catalog_db, language) -> None:
     ann.say("/rate Ted 8")
-    assert ann.text("/rate ted 6") == "Ted (2012): 6/10 ✓ (replaces your earlier 8/10)"
-    assert ann.text("/rate TED 6/10") == "Ted (2012): 6/10 ✓ (unchanged)"
+    assert ann.text("/rate ted 6") == tr(
+        language,
+        "{title}: {rating}/10 ✓ (replaces your earlier {previous}/10)",
+        title="Ted (2012)",
+        rating=6,
+        previous=8,
+    )
+    assert ann.text("/rate TED 6/10") == tr(
+        language, "{title}: {rating}/10 ✓ (unchanged)", title="Ted (2012)", rating=6
+    )
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {TED: 6}
 
 
-def test_rate_without_a_score_shows_buttons_and_a_typed_score_works(ann: Talk, catalog_db) -> None:
+@EVERY_LANGUAGE
+def test_rate_without_a_score_shows_buttons_and_a_typed_score_works(
+    ann: Talk, catalog_db, language
+) -> None:
     outcome = ann.say("/rate Frozen")
-    assert to_plain(outcome.replies[0].text).startswith("How would you rate Frozen (2013)")
+    asked = tr(language, "How would you rate {movie}?", movie="Frozen (2013)")
+    assert to_plain(outcome.replies[0].text).startswith(up_to(asked, "Frozen (2013)"))
     assert button_data(outcome) == [callbacks.encode(Verb.RATE, FROZEN, s) for s in range(1, 11)]
     assert ann.text("9") == "Frozen (2013): 9/10 ✓"
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {FROZEN: 9}
     assert state.get_state(catalog_db, ANN.user_id) == {}
 
 
-def test_a_tapped_score_is_stored_and_the_message_edited(ann: Talk, catalog_db) -> None:
+@EVERY_LANGUAGE
+def test_a_tapped_score_is_stored_and_the_message_edited(ann: Talk, catalog_db, language) -> None:
     outcome = ann.tap(callbacks.encode(Verb.RATE, TED, 7))
-    assert outcome.edit.text == "Ted (2012): 7/10 ✓"
-    assert outcome.toast == "Saved"
+    assert to_plain(outcome.edit.text) == "Ted (2012): 7/10 ✓"
+    assert outcome.toast == tr(language, "Saved")
     assert ratings.get_rating(catalog_db, ANN.user_id, TED) == 7
 
 
-def test_close_titles_are_asked_about_and_the_pick_stores_the_score(ann: Talk, catalog_db) -> None:
+@EVERY_LANGUAGE
+def test_close_titles_are_asked_about_and_the_pick_stores_the_score(
+    ann: Talk, catalog_db, language
+) -> None:
     outcome = ann.say("/rate harold kumar 7")
-    assert outcome.replies[0].text == "Which one do you mean?"
+    assert to_plain(outcome.replies[0].text) == tr(language, "Which one do you mean?")
     labels = [b.label for row in outcome.replies[0].buttons for b in row]
     assert "Harold & Kumar Escape from Guantanamo Bay (2008)" in labels
-    assert labels[-1] == "None of these"
+    assert labels[-1] == tr(language, "None of these")
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {}
     guantanamo = callbacks.encode(Verb.PICK_RATE, 59022, 7)
     assert guantanamo in button_data(outcome)
@@ -106,12 +202,13 @@ def test_close_titles_are_asked_about_and_the_pick_stores_the_score(ann: Talk, c
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {59022: 7}
 
 
+@EVERY_LANGUAGE
 @pytest.mark.parametrize("score", ["0", "11", "7.5", "-3", "100", "8,5", "0/10"])
-def test_impossible_scores_are_refused_and_nothing_is_stored(ann: Talk, catalog_db, score) -> None:
+def test_impossible_scores_are_refused_and_nothing_is_stored(
+    ann: Talk, catalog_db, score, language
+) -> None:
     before = snapshot(catalog_db)
-    assert ann.text(f"/rate Ted {score}") == (
-        "Scores are whole numbers from 1 to 10, like: /rate Ted 8. Nothing was saved."
-    )
+    assert ann.text(f"/rate Ted {score}") == tr(language, BAD_SCORE)
     assert snapshot(catalog_db) == before
 
 
@@ -145,6 +242,7 @@ def test_impossible_scores_are_refused_and_nothing_is_stored(ann: Talk, catalog_
         "\x00\x01\x02",
     ],
 )
+@EVERY_LANGUAGE
 def test_bad_input_gets_a_friendly_reply_and_stores_nothing(ann: Talk, catalog_db, text) -> None:
     before = snapshot(catalog_db)
     outcome = ann.say(text)
@@ -170,7 +268,8 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /export - your ratings and watchlist as files for Letterboxd and IMDb
 /taste - a picture of your taste
 /map [title] - where your taste sits on a map of movies, e.g. /map Frozen
-/settings - genres never to recommend, popular picks or hidden gems
+/language - change the language I speak with you
+/settings - genres never to recommend, popular picks or hidden gems, language
 /forget - delete everything I know about you
 /cancel - drop the current question
 In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
@@ -182,10 +281,13 @@ def test_help_lists_every_command_in_private_and_in_groups(conversation: Convers
     assert Talk(conversation, ANN, GROUP).text("/help") == HELP_TEXT
 
 
-def test_unknown_title_says_what_to_try(ann: Talk) -> None:
-    assert ann.text("/rate qwzx plmk 8") == (
-        'I couldn\'t find a movie called "qwzx plmk". Check the spelling, or add the year, '
-        "like: Cinderella 2015."
+@EVERY_LANGUAGE
+def test_unknown_title_says_what_to_try(ann: Talk, language) -> None:
+    assert ann.text("/rate qwzx plmk 8") == tr(
+        language,
+        'I couldn\'t find a movie called "{title}". Check the spelling, or add the year, '
+        "like: Cinderella 2015.",
+        title="qwzx plmk",
     )
 
 
@@ -217,13 +319,25 @@ def test_a_rating_changes_recommendations_at_once(ann: Talk, service, catalog_db
     assert "because you rated" in text
 
 
-def test_recommend_by_genre_and_count(ann: Talk, service) -> None:
+@EVERY_LANGUAGE
+def test_recommend_by_genre_and_count(ann: Talk, service, language) -> None:
     ann.say("/rate Ted 8")
     outcome = ann.say("/recommend 3 comedy")
-    assert to_plain(outcome.replies[0].text).startswith("Your top 3 Comedy picks:")
+    assert to_plain(outcome.replies[0].text).startswith(
+        trn(
+            language,
+            "Your top {n} {genre} pick:",
+            "Your top {n} {genre} picks:",
+            3,
+            n=3,
+            genre=tr(language, "Comedy"),
+        )
+    )
     for pick in service.recommend(ANN.user_id, 3, "Comedy"):
         assert "Comedy" in pick.movie.genres
-    assert ann.text("/recommend 3 westernz").startswith('I don\'t know the genre "westernz"')
+    unknown = 'I don\'t know the genre "{genre}". Try one of: {known}.'
+    expected = tr(language, unknown, genre="westernz", known="")
+    assert ann.text("/recommend 3 westernz").startswith(up_to(expected, "westernz"))
 
 
 @pytest.mark.parametrize(
@@ -284,10 +398,11 @@ def test_rate_button_on_a_recommendation_asks_for_the_score(ann: Talk, catalog_d
     assert ann.text("10") == "Toy Story (1995): 10/10 ✓"
 
 
-def test_similar_finds_the_sequel(ann: Talk) -> None:
+@EVERY_LANGUAGE
+def test_similar_finds_the_sequel(ann: Talk, language) -> None:
     text = ann.text("/similar toy story")
     lines = text.splitlines()
-    assert lines[0] == "Movies like Toy Story (1995):"
+    assert lines[0] == tr(language, "Movies like {title}:", title="Toy Story (1995)")
     assert "Toy Story 2 (1999)" in "\n".join(lines[1:4])
     assert len(lines) == 11
 
@@ -308,12 +423,20 @@ def test_similar_for_an_obscure_movie_explains(ann: Talk, service: MovieService)
     assert f"({counts[75395]} ratings)" in text
 
 
+@EVERY_LANGUAGE
 def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
-    conversation: Conversation, service: MovieService, catalog_db
+    conversation: Conversation, service: MovieService, catalog_db, language
 ) -> None:
-    ann = Talk(conversation, ANN, PRIVATE)
+    ann = Talk(conversation, speaking(ANN, language), PRIVATE)
     outcome = ann.say("/start")
-    assert to_plain(outcome.replies[0].text).startswith("Hi Ann!")
+    assert to_plain(outcome.replies[0].text) == tr(
+        language,
+        "Hi {name}! I recommend movies from your ratings. Let's start with a few well-known "
+        'ones: rate each from 1 (awful) to 10 (loved it), or tap "Haven\'t seen it". About '
+        "{size} ratings are enough to begin.",
+        name="Ann",
+        size=ONBOARDING_SIZE,
+    )
     first = outcome.replies[1]
     assert first.text.startswith("1/10: ")
     data = button_data(outcome)
@@ -321,9 +444,11 @@ def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
     first_movie = callbacks.parse(data[0]).target
 
     # A restart: a new conversation over the same database carries on with the same movie.
-    restarted = Talk(Conversation(service, "moviebot_test_bot"), ANN, PRIVATE)
+    restarted = Talk(Conversation(service, "moviebot_test_bot"), ann.sender, PRIVATE)
     again = restarted.say("/start")
-    assert to_plain(again.replies[0].text).startswith("Welcome back, Ann!")
+    assert to_plain(again.replies[0].text) == tr(
+        language, "Welcome back, {name}! Let's carry on where we left off.", name="Ann"
+    )
     assert callbacks.parse(button_data(again)[0]).target == first_movie
 
     shown = [first_movie]
@@ -332,7 +457,11 @@ def test_onboarding_shows_varied_popular_movies_and_survives_a_restart(
         movie_id = callbacks.parse(button_data(tap)[0]).target
         shown.append(movie_id)
         tap = restarted.tap(callbacks.encode(Verb.RATE, movie_id, 7))
-    assert to_plain(tap.replies[0].text).startswith("Thanks! That's 10 rated. /recommend")
+    thanks = (
+        "Thanks! That's {count} rated. /recommend shows what I'd pick for you; /rate any movie "
+        "to sharpen it."
+    )
+    assert to_plain(tap.replies[0].text) == trn(language, thanks, thanks, 10, count=10)
     assert len(set(shown)) == len(shown)
     assert ratings.count_user_ratings(catalog_db, ANN.user_id) == ONBOARDING_SIZE
     assert state.get_state(catalog_db, ANN.user_id) == {}
@@ -425,38 +554,60 @@ def test_a_double_tap_during_onboarding_does_not_skip_a_movie(ann: Talk) -> None
     assert second.replies == [] and second.edit.text.endswith("(unchanged)")
 
 
-def test_my_ratings_pages(ann: Talk) -> None:
+@EVERY_LANGUAGE
+def test_my_ratings_pages(ann: Talk, language) -> None:
     for title in ["ted", "frozen", "toy story", "up", "heat", "alien", "jaws", "rocky", "big"]:
         ann.say(f"/rate {title} 6")
     ann.say("/rate matrix 9")
     ann.say("/rate fargo 7")
     page = ann.say("/myratings").replies[0]
-    assert page.text.splitlines()[0] == "Your ratings (1-10 of 11):"
+    header = "Your ratings ({first}-{last} of {total}):"
+    assert page.text.splitlines()[0] == tr(language, header, first=1, last=10, total=11)
     assert page.text.splitlines()[1] == "1. Fargo (1996): 7/10"
     older = ann.tap(callbacks.encode(Verb.PAGE, 2)).edit
     assert callbacks.encode(Verb.PAGE, 2) in button_data(ann.say("/myratings"))
-    assert older.text.splitlines()[0] == "Your ratings (11-11 of 11):"
-    assert [b.label for row in older.buttons for b in row] == ["Remove 11", "◀ Newer"]
+    assert older.text.splitlines()[0] == tr(language, header, first=11, last=11, total=11)
+    labels = [b.label for row in older.buttons for b in row]
+    assert labels == [tr(language, "Remove {n}", n=11), tr(language, "◀ Newer")]
 
 
-def test_forget_asks_first_then_deletes_everything(ann: Talk, catalog_db) -> None:
+@EVERY_LANGUAGE
+def test_forget_asks_first_then_deletes_everything(ann: Talk, catalog_db, language) -> None:
     ann.say("/rate Ted 8")
     outcome = ann.say("/forget")
-    assert to_plain(outcome.replies[0].text).startswith("This deletes your 1 rating and everything")
-    assert ann.tap(callbacks.encode(Verb.FORGET, 0)).edit.text == "Okay, I kept everything."
+    assert to_plain(outcome.replies[0].text) == trn(
+        language,
+        "This deletes your {count} rating and everything else I know about you. Are you sure?",
+        "This deletes your {count} ratings and everything else I know about you. Are you sure?",
+        1,
+        count=1,
+    )
+    kept = to_plain(ann.tap(callbacks.encode(Verb.FORGET, 0)).edit.text)
+    assert kept == tr(language, "Okay, I kept everything.")
     assert ratings.count_user_ratings(catalog_db, ANN.user_id) == 1
-    done = ann.tap(callbacks.encode(Verb.FORGET, 1)).edit.text
-    assert done.startswith("Done: I deleted your 1 rating")
+    done = to_plain(ann.tap(callbacks.encode(Verb.FORGET, 1)).edit.text)
+    with i18n.speaking(language):
+        until = i18n.long_date((datetime.now(UTC) + timedelta(days=BACKUP_DAYS + 1)).date())
+    deleted = (
+        "Done: I deleted your {count} rating and everything else about you, including the "
+        "messages you sent me. The daily backups made before now still hold it: each is kept "
+        "{days} days, so the last copy is gone by {until}. /start begins afresh."
+    )
+    plural = deleted.replace("{count} rating ", "{count} ratings ")
+    assert done == trn(language, deleted, plural, 1, count=1, days=BACKUP_DAYS, until=until)
     assert ratings.count_user_ratings(catalog_db, ANN.user_id) == 0
 
 
 @pytest.mark.parametrize(
     "data", ["", "zz", "r:1", "r:abc:1", "r:95441:11", "r: 7:1", "q:1", "x" * 80]
 )
-def test_unknown_or_stale_buttons_get_a_toast_and_change_nothing(ann: Talk, catalog_db, data):
+@EVERY_LANGUAGE
+def test_unknown_or_stale_buttons_get_a_toast_and_change_nothing(
+    ann: Talk, catalog_db, data, language
+):
     before = snapshot(catalog_db)
     outcome = ann.tap(data)
-    assert outcome.toast == "That button has expired. Try the command again."
+    assert outcome.toast == tr(language, SORRY_OLD_BUTTON)
     assert snapshot(catalog_db) == before
 
 
@@ -466,49 +617,76 @@ def test_a_button_for_a_movie_not_in_the_catalog_changes_nothing(ann: Talk, cata
     assert snapshot(catalog_db) == before
 
 
-def test_plain_text_that_looks_like_a_title_is_nudged(ann: Talk, catalog_db) -> None:
+@EVERY_LANGUAGE
+def test_plain_text_that_looks_like_a_title_is_nudged(ann: Talk, catalog_db, language) -> None:
     outcome = ann.say("the matrix")
-    assert to_plain(outcome.replies[0].text).startswith("Want to rate The Matrix (1999)")
+    asked = tr(language, "Want to rate {movie}?", movie="The Matrix (1999)")
+    assert to_plain(outcome.replies[0].text).startswith(up_to(asked, "The Matrix (1999)"))
     outcome = ann.say("Ted 8")
-    assert outcome.replies[0].text == "Did you mean to rate Ted (2012) 8/10? Tap to confirm:"
+    assert to_plain(outcome.replies[0].text) == tr(
+        language,
+        "Did you mean to rate {title} {score}/10? Tap to confirm:",
+        title="Ted (2012)",
+        score=8,
+    )
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {}
-    assert ann.text("hello there bot").startswith("I only understand commands.")
+    assert ann.text("hello there bot") == tr(
+        language, "I only understand commands. /help shows them; /rate Ted 8 rates."
+    )
 
 
 # ---------------------------------------------------------------- groups
 
 
-def test_group_pool_join_leave_and_shared_picks(conversation: Conversation, catalog_db) -> None:
-    ann, bob = Talk(conversation, ANN, GROUP), Talk(conversation, BOB, GROUP)
-    assert ann.text("/grouprec").startswith("Nobody has joined this chat's pool yet")
-    assert ann.text("/join") == (
-        "Ann joined this chat's movie pool (1 in it). /grouprec for shared picks; your own "
-        "ratings stay private."
+@EVERY_LANGUAGE
+def test_group_pool_join_leave_and_shared_picks(
+    conversation: Conversation, catalog_db, language
+) -> None:
+    ann_ = speaking(ANN, language)
+    bob_ = speaking(BOB, language)
+    ann, bob = Talk(conversation, ann_, GROUP), Talk(conversation, bob_, GROUP)
+    nobody = "Nobody has joined this chat's pool yet: /join first."
+    assert ann.text("/grouprec") == tr(language, nobody)
+    joined = (
+        "{name} joined this chat's movie pool ({size} in it). /grouprec for shared picks; "
+        "your own ratings stay private."
     )
-    assert ann.text("/join").startswith("Ann, you're already in this chat's pool")
-    assert bob.text("/join@moviebot_test_bot").startswith("Bob joined this chat's movie pool (2")
-    Talk(conversation, ANN, PRIVATE).say("/rate toy story 10")
-    Talk(conversation, BOB, Chat(BOB.user_id)).say("/rate finding nemo 9")
+    assert ann.text("/join") == trn(language, joined, joined, 1, name="Ann", size=1)
+    already = "{name}, you're already in this chat's pool ({size} in it)."
+    assert ann.text("/join") == trn(language, already, already, 1, name="Ann", size=1)
+    assert bob.text("/join@moviebot_test_bot") == trn(
+        language, joined, joined, 2, name="Bob", size=2
+    )
+    Talk(conversation, ann_, PRIVATE).say("/rate toy story 10")
+    Talk(conversation, bob_, Chat(BOB.user_id)).say("/rate finding nemo 9")
 
     text = ann.text("/grouprec 5")
-    assert text.startswith("Picks for 2 (nobody has rated these).")
+    header = (
+        "Picks for {count} (nobody has rated these). Ranked by the average predicted score, "
+        "minus a penalty when anyone is predicted below 6/10:"
+    )
+    assert text.startswith(trn(language, header, header, 2, count=2))
     assert "Toy Story (1995)" not in text and "Finding Nemo (2003)" not in text
     assert text.count("Ann ") == 5 and text.count("Bob ") == 5
-    assert bob.text("/leave") == "Bob left this chat's movie pool."
+    assert bob.text("/leave") == tr(language, "{name} left this chat's movie pool.", name="Bob")
     assert [uid for uid, _ in chats.pool_members(catalog_db, GROUP.chat_id)] == [ANN.user_id]
 
 
-def test_group_keeps_ratings_private_and_ignores_chatter(conversation: Conversation, catalog_db):
-    ann = Talk(conversation, ANN, GROUP)
+@EVERY_LANGUAGE
+def test_group_keeps_ratings_private_and_ignores_chatter(
+    conversation: Conversation, catalog_db, language
+):
+    ann = Talk(conversation, speaking(ANN, language), GROUP)
     before = snapshot(catalog_db)
-    assert ann.text("/rate Ted 8").startswith("Your ratings stay private")
-    assert ann.text("/myratings").startswith("Your ratings stay private")
+    assert ann.text("/rate Ted 8") == tr(language, PRIVATE_ONLY, name="rate")
+    assert ann.text("/myratings") == tr(language, PRIVATE_ONLY, name="myratings")
     assert ann.say("what shall we watch tonight?").replies == []
     assert ann.say("/rate@another_bot Ted 8").replies == []
     assert ann.say("/unknowncommand").replies == []
-    assert ann.tap(callbacks.encode(Verb.RATE, TED, 8)).toast.startswith("Ratings are private")
+    assert ann.tap(callbacks.encode(Verb.RATE, TED, 8)).toast == tr(language, PERSONAL_BUTTON)
     assert snapshot(catalog_db) == before
-    assert ann.text("/similar frozen").startswith("Movies like Frozen (2013):")
+    similar = ann.text("/similar frozen")
+    assert similar.startswith(tr(language, "Movies like {title}:", title="Frozen (2013)"))
 
 
 def test_a_forged_forget_tap_in_a_group_deletes_nothing(conversation: Conversation, catalog_db):
@@ -546,19 +724,33 @@ def test_group_picks_avoid_what_a_member_would_hate(service: MovieService, catal
 # ---------------------------------------------------------------- pictures
 
 
-def test_taste_and_map_need_ratings_then_ask_for_pictures(ann: Talk) -> None:
-    assert ann.text("/taste").startswith("Rate a few movies first")
-    assert ann.text("/map").startswith("Rate a few movies first")
+@EVERY_LANGUAGE
+def test_taste_and_map_need_ratings_then_ask_for_pictures(ann: Talk, language) -> None:
+    assert ann.text("/taste") == tr(language, NO_RATINGS_FOR_PICTURE)
+    assert ann.text("/map") == tr(language, NO_RATINGS_FOR_PICTURE)
     ann.say("/rate Ted 8")
     taste = ann.say("/taste").replies[0]
+    caption = trn(
+        language,
+        "Your taste, from your {count} rating.",
+        "Your taste, from your {count} ratings.",
+        1,
+        count=1,
+    )
     assert (taste.text, taste.picture.kind, taste.picture.subject) == (
-        "Your taste, from your 1 rating.",
+        caption,
         "taste",
         ANN.user_id,
     )
+    assert taste.picture.language == language
     movie_map = ann.say("/map frozen").replies[0]
     assert (movie_map.picture.kind, movie_map.picture.focus) == ("map", FROZEN)
-    assert ann.text("/map qwzx plmk").startswith("I couldn't find a movie called")
+    assert ann.text("/map qwzx plmk") == tr(
+        language,
+        'I couldn\'t find a movie called "{title}". Check the spelling, or add the year, '
+        "like: Cinderella 2015.",
+        title="qwzx plmk",
+    )
 
 
 def test_an_ambiguous_map_title_asks_then_draws(ann: Talk) -> None:

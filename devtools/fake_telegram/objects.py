@@ -35,14 +35,18 @@ def bot_user(username: str = BOT_USERNAME, bot_id: int = BOT_ID) -> dict[str, An
 
 
 def human_user(
-    user_id: int, first_name: str | None = None, username: str | None = None
+    user_id: int,
+    first_name: str | None = None,
+    username: str | None = None,
+    language_code: str | None = None,
 ) -> dict[str, Any]:
-    """Return a User object for a simulated person."""
+    """Return a User object for a simulated person (their Telegram app in English unless
+    `language_code` says otherwise)."""
     user: dict[str, Any] = {
         "id": user_id,
         "is_bot": False,
         "first_name": first_name or f"User{user_id}",
-        "language_code": "en",
+        "language_code": language_code or "en",
     }
     if username:
         user["username"] = username

@@ -232,6 +232,11 @@ class FakeTelegram:
 
     # ================================================================= simulated users
 
+    def set_language(self, user_id: int, language_code: str) -> None:
+        """User ``user_id``'s Telegram app is set to ``language_code`` from now on."""
+        with self._lock:
+            self.world.set_language(user_id, language_code)
+
     def send_text(
         self,
         user_id: int,

@@ -146,7 +146,10 @@ class TelegramWorld:
         """Register (or refresh) a user and a chat they are in; return (user, chat)."""
         old = self.users.get(user_id, {})
         user = human_user(
-            user_id, first_name or old.get("first_name"), username or old.get("username")
+            user_id,
+            first_name or old.get("first_name"),
+            username or old.get("username"),
+            old.get("language_code"),
         )
         self.users[user_id] = user
         if chat_id is None:
@@ -215,6 +218,11 @@ class TelegramWorld:
                 },
             )
         return update_id
+
+    def set_language(self, user_id: int, language_code: str) -> None:
+        """The user's Telegram app is set to `language_code` from now on."""
+        self.add_chat(user_id)
+        self.users[user_id]["language_code"] = language_code
 
     def user_message(
         self,
