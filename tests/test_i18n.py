@@ -377,3 +377,19 @@ def test_genres_are_shown_and_typed_in_the_user_s_language(
     )
     unknown = conversation.on_text(spanish, Chat(2003), "/recommend 2 zzz").replies[0].text
     assert "Ciencia-ficción" in unknown and "Sci-Fi" not in unknown
+
+
+def test_settings_switch_the_language_and_redraw_in_it(
+    conversation: Conversation, catalog_db: Database
+) -> None:
+    ann = Sender(2004, "Ann", "en")
+    card = conversation.on_text(ann, Chat(2004), "/settings").replies[0]
+    assert "Language: English" in to_plain(card.text)
+    russian = next(b for row in card.buttons for b in row if b.label == "Русский")
+    tap = conversation.on_button(ann, Chat(2004), russian.data)
+    assert tap.toast == "Хорошо, теперь я говорю с тобой по-русски."
+    text = to_plain(tap.edit.text)
+    assert text.startswith("Твои настройки") and "Язык: Русский" in text
+    labels = [b.label for row in tap.edit.buttons for b in row]
+    assert "Русский ✓" in labels and "Комедия" in labels and "Как в моём Telegram" in labels
+    assert users.chosen_language(catalog_db, ann.user_id) == "ru"
