@@ -107,6 +107,15 @@ def _wait(condition, what: str, timeout: float = 30) -> None:
         time.sleep(0.02)
 
 
+def _is_done(db_path: Path, update_id: int) -> bool:
+    db = connect(db_path)
+    try:
+        entry = journal.get_entry(db, update_id)
+        return entry is not None and entry.done
+    finally:
+        db.close()
+
+
 def test_a_full_disk_is_waited_out_with_back_off_and_nothing_is_lost(
     fake_telegram: FakeTelegram, catalog_db_path: Path, catalog_model_path: Path, tmp_path: Path
 ) -> None:
@@ -126,8 +135,10 @@ def test_a_full_disk_is_waited_out_with_back_off_and_nothing_is_lost(
         )
         try:
             fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=60)
-            fake_telegram.send_text(BOB, "/help", first_name="Bob")
+            first = fake_telegram.send_text(BOB, "/help", first_name="Bob")
             _wait(lambda: fake_telegram.sent_messages(BOB), "the first reply")
+            # Marked done just after its reply went out: the full disk is for the next update.
+            _wait(lambda: _is_done(catalog_db_path, first), "the first update done")
             with disk_full(bot.pid):
                 polls_before = len(fake_telegram.calls_of("getUpdates"))
                 fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")

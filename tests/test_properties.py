@@ -63,7 +63,10 @@ def _check_answer(outcome: Outcome) -> None:
         assert 0 < len(reply.text) <= MAX_TEXT
         for row in reply.buttons:
             for button in row:
-                assert 0 < len(button.data.encode()) <= 64
+                if button.url is not None:  # a link button
+                    assert button.url.startswith("https://")
+                else:
+                    assert 0 < len(button.data.encode()) <= 64
                 assert button.label
 
 
