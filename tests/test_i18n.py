@@ -259,6 +259,10 @@ def test_a_russian_user_gets_russian_through_telegram_and_menus_per_language(
         assert card["text"].startswith("1/10: ") and card["text"].endswith("Как оценишь?")
         labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
         assert labels[-1] == "Не смотрел(а)" and buttons(card)[-1].startswith("s:")
+        # /help's "<название>" reaches Telegram escaped (the server parses HTML strictly).
+        fake_telegram.send_text(IVAN.user_id, "/help", first_name="Иван")
+        help_message = (await messages(fake_telegram, IVAN.user_id, 3))[2]
+        assert "/rate <название> <1-10> - оценить фильм" in help_message["text"]
 
     run_bot(fake_telegram, service, settings, scenario)
 
