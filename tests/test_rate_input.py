@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from bot import callbacks
 from bot.callbacks import Verb
 from bot.conversation import Conversation
+from bot.html import to_plain
 from devtools.title_calibration import load_labelled
 from storage import ratings
 from tests.test_conversation import ANN, PRIVATE, Talk, button_data, snapshot
@@ -46,12 +47,12 @@ def test_the_issues_junk_saves_nothing(ann: Talk, catalog_db: Database, junk: st
 
 def test_a_weak_match_is_asked_about_and_the_tap_stores_it(ann: Talk, catalog_db) -> None:
     outcome = ann.say("/rate dumb dumebr 8")  # two letters swapped: a weak match
-    assert outcome.replies[0].text == "Did you mean Dumb & Dumber (1994)?"
+    assert to_plain(outcome.replies[0].text) == "Did you mean Dumb & Dumber (1994)?"
     pick = callbacks.encode(Verb.PICK_RATE, DUMB_AND_DUMBER, 8)
     assert button_data(outcome)[0] == pick
     assert button_data(outcome)[-1] == callbacks.encode(Verb.CANCEL, 0)
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {}
-    assert ann.tap(pick).edit.text == "Dumb & Dumber (1994): 8/10 ✓"
+    assert to_plain(ann.tap(pick).edit.text) == "Dumb & Dumber (1994): 8/10 ✓"
     assert ratings.user_ratings(catalog_db, ANN.user_id) == {DUMB_AND_DUMBER: 8}
 
 
