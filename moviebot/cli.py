@@ -293,7 +293,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.conversation import Conversation, Sender
 
     service = _service(args)
-    sender = Sender(args.user_id, args.name or getpass.getuser().title(), "en")
+    sender = Sender(args.user_id, args.name or getpass.getuser().title(), args.language)
     pictures = args.pictures or pictures_dir_for(Path(args.db))
     console = ConsoleChat(Conversation(service), sender, picture_dir=pictures)
     console.run(sys.stdin, interactive=sys.stdin.isatty())
@@ -759,6 +759,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--user-id", type=int, default=1, help="who you are (default 1)")
     chat.add_argument("--name", help="your name in the chat")
+    chat.add_argument(
+        "--language",
+        choices=["en", "es", "ru"],
+        default="en",
+        help="the language your Telegram would be set to (default en; /language changes it)",
+    )
     chat.add_argument(
         "--pictures",
         type=Path,

@@ -7,10 +7,13 @@ import sys
 from pathlib import Path
 
 
-def chat(db: Path, model: Path, lines: list[str], pictures: Path) -> str:
+def chat(
+    db: Path, model: Path, lines: list[str], pictures: Path, language: str | None = None
+) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "moviebot", "chat", "--db", str(db), "--model", str(model)]
-        + ["--name", "Ann", "--pictures", str(pictures)],
+        + ["--name", "Ann", "--pictures", str(pictures)]
+        + (["--language", language] if language else []),
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -53,3 +56,25 @@ def test_chat_on_a_new_database_imports_the_catalog_and_trains(tmp_path: Path) -
     assert "bot> Frozen (2013): 9/10 ✓" in out
     assert "bot> Your top 2 picks:" in out
     assert model.exists()
+
+
+def test_a_console_session_in_russian(
+    catalog_db_path: Path, catalog_model_path: Path, tmp_path: Path
+) -> None:
+    out = chat(
+        catalog_db_path,
+        catalog_model_path,
+        ["/rate Ted 8", "/rate Ted 11", "#99", "/language es", "/cancel"],
+        tmp_path,
+        language="ru",
+    )
+    lines = out.splitlines()
+    assert lines[0].startswith("Консольный чат moviebot.")
+    assert "bot> Ted (2012): 8/10 ✓" in lines
+    assert (
+        "bot> Оценка — целое число от 1 до 10, например: /rate Ted 8. Я ничего не сохранил."
+        in lines
+    )
+    assert "bot> Такого варианта нет. Набери #1, #2 ... — по номерам показанных кнопок." in lines
+    assert "bot> ¡Hecho! A partir de ahora te hablo en español." in lines
+    assert lines[-1] == "bot> No había nada que cancelar. Con /help verás lo que sé hacer."
