@@ -75,7 +75,8 @@ def test_every_message_of_the_code_is_in_the_catalogue_and_nothing_else(language
     listed = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalogue(language) if m.id}
     missing = sorted(set(found) - set(listed))
     stale = sorted(set(listed) - set(found))
-    assert not missing, f"{language}: not in the catalogue (README, "Languages and translations"): {missing}"
+    where = "README, Languages and translations"
+    assert not missing, f"{language}: not in the catalogue ({where}): {missing}"
     assert not stale, f"{language}: no longer in the code: {stale}"
     for msgid, forms in found.items():
         entry = listed[msgid]
