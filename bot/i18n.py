@@ -12,7 +12,7 @@ English) and translated with `_` where they are used, i.e. at reply time.
 
 The catalogues are the .po files under bot/locales/LANG/LC_MESSAGES/; they are compiled in
 memory with Babel the first time a language is used (no .mo files to build or keep in step).
-Re-extract after changing strings (README, "Translations"):
+Re-extract after changing strings (README, "Languages and translations"):
 
     pybabel extract -F babel.cfg -o bot/locales/moviebot.pot --no-location --omit-header .
     pybabel update -i bot/locales/moviebot.pot -d bot/locales -D moviebot --no-fuzzy-matching
