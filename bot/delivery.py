@@ -38,6 +38,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -86,6 +88,14 @@ PRUNE_CHUNK = 10_000
 MAX_DELIVERY_ATTEMPTS = journal.MAX_ATTEMPTS
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
+# A delivery's progress (delivered n, failed, done) that cannot be written because the disk is
+# full or failing is written again after PROGRESS_RETRY_FIRST seconds, doubling up to
+# PROGRESS_RETRY_MAX, for as long as it takes: the answer went out, so it is neither an error
+# to apologise for nor a reason to send it again.
+PROGRESS_RETRY_FIRST = 0.5
+PROGRESS_RETRY_MAX = 2.0
+# What SQLite says when the storage, not the statement, is at fault.
+_STORAGE_TROUBLE = ("full", "disk i/o", "locked", "busy", "readonly", "unable to open")
 # The key of a quarantined update's marker in its journal payload (BotRuntime._quarantined).
 UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
@@ -377,11 +387,13 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
                 update.update_id,
                 error,
             )
-            await rt.run(journal.mark_done, rt.db, update.update_id, stored_error(error))
+            await write_progress(
+                rt, journal.mark_done, rt.db, update.update_id, stored_error(error)
+            )
             return
         except TelegramError as error:
-            attempts = await rt.run(
-                journal.mark_failed, rt.db, update.update_id, stored_error(error)
+            attempts = await write_progress(
+                rt, journal.mark_failed, rt.db, update.update_id, stored_error(error)
             )
             metrics.delivery_failed()
             if attempts >= MAX_DELIVERY_ATTEMPTS:
@@ -485,8 +497,44 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
                 number,
             )
         if number < len(steps):
-            await rt.run(journal.mark_delivered, rt.db, update.update_id, number)
-    await rt.run(journal.mark_done, rt.db, update.update_id)
+            await write_progress(rt, journal.mark_delivered, rt.db, update.update_id, number)
+    await write_progress(rt, journal.mark_done, rt.db, update.update_id)
+
+
+def is_storage_trouble(error: BaseException) -> bool:
+    """Whether `error` says the disk or the database file failed (not a bad statement)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return any(text in str(error).lower() for text in _STORAGE_TROUBLE)
+    return isinstance(error, OSError)
+
+
+async def write_progress(rt: BotRuntime, function: Callable[..., Any], *args: Any) -> Any:
+    """Run the journal write `function(*args)` in the database thread; while the storage fails,
+    wait and try again (exponential back-off), logging once when it starts and once when it
+    works again."""
+    delay, failing_since = PROGRESS_RETRY_FIRST, None
+    while True:
+        try:
+            result = await rt.run(function, *args)
+        except Exception as error:
+            if not is_storage_trouble(error):
+                raise
+            if failing_since is None:
+                failing_since = time.monotonic()
+                log.error(
+                    "cannot record delivery progress (%s: %s); trying again with back-off",
+                    type(error).__name__,
+                    error,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, PROGRESS_RETRY_MAX)
+        else:
+            if failing_since is not None:
+                log.warning(
+                    "recording delivery progress works again after %.1f s",
+                    time.monotonic() - failing_since,
+                )
+            return result
 
 
 async def _answer_tap(rt: BotRuntime, update_id: int, query: Any, toast: str | None) -> None:

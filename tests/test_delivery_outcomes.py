@@ -142,3 +142,39 @@ def test_a_send_that_timed_out_but_arrived_is_not_sent_again(
 
     run_bot(fake_telegram, service, quick, scenario)
     assert [m["text"] for m in fake_telegram.sent_messages(ANN)] == ["Ted (2012): 8/10 ✓"]
+
+
+def test_a_full_disk_after_the_answer_went_out_delays_its_done_mark_without_an_apology(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database, monkeypatch
+) -> None:
+    """The answer is sent, then the disk fills before the update is marked done: the mark is
+    written once the disk is back; no apology, nothing sent twice (also after a restart)."""
+    import sqlite3
+
+    monkeypatch.setattr(delivery, "PROGRESS_RETRY_FIRST", 0.05)
+    mark_done, failures = journal.mark_done, []
+
+    def full_disk_twice(db, update_id, error=None):
+        if len(failures) < 2:
+            failures.append(update_id)
+            raise sqlite3.OperationalError("database or disk is full")
+        return mark_done(db, update_id, error)
+
+    monkeypatch.setattr(journal, "mark_done", full_disk_twice)
+
+    async def scenario(app: Application) -> None:
+        update_id = fake_telegram.send_text(ANN, "/help", first_name="Ann")
+        await messages(fake_telegram, ANN, 1)
+        entry = await _done(catalog_db, update_id)
+        assert entry.done and len(failures) == 2
+        await asyncio.sleep(0.5)  # an apology would have come by now
+
+    run_bot(fake_telegram, service, settings, scenario)
+    monkeypatch.setattr(journal, "mark_done", mark_done)
+
+    async def restart(app: Application) -> None:
+        await asyncio.sleep(1.0)
+
+    run_bot(fake_telegram, service, settings, restart)
+    texts = [m["text"] for m in fake_telegram.sent_messages(ANN)]
+    assert len(texts) == 1 and SORRY not in texts
