@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot import i18n
 from bot.i18n import N_, _, ngettext
 from storage import ratings, watchlist
 from storage.imports import movies_by_imdb_id
@@ -135,9 +136,9 @@ def read_file(data: bytes, file_name: str) -> list[Row]:
     if len(rows) > MAX_ROWS:
         raise BadFile(
             _(
-                "That export has {rows:,} rows; I take up to {most:,} at a time. Split it and "
+                "That export has {rows} rows; I take up to {most} at a time. Split it and "
                 "send the parts. Nothing was imported."
-            ).format(rows=len(rows), most=MAX_ROWS)
+            ).format(rows=i18n.number(len(rows)), most=i18n.number(MAX_ROWS))
         )
     return rows
 
@@ -513,26 +514,24 @@ def plan_import(rows: Iterable[Row], matcher: CatalogMatcher, history: History) 
 
 def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
     """The plan as a person reads it before tapping "Import"."""
-    read = ngettext("I read {n:,} row ({sources}):", "I read {n:,} rows ({sources}):", plan.rows)
-    lines = [read.format(n=plan.rows, sources=", ".join(_(s) for s in plan.sources))]
+    read = ngettext("I read {n} row ({sources}):", "I read {n} rows ({sources}):", plan.rows)
+    lines = [read.format(n=i18n.number(plan.rows), sources=", ".join(_(s) for s in plan.sources))]
     if plan.new:
         n = len(plan.new)
-        text = ngettext("✓ {n:,} new rating to import", "✓ {n:,} new ratings to import", n)
-        lines.append(text.format(n=n))
+        text = ngettext("✓ {n} new rating to import", "✓ {n} new ratings to import", n)
+        lines.append(text.format(n=i18n.number(n)))
     if plan.save:
         n = len(plan.save)
-        text = ngettext("✓ {n:,} movie for your watchlist", "✓ {n:,} movies for your watchlist", n)
-        lines.append(text.format(n=n))
+        text = ngettext("✓ {n} movie for your watchlist", "✓ {n} movies for your watchlist", n)
+        lines.append(text.format(n=i18n.number(n)))
     if plan.seen:
         n = len(plan.seen)
-        text = ngettext("✓ {n:,} movie to mark seen", "✓ {n:,} movies to mark seen", n)
-        lines.append(text.format(n=n))
+        text = ngettext("✓ {n} movie to mark seen", "✓ {n} movies to mark seen", n)
+        lines.append(text.format(n=i18n.number(n)))
     if plan.same or plan.already:
         n = plan.same + plan.already
-        text = ngettext(
-            "= {n:,} already here as in the file", "= {n:,} already here as in the file", n
-        )
-        lines.append(text.format(n=n))
+        text = ngettext("= {n} already here as in the file", "= {n} already here as in the file", n)
+        lines.append(text.format(n=i18n.number(n)))
     if plan.different:
         examples = [
             _("{title}: {ours} here, {theirs} in the file").format(
@@ -542,11 +541,11 @@ def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
         ]
         n = len(plan.different)
         text = ngettext(
-            "≠ {n:,} rated differently here (I keep yours unless you choose the file's): ",
-            "≠ {n:,} rated differently here (I keep yours unless you choose the file's): ",
+            "≠ {n} rated differently here (I keep yours unless you choose the file's): ",
+            "≠ {n} rated differently here (I keep yours unless you choose the file's): ",
             n,
         )
-        lines.append(text.format(n=n) + "; ".join(examples) + _more(plan.different))
+        lines.append(text.format(n=i18n.number(n)) + "; ".join(examples) + _more(plan.different))
     if plan.weak:
         examples = [
             _("{row} (closest: {candidate})").format(row=row, candidate=candidate)
@@ -556,40 +555,44 @@ def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
         ]
         n = len(plan.weak)
         text = ngettext(
-            "? {n:,} not matched surely enough, left out: ",
-            "? {n:,} not matched surely enough, left out: ",
+            "? {n} not matched surely enough, left out: ",
+            "? {n} not matched surely enough, left out: ",
             n,
         )
-        lines.append(text.format(n=n) + "; ".join(examples) + _more(plan.weak))
+        lines.append(text.format(n=i18n.number(n)) + "; ".join(examples) + _more(plan.weak))
     if plan.not_in_catalog:
         n = len(plan.not_in_catalog)
-        text = ngettext("✗ {n:,} not in my catalog: ", "✗ {n:,} not in my catalog: ", n)
+        text = ngettext("✗ {n} not in my catalog: ", "✗ {n} not in my catalog: ", n)
         lines.append(
-            text.format(n=n)
+            text.format(n=i18n.number(n))
             + "; ".join(plan.not_in_catalog[:EXAMPLES])
             + _more(plan.not_in_catalog)
         )
     if plan.not_a_movie:
         n = len(plan.not_a_movie)
         text = ngettext(
-            "✗ {n:,} not movies (series, episodes, games): ",
-            "✗ {n:,} not movies (series, episodes, games): ",
+            "✗ {n} not movies (series, episodes, games): ",
+            "✗ {n} not movies (series, episodes, games): ",
             n,
         )
         lines.append(
-            text.format(n=n) + "; ".join(plan.not_a_movie[:EXAMPLES]) + _more(plan.not_a_movie)
+            text.format(n=i18n.number(n))
+            + "; ".join(plan.not_a_movie[:EXAMPLES])
+            + _more(plan.not_a_movie)
         )
     if plan.duplicates:
         n = plan.duplicates
-        lines.append(ngettext("• {n:,} duplicate row", "• {n:,} duplicate rows", n).format(n=n))
+        lines.append(
+            ngettext("• {n} duplicate row", "• {n} duplicate rows", n).format(n=i18n.number(n))
+        )
     if plan.unreadable:
         shown = ", ".join(str(n) for n in plan.unreadable[:EXAMPLES])
         shown += "..." if len(plan.unreadable) > EXAMPLES else ""
         n = len(plan.unreadable)
         text = ngettext(
-            "! {n:,} unreadable row (line {lines})", "! {n:,} unreadable rows (line {lines})", n
+            "! {n} unreadable row (line {lines})", "! {n} unreadable rows (line {lines})", n
         )
-        lines.append(text.format(n=n, lines=shown))
+        lines.append(text.format(n=i18n.number(n), lines=shown))
     return [line[:1000] for line in lines]
 
 
@@ -598,4 +601,4 @@ def _more(items: list | dict) -> str:
     if len(items) <= EXAMPLES:
         return ""
     n = len(items) - EXAMPLES
-    return ngettext(" and {n:,} more", " and {n:,} more", n).format(n=n)
+    return ngettext(" and {n} more", " and {n} more", n).format(n=i18n.number(n))

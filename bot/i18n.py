@@ -114,6 +114,11 @@ def decimal(value: float, digits: int = 1) -> str:
     return format_decimal(value, "0." + "0" * digits if digits else "0", locale=current())
 
 
+def number(value: int) -> str:
+    """A count with the language's digit grouping (12,345; 12.345; 12 345)."""
+    return format_decimal(value, locale=current())
+
+
 def percent(share: float) -> str:
     """`share` (0 to 1) as a whole percentage in the current language (42%, 42 %)."""
     return format_percent(share, locale=current())

@@ -147,8 +147,9 @@ def test_numbers_and_dates_are_written_the_language_s_way() -> None:
         )
     with i18n.speaking("es"):
         assert (i18n.decimal(8.46), i18n.long_date(day)) == ("8,5", "16 de diciembre de 2026")
+        assert i18n.number(12345) == "12.345"
     with i18n.speaking("ru"):
-        assert i18n.decimal(8.46) == "8,5"
+        assert (i18n.decimal(8.46), i18n.number(12345)) == ("8,5", "12\xa0345")
         assert i18n.long_date(day).startswith("16 декабря 2026")
 
 
