@@ -9,7 +9,7 @@ import threading
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks, ptb_classes
+from bot import callbacks, delivery, ptb_classes
 from bot.callbacks import Verb
 from bot.ptb_classes import SLOW_DOWN
 from bot.telegram_app import CONCURRENT_CHATS
@@ -57,6 +57,15 @@ def test_taps_waiting_in_a_flood_are_answered_before_their_turn(
     too long for its turn (here 0.3 s instead of TAP_ANSWER_SECONDS) is answered at once,
     without a toast; each tap is answered exactly once and every score is still saved."""
     monkeypatch.setattr(ptb_classes, "TAP_ANSWER_SECONDS", 0.3)
+    # Each answer takes at least 0.05 s to deliver, so the taps from the seventh on wait longer
+    # than 0.3 s for their turn however fast the machine is.
+    deliver = delivery.deliver
+
+    async def slow_deliver(*args, **kwargs):
+        await asyncio.sleep(0.05)
+        return await deliver(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "deliver", slow_deliver)
     taps: list[int] = []
 
     async def scenario(app: Application) -> None:

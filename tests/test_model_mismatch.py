@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from bot.conversation import Chat, Conversation, Sender
+from bot.html import to_plain
 from bot.service import MovieService
 from bot.telegram_app import refit_now
 from moviebot.training import refit_if_changed, train
@@ -38,7 +39,7 @@ def test_recommend_skips_movies_the_database_lacks_and_asks_for_a_refit(
         text = "\n".join(
             r.text for r in conversation.on_text(ANN, Chat(3001), "/recommend").replies
         )
-        assert text.startswith("You haven't rated anything yet")
+        assert to_plain(text).startswith("You haven't rated anything yet")
         assert first[0].movie.label not in text and first[3].movie.label not in text
     picks = service.recommend(ANN.user_id, 10)
     assert len(picks) == 10 and not {p.movie.id for p in picks} & set(gone)
