@@ -38,16 +38,17 @@ class ConsoleChat:
         self,
         conversation: Conversation,
         sender: Sender,
-        out: TextIO = sys.stdout,
+        out: TextIO | None = None,
         picture_dir: Path | None = None,
     ) -> None:
-        """Talk as `sender` to `out`; pictures are written to `picture_dir` (default: here)."""
+        """Talk as `sender` to `out` (default: sys.stdout as it is now, not as it was when this
+        module was imported); pictures are written to `picture_dir` (default: here)."""
         self.conversation = conversation
         self.picture_dir = picture_dir or Path.cwd()
         self._pictures = 0
         self.sender = sender
         self.chat = Chat(chat_id=sender.user_id, is_private=True)
-        self.out = out
+        self.out = out if out is not None else sys.stdout
         self._buttons: list[Button] = []
 
     def run(self, lines: TextIO, interactive: bool) -> None:
