@@ -1275,9 +1275,7 @@ class Conversation:
                     "movie for later."
                 )
             )
-        pages = (total + WATCHLIST_PAGE - 1) // WATCHLIST_PAGE
-        page = min(page, pages)
-        offset = (page - 1) * WATCHLIST_PAGE
+        page, pages, offset = _page_window(total, page, WATCHLIST_PAGE)
         rows = watchlist.watchlist_page(
             self.db, sender.user_id, offset=offset, limit=WATCHLIST_PAGE
         )
@@ -1298,13 +1296,9 @@ class Conversation:
                     ),
                 )
             )
-        nav = []
-        if page > 1:
-            nav.append(Button(_("◀ Newer"), callbacks.encode(Verb.WATCH_PAGE, page - 1)))
-        if page < pages:
-            nav.append(Button(_("Older ▶"), callbacks.encode(Verb.WATCH_PAGE, page + 1)))
+        nav = _page_buttons(page, pages, Verb.WATCH_PAGE)
         if nav:
-            buttons.append(tuple(nav))
+            buttons.append(nav)
         return Reply("\n".join(lines), tuple(buttons))
 
     def _ratings_page(self, sender: Sender, page: int) -> Reply:
@@ -1313,9 +1307,7 @@ class Conversation:
         total = ratings.count_user_ratings(self.db, sender.user_id)
         if total == 0:
             return Reply(_("You haven't rated anything yet. /start or /rate Ted 8 to begin."))
-        pages = (total + RATINGS_PAGE - 1) // RATINGS_PAGE
-        page = min(page, pages)
-        offset = (page - 1) * RATINGS_PAGE
+        page, pages, offset = _page_window(total, page, RATINGS_PAGE)
         rows = ratings.user_ratings_page(self.db, sender.user_id, offset=offset, limit=RATINGS_PAGE)
         lines = [
             _("Your ratings ({first}-{last} of {total}):").format(
@@ -1330,13 +1322,9 @@ class Conversation:
             for i, (movie, _rating) in numbered
         ]
         buttons = [tuple(removes[i : i + 5]) for i in range(0, len(removes), 5)]
-        nav = []
-        if page > 1:
-            nav.append(Button(_("◀ Newer"), callbacks.encode(Verb.PAGE, page - 1)))
-        if page < pages:
-            nav.append(Button(_("Older ▶"), callbacks.encode(Verb.PAGE, page + 1)))
+        nav = _page_buttons(page, pages, Verb.PAGE)
         if nav:
-            buttons.append(tuple(nav))
+            buttons.append(nav)
         return Reply("\n".join(lines), tuple(buttons))
 
     def _hidden_page(self, sender: Sender, page: int) -> Reply:
@@ -1345,9 +1333,7 @@ class Conversation:
         total = state.count_hidden(self.db, sender.user_id)
         if total == 0:
             return Reply(_('You haven\'t hidden any movie. "Hide" under /recommend hides one.'))
-        pages = (total + HIDDEN_PAGE - 1) // HIDDEN_PAGE
-        page = min(page, pages)
-        offset = (page - 1) * HIDDEN_PAGE
+        page, pages, offset = _page_window(total, page, HIDDEN_PAGE)
         movies = state.hidden_page(self.db, sender.user_id, offset=offset, limit=HIDDEN_PAGE)
         lines = [
             _("Movies you hid ({first}-{last} of {total}):").format(
@@ -1362,13 +1348,9 @@ class Conversation:
             for i, movie in numbered
         ]
         buttons = [tuple(unhides[i : i + 5]) for i in range(0, len(unhides), 5)]
-        nav = []
-        if page > 1:
-            nav.append(Button(_("◀ Newer"), callbacks.encode(Verb.HIDDEN_PAGE, page - 1)))
-        if page < pages:
-            nav.append(Button(_("Older ▶"), callbacks.encode(Verb.HIDDEN_PAGE, page + 1)))
+        nav = _page_buttons(page, pages, Verb.HIDDEN_PAGE)
         if nav:
-            buttons.append(tuple(nav))
+            buttons.append(nav)
         return Reply("\n".join(lines), tuple(buttons))
 
     # ------------------------------------------------------------------ state
@@ -1424,6 +1406,24 @@ class Conversation:
 def _how_would_you_rate(movie: Movie) -> str:
     """The question above the score buttons."""
     return _("How would you rate {movie}?").format(movie=describe(movie))
+
+
+def _page_window(total: int, page: int, size: int) -> tuple[int, int, int]:
+    """For a list of `total` rows shown `size` a page: the page to show (at most the last),
+    how many pages there are and the offset of its first row."""
+    pages = (total + size - 1) // size
+    page = min(page, pages)
+    return page, pages, (page - 1) * size
+
+
+def _page_buttons(page: int, pages: int, verb: callbacks.Verb) -> tuple[Button, ...]:
+    """Buttons to the newer and older pages of a paged list, where there are such pages."""
+    nav = []
+    if page > 1:
+        nav.append(Button(_("◀ Newer"), callbacks.encode(verb, page - 1)))
+    if page < pages:
+        nav.append(Button(_("Older ▶"), callbacks.encode(verb, page + 1)))
+    return tuple(nav)
 
 
 def _years_label(years: tuple[int, int]) -> str:
