@@ -255,6 +255,21 @@ def _language_choice(db: Database) -> None:
     db.execute("ALTER TABLE users ADD COLUMN chosen_language TEXT")
 
 
+@migrations(name="0011_catalog_facts")
+def _catalog_facts(db: Database) -> None:
+    # What IMDb's datasets say about a film (storage/imdb_catalog.py): its rating and votes
+    # there (the popularity of films nobody here has rated yet), runtime, original title and
+    # directors (IMDb name ids, "nm0634240|nm0000005"): the content a film with no ratings here
+    # is recommended from. `added_at` is when the film entered this catalog (NULL: bundled).
+    db.execute("ALTER TABLE movies ADD COLUMN imdb_rating REAL")
+    db.execute("ALTER TABLE movies ADD COLUMN imdb_votes INTEGER")
+    db.execute("ALTER TABLE movies ADD COLUMN runtime INTEGER")
+    db.execute("ALTER TABLE movies ADD COLUMN original_title TEXT")
+    db.execute("ALTER TABLE movies ADD COLUMN directors TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE movies ADD COLUMN added_at TEXT")
+    db.execute("CREATE INDEX movies_by_imdb ON movies(imdb_id) WHERE imdb_id IS NOT NULL")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]
