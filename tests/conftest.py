@@ -1,14 +1,20 @@
-"""Shared fixtures: real SQLite databases in temporary files, never mocks."""
+"""Shared fixtures: real SQLite databases in temporary files, never mocks; and the rules that
+mark tests (``pytest`` alone runs the fast ones, ``./scripts/test`` every one; README.md)."""
 
 from __future__ import annotations
 
+import fcntl
+import inspect
+import os
 import shutil
+import types
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlite_utils import Database
 
-from devtools.ptb import TEST_TOKEN
 from devtools.tutorial import write_movielens_folder
 from moviebot.paths import bundled_dataset
 from storage.db import connect
@@ -16,6 +22,106 @@ from storage.movielens import import_movielens
 
 # The loopback Bot API server (fixture `fake_telegram`), for every test module.
 pytest_plugins = ["devtools.fixtures"]
+
+# Property tests: a handful of examples in the fast run, the full count in the gate
+# (`./scripts/test` passes --hypothesis-profile=ci). A test asks for its full count through
+# tests.helpers.examples(n), which caps it at the profile's max_examples.
+hypothesis_settings.register_profile("dev", max_examples=10)
+hypothesis_settings.register_profile("ci", max_examples=200)  # at least any test's full count
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# ------------------------------------------------------------------------------ markers
+# The rules that mark a test (pyproject.toml registers the markers; `pytest` alone deselects
+# them). A test's "code" is its function plus, transitively, the functions of its own module and
+# of tests.helpers that it names; a name counts by the module its object comes from.
+
+# integration: the python-telegram-bot stack, the loopback Bot API, or a child process (a
+# `moviebot` run, a CLI call, nginx).
+INTEGRATION_FIXTURES = {"fake_telegram"}
+INTEGRATION_MODULES = (
+    "subprocess",
+    "telegram",
+    "devtools.fake_telegram",
+    "devtools.app",
+    "devtools.ptb",
+    "devtools.bot_process",
+)
+# slow: Spark (a local session takes about 10 s to start, then seconds per fit): the `spark`
+# fixture, or a test that asks for pyspark itself (pytest.importorskip("pyspark")).
+SLOW_FIXTURES = {"spark"}
+SLOW_STRINGS = {"pyspark"}
+# quality: a figure on evaluation data: the shared MovieLens split, the labelled title queries.
+QUALITY_FIXTURES = {"shared_fit"}
+QUALITY_MODULES = ("devtools.title_calibration",)
+QUALITY_NAMES = {"shared_split", "shared_data_dir"}
+
+
+def _origin(value: object) -> str:
+    """The module an object was defined in ('' when unknown)."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    return getattr(value, "__module__", None) or ""
+
+
+def _code(function: types.FunctionType) -> tuple[set[str], set[str]]:
+    """The names and the string constants in `function`'s code, nested functions included."""
+    names: set[str] = set()
+    strings: set[str] = set()
+    codes = [function.__code__]
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        strings.update(c for c in code.co_consts if isinstance(c, str))
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return names, strings
+
+
+def _named(function: types.FunctionType, seen: set[int] | None = None) -> dict[str, object]:
+    """Every global `function` names, following the test modules' and helpers' own functions."""
+    seen = set() if seen is None else seen
+    if id(function) in seen:
+        return {}
+    seen.add(id(function))
+    names, _ = _code(function)
+    found: dict[str, object] = {}
+    for name in names:
+        if name not in function.__globals__:
+            continue
+        value = function.__globals__[name]
+        found[name] = value
+        own = _origin(value).startswith("tests.")
+        if own and inspect.isfunction(value):
+            found.update(_named(value, seen))
+        elif own and inspect.isclass(value):
+            for member in vars(value).values():
+                if inspect.isfunction(member):
+                    found.update(_named(member, seen))
+    return found
+
+
+def _uses(named: dict[str, object], modules: tuple[str, ...]) -> bool:
+    origins = {_origin(value) for value in named.values()}
+    return any(o == m or o.startswith(m + ".") for o in origins for m in modules)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        function = getattr(item, "function", None)
+        named = _named(function) if inspect.isfunction(function) else {}
+        if fixtures & INTEGRATION_FIXTURES or _uses(named, INTEGRATION_MODULES):
+            item.add_marker(pytest.mark.integration)
+        if fixtures & SLOW_FIXTURES or (named and SLOW_STRINGS & _code(function)[1]):
+            item.add_marker(pytest.mark.slow)
+        if (
+            fixtures & QUALITY_FIXTURES
+            or _uses(named, QUALITY_MODULES)
+            or QUALITY_NAMES & named.keys()
+        ):
+            item.add_marker(pytest.mark.quality)
+
+
+# ----------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture
@@ -40,14 +146,36 @@ def tutorial_db(tmp_path: Path, tutorial_dir: Path) -> Database:
     database.close()
 
 
-@pytest.fixture(scope="session")
-def _catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+    """`build(path)` run by the first of the run's workers that needs `name`; the others (xdist
+    workers are processes) wait on a lock, then use the same file, which nobody writes again.
+    Without xdist it is simply built in the session's temp folder."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder every worker's basetemp is in: one per run
+    path = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            partial = shared / f"{name}.partial"
+            build(partial)
+            partial.rename(path)
+    return path
+
+
+def _build_catalog(path: Path) -> None:
     database = connect(path)
     import_movielens(database, bundled_dataset())
     database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     database.close()
-    return path
+    for leftover in path.parent.glob(path.name + "-*"):  # the closed database's -wal, -shm
+        leftover.unlink()
+
+
+@pytest.fixture(scope="session")
+def _catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled MovieLens catalog imported once per run; copied, never opened, by tests."""
+    return _built_once(tmp_path_factory, "catalog.db", _build_catalog)
 
 
 @pytest.fixture
@@ -70,27 +198,87 @@ def catalog_model_path(_catalog_template: Path, tmp_path_factory: pytest.TempPat
     """The default model fitted once on the bundled catalog (about a second)."""
     from moviebot.training import train
 
-    folder = tmp_path_factory.mktemp("model")
-    db_copy = folder / "catalog.db"
-    shutil.copyfile(_catalog_template, db_copy)
-    path = folder / "catalog.model.npz"
-    train(db_copy, path)
-    return path
+    def fit(path: Path) -> None:
+        db_copy = tmp_path_factory.mktemp("model") / "catalog.db"
+        shutil.copyfile(_catalog_template, db_copy)
+        written = path.with_name("fitting.model.npz")  # `train` wants the .npz suffix
+        train(db_copy, written)
+        written.rename(path)
+
+    return _built_once(tmp_path_factory, "catalog.model.npz", fit)
+
+
+def _freeze(value: object, seen: set[int]) -> None:
+    """Make every numpy array reachable from `value` read-only, so that a test writing into a
+    shared object fails instead of changing what the tests after it see."""
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, dict):
+        for item in value.values():
+            _freeze(item, seen)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _freeze(item, seen)
+    elif hasattr(value, "__dict__") or hasattr(value, "__slots__"):
+        attributes = getattr(value, "__dict__", {}).copy()
+        for slot in getattr(type(value), "__slots__", ()):
+            if hasattr(value, slot):
+                attributes[slot] = getattr(value, slot)
+        for item in attributes.values():
+            _freeze(item, seen)
+
+
+@pytest.fixture(scope="session")
+def catalog_model(catalog_model_path: Path):
+    """The session's model, loaded once (reading checks every array's CRC: ~0.3 s) and shared
+    read-only by every `service` (a model is immutable; the bot swaps, never edits, one)."""
+    from recommender import Model
+
+    model = Model.load(catalog_model_path)
+    _freeze(model, set())
+    return model
+
+
+@pytest.fixture(scope="session")
+def _catalog_titles(_catalog_template: Path):
+    """The title index of the untouched catalog, with the rows it was built from."""
+    from storage.search import TitleIndex, search_rows
+
+    database = connect(_catalog_template)
+    try:
+        rows = search_rows(database)
+    finally:
+        database.close()
+    return rows, TitleIndex(rows)
 
 
 @pytest.fixture
-def service(catalog_db: Database, catalog_model_path: Path):
-    """The bot's service on a private copy of the catalog with the session's model."""
-    from bot.service import MovieService
-    from recommender import Model
+def service(catalog_db: Database, catalog_model, _catalog_titles, monkeypatch):
+    """The bot's service on a private copy of the catalog with the session's model.
 
-    return MovieService(catalog_db, Model.load(catalog_model_path))
+    Building the title index takes ~0.2 s; while the test's catalog still reads as the session's
+    (the same search rows, so the same index), the session's index is handed out instead."""
+    from bot.service import MovieService
+    from storage.search import TitleIndex, search_rows
+
+    rows, shared = _catalog_titles
+
+    def from_db(cls, database: Database) -> TitleIndex:
+        current = search_rows(database)
+        return shared if cls is TitleIndex and current == rows else cls(current)
+
+    monkeypatch.setattr(TitleIndex, "from_db", classmethod(from_db))
+    return MovieService(catalog_db, catalog_model)
 
 
 @pytest.fixture
 def settings(fake_telegram, catalog_db_path: Path, catalog_model_path: Path):
     """Bot settings pointing at the loopback Bot API server and a private catalog copy."""
     from bot.telegram_app import BotSettings
+    from devtools.ptb import TEST_TOKEN
 
     return BotSettings(
         token=TEST_TOKEN,
@@ -105,8 +293,6 @@ def settings(fake_telegram, catalog_db_path: Path, catalog_model_path: Path):
 def shared_fit():
     """The default model fitted on the shared split's train.csv, with train and test (skips
     when the split is absent); fitted once for every test module that scores the split."""
-    import numpy as np
-
     from devtools.paths import shared_split
     from recommender import Model
     from recommender.evaluate import load_movielens_ratings

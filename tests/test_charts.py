@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 import pytest
 
@@ -20,6 +18,7 @@ from bot.charts import (
 )
 from bot.service import MovieService
 from storage import chats, ratings, users
+from tests.helpers import png_size
 
 FAN = 2_000_000_001
 NEWCOMER = 2_000_000_002
@@ -28,13 +27,6 @@ GROUP_CHAT = -100_123
 # movie ids in MovieLens latest-small
 TOY_STORY, JUMANJI, MATRIX, SHAWSHANK, PULP_FICTION = 1, 2, 2571, 318, 296
 SAW, SCREAM, EXORCIST, SPIRITED_AWAY, UP, FROZEN = 8957, 1407, 1997, 5618, 68954, 106696
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    """Width and height from the IHDR chunk, after checking the PNG signature."""
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png[12:16] == b"IHDR"
-    return struct.unpack(">II", png[16:24])
 
 
 def assert_phone_png(png: bytes) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from babel.messages.pofile import read_po
 from sqlite_utils import Database
 
 from bot import callbacks, conversation_state, i18n
@@ -26,16 +23,13 @@ from bot.conversation import (
 )
 from bot.html import to_plain
 from bot.parsing import parse_years
-from bot.replies import MAX_TEXT, Outcome
+from bot.replies import MAX_TEXT
 from bot.service import ONBOARDING_SIZE, MovieService
 from storage import chats, ratings, state
 from storage.movies import get_movie
 from storage.search import TitleIndex
+from tests.helpers import ANN, BOB, GROUP, PRIVATE, Talk, button_data, snapshot
 
-ANN = Sender(1001, "Ann Smith", "en")
-BOB = Sender(1002, "Bob", "en")
-PRIVATE = Chat(1001, is_private=True)
-GROUP = Chat(-100500, is_private=False)
 TED, TED_2, FROZEN, TOY_STORY, TOY_STORY_2 = 95441, 135861, 106696, 1, 3114
 # These tests run in every language the bot speaks, asserting behaviour or the translated text.
 EVERY_LANGUAGE = pytest.mark.parametrize("language", list(i18n.LANGUAGES))
@@ -61,67 +55,6 @@ def up_to(text: str, value: str) -> str:
 def speaking(sender: Sender, language: str) -> Sender:
     """The same person with their Telegram set to `language`."""
     return dataclasses.replace(sender, language=language)
-
-
-@functools.cache
-def english_phrases(language: str) -> frozenset[str]:
-    """Runs of four or more English words from the bot's messages that `language`'s
-    translations do not contain: finding one in a reply means a string went out untranslated."""
-    with i18n.catalogue_path(language).open("rb") as po:
-        entries = [m for m in read_po(po, locale=language) if m.id]
-    phrases = set()
-    for entry in entries:
-        ids = (entry.id,) if isinstance(entry.id, str) else entry.id
-        translated = " ".join((entry.string,) if isinstance(entry.string, str) else entry.string)
-        for msgid in ids:
-            for literal, *_ in string.Formatter().parse(msgid):
-                for part in literal.split("\n"):
-                    part = part.strip(" .,:;()")
-                    if len(part.split()) >= 4 and part not in translated:
-                        phrases.add(part)
-    return frozenset(phrases)
-
-
-class Talk:
-    """One person in one chat, talking to the command layer."""
-
-    def __init__(self, conversation: Conversation, sender: Sender, chat: Chat) -> None:
-        self.conversation, self.sender, self.chat = conversation, sender, chat
-
-    def say(self, text: str) -> Outcome:
-        return self._checked(self.conversation.on_text(self.sender, self.chat, text))
-
-    def tap(self, data: str) -> Outcome:
-        return self._checked(self.conversation.on_button(self.sender, self.chat, data))
-
-    def _checked(self, outcome: Outcome) -> Outcome:
-        """The outcome, once no English is found in it when the person speaks another
-        language."""
-        language = i18n.choose(self.sender.language)
-        if language != i18n.DEFAULT:
-            replies = ([outcome.edit] if outcome.edit else []) + outcome.replies
-            texts = [outcome.toast or ""] + [reply.text for reply in replies]
-            texts += [b.label for reply in replies for row in reply.buttons for b in row]
-            for text in texts:
-                english = [p for p in english_phrases(language) if p in text]
-                assert not english, f"untranslated in {language}: {english} in {text!r}"
-        return outcome
-
-    def text(self, text: str) -> str:
-        """Everything the bot answered to `text`, as one string (what a person reads)."""
-        return "\n".join(to_plain(reply.text) for reply in self.say(text).replies)
-
-
-def button_data(outcome: Outcome) -> list[str]:
-    replies = ([outcome.edit] if outcome.edit else []) + outcome.replies
-    return [b.data for reply in replies for row in reply.buttons for b in row if b.data]
-
-
-def snapshot(db: Database) -> list:
-    return [
-        db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-        for table in ("ratings", "chat_members", "hidden_movies")
-    ]
 
 
 @pytest.fixture

@@ -18,22 +18,10 @@ from devtools.fake_telegram.server import FakeTelegram
 from devtools.history_files import imdb_csv, imdb_row
 from storage import journal, ratings, users
 from storage.db import utc_now
+from tests.helpers import rows_mentioning
 
 ANN = 7_345_991  # an id unlike any movie id, update id or count in the catalog
 GROUP = -100_777
-
-
-def rows_mentioning(db: Database, *needles: str) -> dict[str, int]:
-    """Per table, the rows in which any column's text contains any of `needles`."""
-    found: dict[str, int] = {}
-    for table in db.table_names():
-        columns = [c.name for c in db[table].columns]
-        where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in columns for _ in needles)
-        params = [n for _ in columns for n in needles]
-        (count,) = db.execute(f"SELECT count(*) FROM [{table}] WHERE {where}", params).fetchone()
-        if count:
-            found[table] = count
-    return found
 
 
 async def _done(db: Database, update_id: int, timeout: float = 10) -> None:

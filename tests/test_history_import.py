@@ -34,7 +34,7 @@ from devtools.history_files import (
 from moviebot.cli import main
 from storage import imports, ratings, users, watchlist
 from storage.titles import normalize
-from tests.test_forget import rows_mentioning
+from tests.helpers import rows_mentioning
 
 ANN = Sender(7_345_992, "Ann Smith", "en")  # unlike any id or count in the catalog
 PRIVATE = Chat(7_345_992, is_private=True)

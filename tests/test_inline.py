@@ -12,6 +12,7 @@ from bot.html import to_plain
 from bot.inline import MAX_MESSAGE_TEXT, MAX_PAGE_SIZE, PAGE_SIZE, inline_answers
 from bot.service import MovieService
 from storage import ratings, users
+from tests.helpers import examples
 
 ASKER = 3_000_000_001
 TOY_STORY, MATRIX, SPIRITED_AWAY, SAW, FROZEN = 1, 2571, 5618, 8957, 106696
@@ -102,7 +103,9 @@ def test_bad_queries_and_offsets_give_an_empty_page(service, asker, query, offse
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(query=st.text(max_size=80), offset=st.text(max_size=8))
 def test_arbitrary_input_never_raises(service, query, offset) -> None:

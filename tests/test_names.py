@@ -9,7 +9,7 @@ from bot.charts import GroupData, group_chart, group_data
 from bot.conversation import Chat, Conversation, Sender
 from bot.names import MAX_NAME, clean_name, first_name
 from storage import chats, ratings, users
-from tests.test_charts import png_size
+from tests.helpers import png_size
 
 BLANK = [" ", "\u00a0", "\t", "\u200b", " \u00a0\t\u200b ", "\u202e", "\x00\x1b", "\u0301\u0301"]
 GROUP = Chat(-100_777, is_private=False)

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from bot.conversation import Chat, Conversation, Sender
 from bot.replies import MAX_TEXT, Outcome
+from tests.helpers import examples
 
 COMMANDS = [
     "start", "help", "rate", "recommend", "similar", "myratings", "forget", "cancel", "join",
@@ -78,7 +79,7 @@ def _check_database(db: Database) -> None:
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -99,7 +100,7 @@ def test_every_message_gets_an_answer_and_nothing_raises(service, sender, chat, 
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -123,7 +124,7 @@ display_names = st.one_of(
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

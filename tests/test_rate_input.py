@@ -12,7 +12,7 @@ from bot.conversation import Conversation
 from bot.html import to_plain
 from devtools.title_calibration import load_labelled
 from storage import ratings
-from tests.test_conversation import ANN, PRIVATE, Talk, button_data, snapshot
+from tests.helpers import ANN, PRIVATE, Talk, button_data, snapshot
 
 DUMB_AND_DUMBER = 231
 

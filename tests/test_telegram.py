@@ -6,12 +6,9 @@ the `fake_telegram` fixture fails a test in which the bot sent anything Telegram
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -28,27 +25,10 @@ from devtools.fake_telegram.server import FakeTelegram
 from devtools.ptb import TEST_TOKEN as TOKEN
 from moviebot.training import refit_if_changed
 from storage import chats, fits, ratings
+from tests.helpers import answered, until
 
 ANN, BOB = 501, 502
 GROUP = -100777
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait until `condition()` holds (an edit arrives a moment after the tap's answer)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.02)
-
-
-async def answered(server: FakeTelegram, update_id: int, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        answer = server.callback_answer(update_id)
-        if answer is not None:
-            return answer
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"tap {update_id} was never answered")
 
 
 PRIVATE_MENU = [

@@ -9,9 +9,10 @@ from sqlite_utils import Database
 from bot import callbacks
 from bot.callbacks import Verb
 from bot.conversation import Conversation
+from devtools.catalog import FROZEN, TED
 from storage import ratings, state, users
 from storage.db import utc_now
-from tests.test_conversation import ANN, BOB, FROZEN, GROUP, PRIVATE, TED, Talk, button_data
+from tests.helpers import ANN, BOB, GROUP, PRIVATE, Talk, button_data
 
 JAWS = 1387
 
@@ -129,7 +130,7 @@ def test_undo_remove_and_unhide_through_telegram(fake_telegram, service, setting
     from telegram.ext import Application
 
     from devtools.app import buttons, messages, run_bot
-    from tests.test_telegram import answered, until
+    from tests.helpers import answered, until
 
     user = 601
 

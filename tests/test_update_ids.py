@@ -21,6 +21,7 @@ from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
 from storage import journal, ratings
 from storage.errors import InvalidArgument
+from tests.helpers import examples
 
 ANN = 1101
 MAX_ID = 2**62
@@ -64,7 +65,7 @@ operations = st.lists(
     max_size=25,
 )
 FUZZ = settings(
-    max_examples=120,
+    max_examples=examples(120),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
