@@ -15,3 +15,8 @@ directory; nothing in the bot imports it.
 - ``paths.py``: the repository, ``deploy/`` and the MovieLens data in ``../shared``.
 - ``systemd.py``: reading the shipped systemd units as systemd does.
 """
+
+# How long a test waits for something another thread or process does (a reply, a start, an
+# exit): generous, since a loaded machine (CI, parallel workers) can be many times slower than a
+# quiet one; a wait returns as soon as its condition holds, so the cap costs nothing then.
+PATIENCE = 120.0

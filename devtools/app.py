@@ -23,6 +23,7 @@ from telegram.ext import Application
 
 from bot.service import MovieService
 from bot.telegram_app import ALLOWED_UPDATES, BotSettings, build_application
+from devtools import PATIENCE
 from devtools.fake_telegram.server import FakeTelegram
 
 
@@ -53,7 +54,7 @@ def run_bot(
     asyncio.run(main())
 
 
-async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: float = 10):
+async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: float = PATIENCE):
     """Wait until the bot has `count` messages in the chat; return them (edits applied)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

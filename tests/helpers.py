@@ -21,6 +21,7 @@ from bot import i18n
 from bot.conversation import Chat, Conversation, Sender
 from bot.html import to_plain
 from bot.replies import Outcome
+from devtools import PATIENCE
 
 if TYPE_CHECKING:
     from devtools.fake_telegram.server import FakeTelegram
@@ -29,11 +30,6 @@ ANN = Sender(1001, "Ann Smith", "en")
 BOB = Sender(1002, "Bob", "en")
 PRIVATE = Chat(1001, is_private=True)
 GROUP = Chat(-100500, is_private=False)
-
-# Waits for something another thread or process does: generous, since a loaded machine (CI,
-# parallel workers) can be many times slower than a laptop; a condition that holds returns at
-# once, so the cap costs nothing when all is well.
-PATIENCE = 120.0
 
 
 def examples(full: int) -> int:

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from telegram.ext import Application
 
 from bot.delivery import UNREADABLE
+from devtools import PATIENCE
 from devtools.app import messages, run_bot
 from devtools.bot_process import start_bot
 from devtools.catalog import TED
@@ -100,7 +101,7 @@ def test_an_update_id_the_journal_cannot_hold_is_answered_and_skipped(
     assert len(fake_telegram.calls_of("getUpdates")) < 20
 
 
-def _wait(condition, what: str, timeout: float = 30) -> None:
+def _wait(condition, what: str, timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"never: {what}"
@@ -134,7 +135,7 @@ def test_a_full_disk_is_waited_out_with_back_off_and_nothing_is_lost(
             stderr=log,
         )
         try:
-            fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=60)
+            fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=PATIENCE)
             first = fake_telegram.send_text(BOB, "/help", first_name="Bob")
             _wait(lambda: fake_telegram.sent_messages(BOB), "the first reply")
             # Marked done just after its reply went out: the full disk is for the next update.
@@ -148,7 +149,7 @@ def test_a_full_disk_is_waited_out_with_back_off_and_nothing_is_lost(
             _wait(lambda: fake_telegram.sent_messages(ANN), "the answer after the disk came back")
         finally:
             bot.terminate()
-            bot.wait(timeout=30)
+            bot.wait(timeout=PATIENCE)
     assert polls_during <= 3
     assert fake_telegram.sent_messages(ANN)[0]["text"] == "Ted (2012): 8/10 ✓"
     assert ratings.user_ratings(connect(catalog_db_path), ANN) == {TED: 8}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools import PATIENCE
 from devtools.catalog import TED
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.fake_telegram.webhook import free_port, post_update, take_update
@@ -157,7 +158,7 @@ def nginx(tmp_path: Path) -> Iterator[tuple[Nginx, int]]:
         yield Nginx(*urls, logs), bot_port
     finally:
         process.send_signal(signal.SIGQUIT)  # graceful shutdown
-        process.communicate(timeout=10)
+        process.communicate(timeout=PATIENCE)
 
 
 # ----------------------------------------------------------------- the bot behind it
@@ -214,13 +215,13 @@ def deployment(
             argv, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT, text=True
         )
     try:
-        fake_telegram.wait_for_calls_sync("setWebhook", timeout=30)
+        fake_telegram.wait_for_calls_sync("setWebhook", timeout=PATIENCE)
         wait_for_port(bot_port, bot, "moviebot run")  # it listens right after setWebhook
         yield Deployment(proxy, fake_telegram, catalog_db_path, bot, log)
     finally:
         bot.send_signal(signal.SIGTERM)  # what systemctl stop sends
         try:
-            bot.wait(timeout=20)
+            bot.wait(timeout=PATIENCE)
         finally:
             if bot.poll() is None:
                 bot.kill()
@@ -236,7 +237,7 @@ def test_a_rating_sent_through_nginx_is_answered_and_stored(deployment: Deployme
     update_id, status, _ = deployment.deliver("/rate Ted 8")
 
     assert status == 200
-    reply = deployment.telegram.wait_for_reply_sync(ANN, after=update_id, timeout=10)
+    reply = deployment.telegram.wait_for_reply_sync(ANN, after=update_id, timeout=PATIENCE)
     assert reply["text"] == "Ted (2012): 8/10 ✓"
     assert deployment.ratings() == {TED: 8}
     access_log = (deployment.nginx.logs / "moviebot.access.log").read_text()
@@ -257,7 +258,7 @@ def test_requests_without_the_right_secret_are_refused_and_change_nothing(
     # update that had slipped through would have been handled (and answered) before it.
     update_id, status, _ = deployment.deliver("/rate Ted 8")
     assert status == 200
-    deployment.telegram.wait_for_reply_sync(ANN, after=update_id, timeout=10)
+    deployment.telegram.wait_for_reply_sync(ANN, after=update_id, timeout=PATIENCE)
     assert [m["text"] for m in deployment.telegram.sent_messages(ANN)] == ["Ted (2012): 8/10 ✓"]
     assert deployment.ratings() == {TED: 8}
 

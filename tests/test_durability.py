@@ -22,6 +22,7 @@ from bot import callbacks
 from bot.callbacks import Verb
 from bot.ptb_classes import JournalingQueue
 from bot.telegram_app import CONCURRENT_CHATS, build_application
+from devtools import PATIENCE
 from devtools.app import buttons, messages, run_bot
 from devtools.bot_process import start_bot
 from devtools.catalog import FROZEN, TED, popular_titles
@@ -108,7 +109,7 @@ def test_flood_control_is_respected_and_the_reply_arrives(
     async def scenario(app: Application) -> None:
         fault = fake_telegram.inject_fault("flood", "sendMessage", times=1, retry_after=1)
         fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
-        sent = await messages(fake_telegram, ANN, 1, timeout=15)
+        sent = await messages(fake_telegram, ANN, 1, timeout=PATIENCE)
         assert sent[0]["text"] == "Ted (2012): 8/10 ✓"
         assert fault.retry_delay() >= 1.0  # never before retry_after
 
@@ -183,7 +184,9 @@ def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
     sent: dict[int, list[tuple[int, int]]] = {u: [] for u in users}  # user -> (movie, score)
     bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path, port)
     try:
-        fake_telegram.wait_for_calls_sync("setWebhook" if port else "getUpdates", 1, timeout=60)
+        fake_telegram.wait_for_calls_sync(
+            "setWebhook" if port else "getUpdates", 1, timeout=PATIENCE
+        )
         for i in range(200):
             user = users[i % len(users)]
             movie = popular[(i // len(users)) % len(popular)]
@@ -192,24 +195,24 @@ def test_kill_minus_9_mid_load_loses_nothing_and_answers_everything(
             text = f"/rate {labels[movie]} {score}"
             fake_telegram.send_text(user, text, first_name=f"U{user}")
         # Kill -9 once about a third has been answered.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + PATIENCE
         while sum(len(fake_telegram.sent_messages(u)) for u in users) < 70:
             assert time.monotonic() < deadline, "the bot answered too little"
             time.sleep(0.005)
         bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
+        bot.wait(timeout=PATIENCE)
         answered_before_kill = {u: len(fake_telegram.sent_messages(u)) for u in users}
         assert 70 <= sum(answered_before_kill.values()) < 200
 
         bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path, port)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + PATIENCE
         while sum(len(fake_telegram.sent_messages(u)) for u in users) < 200:
             assert time.monotonic() < deadline, "not every message was answered after restart"
             time.sleep(0.05)
         time.sleep(0.5)
     finally:
         bot.send_signal(signal.SIGINT)
-        _, stderr = bot.communicate(timeout=30)
+        _, stderr = bot.communicate(timeout=PATIENCE)
     assert bot.returncode == 0, stderr.decode()[-2000:]
 
     total = sum(len(fake_telegram.sent_messages(u)) for u in users)
@@ -241,14 +244,14 @@ def test_questions_asked_before_a_kill_minus_9_are_answered_after_the_restart(
     db = connect(catalog_db_path)
     bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
     try:
-        fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=60)
+        fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=PATIENCE)
         start = fake_telegram.send_text(ANN, "/start", first_name="Ann")
         ask = fake_telegram.send_text(ANN, "/rate Frozen", first_name="Ann")
         _wait_for(lambda: len(fake_telegram.sent_messages(ANN)) == 3, "three messages")
         done = (start, ask)
         _wait_for(lambda: all(_entry_done(db, u) for u in done), "both updates done")
         bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
+        bot.wait(timeout=PATIENCE)
 
         bot = _start_bot(fake_telegram, catalog_db_path, catalog_model_path)
         intro, card, question = fake_telegram.sent_messages(ANN)
@@ -263,7 +266,7 @@ def test_questions_asked_before_a_kill_minus_9_are_answered_after_the_restart(
         )
     finally:
         bot.send_signal(signal.SIGINT)
-        _, stderr = bot.communicate(timeout=30)
+        _, stderr = bot.communicate(timeout=PATIENCE)
     assert bot.returncode == 0, stderr.decode()[-2000:]
 
     sent = fake_telegram.sent_messages(ANN)

@@ -13,6 +13,7 @@ from bot import callbacks, delivery, ptb_classes
 from bot.callbacks import Verb
 from bot.ptb_classes import SLOW_DOWN
 from bot.telegram_app import CONCURRENT_CHATS
+from devtools import PATIENCE
 from devtools.app import buttons, messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
@@ -36,11 +37,11 @@ def test_a_flooding_chat_does_not_hold_up_another_user(
             text = "/rate Ted 7" if i == FLOOD // 2 else "/help"
             fake_telegram.send_text(ANN, text, first_name="Ann")
         fake_telegram.send_text(BOB, "/rate Frozen 9", first_name="Bob")
-        reply = (await messages(fake_telegram, BOB, 1, timeout=30))[0]
+        reply = (await messages(fake_telegram, BOB, 1, timeout=PATIENCE))[0]
         seen_at_bobs_reply.append(len(fake_telegram.sent_messages(ANN)))
         assert reply["text"] == "Frozen (2013): 9/10 ✓"
         assert seen_at_bobs_reply[0] < FLOOD // 2  # most of the flood still waits
-        await messages(fake_telegram, ANN, FLOOD + 1, timeout=60)
+        await messages(fake_telegram, ANN, FLOOD + 1, timeout=PATIENCE)
 
     run_bot(fake_telegram, service, settings, scenario)
     texts = [m["text"] for m in fake_telegram.sent_messages(ANN)]
@@ -117,7 +118,7 @@ def test_chats_waiting_to_retry_a_delivery_lend_their_slots(
             await asyncio.sleep(0.01)
         fake_telegram.send_text(other, "/help", first_name="O")
         for user in [other, *waiting]:
-            await messages(fake_telegram, user, 1, timeout=10)
+            await messages(fake_telegram, user, 1, timeout=PATIENCE)
 
     run_bot(fake_telegram, service, settings, scenario)
     fake_telegram.violations.clear()  # the 502s were ours

@@ -40,6 +40,7 @@ from telegram.ext import (
     InlineQueryHandler,
 )
 
+from devtools import PATIENCE
 from devtools.fake_telegram import FakeTelegram, validate_call, validate_object
 from devtools.fake_telegram.objects import BOT_USERNAME
 from devtools.fake_telegram.webhook import SECRET_HEADER
@@ -669,5 +670,5 @@ def test_command_line_server_serves_and_takes_control_requests() -> None:
         assert [u["update_id"] for u in updates] == [update_id]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=PATIENCE)
     assert process.returncode == 0

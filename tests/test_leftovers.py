@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from devtools import PATIENCE
 from devtools.bot_process import start_bot
 from moviebot.cli import main
 from moviebot.training import clean_leftovers
@@ -123,7 +124,7 @@ def test_moviebot_run_cleans_up_at_start(tmp_path, catalog_db_path, catalog_mode
         stderr=subprocess.PIPE,
         text=True,
     )
-    _, err = bot.communicate(timeout=60)
+    _, err = bot.communicate(timeout=PATIENCE)
 
     assert bot.returncode == 1, err
     assert not stale.exists() and not partial.exists()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from devtools import PATIENCE
 from devtools.app import messages, run_bot
 from devtools.bot_process import start_bot
 from devtools.fake_telegram import FakeTelegram, validate_object
@@ -59,7 +60,7 @@ def test_a_member_who_leaves_the_group_is_no_longer_named_by_grouprec(
         entry = await done(app, left)
         assert entry.payload == "{}"  # journaled, handled, cleared like any other update
         fake_telegram.send_text(ANN, "/grouprec 3", chat_id=GROUP, chat_type="group")
-        picks = (await messages(fake_telegram, GROUP, 4, timeout=30))[2]
+        picks = (await messages(fake_telegram, GROUP, 4, timeout=PATIENCE))[2]
         assert picks["text"].startswith("Picks for 1 (nobody has rated these).")
         assert "Ann " in picks["text"] and "Bob" not in picks["text"]
         assert len(fake_telegram.sent_messages(GROUP)) == 4  # the leaving itself: no reply
@@ -138,10 +139,10 @@ def test_moviebot_run_asks_for_exactly_the_update_types_it_handles(
         text=True,
     )
     try:
-        [poll] = fake_telegram.wait_for_calls_sync("getUpdates", timeout=30)[:1]
+        [poll] = fake_telegram.wait_for_calls_sync("getUpdates", timeout=PATIENCE)[:1]
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, output
     assert sorted(poll.params["allowed_updates"]) == [
         "callback_query",

@@ -17,6 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.redact import RedactFilter, forget_secrets, register_secret
+from devtools import PATIENCE
 from devtools.bot_process import start_bot
 from devtools.catalog import TED
 from devtools.fake_telegram.server import FakeTelegram
@@ -91,16 +92,16 @@ def test_metrics_and_health_follow_a_conversation_with_the_real_bot(
         text=True,
     )
     try:
-        fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=60)
+        fake_telegram.wait_for_calls_sync("getUpdates", 1, timeout=PATIENCE)
         wait_until(lambda: metrics_up(port), "the metrics endpoint answers")
         before = scrape(port)
         assert before[("moviebot_ratings", ())] == ratings_before
         assert before.get(("moviebot_updates_total", (("kind", "message"),)), 0) == 0
 
         first = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
-        fake_telegram.wait_for_reply_sync(ANN, after=first, timeout=30)
+        fake_telegram.wait_for_reply_sync(ANN, after=first, timeout=PATIENCE)
         ask = fake_telegram.send_text(ANN, "/rate Frozen", first_name="Ann")
-        question = fake_telegram.wait_for_reply_sync(ANN, after=ask, timeout=30)
+        question = fake_telegram.wait_for_reply_sync(ANN, after=ask, timeout=PATIENCE)
         nine = next(
             b["callback_data"]
             for row in question["reply_markup"]["inline_keyboard"]
@@ -112,7 +113,7 @@ def test_metrics_and_health_follow_a_conversation_with_the_real_bot(
         # One send fails: it is counted, and so is the retry that delivers it.
         fake_telegram.inject_fault("bad_gateway", "sendMessage", times=1)
         help_ = fake_telegram.send_text(ANN, "/help", first_name="Ann")
-        fake_telegram.wait_for_reply_sync(ANN, after=help_, timeout=60)
+        fake_telegram.wait_for_reply_sync(ANN, after=help_, timeout=PATIENCE)
         wait_until(
             lambda: scrape(port)[("moviebot_update_handling_seconds_count", ())] == 4,
             "four updates handled",
@@ -121,7 +122,7 @@ def test_metrics_and_health_follow_a_conversation_with_the_real_bot(
         checked = health("--db", str(catalog_db_path), "--model", str(catalog_model_path))
     finally:
         bot.send_signal(signal.SIGINT)
-        output, _ = bot.communicate(timeout=60)
+        output, _ = bot.communicate(timeout=PATIENCE)
         fake_telegram.violations.clear()  # the 502 was ours, on purpose
     assert bot.returncode == 0, output[-3000:]
 
@@ -249,7 +250,7 @@ def test_sigterm_during_a_refit_abandons_it_keeps_the_model_and_loses_nothing(
     reader.start()
     try:
         update = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
-        fake_telegram.wait_for_reply_sync(ANN, after=update, timeout=60)
+        fake_telegram.wait_for_reply_sync(ANN, after=update, timeout=PATIENCE)
         while "refit started (process" not in lines.get(timeout=60):
             pass
         # The fit of the bundled catalog takes seconds: stop the bot once it is under way.

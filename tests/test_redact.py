@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.redact import PLACEHOLDER, RedactFilter, forget_secrets, redact, register_secret
+from devtools import PATIENCE
 from devtools.bot_process import start_bot
 from devtools.fake_telegram.server import FakeTelegram
 from storage import fits
@@ -62,7 +63,7 @@ def _run(api_url: str, db_path: Path, model_path: Path) -> subprocess.CompletedP
         text=True,
     )
     try:
-        out, err = bot.communicate(timeout=60)
+        out, err = bot.communicate(timeout=PATIENCE)
     finally:
         if bot.poll() is None:
             bot.kill()

@@ -18,6 +18,7 @@ from bot import callbacks
 from bot.callbacks import Verb
 from bot.service import MovieService
 from bot.telegram_app import SORRY, refit_now
+from devtools import PATIENCE
 from devtools.app import buttons, messages, run_bot
 from devtools.bot_process import start_bot
 from devtools.catalog import FROZEN, TED
@@ -235,7 +236,7 @@ def test_group_pool_and_privacy(fake_telegram: FakeTelegram, service, settings, 
         assert private["text"].startswith("Your ratings stay private")
         say(ANN, "/rate@another_bot Ted 8", chat_id=GROUP, chat_type="group", first_name="Ann")
         say(BOB, "/grouprec 3", chat_id=GROUP, chat_type="group", first_name="Bob")
-        picks, picture = (await messages(fake_telegram, GROUP, 5, timeout=30))[3:5]
+        picks, picture = (await messages(fake_telegram, GROUP, 5, timeout=PATIENCE))[3:5]
         assert picks["text"].startswith("Picks for 2 (nobody has rated these).")
         assert picks["text"].count("Ann ") == 3 and picks["text"].count("Bob ") == 3
         assert "photo" in picture
@@ -342,11 +343,11 @@ def test_moviebot_run_serves_telegram_and_never_logs_the_token(
     )
     try:
         update = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
-        reply = fake_telegram.wait_for_reply_sync(ANN, after=update, timeout=30)
+        reply = fake_telegram.wait_for_reply_sync(ANN, after=update, timeout=PATIENCE)
         assert reply["text"] == "Ted (2012): 8/10 ✓"
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, output
     assert TOKEN not in output
     assert TOKEN.split(":")[1] not in output
@@ -367,10 +368,10 @@ def test_taste_and_map_arrive_as_photos(fake_telegram: FakeTelegram, service, se
             fake_telegram.send_text(ANN, f"/rate {title} {2 * n}", first_name="Ann")
         await messages(fake_telegram, ANN, 5)
         fake_telegram.send_text(ANN, "/taste", first_name="Ann")
-        taste = (await messages(fake_telegram, ANN, 6, timeout=30))[5]
+        taste = (await messages(fake_telegram, ANN, 6, timeout=PATIENCE))[5]
         assert taste["caption"] == "Your taste, from your 4 ratings."
         fake_telegram.send_text(ANN, "/map Frozen", first_name="Ann")
-        movie_map = (await messages(fake_telegram, ANN, 7, timeout=30))[6]
+        movie_map = (await messages(fake_telegram, ANN, 7, timeout=PATIENCE))[6]
         assert movie_map["caption"].endswith("Marked: Frozen (2013).")
 
     run_bot(fake_telegram, service, settings, scenario)
@@ -392,7 +393,7 @@ def test_grouprec_attaches_a_picture_of_everyone_s_scores(
         say(ANN, "/join", chat_id=GROUP, chat_type="group", first_name="Ann")
         say(BOB, "/join", chat_id=GROUP, chat_type="group", first_name="Bob")
         say(BOB, "/grouprec 3", chat_id=GROUP, chat_type="group", first_name="Bob")
-        sent = await messages(fake_telegram, GROUP, 4, timeout=30)
+        sent = await messages(fake_telegram, GROUP, 4, timeout=PATIENCE)
         assert sent[2]["text"].startswith("Picks for 2")
         assert sent[3]["caption"] == "Each member's predicted score for the top picks."
 

@@ -22,6 +22,7 @@ from telegram.ext import Application
 
 from bot.telegram_app import ALLOWED_UPDATES, build_application
 from bot.webhook import MAX_BODY_BYTES
+from devtools import PATIENCE
 from devtools.app import messages
 from devtools.bot_process import WEBHOOK_SECRET, start_bot
 from devtools.catalog import TED
@@ -189,8 +190,8 @@ def test_moviebot_run_refuses_a_huge_unauthenticated_post_without_growing(
         text=True,
     )
     try:
-        [hook] = fake_telegram.wait_for_calls_sync("setWebhook", timeout=60)
-        deadline = time.monotonic() + 30
+        [hook] = fake_telegram.wait_for_calls_sync("setWebhook", timeout=PATIENCE)
+        deadline = time.monotonic() + PATIENCE
         while True:  # it listens right after setWebhook
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -207,7 +208,7 @@ def test_moviebot_run_refuses_a_huge_unauthenticated_post_without_growing(
         grown_mb = (_rss_kb(process.pid) - before) / 1024
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, output
     assert grown_mb < 16, f"RSS grew {grown_mb:.0f} MB"
     assert sorted(hook.params["allowed_updates"]) == sorted(ALLOWED_UPDATES)
