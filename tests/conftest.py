@@ -4,9 +4,12 @@ mark tests (``pytest`` alone runs the fast ones, ``./scripts/test`` every one; R
 from __future__ import annotations
 
 import fcntl
+import functools
+import hashlib
 import inspect
 import os
 import shutil
+import sqlite3
 import types
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlite_utils import Database
 
+from devtools.paths import REPO
 from devtools.tutorial import write_movielens_folder
 from moviebot.paths import bundled_dataset
 from storage.db import connect
@@ -146,21 +150,50 @@ def tutorial_db(tmp_path: Path, tutorial_dir: Path) -> Database:
     database.close()
 
 
-def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+def _built_once(request: pytest.FixtureRequest, name: str, build) -> Path:
     """`build(path)` run by the first of the run's workers that needs `name`; the others (xdist
     workers are processes) wait on a lock, then use the same file, which nobody writes again.
-    Without xdist it is simply built in the session's temp folder."""
+
+    Between runs the file is kept in pytest's cache under a digest of what it is built from
+    (_sources_digest): the catalog import and the model fit (~15 s of CPU) happen once per
+    change of the code or data. The gate (./scripts/test, -p no:cacheprovider) always builds."""
+    tmp_path_factory = request.getfixturevalue("tmp_path_factory")
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the folder every worker's basetemp is in: one per run
     path = shared / name
+    cache = getattr(request.config, "cache", None)
+    kept = cache.mkdir(f"moviebot-{_sources_digest()}") / name if cache is not None else None
     with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.exists():
             partial = shared / f"{name}.partial"
-            build(partial)
+            if kept is not None and kept.exists():
+                shutil.copyfile(kept, partial)
+            else:
+                build(partial)
+                if kept is not None:  # another run may be keeping it too: each its own copy
+                    copy = kept.with_name(f"{name}.{os.getpid()}.partial")
+                    shutil.copyfile(partial, copy)
+                    copy.rename(kept)
             partial.rename(path)
     return path
+
+
+@functools.cache
+def _sources_digest() -> str:
+    """A digest of what the catalog and the model are built from: the code and data under
+    storage/, recommender/ and moviebot/, and the numpy, scipy and SQLite versions."""
+    import scipy
+
+    digest = hashlib.sha256(
+        f"{np.__version__} {scipy.__version__} {sqlite3.sqlite_version}".encode()
+    )
+    for folder in ("storage", "recommender", "moviebot"):
+        for path in sorted((REPO / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _build_catalog(path: Path) -> None:
@@ -173,9 +206,9 @@ def _build_catalog(path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def _catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _catalog_template(request: pytest.FixtureRequest) -> Path:
     """The bundled MovieLens catalog imported once per run; copied, never opened, by tests."""
-    return _built_once(tmp_path_factory, "catalog.db", _build_catalog)
+    return _built_once(request, "catalog.db", _build_catalog)
 
 
 @pytest.fixture
@@ -194,7 +227,11 @@ def catalog_db(catalog_db_path: Path) -> Database:
 
 
 @pytest.fixture(scope="session")
-def catalog_model_path(_catalog_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def catalog_model_path(
+    _catalog_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Path:
     """The default model fitted once on the bundled catalog (about a second)."""
     from moviebot.training import train
 
@@ -205,7 +242,7 @@ def catalog_model_path(_catalog_template: Path, tmp_path_factory: pytest.TempPat
         train(db_copy, written)
         written.rename(path)
 
-    return _built_once(tmp_path_factory, "catalog.model.npz", fit)
+    return _built_once(request, "catalog.model.npz", fit)
 
 
 def _freeze(value: object, seen: set[int]) -> None:
