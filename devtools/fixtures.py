@@ -16,10 +16,12 @@ reject (``server.violations``); a test that provokes violations on purpose clear
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from devtools.fake_telegram.server import FakeTelegram
+if TYPE_CHECKING:  # the server (aiohttp, the Bot API spec) loads when a test asks for it
+    from devtools.fake_telegram.server import FakeTelegram
 
 
 def fail_on_violations(server: FakeTelegram) -> None:
@@ -35,6 +37,8 @@ def fail_on_violations(server: FakeTelegram) -> None:
 @pytest.fixture
 def fake_telegram() -> Iterator[FakeTelegram]:
     """A started FakeTelegram (any token accepted); fails the test on Bot API violations."""
+    from devtools.fake_telegram.server import FakeTelegram
+
     server = FakeTelegram().run_in_thread()
     try:
         yield server
