@@ -213,7 +213,8 @@ def format_new_movies(report: dict) -> list[str]:
     ]
     ratio = section["ours_over_popularity"]
     lines.append(
-        f"ours / popularity prior: {ratio:.2f}x; fit without the new films' ratings "
+        f"ours / popularity prior: {'-' if ratio is None else f'{ratio:.2f}'}x; "
+        "fit without the new films' ratings "
         f"{section['fit_seconds']:.1f} s. " + section["protocol"] + "."
     )
     return lines

@@ -3,6 +3,7 @@ file, and the path from the database's columns to /recommend with a year filter.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from bot.service import MovieService
 from moviebot.training import train
 from recommender import Model, ModelConfig, ModelFileError, Ratings, RecommenderError
 from recommender.content import MovieContent, ridge_map
+from recommender.evaluate import CatalogMovie
+from recommender.evaluate_new_movies import format_new_movies, new_movie_figures
 from storage.db import connect
 from storage.movies import content_rows
 
@@ -194,3 +197,29 @@ def test_recommend_with_a_year_only_new_films_have_returns_them(
         assert model.movie_mean(1_000_000_001) == pytest.approx(7.8, abs=0.05)
     finally:
         db.close()
+
+
+# ------------------------------------------------------------------ the simulation
+
+
+def test_the_new_film_simulation_reports_every_row_beside_the_references() -> None:
+    ratings = two_tastes(n_users=80, seed=5)
+    is_test = np.random.default_rng(1).random(len(ratings)) < 0.2
+    train, test = ratings.subset(~is_test), ratings.subset(is_test)
+    content = two_tastes_content()
+    catalog = {
+        int(m): CatalogMovie(f"Film {m}", tuple(g), int(y))
+        for m, g, y in zip(content.movie_ids, content.genres, content.year, strict=True)
+    }
+    section = new_movie_figures(train, test, catalog, SMALL)
+    assert [r["name"] for r in section["rows"]] == [
+        "ours",
+        "popularity prior",
+        "genre match",
+        "predicted rating",
+    ]
+    assert section["n_new_movies"] == 8 and section["n_users"] > 0
+    for row in section["rows"]:
+        assert 0 <= row["ndcg_at_10"] <= 1
+    json.dumps(section)
+    assert "new films (8 films" in "\n".join(format_new_movies({"new_movies": section}))
