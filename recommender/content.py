@@ -155,7 +155,7 @@ class _Vocabulary:
 
     @property
     def width(self) -> int:
-        return len(self.genres) + len(self.directors) + _DECADES.size + 8
+        return len(self.genres) + len(self.directors) + 18
 
     def rating_deviation(self, content: MovieContent, rows: np.ndarray) -> np.ndarray:
         """``v / (v + damping) (r - mean)``: the prior rating's damped deviation (0 unknown)."""
@@ -171,40 +171,39 @@ def content_features(content: MovieContent, rows: np.ndarray, vocab: _Vocabulary
     indicators, year (clipped to the fitted films' range), runtime, log votes and the damped
     prior rating, each with a "known" flag so unknown is not read as a value."""
     n = rows.size
-    out = sp.lil_matrix((n, vocab.width))
     genre_col = {g: k for k, g in enumerate(vocab.genres)}
     base = len(vocab.genres)
     director_col = {d: base + k for k, d in enumerate(vocab.directors)}
     base += len(vocab.directors)
-    year = content.year[rows]
-    runtime = content.runtime[rows]
-    votes = content.prior_votes[rows]
-    deviation = vocab.rating_deviation(content, rows)
-    lo, hi = vocab.year_range
-    for k, row in enumerate(rows):
+    film, col, val = [], [], []
+    for k, row in enumerate(rows.tolist()):
         gs = [genre_col[g] for g in content.genres[row] if g in genre_col]
-        for g in gs:
-            out[k, g] = 1.0 / np.sqrt(len(gs))
-        for d in content.directors[row]:
-            if d in director_col:
-                out[k, director_col[d]] = 1.0
-        if np.isfinite(year[k]):
-            decade = int(np.clip(np.searchsorted(_DECADES, year[k], side="right") - 1, 0, 9))
-            out[k, base + decade] = 1.0
-            out[k, base + 10] = (np.clip(year[k], lo, hi) - _YEAR_CENTRE) / _YEAR_SCALE
-        else:
-            out[k, base + 11] = 1.0
-        if np.isfinite(runtime[k]) and runtime[k] > 0:
-            out[k, base + 12] = np.clip(np.log(runtime[k] / 100.0), -1.0, 1.0)
-        else:
-            out[k, base + 13] = 1.0
-        if votes[k] > 0:
-            out[k, base + 14] = min(np.log1p(votes[k]), vocab.max_log_votes) / 5.0
-        else:
-            out[k, base + 15] = 1.0
-        out[k, base + 16] = deviation[k]
-        out[k, base + 17] = 1.0 if not gs else 0.0
-    return out.tocsr()
+        film += [k] * len(gs)
+        col += gs
+        val += [1.0 / np.sqrt(len(gs))] * len(gs) if gs else []
+        ds = [director_col[d] for d in content.directors[row] if d in director_col]
+        film += [k] * len(ds)
+        col += ds
+        val += [1.0] * len(ds)
+    dense = np.zeros((n, 18))
+    year = content.year[rows]
+    known = np.isfinite(year)
+    decade = np.clip(np.searchsorted(_DECADES, np.nan_to_num(year), side="right") - 1, 0, 9)
+    dense[np.flatnonzero(known), decade[known]] = 1.0
+    lo, hi = vocab.year_range
+    dense[:, 10] = np.where(known, (np.clip(np.nan_to_num(year), lo, hi) - _YEAR_CENTRE), 0.0)
+    dense[:, 10] /= _YEAR_SCALE
+    dense[:, 11] = ~known
+    runtime = np.nan_to_num(content.runtime[rows])
+    dense[:, 12] = np.where(runtime > 0, np.clip(np.log(np.maximum(runtime, 1) / 100), -1, 1), 0)
+    dense[:, 13] = runtime <= 0
+    votes = content.prior_votes[rows]
+    dense[:, 14] = np.minimum(np.log1p(votes), vocab.max_log_votes) / 5.0
+    dense[:, 15] = votes <= 0
+    dense[:, 16] = vocab.rating_deviation(content, rows)
+    dense[:, 17] = np.array([not any(g in genre_col for g in content.genres[r]) for r in rows])
+    sparse = sp.csr_matrix((val, (film, col)), shape=(n, base))
+    return sp.hstack([sparse, sp.csr_matrix(dense)]).tocsr()
 
 
 def ridge_map(x: sp.csr_matrix, y: np.ndarray, reg: float) -> tuple[np.ndarray, np.ndarray]:
@@ -304,7 +303,8 @@ class NewMovies:
         threshold, scale = config.like_threshold, config.like_scale
         if self.rows.size == 0 or self.like_widen == 1.0:
             return like_probability(predicted, threshold, scale)
-        widen = np.where(np.isin(rows, self.rows), self.like_widen, 1.0)
+        at = np.minimum(np.searchsorted(self.rows, rows), self.rows.size - 1)
+        widen = np.where(self.rows[at] == rows, self.like_widen, 1.0)
         return like_probability(predicted, threshold, scale * widen)
 
 
