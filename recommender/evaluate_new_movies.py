@@ -5,7 +5,7 @@ Protocol (``moviebot evaluate`` prints it as the ``new_movies`` section):
 
 * **New films**: a seeded 10 % of the films rated in train (:data:`NEW_FRACTION`,
   :data:`NEW_SEED`). A random set rather than the films first rated late in the train period:
-  that set has 78 test users with a relevant rating on ML-small (this one 386), and new films
+  that set has 78 test users with a relevant rating on ML-small (this one 347), and new films
   from IMDb span the whole popularity range, blockbusters included.
 * **The fit** sees no rating of a new film; every film's content is its genres and year
   (MovieLens has no runtime or directors) and, standing in for IMDb's rating and vote count,
@@ -202,21 +202,18 @@ def format_new_movies(report: dict) -> list[str]:
     section = report.get("new_movies")
     if not section:
         return []
-    lines = [
-        "",
-        f"new films ({section['n_new_movies']} films, {section['n_users']} users) "
-        f"{'P@10':>14} {'NDCG@10':>8}",
-    ]
+    title = f"new films ({section['n_new_movies']} films, {section['n_users']} users)"
+    lines = ["", f"{title:<38} {'P@10':>7} {'NDCG@10':>8}"]
     lines += [
         f"{r['name']:<38} {r['precision_at_10']:>7.4f} {r['ndcg_at_10']:>8.4f}"
         for r in section["rows"]
     ]
     ratio = section["ours_over_popularity"]
     lines.append(
-        f"ours / popularity prior: {'-' if ratio is None else f'{ratio:.2f}'}x; "
-        "fit without the new films' ratings "
-        f"{section['fit_seconds']:.1f} s. " + section["protocol"] + "."
+        f"ours / popularity prior: {'-' if ratio is None else f'{ratio:.2f}'}x; the extra fit "
+        f"(train without the new films' ratings) took {section['fit_seconds']:.1f} s."
     )
+    lines.append("Protocol: " + section["protocol"] + ".")
     return lines
 
 
