@@ -296,6 +296,22 @@ class NewMovies:
                 watch[self.rows] = np.maximum(self.embedding @ user, 0.0)
         return watch
 
+    def contributions(
+        self, ranking: RankingStage, rated_rows: np.ndarray, target_rows: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`RankingStage.contributions` with the new films' mapped ``B^_ji`` (so "because
+        you rated j" works for them too)."""
+        out = ranking.contributions(rated_rows, target_rows)
+        if self.rows.size == 0 or self.ranked.shape[1] == 0:
+            return out
+        at = np.minimum(np.searchsorted(self.rows, target_rows), self.rows.size - 1)
+        new = np.flatnonzero(self.rows[at] == target_rows)
+        k = ranking.position[rated_rows]
+        have = np.flatnonzero(k >= 0)
+        if new.size and have.size:
+            out[np.ix_(new, have)] = self.embedding[at[new]] @ self.ranked[k[have]].T
+        return out
+
     def like_probability(
         self, rows: np.ndarray, predicted: np.ndarray, config: ModelConfig
     ) -> np.ndarray:

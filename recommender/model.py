@@ -483,7 +483,7 @@ class Model(RatingModel):
         you watched j" is read straight off the item weights."""
         self._check_profile(profile)
         targets = self._movies.rows_strict(movie_ids)
-        contrib = self._ranking.contributions(profile._rows, targets)
+        contrib = self._new.contributions(self._ranking, profile._rows, targets)
         ids = profile.movie_ids
         out = []
         for row in contrib:

@@ -90,6 +90,14 @@ def test_a_filter_only_new_films_pass_ranks_them_by_the_users_taste(tastes) -> N
     assert [m for m, _ in picks] == [NEW_COMEDY, NEW_HORROR]
 
 
+def test_a_new_pick_is_explained_by_a_rated_film_of_its_genre(tastes) -> None:
+    ratings, plain, mapped = tastes
+    profile = mapped.fold_in(history(ratings, 0))
+    (because,) = mapped.explain_picks(profile, [NEW_COMEDY])
+    assert because and because[0][0] in COMEDIES and because[0][1] > 0
+    assert plain.explain_picks(plain.fold_in(history(ratings, 0)), [NEW_COMEDY]) == [[]]
+
+
 def test_a_new_films_predicted_rating_comes_from_its_content(tastes) -> None:
     ratings, _, mapped = tastes
     for user, sign in ((0, 1), (1, -1)):
