@@ -52,7 +52,7 @@ VOTES_DAMPING = 10.0  # the prior rating counts v / (v + VOTES_DAMPING) of its d
 LIKE_WIDEN = 4.0  # a new film's brake: like_scale times this (its rating is less certain)
 RANKING_RANK = 32  # the rank the ranking map is cut to (serving reads n_new x rank numbers)
 DIRECTOR_MIN_FILMS = 2  # a director is a feature once they have this many rated films
-MAX_DIRECTORS = 2000
+MAX_DIRECTORS = 300  # the most prolific: the ranking map costs (genres + directors)^2 x 4,000
 _YEAR_CENTRE, _YEAR_SCALE = 1995.0, 20.0
 _DECADES = np.arange(1930, 2030, 10)
 
