@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlite_utils import Database
 
 from bot.redact import redact
 from recommender import Model, ModelConfig, Ratings
@@ -70,7 +71,9 @@ def train(
                     ratings, config, master=master, movie_ids=catalog, workdir=workdir
                 )
             else:
-                model = Model.fit(ratings, config=config, movie_ids=catalog, content=content(db))
+                model = Model.fit(
+                    ratings, config=config, movie_ids=catalog, content=catalog_content(db)
+                )
             model.save(model_path)
         except Exception as error:
             fits.fail_fit(db, fit_id, redact(f"{type(error).__name__}: {error}"))
@@ -90,7 +93,7 @@ def train(
         db.close()
 
 
-def content(db) -> MovieContent:
+def catalog_content(db: Database) -> MovieContent:
     """Every film's genres, year, runtime, directors and IMDb rating and votes: films nobody
     rated yet are recommended from them (recommender/content.py)."""
     rows = content_rows(db)
