@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -126,6 +127,7 @@ class ContentSettings:
     ranking_reg: float = RANKING_REG
     votes_damping: float = VOTES_DAMPING
     like_widen: float = LIKE_WIDEN
+    ranking_rank: int = RANKING_RANK
 
 
 class _Vocabulary:
@@ -251,6 +253,12 @@ class NewMovies:
         if np.any(self.counts < 0) or self.like_widen <= 0:
             raise RecommenderError("new movies: counts must be >= 0 and like_widen > 0")
 
+    @cached_property
+    def _tail(self) -> int:
+        """Where the last run of consecutive rows starts (an index into :attr:`rows`)."""
+        breaks = np.flatnonzero(np.diff(self.rows) != 1)
+        return int(breaks[-1]) + 1 if breaks.size else 0
+
     @classmethod
     def empty(cls) -> NewMovies:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0)))
@@ -292,8 +300,13 @@ class NewMovies:
             k = ranking.position[rated_rows]
             k = k[k >= 0]
             if k.size:
-                user = self.ranked[k].sum(axis=0, dtype=np.float64)
-                watch[self.rows] = np.maximum(self.embedding @ user, 0.0)
+                user = self.ranked[k].sum(axis=0, dtype=np.float64).astype(self.embedding.dtype)
+                scores = np.maximum(self.embedding @ user, 0.0)
+                # The new films' rows end in one run (IMDb's new ids sort last): a slice
+                # write is several times cheaper than scattering tens of thousands.
+                t = self._tail
+                watch[self.rows[t] : self.rows[-1] + 1] = scores[t:]
+                watch[self.rows[:t]] = scores[:t]
         return watch
 
     def contributions(
@@ -374,7 +387,7 @@ def map_new_movies(
             model._mu, content, new_entries, arrays[0][new_rows], settings.votes_damping
         )
     log_counts = np.clip(mapped[:, -1], 0.0, float(np.log1p(counts.max())))
-    embedding, ranked = _ranking_map(model, content, vocab, x_new, settings.ranking_reg)
+    embedding, ranked = _ranking_map(model, content, vocab, x_new, settings)
     new = NewMovies(new_rows, np.expm1(log_counts), embedding, ranked, settings.like_widen)
     return type(model)(
         config=model.config,
@@ -404,11 +417,15 @@ def _direct_prior(
 
 
 def _ranking_map(
-    model: Model, content: MovieContent, vocab: _Vocabulary, x_new: sp.csr_matrix, reg: float
+    model: Model,
+    content: MovieContent,
+    vocab: _Vocabulary,
+    x_new: sp.csr_matrix,
+    settings: ContentSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(embedding, ranked)`` of :class:`NewMovies`: the ridge map from content to the ranking
     stage's item-weight columns, ``B[:, i] ~ offset + W^T c_i`` over the films with weights,
-    cut to rank :data:`RANKING_RANK` where the content's own spread says the fitted columns
+    cut to rank ``ranking_rank`` where the content's own spread says the fitted columns
     vary most (the reduced-rank regression: the right singular vectors ``V`` of ``L^T [W;
     offset]``, ``L L^T`` the covariance of ``[c, 1]``), so ``embedding = [c, 1] [W; offset] V``
     and ``ranked = V``. Empty without a ranking stage."""
@@ -419,13 +436,15 @@ def _ranking_map(
     if have.size < MIN_FIT_FILMS:
         return np.zeros((x_new.shape[0], 0)), np.zeros((ranking.size, 0))
     x_fit = content_features(content, np.array([lookup[ids[k]] for k in have]), vocab)
-    w, offset = ridge_map(x_fit, ranking.weights[:, have].T.astype(np.float64), reg)
+    w, offset = ridge_map(
+        x_fit, ranking.weights[:, have].T.astype(np.float64), settings.ranking_reg
+    )
     full = np.vstack([w, offset])
     x1 = sp.hstack([x_fit, np.ones((have.size, 1))]).tocsr()
     cov = (x1.T @ x1).toarray() / have.size
     cov[np.diag_indices_from(cov)] += 1e-9
     _, _, vt = np.linalg.svd(np.linalg.cholesky(cov).T @ full, full_matrices=False)
-    v = vt[: min(RANKING_RANK, vt.shape[0])].T
+    v = vt[: min(settings.ranking_rank, vt.shape[0])].T
     x1_new = sp.hstack([x_new, np.ones((x_new.shape[0], 1))]).tocsr()
     embedding = np.asarray(x1_new @ (full @ v), dtype=np.float32)
     return embedding, np.ascontiguousarray(v, dtype=np.float32)

@@ -246,6 +246,7 @@ def validation_grid() -> list[ContentSettings]:
         ("ranking_reg", [0.3, 3.0, 10.0]),
         ("votes_damping", [3.0, 30.0]),
         ("like_widen", [1.0, 2.0, 8.0]),
+        ("ranking_rank", [16]),
     ):
         grid += [replace(base, **{name: v}) for v in values]
     return grid
