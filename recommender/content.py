@@ -12,16 +12,16 @@ ICDM 2010), fitted on the films that have ratings:
 ``b_i`` the movie bias, ``q_i`` the factors, ``z_i`` the implicit factors, ``a_i`` the
 asymmetric member's factors, ``n_i`` the rating count (the ranking stage's popularity prior),
 ``c_i`` the features of :func:`content_features`. The rating model then predicts a new film
-like any other. The ranking stage's item weights are item x item over the most-rated films, so
-a new film's watch score is a regression instead (:class:`NewMovies`):
+like any other. The ranking stage's item weights ``B`` are item x item over the most-rated
+films, so a second ridge map predicts a new film's column of them from its content, fitted on
+the films that have weights, and cut to a low rank (:func:`_ranking_map`):
 
-    watch(u, i) = max(0, a (x_u . z^_i) + c)
+    B[:, i] ~ offset + W^T c_i,   watch(u, i) = sum_{j in J(u)} B^_ji   (:class:`NewMovies`)
 
-``x_u`` the user's implicit fold-in (what they chose to watch), ``z^_i`` the mapped implicit
-factors, ``(a, c)`` least squares against the ranking stage's own watch scores of a sample of
-fitted users and the films that have weights, with those films' content-mapped ``z^``: what
-EASE says for a film like this one. Everything is computed at fit time and kept in the model;
-at the next refit, bot users' ratings of the film take over (it is no longer "new").
+the ranking stage's own score, so a new film competes with rated ones on one scale; its brake
+is ``like`` with a wider scale (its predicted rating is less certain), and "because you rated
+j" reads ``B^_ji``. Everything is computed at fit time and kept in the model; at the next
+refit, bot users' ratings of the film take over (it is no longer "new").
 
 Settings were chosen on a validation part of the training data
 (``python -m recommender.evaluate_new_movies --validate``; docs/history/new-movies.md).
