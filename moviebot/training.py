@@ -19,14 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlite_utils import Database
 
 from bot.redact import redact
 from recommender import Model, ModelConfig, Ratings
+from recommender.content import MovieContent
 from recommender.errors import ModelFileError
 from storage import fits
 from storage.backup import remove_stale_partials
 from storage.db import connect
-from storage.movies import all_movie_ids
+from storage.movies import all_movie_ids, content_rows
 from storage.ratings import count_rating_changes_since, count_ratings, ratings_arrays
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,9 @@ def train(
                     ratings, config, master=master, movie_ids=catalog, workdir=workdir
                 )
             else:
-                model = Model.fit(ratings, config=config, movie_ids=catalog)
+                model = Model.fit(
+                    ratings, config=config, movie_ids=catalog, content=catalog_content(db)
+                )
             model.save(model_path)
         except Exception as error:
             fits.fail_fit(db, fit_id, redact(f"{type(error).__name__}: {error}"))
@@ -87,6 +91,21 @@ def train(
         return TrainResult(model, fit_id, len(values), seconds)
     finally:
         db.close()
+
+
+def catalog_content(db: Database) -> MovieContent:
+    """Every film's genres, year, runtime, directors and IMDb rating and votes: films nobody
+    rated yet are recommended from them (recommender/content.py)."""
+    rows = content_rows(db)
+    return MovieContent.build(
+        [r.id for r in rows],
+        [r.genres for r in rows],
+        [r.year for r in rows],
+        runtime=[r.runtime for r in rows],
+        directors=[r.directors for r in rows],
+        prior_rating=[r.imdb_rating for r in rows],
+        prior_votes=[r.imdb_votes for r in rows],
+    )
 
 
 @dataclass(frozen=True)

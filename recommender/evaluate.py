@@ -42,6 +42,7 @@ import scipy.optimize
 from recommender.config import ModelConfig
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import BadRatings
+from recommender.evaluate_new_movies import format_new_movies, new_movie_figures
 from recommender.ids import IdIndex
 from recommender.model import Model
 from recommender.onboarding import (
@@ -328,16 +329,17 @@ def evaluate(
     config: ModelConfig | None = None,
     catalog: Mapping[int, CatalogMovie] | None = None,
     include_onboarding: bool = True,
+    include_new_movies: bool = True,
 ) -> dict:
     """Fit every model on ``train`` and score it on ``test``; see the module docstring.
 
     Returns a JSON-serialisable dict: sizes, the protocol, ``models`` (one row per model:
     ``name``, ``rmse_stars``, ``mae_stars``, ``rmse``, ``mae`` (None for list-only references),
     ``precision_at_10``, ``ndcg_at_10``, the list figures of :mod:`recommender.topn` and
-    ``fit_seconds``), ``similar`` (item-to-item hit@10 per method) and ``onboarding`` (the
-    cold-start simulation per card order, without ``include_onboarding`` or a ``catalog``
-    empty). With a ``catalog`` (titles and genres), "ours" lists obey the franchise rule and
-    the genre and franchise figures are reported.
+    ``fit_seconds``), ``similar`` (item-to-item hit@10 per method), ``onboarding`` (the
+    cold-start simulation per card order) and ``new_movies`` (evaluate_new_movies.py; both
+    empty without their ``include_`` flag or a ``catalog``). With a ``catalog``, "ours" lists
+    obey the franchise rule and the genre and franchise figures are reported.
     """
     if len(train) == 0 or len(test) == 0:
         raise BadRatings("evaluate needs non-empty train and test ratings")
@@ -423,6 +425,10 @@ def evaluate(
         "onboarding": _onboarding_figures(split, cfg, catalog, franchise_of)
         if include_onboarding and catalog
         else [],
+        # Films nobody rated (recommender/evaluate_new_movies.py): one more fit.
+        "new_movies": new_movie_figures(train, test, catalog, cfg)
+        if include_new_movies and catalog
+        else {},
     }
 
 
@@ -589,4 +595,5 @@ def format_report(report: dict) -> str:
             f"{o['ndcg_at_10']:>8.4f}"
             for o in report["onboarding"]
         ]
+    lines += format_new_movies(report)
     return "\n".join(lines)

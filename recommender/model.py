@@ -27,13 +27,9 @@ import scipy.sparse as sp
 from recommender import model_file
 from recommender.biases import fit_biases
 from recommender.config import ModelConfig, default_config_for
+from recommender.content import MovieContent, NewMovies, map_new_movies, with_content_ids
 from recommender.errors import BadRatings, RecommenderError
-from recommender.factorization import (
-    als,
-    asymmetric_factors,
-    conjugate_gradient,
-    implicit_als,
-)
+from recommender.factorization import als, asymmetric_factors, conjugate_gradient, implicit_als
 from recommender.ids import IdIndex, catalog_index
 from recommender.model_file import FORMAT_VERSION
 from recommender.neighbours import item_neighbours
@@ -103,6 +99,7 @@ class Model(RatingModel):
         implicit_factors: np.ndarray | None = None,
         asym_factors: np.ndarray | None = None,
         ranking: RankingStage | None = None,
+        new_movies: NewMovies | None = None,
     ) -> None:
         super().__init__(
             config=config,
@@ -121,8 +118,10 @@ class Model(RatingModel):
         if ranking.n_movies != n:
             raise RecommenderError("the ranking stage does not match the movies")
         self._ranking = ranking
+        self._new = new_movies or NewMovies.empty()  # content-mapped films (content.py)
+        self._z_prior = self._new.fitted_prior(self._z_prior, self._z, config, ranking)
         # The popularity prior of the ranking score (recommender/ranking.py).
-        self._prior = PRIOR * item_counts / max(1, int(item_counts.max(initial=0)))
+        self._prior = PRIOR * self._new.prior_counts(item_counts) / max(1, int(item_counts.max()))
         self.n_ratings_fit = int(n_ratings_fit)
 
     # ----------------------------------------------------------------- fitting
@@ -134,14 +133,15 @@ class Model(RatingModel):
         config: ModelConfig | None = None,
         seed: int = 0,
         movie_ids: np.ndarray | None = None,
+        content: MovieContent | None = None,
     ) -> Model:
         """Fit on ``ratings`` (1-10 scale); ``movie_ids`` adds catalogue movies nobody rated yet
-        (they get the global mean and zero factors). Without ``config``, the default for the
-        data's size (:func:`default_config_for`). Raises :class:`BadRatings` on empty or
-        duplicate ratings."""
+        (the global mean and zero factors; with their ``content``, what it maps to: content.py).
+        Without ``config``, the default for the data's size (:func:`default_config_for`). Raises
+        :class:`BadRatings` on empty or duplicate ratings."""
         config = config or default_config_for(len(ratings))
-        model, _ = cls._fit(ratings, config, seed, movie_ids, False)
-        return model
+        model, _ = cls._fit(ratings, config, seed, with_content_ids(movie_ids, content), False)
+        return model if content is None else map_new_movies(model, content)
 
     @classmethod
     def _fit(
@@ -316,7 +316,7 @@ class Model(RatingModel):
         rows = profile._rows
         if profile._seen_rows.size:
             rows = np.union1d(rows, profile._seen_rows)
-        return np.maximum(self._ranking.watch_scores(rows), 0.0) + self._prior
+        return self._new.watch_scores(self._ranking, rows) + self._prior
 
     def like_probability(self, predicted: np.ndarray | float) -> np.ndarray:
         """The brake: ``sigmoid((r_hat - like_threshold) / like_scale)``."""
@@ -337,7 +337,7 @@ class Model(RatingModel):
             # A user with no ratings gets the best-rated of the best-known movies (the pool is
             # the most-rated ones): the damped movie mean, as the design promises.
             return rows, self.like_probability(predicted) * weight, predicted
-        return rows, watch * self.like_probability(predicted), predicted
+        return rows, watch * self._new.like_probability(rows, predicted, self.config), predicted
 
     def _novelty_weight(self, rows: np.ndarray, novelty: float) -> np.ndarray:
         """``popularity ** -novelty`` for the rows (all 1 when ``novelty`` is 0); a movie with
@@ -483,7 +483,7 @@ class Model(RatingModel):
         you watched j" is read straight off the item weights."""
         self._check_profile(profile)
         targets = self._movies.rows_strict(movie_ids)
-        contrib = self._ranking.contributions(profile._rows, targets)
+        contrib = self._new.contributions(self._ranking, profile._rows, targets)
         ids = profile.movie_ids
         out = []
         for row in contrib:
@@ -583,6 +583,7 @@ class Model(RatingModel):
             implicit_factors=self._z,
             asym_factors=self._ya,
             ranking=self._ranking,
+            new_movies=self._new,
         )
 
     @classmethod

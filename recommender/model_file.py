@@ -8,6 +8,10 @@
     nbr_indptr, nbr_indices, nbr_data   the kNN neighbours s_ij (CSR, movies x movies)
     implicit_factors, asym_factors      z_i and the asymmetric member's y_j
     ranking_rows, ranking_weights       the ranking stage's item weights (recommender/ranking.py)
+    new_rows, new_counts, new_embedding, new_ranked, new_like_widen
+                                        the films mapped from content: their prior counts, the
+                                        ranking map's two sides, the brake's widening
+                                        (recommender/content.py)
 
 Written to a temp file and renamed, so a crash never leaves half a model. On load every member
 is read in full (so zipfile verifies each CRC), the format version must be this code's, the
@@ -30,11 +34,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.config import ModelConfig
+from recommender.content import NewMovies
 from recommender.errors import ModelFileError, RecommenderError
 from recommender.ids import IdIndex
 from recommender.ranking import RankingStage
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 M = TypeVar("M")
 
@@ -53,6 +58,7 @@ def write(
     implicit_factors: np.ndarray,
     asym_factors: np.ndarray,
     ranking: RankingStage,
+    new_movies: NewMovies,
 ) -> None:
     """Write a model's fitted state (the keyword arguments of its constructor) to ``path``."""
     path = Path(path)
@@ -71,6 +77,11 @@ def write(
         "asym_factors": asym_factors,
         "ranking_rows": ranking.rows,
         "ranking_weights": ranking.weights,
+        "new_rows": new_movies.rows.astype(np.int64),
+        "new_counts": new_movies.counts.astype(np.float64),
+        "new_embedding": new_movies.embedding.astype(np.float32),
+        "new_ranked": new_movies.ranked.astype(np.float32),
+        "new_like_widen": np.array(new_movies.like_widen, dtype=np.float64),
     }
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent or ".")
     try:
@@ -129,6 +140,17 @@ def read(path: str | os.PathLike[str], build: Callable[..., M]) -> M:
                 np.asarray(data["ranking_rows"], dtype=np.int64),
                 np.asarray(data["ranking_weights"], dtype=np.float32),
             ),
+            new_movies=_new_movies(data),
         )
     except (RecommenderError, ValueError, KeyError, TypeError) as e:
         raise ModelFileError(f"model file {path} is inconsistent: {e}") from e
+
+
+def _new_movies(data: dict[str, np.ndarray]) -> NewMovies:
+    return NewMovies(
+        np.asarray(data["new_rows"], dtype=np.int64),
+        np.asarray(data["new_counts"], dtype=np.float64),
+        np.asarray(data["new_embedding"], dtype=np.float32),
+        np.asarray(data["new_ranked"], dtype=np.float32),
+        float(data["new_like_widen"]),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
@@ -129,3 +130,46 @@ def all_genres(db: Database) -> list[str]:
 def all_titles(db: Database) -> dict[int, str]:
     """``{movie_id: title}`` for the whole catalog."""
     return dict(db.execute("SELECT id, title FROM movies").fetchall())
+
+
+class ContentRow(NamedTuple):
+    """What a film is apart from its ratings here (recommender/content.py maps a film nobody
+    rated yet from it): genres, year, runtime (minutes), directors (IMDb name ids), IMDb's
+    rating and votes (None when unknown: bundled films until a catalog update), and how many
+    ratings it has here."""
+
+    id: int
+    genres: tuple[str, ...]
+    year: int | None
+    runtime: int | None
+    directors: tuple[str, ...]
+    imdb_rating: float | None
+    imdb_votes: int | None
+    n_ratings: int
+
+
+def content_rows(db: Database) -> list[ContentRow]:
+    """A :class:`ContentRow` for every film, by id."""
+    rows = db.execute(
+        """
+        SELECT m.id, m.genres, m.year, m.runtime, m.directors, m.imdb_rating, m.imdb_votes,
+            coalesce(r.n, 0)
+        FROM movies m
+        LEFT JOIN (SELECT movie_id, count(*) AS n FROM ratings GROUP BY movie_id) r
+            ON r.movie_id = m.id
+        ORDER BY m.id
+        """
+    ).fetchall()
+    return [
+        ContentRow(
+            movie_id,
+            tuple(g for g in genres.split("|") if g),
+            year,
+            runtime,
+            tuple(d for d in (directors or "").split("|") if d),
+            imdb_rating,
+            imdb_votes,
+            n,
+        )
+        for movie_id, genres, year, runtime, directors, imdb_rating, imdb_votes, n in rows
+    ]
