@@ -40,6 +40,8 @@ PRIOR = 1e-3
 _CHUNK_USERS = 4096
 # Rows of P mirrored and scaled at once (a few MB of index and float temporaries).
 _MIRROR_BYTES = 8 * 2**20
+# Columns of the co-occurrence matrix summed at once (the float32 product of one user chunk).
+_BAND_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -89,15 +91,18 @@ def cooccurrence(user_csr: sp.csr_matrix, rows: np.ndarray, budget: int, seed: i
         users = np.sort(rng.choice(n_users, size=max(1, int(n_users * frac)), replace=False))
         scale = n_users / users.size
     gram = np.zeros((k, k), dtype=np.float64)
+    # A band of columns at a time: the float32 products stay a few MB, never a second K x K.
+    width = max(1, _BAND_BYTES // (4 * max(k, 1)))
     for start in range(0, users.size, _CHUNK_USERS):
         block = sub[users[start : start + _CHUNK_USERS]]
         if block.nnz == 0:
             continue
-        dense = block.toarray()
-        # Counts of 0/1 products are exact in float32 (below 2^24 per chunk); adding them to the
-        # float64 sum in place casts as it goes, without a K x K float64 temporary.
-        gram += block.T @ dense
-        del dense
+        block_t = block.T.tocsr()
+        block_c = block.tocsc()
+        for c0 in range(0, k, width):
+            # Counts of 0/1 products are exact in float32 (below 2^24 per chunk); the in-place
+            # add casts them to the float64 sum as it goes.
+            gram[:, c0 : c0 + width] += block_t @ block_c[:, c0 : c0 + width].toarray()
     if scale != 1.0:
         gram *= scale
     return gram
@@ -109,7 +114,7 @@ def ease_weights(gram: np.ndarray, reg: float, *, overwrite: bool = False) -> np
 
     ``P`` comes from the Cholesky factor (LAPACK ``potrf``, then ``potri``): half the work of a
     general inverse, the same weights. With ``overwrite`` the (float64, C-ordered) ``gram`` is
-    used as the work space, so the only K x K arrays alive are it and the float32 result."""
+    the work space and holds the result, so no other K x K array is made."""
     k = gram.shape[0]
     if k == 0:
         return np.zeros((0, 0), dtype=np.float32)
@@ -137,10 +142,13 @@ def ease_weights(gram: np.ndarray, reg: float, *, overwrite: bool = False) -> np
         block = p[start:stop, start:]
         block[upper] = p[start:, start:stop].T[upper]
     diag = np.diag(p).copy()
-    out = np.empty((k, k), dtype=np.float32)
+    # The float32 weights are written over the first half of g's bytes: rows start..stop land
+    # on P's rows start/2..stop/2, already read. No second K x K array; the result is a view
+    # that keeps g's buffer (a saved and loaded model holds the float32 array only).
+    out = g.reshape(-1).view(np.float32)[: k * k].reshape(k, k)
     for start in range(0, k, step):
         stop = min(start + step, k)
-        np.divide(p[start:stop], -diag[None, :], out=out[start:stop], casting="same_kind")
+        out[start:stop] = p[start:stop] / -diag[None, :]
     out[np.diag_indices(k)] = 0.0
     if not np.all(np.isfinite(out)):
         raise NumericalError("ranking stage: item weights contain NaN or inf")
