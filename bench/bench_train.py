@@ -27,9 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 
 
-def measure(code: Path, db: Path, threads: int | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one `moviebot train` process on `db` (with `threads`:
-    the same fit through moviebot.training.train with that many BLAS threads)."""
+def measure(code: Path, db: Path, threads: int | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one `moviebot train`
+    process on `db` (with `threads`: the same fit through moviebot.training.train with that many
+    BLAS threads)."""
     env = dict(os.environ, PYTHONPATH=str(code))
     command = [sys.executable, "-m", "moviebot", "train", "--db", str(db)]
     if threads is not None:
@@ -44,7 +45,7 @@ def measure(code: Path, db: Path, threads: int | None = None) -> tuple[float, fl
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise SystemExit(f"moviebot train in {code} exited with {child.returncode}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 @contextmanager
@@ -93,30 +94,38 @@ def main() -> None:
                     db = work / f"{name}-{mode}-{round_}.db"
                     shutil.copy(template, db)
                     with busy_core(mode == "busy"):
-                        seconds, mib = measure(code, db, threads)
-                    results.setdefault((name, mode), []).append((seconds, mib))
-                    print(f"round {round_ + 1} {mode:4} {name:7}: {seconds:6.2f} s {mib:5.0f} MiB")
+                        run = measure(code, db, threads)
+                    results.setdefault((name, mode), []).append(run)
+                    seconds, cpu, mib = run
+                    print(
+                        f"round {round_ + 1} {mode:4} {name:7}: {seconds:6.2f} s,"
+                        f" CPU {cpu:6.2f} s, {mib:5.0f} MiB",
+                        flush=True,
+                    )
         load = os.getloadavg()[0]
         print(f"\nload average at the end: {load:.2f} (1 min), {os.cpu_count()} cores")
-        print("| side | mode | wall s (median) | runs | peak MiB (median) |")
-        print("| --- | --- | --- | --- | --- |")
+        print(
+            "| side | mode | wall s (median) | wall s (runs) | CPU s (median) | peak MiB (median) |"
+        )
+        print("| --- | --- | --- | --- | --- | --- |")
         for (name, mode), runs in results.items():
-            walls = ", ".join(f"{s:.2f}" for s, _ in runs)
-            wall = statistics.median(s for s, _ in runs)
-            mib = statistics.median(m for _, m in runs)
-            print(f"| {name} | {mode} | {wall:.2f} | {walls} | {mib:.0f} |")
+            walls = ", ".join(f"{run[0]:.2f}" for run in runs)
+            wall, cpu, mib = (statistics.median(run[i] for run in runs) for i in range(3))
+            print(f"| {name} | {mode} | {wall:.2f} | {walls} | {cpu:.2f} | {mib:.0f} |")
+
+        def median(side: str, mode: str, i: int) -> float:
+            return statistics.median(run[i] for run in results[(side, mode)])
+
         if "base" in sides:
             for mode in modes:
-                this = results[("this", mode)]
-                base = results[("base", mode)]
-                wall = statistics.median(s for s, _ in this) / statistics.median(s for s, _ in base)
-                mem = statistics.median(m for _, m in this) / statistics.median(m for _, m in base)
-                print(f"{mode}: this / base wall {wall:.2f}x, peak RSS {mem:.2f}x")
+                wall, cpu, mem = (
+                    median("this", mode, i) / median("base", mode, i) for i in range(3)
+                )
+                print(f"{mode}: this / base wall {wall:.2f}x, CPU {cpu:.2f}x, peak RSS {mem:.2f}x")
         if "busy" in modes:
             for name in sides:
-                idle = statistics.median(s for s, _ in results[(name, "idle")])
-                busy = statistics.median(s for s, _ in results[(name, "busy")])
-                print(f"{name}: busy / idle {busy / idle:.2f}x")
+                ratio = median(name, "busy", 0) / median(name, "idle", 0)
+                print(f"{name}: busy / idle wall {ratio:.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
