@@ -144,9 +144,10 @@ def clean_leftovers(db_path: Path, model_path: Path, *, started: float | None = 
     return Leftovers(temp_files, partials, interrupted)
 
 
-# A fit of the bundled catalog (100,836 ratings) with the ranking stage took 11.8-13.0 s on
-# 2 cores (2026-12-01, loaded machine); the first fit's progress line is scaled from it.
-FIT_SECONDS_PER_100K = 12.0
+# A fit of the bundled catalog (100,836 ratings), the whole `moviebot train`, takes 6.5-9.2 CPU
+# seconds with one BLAS thread (2026-12-05, bench/bench_train.py); the first fit's progress
+# line is scaled from it.
+FIT_SECONDS_PER_100K = 8.0
 
 
 def expected_fit_seconds(db_path: Path) -> tuple[int, float]:
