@@ -26,7 +26,10 @@ log = logging.getLogger("moviebot.refit")
 def _exit_when_stdin_closes() -> None:
     """The bot is gone: nobody would load the model; stop without cleaning up (the temp file,
     if any, goes at the next start)."""
-    sys.stdin.buffer.read()
+    # The file descriptor, not sys.stdin.buffer: a thread blocked in the buffered reader holds
+    # its lock, and the interpreter's shutdown after a finished refit then aborts (exit 134).
+    while os.read(sys.stdin.fileno(), 65536):
+        pass
     os._exit(UNCHANGED)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlite_utils import Database
+from threadpoolctl import threadpool_limits
 
 from bot.redact import redact
 from recommender import Model, ModelConfig, Ratings
@@ -34,6 +36,20 @@ from storage.ratings import count_rating_changes_since, count_ratings, ratings_a
 log = logging.getLogger(__name__)
 
 PROCESS_STARTED = time.time()  # (imported at the start of the command) for clean_leftovers
+
+
+def fit_threads() -> int:
+    """BLAS threads for a fit: every core this process may use but one, at least one.
+
+    The core left over is the bot's: a refit runs beside the live bot (its event loop keeps a
+    core busy under load), and OpenBLAS threads that find no free core spin and wait on each
+    other (measured on 2 cores with one kept busy: a fit with two BLAS threads took 1.6x its
+    time with one). So 1 thread on 2 cores, 3 on 4, 15 on 16."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
 
 
 @dataclass(frozen=True)
@@ -52,10 +68,12 @@ def train(
     engine: str = "local",
     master: str = "local[2]",
     workdir: str | None = None,
+    threads: int | None = None,
 ) -> TrainResult:
     """Fit on every rating in the database, save atomically, record the fit; failures are
     recorded too and re-raised. `engine="spark"` fits the factors on Apache Spark (`master`)
-    and serves them exactly like a local fit (recommender/spark_engine.py)."""
+    and serves them exactly like a local fit (recommender/spark_engine.py). The local fit
+    uses `threads` BLAS threads (default `fit_threads()`)."""
     db = connect(db_path)
     try:
         user_ids, movie_ids, values = ratings_arrays(db)
@@ -71,9 +89,10 @@ def train(
                     ratings, config, master=master, movie_ids=catalog, workdir=workdir
                 )
             else:
-                model = Model.fit(
-                    ratings, config=config, movie_ids=catalog, content=catalog_content(db)
-                )
+                with threadpool_limits(limits=threads or fit_threads(), user_api="blas"):
+                    model = Model.fit(
+                        ratings, config=config, movie_ids=catalog, content=catalog_content(db)
+                    )
             model.save(model_path)
         except Exception as error:
             fits.fail_fit(db, fit_id, redact(f"{type(error).__name__}: {error}"))
@@ -144,9 +163,10 @@ def clean_leftovers(db_path: Path, model_path: Path, *, started: float | None = 
     return Leftovers(temp_files, partials, interrupted)
 
 
-# A fit of the bundled catalog (100,836 ratings) with the ranking stage took 11.8-13.0 s on
-# 2 cores (2026-12-01, loaded machine); the first fit's progress line is scaled from it.
-FIT_SECONDS_PER_100K = 12.0
+# A fit of the bundled catalog (100,836 ratings), the whole `moviebot train`, takes 6.5-9.2 CPU
+# seconds with one BLAS thread (2026-12-05, bench/bench_train.py); the first fit's progress
+# line is scaled from it.
+FIT_SECONDS_PER_100K = 8.0
 
 
 def expected_fit_seconds(db_path: Path) -> tuple[int, float]:

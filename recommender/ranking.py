@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from recommender.errors import NumericalError
 
@@ -37,6 +38,10 @@ from recommender.errors import NumericalError
 # user's history says nothing about (and a new user's list).
 PRIOR = 1e-3
 _CHUNK_USERS = 4096
+# Rows of P mirrored and scaled at once (a few MB of index and float temporaries).
+_MIRROR_BYTES = 8 * 2**20
+# Columns of the co-occurrence matrix summed at once (the float32 product of one user chunk).
+_BAND_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -86,36 +91,68 @@ def cooccurrence(user_csr: sp.csr_matrix, rows: np.ndarray, budget: int, seed: i
         users = np.sort(rng.choice(n_users, size=max(1, int(n_users * frac)), replace=False))
         scale = n_users / users.size
     gram = np.zeros((k, k), dtype=np.float64)
+    # A band of columns at a time: the float32 products stay a few MB, never a second K x K.
+    width = max(1, _BAND_BYTES // (4 * max(k, 1)))
     for start in range(0, users.size, _CHUNK_USERS):
         block = sub[users[start : start + _CHUNK_USERS]]
         if block.nnz == 0:
             continue
-        dense = block.toarray()
-        gram += (block.T @ dense).astype(np.float64)
+        block_t = block.T.tocsr()
+        block_c = block.tocsc()
+        for c0 in range(0, k, width):
+            # Counts of 0/1 products are exact in float32 (below 2^24 per chunk); the in-place
+            # add casts them to the float64 sum as it goes.
+            gram[:, c0 : c0 + width] += block_t @ block_c[:, c0 : c0 + width].toarray()
     if scale != 1.0:
         gram *= scale
     return gram
 
 
-def ease_weights(gram: np.ndarray, reg: float) -> np.ndarray:
+def ease_weights(gram: np.ndarray, reg: float, *, overwrite: bool = False) -> np.ndarray:
     """EASE's closed form ``B = -P / diag(P)`` with ``diag(B) = 0``, ``P = (G + reg I)^-1``
-    (float32, K x K; ``B[j, i]``: how much having watched ``j`` points at ``i``)."""
+    (float32, K x K; ``B[j, i]``: how much having watched ``j`` points at ``i``).
+
+    ``P`` comes from the Cholesky factor (LAPACK ``potrf``, then ``potri``): half the work of a
+    general inverse, the same weights. With ``overwrite`` the (float64, C-ordered) ``gram`` is
+    the work space and holds the result, so no other K x K array is made."""
     k = gram.shape[0]
     if k == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    g = gram.copy()
+    g = gram if overwrite and gram.dtype == np.float64 and gram.flags.c_contiguous else None
+    g = np.array(gram, dtype=np.float64, order="C") if g is None else g
     g[np.diag_indices(k)] += reg
-    try:
-        p = np.linalg.inv(g)
-    except np.linalg.LinAlgError as e:
-        raise NumericalError(f"ranking stage: the co-occurrence system is singular: {e}") from e
-    del g
+    # g is symmetric, so its transpose is the same matrix in Fortran order: LAPACK works on
+    # it in place. The factor and the inverse fill the upper triangle of g.T (g's lower one).
+    gt = g.T
+    factor, info = lapack.dpotrf(gt, lower=False, overwrite_a=True, clean=False)
+    if info == 0:
+        inverse, info = lapack.dpotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise NumericalError(
+            f"ranking stage: the co-occurrence system is not positive definite (LAPACK {info})"
+        )
+    # g's lower triangle holds P; mirror it into the upper one, a block of rows at a time.
+    p = inverse.T
+    if not np.shares_memory(p, g):
+        p = np.ascontiguousarray(p)
+    step = max(1, _MIRROR_BYTES // (8 * k))
+    for start in range(0, k, step):
+        stop = min(start + step, k)
+        upper = np.triu_indices(stop - start, 1, k - start)
+        block = p[start:stop, start:]
+        block[upper] = p[start:, start:stop].T[upper]
     diag = np.diag(p).copy()
-    p /= -diag[None, :]
-    p[np.diag_indices(k)] = 0.0
-    if not np.all(np.isfinite(p)):
+    # The float32 weights are written over the first half of g's bytes: rows start..stop land
+    # on P's rows start/2..stop/2, already read. No second K x K array; the result is a view
+    # that keeps g's buffer (a saved and loaded model holds the float32 array only).
+    out = g.reshape(-1).view(np.float32)[: k * k].reshape(k, k)
+    for start in range(0, k, step):
+        stop = min(start + step, k)
+        out[start:stop] = p[start:stop] / -diag[None, :]
+    out[np.diag_indices(k)] = 0.0
+    if not np.all(np.isfinite(out)):
         raise NumericalError("ranking stage: item weights contain NaN or inf")
-    return p.astype(np.float32)
+    return out
 
 
 class RankingStage:
@@ -150,7 +187,7 @@ class RankingStage:
             return cls.empty(n)
         rows = ranked_rows(item_counts, settings.max_movies, settings.min_ratings)
         gram = cooccurrence(user_csr, rows, settings.gram_budget, seed)
-        return cls(n, rows, ease_weights(gram, settings.reg))
+        return cls(n, rows, ease_weights(gram, settings.reg, overwrite=True))
 
     @classmethod
     def empty(cls, n_movies: int) -> RankingStage:

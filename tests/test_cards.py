@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from telegram.ext import Application
+from telegram.ext import AIORateLimiter, Application
 
 from bot.console import ConsoleChat
 from bot.conversation import Conversation, Sender
@@ -134,6 +134,33 @@ def test_recommend_links_titles_previews_the_top_pick_and_shows_typing(
 
     run_bot(fake_telegram, service, settings, scenario)
     assert (ANN, "typing") in fake_telegram.world.chat_actions
+
+
+def test_chat_actions_leave_the_rate_limiters_budget_to_the_answers(
+    fake_telegram: FakeTelegram, service, settings, monkeypatch
+) -> None:
+    through_limiter: list[str] = []
+    process_request = AIORateLimiter.process_request
+
+    async def counted(self, *args, **kwargs):
+        through_limiter.append(kwargs["endpoint"])
+        return await process_request(self, *args, **kwargs)
+
+    monkeypatch.setattr(AIORateLimiter, "process_request", counted)
+
+    async def scenario(app: Application) -> None:
+        assert isinstance(app.bot.rate_limiter, AIORateLimiter)  # the shipped one
+        fake_telegram.send_text(ANN, "/rate Frozen 9")
+        fake_telegram.send_text(ANN, "/recommend 3")
+        fake_telegram.send_text(ANN, "/taste")
+        await messages(fake_telegram, ANN, 2)
+        await fake_telegram.wait_for_calls("sendPhoto", 1, timeout=20)
+
+    run_bot(fake_telegram, service, settings, scenario)
+    actions = [a for chat, a in fake_telegram.world.chat_actions if chat == ANN]
+    assert actions == ["typing", "upload_photo"]  # still shown, but not rate limited
+    assert "sendChatAction" not in through_limiter
+    assert through_limiter.count("sendMessage") == 2 and "sendPhoto" in through_limiter
 
 
 def test_a_picture_is_announced_with_upload_photo(

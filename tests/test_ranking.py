@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender import Model, ModelConfig, Ratings
+from recommender.errors import NumericalError
 from recommender.ranking import (
     RankingStage,
     cooccurrence,
@@ -46,6 +47,25 @@ def test_ease_weights_solve_the_constrained_ridge_problem() -> None:
     grad = -(x.T @ (x - x @ b)) + 2.0 * b
     off = ~np.eye(6, dtype=bool)
     assert np.abs(grad[off]).max() < 1e-4
+
+
+def test_ease_weights_by_cholesky_equal_the_general_inverse_and_keep_the_input() -> None:
+    rng = np.random.default_rng(1)
+    x = (rng.random((200, 40)) < 0.3).astype(float)
+    gram = x.T @ x
+    p = np.linalg.inv(gram + 5.0 * np.eye(40))
+    expected = -p / np.diag(p)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    kept = gram.copy()
+    b = ease_weights(gram, reg=5.0)
+    np.testing.assert_array_equal(gram, kept)  # the caller's matrix is untouched by default
+    np.testing.assert_allclose(b, expected.astype(np.float32), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(ease_weights(kept, reg=5.0, overwrite=True), b)
+
+
+def test_ease_weights_refuse_a_system_that_is_not_positive_definite() -> None:
+    with pytest.raises(NumericalError, match="not positive definite"):
+        ease_weights(np.zeros((3, 3)), reg=-1.0)
 
 
 def test_cooccurrence_counts_who_watched_both_and_samples_above_the_budget() -> None:
