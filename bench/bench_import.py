@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.service import MovieService  # noqa: E402
-from bot.telegram_app import BotSettings, build_application  # noqa: E402
+from bot.telegram.app import BotSettings, build_application  # noqa: E402
 from devtools.app import messages  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
 from devtools.history_files import (  # noqa: E402

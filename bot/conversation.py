@@ -33,13 +33,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from bot import callbacks, genres, history_import, i18n, names
 from bot import conversation_state as states
-from bot.callbacks import Verb
-from bot.cards import bold_link, describe, link_buttons, title_link
 from bot.conversation_state import IDLE, ConversationState, NextCard, Onboarding, OnboardingDone
-from bot.html import bold, esc
-from bot.i18n import N_, _, ngettext
+from bot.files import history_import
 from bot.parsing import (
     MAX_MESSAGE,
     BadScore,
@@ -50,8 +46,13 @@ from bot.parsing import (
     parse_years,
     split_title_and_score,
 )
-from bot.replies import Button, Document, Outcome, Picture, PollRequest, Reply, split_text
 from bot.service import ONBOARDING_SIZE, MovieService
+from bot.ui import callbacks, genres, i18n, names
+from bot.ui.callbacks import Verb
+from bot.ui.cards import bold_link, describe, link_buttons, title_link
+from bot.ui.html import bold, esc
+from bot.ui.i18n import N_, _, ngettext
+from bot.ui.replies import Button, Document, Outcome, Picture, PollRequest, Reply, split_text
 from storage import chats, imports, movienight, ratings, state, users, watchlist
 from storage import settings as user_settings
 from storage.errors import InvalidArgument, UnknownMovie, UnknownUser
@@ -348,7 +349,7 @@ class Conversation:
 
     def _remember(self, sender: Sender) -> None:
         """Store (or refresh) the sender's name and language."""
-        # Stored cleaned: pool members are listed and drawn by it (bot/names.py).
+        # Stored cleaned: pool members are listed and drawn by it (bot/ui/names.py).
         name = names.clean_name(sender.display_name)
         users.save_user(self.db, sender.user_id, name, sender.language)
 
@@ -1656,7 +1657,7 @@ if any((c.where is Where.GROUP) != (c.elsewhere is not None) for c in COMMANDS):
 
 def menu(chats: Where) -> list[tuple[str, str]]:
     """(command, description) for the Telegram menu of private or of group chats, in the
-    current language (bot/i18n.py's `speaking`)."""
+    current language (bot/ui/i18n.py's `speaking`)."""
     return [(c.name, _(c.menu)) for c in COMMANDS if c.menu and c.in_menus in (chats, Where.BOTH)]
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.service import MovieService
-from bot.telegram_app import ALLOWED_UPDATES, BotSettings, build_application
+from bot.telegram.app import ALLOWED_UPDATES, BotSettings, build_application
 from devtools.fake_telegram.server import FakeTelegram
 
 

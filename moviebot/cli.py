@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from bot.redact import redact
+from bot.telegram.redact import redact
 from moviebot import __version__
 from moviebot.options import RUN_OPTIONS, OptionError, non_negative_float, resolve_all
 from moviebot.paths import bundled_dataset, model_path_for, pictures_dir_for
@@ -33,7 +33,7 @@ from storage.search import TitleIndex, clear_winner, resolve
 from storage.users import get_user
 
 if TYPE_CHECKING:
-    from bot.telegram_app import BotSettings
+    from bot.telegram.app import BotSettings
 
 
 class CommandError(Exception):
@@ -303,7 +303,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def bot_settings(args: argparse.Namespace, token: str) -> BotSettings:
     """What `moviebot run` runs, from its options once flags and environment are resolved
     (`resolve_run_options`)."""
-    from bot.telegram_app import BotSettings
+    from bot.telegram.app import BotSettings
     from moviebot.training import RefitProcess
 
     return BotSettings(
@@ -333,8 +333,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.redact import install_excepthook, install_log_filter
-    from bot.telegram_app import ALLOWED_UPDATES, build_application
+    from bot.telegram.app import ALLOWED_UPDATES, build_application
+    from bot.telegram.redact import install_excepthook, install_log_filter
     from moviebot.logs import configure_logging
     from moviebot.training import clean_leftovers
 
@@ -362,7 +362,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = bot_settings(args, token)
     _log_start(settings)
     if args.metrics is not None:
-        from bot import metrics
+        from bot.telegram import metrics
 
         host, port = args.metrics
         try:
@@ -523,7 +523,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_import_ratings(args: argparse.Namespace) -> int:
-    from bot import history_import
+    from bot.files import history_import
     from storage import imports
     from storage.users import save_user
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.redact import redact
+from bot.telegram.redact import redact
 from recommender import Model, ModelConfig, Ratings
 from recommender.errors import ModelFileError
 from storage import fits

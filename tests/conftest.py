@@ -90,7 +90,7 @@ def service(catalog_db: Database, catalog_model_path: Path):
 @pytest.fixture
 def settings(fake_telegram, catalog_db_path: Path, catalog_model_path: Path):
     """Bot settings pointing at the loopback Bot API server and a private catalog copy."""
-    from bot.telegram_app import BotSettings
+    from bot.telegram.app import BotSettings
 
     return BotSettings(
         token=TEST_TOKEN,

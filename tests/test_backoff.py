@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.delivery import UNREADABLE
+from bot.telegram.delivery import UNREADABLE
 from devtools.app import messages, run_bot
 from devtools.bot_process import start_bot
 from devtools.catalog import TED
@@ -74,7 +74,7 @@ def run_bot_without_polling(fake_telegram, service, settings, scenario) -> None:
     """Build the bot and run `scenario` with its application, nothing polling meanwhile."""
     import asyncio
 
-    from bot.telegram_app import build_application
+    from bot.telegram.app import build_application
 
     async def main() -> None:
         application = build_application(settings, service)

@@ -7,8 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from bot import charts
-from bot.charts import (
+from bot.files import charts
+from bot.files.charts import (
     EmptyPool,
     NoRatings,
     group_chart,

@@ -11,8 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlite_utils import Database
 
-from bot import callbacks, conversation_state, i18n
-from bot.callbacks import Verb
+from bot import conversation_state
 from bot.conversation import (
     BACKUP_DAYS,
     BAD_SCORE,
@@ -24,10 +23,12 @@ from bot.conversation import (
     Conversation,
     Sender,
 )
-from bot.html import to_plain
 from bot.parsing import parse_years
-from bot.replies import MAX_TEXT, Outcome
 from bot.service import ONBOARDING_SIZE, MovieService
+from bot.ui import callbacks, i18n
+from bot.ui.callbacks import Verb
+from bot.ui.html import to_plain
+from bot.ui.replies import MAX_TEXT, Outcome
 from storage import chats, ratings, state
 from storage.movies import get_movie
 from storage.search import TitleIndex

@@ -9,10 +9,11 @@ import threading
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks, delivery, ptb_classes
-from bot.callbacks import Verb
-from bot.ptb_classes import SLOW_DOWN
-from bot.telegram_app import CONCURRENT_CHATS
+from bot.telegram import delivery, ptb_classes
+from bot.telegram.app import CONCURRENT_CHATS
+from bot.telegram.ptb_classes import SLOW_DOWN
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools.app import buttons, messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram

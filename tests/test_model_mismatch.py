@@ -9,9 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from bot.conversation import Chat, Conversation, Sender
-from bot.html import to_plain
 from bot.service import MovieService
-from bot.telegram_app import refit_now
+from bot.telegram.app import refit_now
+from bot.ui.html import to_plain
 from moviebot.training import refit_if_changed, train
 from recommender import Model
 from storage import chats, ratings, users

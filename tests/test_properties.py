@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from bot.conversation import Chat, Conversation, Sender
-from bot.replies import MAX_TEXT, Outcome
+from bot.ui.replies import MAX_TEXT, Outcome
 
 COMMANDS = [
     "start", "help", "rate", "recommend", "similar", "myratings", "forget", "cancel", "join",

@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks
-from bot.callbacks import Verb
 from bot.service import MovieService
-from bot.telegram_app import SORRY, refit_now
+from bot.telegram.app import SORRY, refit_now
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools.app import buttons, messages, run_bot
 from devtools.bot_process import start_bot
 from devtools.catalog import FROZEN, TED

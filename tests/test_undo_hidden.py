@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot import callbacks
-from bot.callbacks import Verb
 from bot.conversation import Conversation
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from storage import ratings, state, users
 from storage.db import utc_now
 from tests.test_conversation import ANN, BOB, FROZEN, GROUP, PRIVATE, TED, Talk, button_data

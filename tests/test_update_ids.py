@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.conversation import Conversation
-from bot.delivery import UNREADABLE_KEY, BotRuntime
+from bot.telegram.delivery import UNREADABLE_KEY, BotRuntime
 from devtools.app import messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram

@@ -1,4 +1,5 @@
-"""Webhook mode's edge (bot/webhook.py): a request is judged by its headers, its body unread.
+"""Webhook mode's edge (bot/telegram/webhook.py): a request is judged by its headers, its body
+unread.
 
 The bot's real application serves its webhook on loopback; requests are written by hand on a
 raw socket, so a test can stop sending a body halfway and see whether the answer came anyway
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.telegram_app import ALLOWED_UPDATES, build_application
-from bot.webhook import MAX_BODY_BYTES
+from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.webhook import MAX_BODY_BYTES
 from devtools.app import messages
 from devtools.bot_process import WEBHOOK_SECRET, start_bot
 from devtools.catalog import TED

@@ -12,9 +12,10 @@ console chat shares them.
 This module wires it up (`build_application`): the handlers, the command menus (from
 bot/conversation.py's COMMANDS), the jobs, and the update types asked of Telegram
 (ALLOWED_UPDATES). Membership updates (a member left, the bot removed) keep the group pools
-as Telegram says they are (bot/membership.py). Nothing acknowledged is lost, and each update is
-answered once: bot/delivery.py (the life of an update, from recorded to done) with
-bot/ptb_classes.py (the PTB bot, queue and update processor that journal and order updates).
+as Telegram says they are (bot/telegram/membership.py). Nothing acknowledged is lost, and each
+update is answered once: bot/telegram/delivery.py (the life of an update, from recorded to done)
+with bot/telegram/ptb_classes.py (the PTB bot, queue and update processor that journal and order
+updates).
 Up to CONCURRENT_CHATS chats are handled at once, each chat's updates in order. A JobQueue job
 refits the model with the refit function it is given (the CLI passes moviebot.training's
 RefitProcess, which fits in a child process) from another thread and swaps it in; a failed
@@ -60,9 +61,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import i18n, inline, membership, metrics
+from bot import inline
 from bot.conversation import COMMANDS, Chat, Conversation, Sender, Where, menu
-from bot.delivery import (
+from bot.files.history_import import MAX_FILE_BYTES
+from bot.service import MovieService
+from bot.telegram import membership, metrics
+from bot.telegram.delivery import (
     PARSE_MODE,
     BotRuntime,
     admit,
@@ -72,13 +76,12 @@ from bot.delivery import (
     show_typing,
     thread_of,
 )
-from bot.history_import import MAX_FILE_BYTES
-from bot.http_request import AiohttpRequest
-from bot.i18n import N_, _
-from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
-from bot.replies import Outcome
-from bot.service import MovieService
-from bot.webhook import WebhookUpdater
+from bot.telegram.http_request import AiohttpRequest
+from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
+from bot.telegram.webhook import WebhookUpdater
+from bot.ui import i18n
+from bot.ui.i18n import N_, _
+from bot.ui.replies import Outcome
 from recommender import Model
 
 log = logging.getLogger(__name__)
@@ -129,7 +132,7 @@ class BotSettings:
 
 
 def runtime(context: ContextTypes.DEFAULT_TYPE) -> BotRuntime:
-    """The bot's shared runtime (bot/delivery.py)."""
+    """The bot's shared runtime (bot/telegram/delivery.py)."""
     return context.application.bot_data["runtime"]
 
 
@@ -397,7 +400,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limit else None,
     )
     queue = JournalingQueue()
-    # The updater's webhook server judges each request by its headers (bot/webhook.py).
+    # The updater's webhook server judges each request by its headers (bot/telegram/webhook.py).
     builder: Any = ApplicationBuilder().updater(WebhookUpdater(bot, queue))
     builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
     processor = PerChatUpdateProcessor(CONCURRENT_CHATS)

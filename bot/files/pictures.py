@@ -6,10 +6,11 @@ text that says why it could not be drawn.
 
 from __future__ import annotations
 
-from bot import charts, i18n
-from bot.i18n import _
-from bot.replies import Picture
+from bot.files import charts
 from bot.service import MovieService
+from bot.ui import i18n
+from bot.ui.i18n import _
+from bot.ui.replies import Picture
 
 MAX_CAPTION = 1024  # Telegram's limit for a photo caption
 

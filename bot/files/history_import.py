@@ -32,8 +32,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot import i18n
-from bot.i18n import N_, _, ngettext
+from bot.ui import i18n
+from bot.ui.i18n import N_, _, ngettext
 from storage import ratings, watchlist
 from storage.imports import movies_by_imdb_id
 from storage.movies import search_rows

@@ -64,20 +64,22 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from bot import charts, history_export, i18n, metrics, pictures
 from bot.conversation import Conversation
-from bot.http_request import ConnectTimedOut
-from bot.i18n import N_, _
-from bot.ptb_classes import TapAnswers, wait_without_slot
-from bot.redact import redact
-from bot.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
+from bot.files import charts, history_export, pictures
 from bot.service import MovieService
+from bot.telegram import metrics
+from bot.telegram.http_request import ConnectTimedOut
+from bot.telegram.ptb_classes import TapAnswers, wait_without_slot
+from bot.telegram.redact import redact
+from bot.ui import i18n
+from bot.ui.i18n import N_, _
+from bot.ui.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
 from storage import imports, journal, movienight, users
 from storage.errors import InvalidArgument
 from storage.validate import check_id
 
 if TYPE_CHECKING:
-    from bot.telegram_app import BotSettings
+    from bot.telegram.app import BotSettings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ _STORAGE_TROUBLE = ("full", "disk i/o", "locked", "busy", "readonly", "unable to
 UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
 UNREADABLE = N_("Sorry, I could not read that message. Please send it again in other words.")
-# Every reply text is HTML (bot/html.py), sent and edited with this parse mode. (Not PTB's
+# Every reply text is HTML (bot/ui/html.py), sent and edited with this parse mode. (Not PTB's
 # Defaults: those also add a parse_mode to sendPoll, which takes none.)
 PARSE_MODE = ParseMode.HTML
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)

@@ -25,10 +25,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from bot import i18n, names
-from bot.genres import shown as shown_genre
-from bot.i18n import _, ngettext
 from bot.service import MovieService
+from bot.ui import i18n, names
+from bot.ui.genres import shown as shown_genre
+from bot.ui.i18n import _, ngettext
 from recommender import Model
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.projection import LandmarkMap, unit_rows
