@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.files import charts, history_export, history_import, pictures
 from bot.ui import i18n
 from bot.ui.html import to_plain

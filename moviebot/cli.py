@@ -132,7 +132,7 @@ def positive_int(text: str) -> int:
 
 def release_years(text: str) -> tuple[int, int]:
     """argparse type: release years as the bot reads them (1994, 90s, 1990s, 1990-2005)."""
-    from bot.parsing import parse_years
+    from bot.commands.parsing import parse_years
 
     years = parse_years(text)
     if years is None:
@@ -289,8 +289,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     import getpass
 
+    from bot.commands.conversation import Conversation, Sender
     from bot.console import ConsoleChat
-    from bot.conversation import Conversation, Sender
 
     service = _service(args)
     sender = Sender(args.user_id, args.name or getpass.getuser().title(), args.language)

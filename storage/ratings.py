@@ -135,26 +135,6 @@ def count_user_ratings(db: Database, user_id: int) -> int:
     return db.execute("SELECT count(*) FROM ratings WHERE user_id = ?", [user_id]).fetchone()[0]
 
 
-def user_ratings_page(
-    db: Database, user_id: int, *, offset: int = 0, limit: int = 10
-) -> list[tuple[Movie, int]]:
-    """One page of the user's ratings, most recently changed first."""
-    check_id(user_id, "user id")
-    check_id(offset, "offset")
-    check_id(limit, "limit")
-    rows = db.execute(
-        """
-        SELECT m.id, m.title, m.year, m.genres, m.imdb_id, m.tmdb_id, r.rating
-        FROM ratings r JOIN movies m ON m.id = r.movie_id
-        WHERE r.user_id = ?
-        ORDER BY r.updated_at DESC, m.title
-        LIMIT ? OFFSET ?
-        """,
-        [user_id, max(limit, 0), max(offset, 0)],
-    ).fetchall()
-    return [(_movie(row[:6]), row[6]) for row in rows]
-
-
 def count_ratings(db: Database) -> int:
     return db.execute("SELECT count(*) FROM ratings").fetchone()[0]
 

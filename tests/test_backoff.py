@@ -51,7 +51,7 @@ def test_a_quarantined_update_keeps_only_who_to_tell(
     and the chat to tell, none of what it said; the next run tells them once."""
 
     async def quarantine_only(app: Application) -> None:
-        rt = app.bot_data["runtime"]
+        rt = app.bot_data.runtime
         fake_telegram.send_text(ANN, "secret \udfff words", first_name="Ann")
         update = (await app.bot.get_updates(timeout=1))[0]
         rt.unreadable.clear()  # as if the process had stopped here

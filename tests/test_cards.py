@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 from telegram.ext import Application
 
+from bot.commands.conversation import Conversation, Sender
 from bot.console import ConsoleChat
-from bot.conversation import Conversation, Sender
 from bot.ui.html import esc, link, to_plain
 from bot.ui.replies import Button, Outcome, Picture, Reply, outcome_from_json, outcome_to_json
 from devtools.app import messages, run_bot

@@ -11,19 +11,14 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlite_utils import Database
 
-from bot import conversation_state
-from bot.conversation import (
-    BACKUP_DAYS,
-    BAD_SCORE,
-    NO_RATINGS_FOR_PICTURE,
-    PERSONAL_BUTTON,
-    PRIVATE_ONLY,
-    SORRY_OLD_BUTTON,
-    Chat,
-    Conversation,
-    Sender,
-)
-from bot.parsing import parse_years
+from bot.commands import state as conversation_state
+from bot.commands.common import NO_RATINGS_FOR_PICTURE, SORRY_OLD_BUTTON
+from bot.commands.conversation import PERSONAL_BUTTON, PRIVATE_ONLY, Chat, Conversation, Sender
+from bot.commands.features import picks
+from bot.commands.features.account import BACKUP_DAYS
+from bot.commands.features.rating import BAD_SCORE
+from bot.commands.parsing import parse_years
+from bot.commands.router import Context
 from bot.service import ONBOARDING_SIZE, MovieService
 from bot.ui import callbacks, i18n
 from bot.ui.callbacks import Verb
@@ -419,7 +414,11 @@ def test_similar_for_an_ambiguous_title_asks_then_answers(ann: Talk) -> None:
 
 def test_similar_for_an_obscure_movie_explains(ann: Talk, service: MovieService) -> None:
     counts = {m: service.rating_count(m) for m in (75395,)}  # Frozen (2010): 2 ratings
-    text = ann.conversation._similar_to(get_movie(service.db, 75395)).replies[0].text
+    text = (
+        picks.similar_to(Context(service, ANN, PRIVATE), get_movie(service.db, 75395))
+        .replies[0]
+        .text
+    )
     assert text.startswith("I don't know Frozen (2010) well enough")
     assert f"({counts[75395]} ratings)" in text
 

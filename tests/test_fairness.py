@@ -74,7 +74,7 @@ def test_taps_waiting_in_a_flood_are_answered_before_their_turn(
         question = (await messages(fake_telegram, ANN, 1))[0]
         # Hold the database thread while the taps arrive, so they all find the question.
         release = threading.Event()
-        app.bot_data["runtime"].db_thread.submit(release.wait, 30)
+        app.bot_data.runtime.db_thread.submit(release.wait, 30)
         for _ in range(60):
             taps.append(fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9)))
         release.set()

@@ -10,8 +10,8 @@ import random
 import pytest
 from sqlite_utils import Database
 
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.console import ConsoleChat
-from bot.conversation import Chat, Conversation, Sender
 from bot.files import history_import
 from bot.files.history_export import render
 from bot.files.history_import import CatalogMatcher, Match, TitleFound

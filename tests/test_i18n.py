@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.files import pictures
 from bot.files.charts import NoRatings
 from bot.ui import callbacks, i18n

@@ -12,7 +12,7 @@ import urllib.request
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
 from devtools.app import messages, run_bot

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.files.charts import GroupData, group_chart, group_data
 from bot.ui.names import MAX_NAME, clean_name, first_name
 from storage import chats, ratings, users

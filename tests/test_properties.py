@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.ui.replies import MAX_TEXT, Outcome
 
 COMMANDS = [

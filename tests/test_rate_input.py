@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot.conversation import Conversation
+from bot.commands.conversation import Conversation
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
 from bot.ui.html import to_plain

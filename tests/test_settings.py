@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlite_utils import Database
 
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
 from bot.ui.html import to_plain

@@ -297,7 +297,7 @@ def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
         assert "Frozen (2010)" not in before
         # In the bot's database thread: the connection is the bot's, and it is in use.
         # Enough to be among the best-known movies, which a new user's list is chosen from.
-        await app.bot_data["runtime"].run(_community_loves, catalog_db, obscure, 400)
+        await app.bot_data.runtime.run(_community_loves, catalog_db, obscure, 400)
 
         old_model = service.model
         assert await refit_now(app) is False

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 from telegram import Update
 from telegram.ext import Application
 
-from bot.conversation import Conversation
+from bot.commands.conversation import Conversation
 from bot.telegram.delivery import UNREADABLE_KEY, BotRuntime
 from devtools.app import messages, run_bot
 from devtools.catalog import FROZEN, TED

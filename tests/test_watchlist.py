@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.service import MovieService
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb

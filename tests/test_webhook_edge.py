@@ -145,7 +145,7 @@ def test_a_body_over_the_cap_gets_413_unread_and_a_right_one_is_served(
             url = f"http://127.0.0.1:{port}/telegram"
             assert (await in_thread(post_update, url, update, SECRET))[0] == 200
             assert (await messages(fake_telegram, ANN, 1))[0]["text"] == "Ted (2012): 8/10 ✓"
-            rt = app.bot_data["runtime"]
+            rt = app.bot_data.runtime
             assert await rt.run(journal.get_entry, rt.db, update_id) is not None
             status, _ = await in_thread(post_update, url, b"[1, 2", SECRET)
             assert status == 400  # not an update: refused, nothing queued

@@ -42,7 +42,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import (
     Bot,
@@ -64,7 +64,7 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from bot.conversation import Conversation
+from bot.commands.conversation import Conversation
 from bot.files import charts, history_export, pictures
 from bot.service import MovieService
 from bot.telegram import metrics
@@ -77,9 +77,6 @@ from bot.ui.replies import Outcome, PollRequest, Reply, outcome_from_json, outco
 from storage import imports, journal, movienight, users
 from storage.errors import InvalidArgument
 from storage.validate import check_id
-
-if TYPE_CHECKING:
-    from bot.telegram.app import BotSettings
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +113,14 @@ _ALREADY_DONE = (
 
 
 class BotRuntime:
-    """What the handlers share: the conversation and the one thread that touches SQLite."""
+    """The life of updates, shared by the handlers: the conversation, the journal and the one
+    thread that touches SQLite."""
 
-    def __init__(self, service: MovieService, conversation: Conversation, settings: BotSettings):
+    def __init__(self, service: MovieService, conversation: Conversation) -> None:
         """Nothing running yet: the database thread starts with the first `run`."""
         self.service = service
         self.conversation = conversation
-        self.settings = settings
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moviebot-db")
-        self.refitting = asyncio.Lock()
         # Journal entries of admitted updates, read in the DB thread only.
         self._admitted: dict[int, journal.JournalEntry | None] = {}
         # Quarantined updates (BotRuntime.record) not answered yet: update id -> the chat to
@@ -665,7 +661,7 @@ def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
 
 async def requeue_unfinished(application: Application) -> int:
     """Put every unfinished update back in the queue (at start, and for failed deliveries)."""
-    rt: BotRuntime = application.bot_data["runtime"]
+    rt: BotRuntime = application.bot_data.runtime
     entries = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
     for entry in entries:
         # put_nowait: these come from the journal, a webhook-mode put would store them again.
@@ -681,7 +677,7 @@ async def prune_journal(application: Application) -> int:
     """Delete done updates older than the journal's retention (longer than Telegram's
     redelivery window) and the marks of /forget older than the backups; returns how many
     updates went."""
-    rt: BotRuntime = application.bot_data["runtime"]
+    rt: BotRuntime = application.bot_data.runtime
     # In chunks, so updates are answered in between: an hour at 200 updates/s is 720,000 rows,
     # seconds of the database thread in one go (bench/bench_journal.py).
     pruned, chunk = 0, PRUNE_CHUNK
