@@ -689,6 +689,18 @@ def test_group_keeps_ratings_private_and_ignores_chatter(
     assert similar.startswith(tr(language, "Movies like {title}:", title="Frozen (2013)"))
 
 
+def test_an_old_which_one_button_tapped_after_forget_saves_nothing(ann: Talk, catalog_db) -> None:
+    question = ann.say("/rate harold kumar 8").replies[0]
+    assert question.text == "Which one do you mean?"
+    pick = question.buttons[0][0].data  # "this one, 8/10", asked before the /forget
+    ann.say("/forget")
+    ann.tap(callbacks.encode(Verb.FORGET, 1))
+    tapped = ann.tap(pick)
+    assert tapped.toast == "Not saved"
+    assert to_plain(tapped.edit.text).startswith("You deleted your data with /forget")
+    assert ratings.count_user_ratings(catalog_db, ANN.user_id) == 0
+
+
 def test_a_forged_forget_tap_in_a_group_deletes_nothing(conversation: Conversation, catalog_db):
     """/forget answers only in private chats, so its "Yes, delete everything" button can only
     reach a group forged: it must not delete without the confirmation."""
