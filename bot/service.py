@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
-from bot.files.history_import import CatalogMatcher
+from bot.files.history_matching import CatalogMatcher
 from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie

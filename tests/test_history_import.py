@@ -14,7 +14,7 @@ from bot.commands.conversation import Chat, Conversation, Sender
 from bot.console import ConsoleChat
 from bot.files import history_import
 from bot.files.history_export import render
-from bot.files.history_import import CatalogMatcher, Match, TitleFound
+from bot.files.history_matching import CatalogMatcher, Match, TitleFound
 from bot.service import MovieService
 from bot.ui.replies import Document, Outcome
 from devtools.app import messages, run_bot

@@ -6,7 +6,7 @@ text that says why it could not be drawn.
 
 from __future__ import annotations
 
-from bot.files import charts
+from bot.files import charts, drawing
 from bot.service import MovieService
 from bot.ui import i18n
 from bot.ui.i18n import _
@@ -29,7 +29,11 @@ def gather(service: MovieService, picture: Picture) -> object:
 
 def draw(picture: Picture, data: object) -> bytes:
     """The PNG for `data` (from `gather`); pure drawing, safe off the event loop."""
-    drawers = {"taste": charts.taste_chart, "map": charts.movie_map, "group": charts.group_chart}
+    drawers = {
+        "taste": drawing.taste_chart,
+        "map": drawing.movie_map,
+        "group": drawing.group_chart,
+    }
     with i18n.speaking(picture.language):
         return drawers[picture.kind](data)
 

@@ -72,17 +72,15 @@ from bot.files.history_import import MAX_FILE_BYTES
 from bot.service import MovieService
 from bot.telegram import membership, metrics
 from bot.telegram.delivery import (
-    PARSE_MODE,
     BotRuntime,
     admit,
     answer,
     prune_journal,
     requeue_unfinished,
-    show_typing,
-    thread_of,
 )
 from bot.telegram.http_request import AiohttpRequest
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
+from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
 from bot.telegram.webhook import WebhookUpdater
 from bot.ui import i18n
 from bot.ui.i18n import N_, _

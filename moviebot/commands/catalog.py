@@ -82,7 +82,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_import_ratings(args: argparse.Namespace) -> int:
-    from bot.files import history_import
+    from bot.files import history_import, history_matching
     from storage import imports
     from storage.users import save_user
 
@@ -97,7 +97,7 @@ def cmd_import_ratings(args: argparse.Namespace) -> int:
         rows = history_import.read_file(path.read_bytes(), path.name)
     except history_import.BadFile as error:
         raise CommandError(str(error)) from None
-    matcher = history_import.CatalogMatcher(db)
+    matcher = history_matching.CatalogMatcher(db)
     save_user(db, args.user)
     plan = history_import.plan_import(rows, matcher, history_import.current_history(db, args.user))
     lines = history_import.preview_lines(plan, matcher.labels)
