@@ -1,4 +1,4 @@
-"""Getting going: /start and its onboarding cards, /cancel, and "None of these"."""
+"""Getting going: /start and its onboarding cards, /about, /cancel, and "None of these"."""
 
 from __future__ import annotations
 
@@ -67,6 +67,28 @@ def _join_by_invite(ctx: Context, payload: str) -> str | None:
     if chats.join_pool(ctx.db, chat_id, ctx.user_id):
         return _("You joined the group's movie pool: your ratings here shape its picks.")
     return _("You're already in that group's movie pool.")
+
+
+# IMDb's terms ask for this line, word for word, wherever its data is shown: not translated.
+IMDB_ATTRIBUTION = "Information courtesy of IMDb (https://www.imdb.com). Used with permission."
+
+
+@router.command(
+    "about",
+    Where.BOTH,
+    rank=205,
+    menu=N_("What I am and where my movies come from"),
+    menus=Where.PRIVATE,
+    help=N_("/about - what I am and where my movie data comes from"),
+)
+def about(ctx: Context, args: str) -> Outcome:
+    """Say what the bot is and where its catalog comes from."""
+    what = _(
+        "I'm moviebot: I learn your taste from your ratings and recommend what to watch next.\n"
+        "My catalog is the MovieLens dataset by GroupLens (grouplens.org); when it is updated, "
+        "new films and their facts come from IMDb's datasets."
+    )
+    return Outcome.say(f"{what}\n{IMDB_ATTRIBUTION}")
 
 
 @router.command(
