@@ -268,6 +268,7 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /settings - genres never to recommend, popular picks or hidden gems, language
 /forget - delete everything I know about you
 /cancel - drop the current question
+/about - what I am and where my movie data comes from
 In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
 for everyone who joined, /movienight to vote on the pool's top picks."""
 
@@ -810,3 +811,14 @@ def test_reasons_name_only_movies_the_user_liked(ann: Talk, conversation) -> Non
     ann.say("/rate finding nemo 10")
     reasons = re.findall(r"because you rated (.+?) (\d+)$", ann.text("/recommend 20"), re.M)
     assert reasons and all(score == "10" for _, score in reasons), reasons
+
+
+@EVERY_LANGUAGE
+def test_about_credits_movielens_and_imdb(conversation: Conversation, language) -> None:
+    ann = Talk(conversation, speaking(ANN, language), PRIVATE)
+    text = ann.text("/about")
+    assert "GroupLens" in text and "MovieLens" in text
+    assert text.endswith(
+        "Information courtesy of IMDb (https://www.imdb.com). Used with permission."
+    )
+    assert "/about" in ann.text("/help")

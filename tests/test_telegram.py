@@ -68,6 +68,7 @@ PRIVATE_MENU = [
     ("settings", "Genres to skip, how adventurous"),
     ("forget", "Delete everything I know about you"),
     ("cancel", "Drop the current question"),
+    ("about", "What I am and where my movies come from"),
     ("help", "What I can do"),
 ]
 GROUP_MENU = [
