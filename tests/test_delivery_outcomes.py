@@ -14,7 +14,7 @@ import pytest
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.telegram import delivery
+from bot.telegram import delivery, sending
 from bot.telegram.app import SORRY
 from devtools.app import messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
@@ -62,7 +62,7 @@ def test_an_error_of_ours_while_sending_is_apologised_for_once_and_closed(
     def broken_draw(picture, data):
         raise ValueError("Unknown symbol: \\x^")
 
-    monkeypatch.setattr(delivery.pictures, "draw", broken_draw)
+    monkeypatch.setattr(sending.pictures, "draw", broken_draw)
 
     async def scenario(app: Application) -> None:
         for title in ("toy story", "finding nemo", "up"):

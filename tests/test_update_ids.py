@@ -126,7 +126,7 @@ def test_whatever_a_message_holds_the_journal_keeps_it_exactly_or_none_of_it(
     service, settings, text: str, update_id: int
 ) -> None:
     service.db.execute("DELETE FROM updates")
-    runtime = BotRuntime(service, Conversation(service), settings)
+    runtime = BotRuntime(service, Conversation(service))
     update = Update.de_json(
         {
             "update_id": update_id,
