@@ -26,14 +26,14 @@ from telegram.request import BaseRequest, HTTPXRequest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.http_request import AiohttpRequest  # noqa: E402
+from bot.telegram.http_request import AiohttpRequest  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 CHAT = 42
 IN_FLIGHT = 8
 TRANSPORTS = {
     "httpx (PTB default)": lambda: HTTPXRequest(connection_pool_size=64),
-    "aiohttp (bot/http_request.py)": lambda: AiohttpRequest(connection_pool_size=64),
+    "aiohttp (bot/telegram/http_request.py)": lambda: AiohttpRequest(connection_pool_size=64),
 }
 
 

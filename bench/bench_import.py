@@ -1,6 +1,6 @@
 """Import a 5,000-row export end to end through the bot: send the file, see the preview, tap.
 
-What it measures: the real python-telegram-bot stack of `moviebot run` (bot.telegram_app, in
+What it measures: the real python-telegram-bot stack of `moviebot run` (bot.telegram.app, in
 this process) against FakeTelegram on loopback, on a fresh copy of the bundled catalog with a
 model fitted on it. A simulated user sends an export as a document; the bot fetches it
 (getFile + the /file download route), reads and matches it, and sends the preview; the user
@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.service import MovieService  # noqa: E402
-from bot.telegram_app import BotSettings, build_application  # noqa: E402
+from bot.telegram.app import BotSettings, build_application  # noqa: E402
 from devtools.app import messages  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
 from devtools.history_files import (  # noqa: E402

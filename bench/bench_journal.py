@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.delivery import PRUNE_CHUNK  # noqa: E402
+from bot.telegram.delivery import PRUNE_CHUNK  # noqa: E402
 from storage import journal  # noqa: E402
 from storage.db import connect  # noqa: E402
 

@@ -1,7 +1,7 @@
 """What `moviebot run --metrics` adds per update and per scrape, measured in this process.
 
-The hooks one update goes through (bot/metrics.py: received by kind, handling time, the fetch
-time) and one scrape of /metrics's text (every collector, the database figures read on their
+The hooks one update goes through (bot/telegram/metrics.py: received by kind, handling time, the
+fetch time) and one scrape of /metrics's text (every collector, the database figures read on their
 own read-only connection, on the bundled catalog's 100,836 ratings with a 10,000-update
 journal). These costs do not depend on how loaded the machine is the way an A/B load test
 does; divide by the bot's CPU per update (`load_bot.py --metrics`, its "off" rows) for a share.

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.load_bot import BotProcess, popular_labels, prepare_database, wait_until_polling  # noqa: E402
-from bot.ptb_classes import SLOW_DOWN  # noqa: E402
+from bot.telegram.ptb_classes import SLOW_DOWN  # noqa: E402
 from devtools.disk import disk_full  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
 

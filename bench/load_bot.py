@@ -76,7 +76,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.telegram_app import CONCURRENT_CHATS  # noqa: E402
+from bot.telegram.app import CONCURRENT_CHATS  # noqa: E402
 from devtools.bot_process import start_bot  # noqa: E402
 from devtools.catalog import popular_titles  # noqa: E402
 from devtools.fake_telegram.server import Call, FakeTelegram  # noqa: E402

@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot import charts, history_export, history_import, i18n, pictures
-from bot.conversation import Chat, Conversation, Sender
-from bot.html import to_plain
-from bot.i18n import N_, _
-from bot.replies import Button, Outcome, Reply
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.files import charts, history_export, history_import, pictures
+from bot.ui import i18n
+from bot.ui.html import to_plain
+from bot.ui.i18n import N_, _
+from bot.ui.replies import Button, Outcome, Reply
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
-from bot.history_import import CatalogMatcher
+from bot.files.history_matching import CatalogMatcher
 from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
@@ -62,8 +62,9 @@ class MovieService:
         self._franchises: dict[int, str] | None = None
         self._history_matcher: CatalogMatcher | None = None
         self._missing: set[int] | None = None
+        self._genres: tuple[str, ...] | None = None
         # Set when the model knows movies the database lacks; the refit job then refits even
-        # if no rating changed (bot/telegram_app.refit_now), and a new model clears it.
+        # if no rating changed (bot/telegram/app.py's refit_now), and a new model clears it.
         self.refit_wanted = False
 
     @property
@@ -101,6 +102,13 @@ class MovieService:
         if self._titles is None:
             self._titles = TitleIndex.from_db(self.db)
         return self._titles
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """Every genre name in the catalog, sorted (read once, like `titles`)."""
+        if self._genres is None:
+            self._genres = tuple(movies.all_genres(self.db))
+        return self._genres
 
     @property
     def history_matcher(self) -> CatalogMatcher:

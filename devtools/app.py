@@ -1,6 +1,6 @@
 """moviebot's own python-telegram-bot Application against a FakeTelegram, in one process.
 
-``run_bot`` builds the bot's application (``bot.telegram_app.build_application``) and runs it
+``run_bot`` builds the bot's application (``bot.telegram.app.build_application``) and runs it
 the way ``run_polling`` does, then a scenario; ``messages`` waits for what the bot sent::
 
     async def scenario(app):
@@ -22,7 +22,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.service import MovieService
-from bot.telegram_app import ALLOWED_UPDATES, BotSettings, build_application
+from bot.telegram.app import ALLOWED_UPDATES, BotSettings, build_application
 from devtools import PATIENCE
 from devtools.fake_telegram.server import FakeTelegram
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from devtools.paths import shared_split
 from recommender import Model
-from recommender.evaluate import load_movielens_ratings
+from recommender.movielens_files import load_movielens_ratings
 
 
 def _scores(top: list[int], relevant: set[int]) -> tuple[float, float]:

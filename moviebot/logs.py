@@ -3,11 +3,11 @@
 No timestamps in the text form: journald and docker add their own. The JSON form is for log
 shippers (Loki, Elasticsearch, CloudWatch ...) and carries its own time::
 
-    {"time": "2026-12-01T23:59:06.123Z", "level": "INFO", "logger": "bot.telegram_app",
+    {"time": "2026-12-01T23:59:06.123Z", "level": "INFO", "logger": "bot.telegram.app",
      "message": "refitted model swapped in (100836 ratings)"}
 
-plus "traceback" when the record has one. The token redaction (bot/redact.py) is a filter on
-the handler, so it has run on the message and the traceback before either formatter sees them.
+plus "traceback" when the record has one. The token redaction (bot/telegram/redact.py) is a filter
+on the handler, so it has run on the message and the traceback before either formatter sees them.
 """
 
 from __future__ import annotations

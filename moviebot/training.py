@@ -23,7 +23,7 @@ import numpy as np
 from sqlite_utils import Database
 from threadpoolctl import threadpool_limits
 
-from bot.redact import redact
+from bot.telegram.redact import redact
 from recommender import Model, ModelConfig, Ratings
 from recommender.content import MovieContent
 from recommender.errors import ModelFileError
@@ -231,7 +231,7 @@ class RefitProcess:
     rename), so a kill leaves the old model file or the new one, never half of one; the fit it
     recorded as running is marked interrupted by `clean_leftovers` at the next start.
 
-    Called in a worker thread (bot/telegram_app.refit_now): waits for the child, then loads
+    Called in a worker thread (bot/telegram/app.py's Refitter): waits for the child, then loads
     the model it saved; None when nothing changed or the refit was abandoned. The child also
     exits when this process dies (its stdin closes).
     """

@@ -42,7 +42,10 @@ from recommender.ranking import RankingStage, like_probability
 
 if TYPE_CHECKING:
     from recommender.config import ModelConfig
-    from recommender.model import Model
+
+    # A fitted recommender.Model: named by its base class, since recommender.model imports
+    # this module (no import cycle, type-only ones included: tests/test_layout.py).
+    from recommender.rating_model import RatingModel as Model
 
 M = TypeVar("M", bound="Model")
 

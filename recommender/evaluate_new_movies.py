@@ -253,7 +253,7 @@ def validation_grid() -> list[ContentSettings]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from recommender.evaluate import load_movielens_catalog, load_movielens_ratings
+    from recommender.movielens_files import load_movielens_catalog, load_movielens_ratings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", default=SPLIT, help="folder with train.csv and test.csv")

@@ -24,8 +24,8 @@ import numpy as np
 
 from recommender.config import ModelConfig
 from recommender.errors import RecommenderError
-from recommender.evaluate import load_movielens_ratings
 from recommender.model import Model, UserProfile
+from recommender.movielens_files import load_movielens_ratings
 from recommender.ratings import Ratings
 
 VALIDATION_FRACTION = 0.1

@@ -22,8 +22,8 @@ import numpy as np
 
 from recommender.config import ModelConfig
 from recommender.diversity import franchise_keys
-from recommender.evaluate import CatalogMovie, load_movielens_catalog
 from recommender.model import Model
+from recommender.movielens_files import CatalogMovie, load_movielens_catalog
 from recommender.onboarding import (
     adaptive_next,
     diverse_popular,
@@ -139,7 +139,7 @@ def onboarding_scores(
 
 def main(train_path: Path, movies_path: Path | None) -> None:
     """Print every step's table (see the module docstring)."""
-    from recommender.evaluate import load_movielens_ratings
+    from recommender.movielens_files import load_movielens_ratings
 
     train = load_movielens_ratings(train_path)
     fit, val = split_ratings(train)

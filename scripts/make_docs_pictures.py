@@ -18,7 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.charts import map_data, movie_map, taste_chart, taste_data  # noqa: E402
+from bot.files.charts import map_data, taste_data  # noqa: E402
+from bot.files.drawing import movie_map, taste_chart  # noqa: E402
 from bot.service import MovieService  # noqa: E402
 from moviebot.paths import bundled_dataset  # noqa: E402
 from moviebot.training import train  # noqa: E402

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from storage.db import utc_now
 from storage.errors import InvalidArgument
+from storage.ratings import Existing, store_scores
 from storage.users import require_user
 from storage.validate import check_id
 
@@ -107,26 +108,10 @@ def apply_import(
         require_user(db, user_id)
         before = _counts(db, user_id)
         conn = db.conn
-        conn.executemany(
-            "INSERT OR IGNORE INTO ratings (user_id, movie_id, rating, created_at, updated_at) "
-            "SELECT ?, id, ?, ?, ? FROM movies WHERE id = ?",
-            [(user_id, score, now, now, movie_id) for movie_id, score in new.items()],
-        )
-        rated_before = db.execute(
-            "SELECT count(*) FROM ratings WHERE user_id = ? AND updated_at = ?", [user_id, now]
-        ).fetchone()[0]
-        conn.executemany(
-            "UPDATE ratings SET rating = ?, updated_at = ? "
-            "WHERE user_id = ? AND movie_id = ? AND rating != ?",
-            [(score, now, user_id, movie_id, score) for movie_id, score in replace.items()],
-        )
-        touched = list(new) + list(replace)
-        for table in ("watchlist", "hidden_movies"):
-            conn.executemany(
-                f"DELETE FROM {table} WHERE user_id = ? AND movie_id = ?",
-                [(user_id, movie_id) for movie_id in touched],
-            )
-        rated = set(touched)
+        # The scores go through the one door every rating takes (storage/ratings.py).
+        added = store_scores(db, user_id, new, Existing.KEEP)
+        changed = store_scores(db, user_id, replace, Existing.REPLACE_CHANGED)
+        rated = set(new) | set(replace)
         conn.executemany(
             "INSERT OR IGNORE INTO watchlist (user_id, movie_id, added_at) "
             "SELECT ?, id, ? FROM movies WHERE id = ? "
@@ -140,12 +125,9 @@ def apply_import(
             [(user_id, now, m, user_id, m) for m in seen if m not in rated],
         )
         after = _counts(db, user_id)
-        changed = db.execute(
-            "SELECT count(*) FROM ratings WHERE user_id = ? AND updated_at = ?", [user_id, now]
-        ).fetchone()[0]
     return Applied(
         rated=after[0] - before[0],
-        replaced=changed - rated_before,
+        replaced=sum(1 for c in [*added, *changed] if c.previous is not None),
         saved=after[1] - before[1],
         seen=after[2] - before[2],
     )

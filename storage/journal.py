@@ -39,7 +39,7 @@ class JournalEntry:
 # longer than that, so a redelivered update is still recognised and answered once.
 DONE_RETENTION = timedelta(hours=48)
 # A delivery that keeps failing is abandoned after this many attempts (kept, not done); with
-# the bot's back-off (bot/delivery.py) that is about two minutes of Telegram failing.
+# the bot's back-off (bot/telegram/delivery.py) that is about two minutes of Telegram failing.
 MAX_ATTEMPTS = 8
 # What a done update's payload is replaced with.
 _CLEARED = "{}"

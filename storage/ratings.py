@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 from sqlite_utils import Database
@@ -23,34 +24,65 @@ class RatingChange:
     previous: int | None
 
 
-def set_rating(db: Database, user_id: int, movie_id: int, rating: int) -> RatingChange:
-    """Store `rating` for the user and movie (replacing an earlier one) durably."""
+class Existing(Enum):
+    """What storing a score does when the user already rated the movie."""
+
+    REPLACE = "replace"  # typed or tapped: the new score wins and becomes the latest (/undo's)
+    KEEP = "keep"  # imported as new: the user's own score stays
+    # Imported to replace: a different score wins; the same one keeps its time, so importing
+    # a file twice changes nothing.
+    REPLACE_CHANGED = "replace_changed"
+
+
+def store_scores(
+    db: Database, user_id: int, scores: Mapping[int, int], existing: Existing = Existing.REPLACE
+) -> list[RatingChange]:
+    """What storing a rating means, typed, tapped or imported alike: each score is 1-10 for a
+    movie of the catalog and a known user; the rating is written (or not, per `existing`);
+    a rated movie leaves the user's hidden movies and watchlist. One transaction, durable when
+    it returns; the ratings written (a kept score is not one)."""
     check_id(user_id, "user id")
-    check_id(movie_id, "movie id")
-    check_rating(rating)
+    for movie_id, rating in scores.items():
+        check_id(movie_id, "movie id")
+        check_rating(rating)
+    now = utc_now()
+    changes = []
     with db.atomic():
         require_user(db, user_id)
-        require_movie(db, movie_id)
-        row = db.execute(
-            "SELECT rating FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
-        ).fetchone()
-        now = utc_now()
-        db.execute(
-            """
-            INSERT INTO ratings (user_id, movie_id, rating, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (user_id, movie_id) DO UPDATE SET
-                rating = excluded.rating, updated_at = excluded.updated_at
-            """,
-            [user_id, movie_id, rating, now, now],
-        )
-        # A rated movie is no longer something the user asked to hide.
-        db.execute(
-            "DELETE FROM hidden_movies WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
-        )
-        # ...and, watched now, no longer one saved for later.
-        db.execute("DELETE FROM watchlist WHERE user_id = ? AND movie_id = ?", [user_id, movie_id])
-    return RatingChange(movie_id, rating, row[0] if row else None)
+        for movie_id, rating in scores.items():
+            require_movie(db, movie_id)
+            row = db.execute(
+                "SELECT rating FROM ratings WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
+            ).fetchone()
+            previous = row[0] if row else None
+            if previous is not None and (
+                existing is Existing.KEEP
+                or (existing is Existing.REPLACE_CHANGED and previous == rating)
+            ):
+                continue
+            db.execute(
+                """
+                INSERT INTO ratings (user_id, movie_id, rating, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (user_id, movie_id) DO UPDATE SET
+                    rating = excluded.rating, updated_at = excluded.updated_at
+                """,
+                [user_id, movie_id, rating, now, now],
+            )
+            changes.append(RatingChange(movie_id, rating, previous))
+        # A rated movie is no longer something the user asked to hide, nor (watched now) one
+        # saved for later.
+        for table in ("hidden_movies", "watchlist"):
+            db.conn.executemany(
+                f"DELETE FROM {table} WHERE user_id = ? AND movie_id = ?",
+                [(user_id, movie_id) for movie_id in scores],
+            )
+    return changes
+
+
+def set_rating(db: Database, user_id: int, movie_id: int, rating: int) -> RatingChange:
+    """Store `rating` for the user and movie (replacing an earlier one) durably."""
+    return store_scores(db, user_id, {movie_id: rating})[0]
 
 
 def delete_rating(db: Database, user_id: int, movie_id: int) -> bool:
@@ -133,26 +165,6 @@ def user_ratings_and_times(db: Database, user_id: int) -> tuple[dict[int, int], 
 def count_user_ratings(db: Database, user_id: int) -> int:
     check_id(user_id, "user id")
     return db.execute("SELECT count(*) FROM ratings WHERE user_id = ?", [user_id]).fetchone()[0]
-
-
-def user_ratings_page(
-    db: Database, user_id: int, *, offset: int = 0, limit: int = 10
-) -> list[tuple[Movie, int]]:
-    """One page of the user's ratings, most recently changed first."""
-    check_id(user_id, "user id")
-    check_id(offset, "offset")
-    check_id(limit, "limit")
-    rows = db.execute(
-        """
-        SELECT m.id, m.title, m.year, m.genres, m.imdb_id, m.tmdb_id, r.rating
-        FROM ratings r JOIN movies m ON m.id = r.movie_id
-        WHERE r.user_id = ?
-        ORDER BY r.updated_at DESC, m.title
-        LIMIT ? OFFSET ?
-        """,
-        [user_id, max(limit, 0), max(offset, 0)],
-    ).fetchall()
-    return [(_movie(row[:6]), row[6]) for row in rows]
 
 
 def count_ratings(db: Database) -> int:

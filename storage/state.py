@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from storage.db import utc_now
 from storage.errors import InvalidArgument
-from storage.movies import Movie, _movie, require_movie
+from storage.movies import require_movie
 from storage.users import require_user
 from storage.validate import check_id
 
@@ -74,28 +74,3 @@ def unhide_movie(db: Database, user_id: int, movie_id: int) -> bool:
             "DELETE FROM hidden_movies WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
         )
     return cursor.rowcount > 0
-
-
-def count_hidden(db: Database, user_id: int) -> int:
-    check_id(user_id, "user id")
-    return db.execute("SELECT count(*) FROM hidden_movies WHERE user_id = ?", [user_id]).fetchone()[
-        0
-    ]
-
-
-def hidden_page(db: Database, user_id: int, *, offset: int = 0, limit: int = 10) -> list[Movie]:
-    """One page of the movies the user hid, most recently hidden first."""
-    check_id(user_id, "user id")
-    check_id(offset, "offset")
-    check_id(limit, "limit")
-    rows = db.execute(
-        """
-        SELECT m.id, m.title, m.year, m.genres, m.imdb_id, m.tmdb_id
-        FROM hidden_movies h JOIN movies m ON m.id = h.movie_id
-        WHERE h.user_id = ?
-        ORDER BY h.hidden_at DESC, m.title
-        LIMIT ? OFFSET ?
-        """,
-        [user_id, limit, offset],
-    ).fetchall()
-    return [_movie(row) for row in rows]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from storage.db import utc_now
-from storage.movies import Movie, _movie, require_movie
+from storage.movies import require_movie
 from storage.users import require_user
 from storage.validate import check_id
 
@@ -65,26 +65,6 @@ def watchlist_ids(db: Database, user_id: int) -> set[int]:
 def count_watchlist(db: Database, user_id: int) -> int:
     check_id(user_id, "user id")
     return db.execute("SELECT count(*) FROM watchlist WHERE user_id = ?", [user_id]).fetchone()[0]
-
-
-def watchlist_page(
-    db: Database, user_id: int, *, offset: int = 0, limit: int = 10
-) -> list[tuple[Movie, str]]:
-    """One page of the user's watchlist with when each was added, most recent first."""
-    check_id(user_id, "user id")
-    check_id(offset, "offset")
-    check_id(limit, "limit")
-    rows = db.execute(
-        """
-        SELECT m.id, m.title, m.year, m.genres, m.imdb_id, m.tmdb_id, w.added_at
-        FROM watchlist w JOIN movies m ON m.id = w.movie_id
-        WHERE w.user_id = ?
-        ORDER BY w.added_at DESC, m.title
-        LIMIT ? OFFSET ?
-        """,
-        [user_id, limit, offset],
-    ).fetchall()
-    return [(_movie(row[:6]), row[6]) for row in rows]
 
 
 def pool_watchlist(db: Database, user_ids: list[int]) -> dict[int, int]:

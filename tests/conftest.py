@@ -314,7 +314,7 @@ def service(catalog_db: Database, catalog_model, _catalog_titles, monkeypatch):
 @pytest.fixture
 def settings(fake_telegram, catalog_db_path: Path, catalog_model_path: Path):
     """Bot settings pointing at the loopback Bot API server and a private catalog copy."""
-    from bot.telegram_app import BotSettings
+    from bot.telegram.app import BotSettings
     from devtools.ptb import TEST_TOKEN
 
     return BotSettings(
@@ -332,7 +332,7 @@ def shared_fit():
     when the split is absent); fitted once for every test module that scores the split."""
     from devtools.paths import shared_split
     from recommender import Model
-    from recommender.evaluate import load_movielens_ratings
+    from recommender.movielens_files import load_movielens_ratings
 
     split = shared_split()
     if split is None:

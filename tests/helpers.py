@@ -17,10 +17,10 @@ from babel.messages.pofile import read_po
 from hypothesis import settings
 from sqlite_utils import Database
 
-from bot import i18n
-from bot.conversation import Chat, Conversation, Sender
-from bot.html import to_plain
-from bot.replies import Outcome
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.ui import i18n
+from bot.ui.html import to_plain
+from bot.ui.replies import Outcome
 from devtools import PATIENCE
 
 if TYPE_CHECKING:

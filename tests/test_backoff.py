@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.delivery import UNREADABLE
+from bot.telegram.delivery import UNREADABLE
 from devtools import PATIENCE
 from devtools.app import messages, run_bot
 from devtools.bot_process import start_bot
@@ -52,7 +52,7 @@ def test_a_quarantined_update_keeps_only_who_to_tell(
     and the chat to tell, none of what it said; the next run tells them once."""
 
     async def quarantine_only(app: Application) -> None:
-        rt = app.bot_data["runtime"]
+        rt = app.bot_data.runtime
         fake_telegram.send_text(ANN, "secret \udfff words", first_name="Ann")
         update = (await app.bot.get_updates(timeout=1))[0]
         rt.unreadable.clear()  # as if the process had stopped here
@@ -75,7 +75,7 @@ def run_bot_without_polling(fake_telegram, service, settings, scenario) -> None:
     """Build the bot and run `scenario` with its application, nothing polling meanwhile."""
     import asyncio
 
-    from bot.telegram_app import build_application
+    from bot.telegram.app import build_application
 
     async def main() -> None:
         application = build_application(settings, service)

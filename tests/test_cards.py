@@ -10,10 +10,10 @@ import urllib.request
 import pytest
 from telegram.ext import AIORateLimiter, Application
 
+from bot.commands.conversation import Conversation, Sender
 from bot.console import ConsoleChat
-from bot.conversation import Conversation, Sender
-from bot.html import esc, link, to_plain
-from bot.replies import Button, Outcome, Picture, Reply, outcome_from_json, outcome_to_json
+from bot.ui.html import esc, link, to_plain
+from bot.ui.replies import Button, Outcome, Picture, Reply, outcome_from_json, outcome_to_json
 from devtools.app import messages, run_bot
 from devtools.fake_telegram.html_entities import HtmlError, parse_html
 from devtools.fake_telegram.server import FakeTelegram

@@ -5,17 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot import charts
-from bot.charts import (
-    EmptyPool,
-    NoRatings,
-    group_chart,
-    group_data,
-    map_data,
-    movie_map,
-    taste_chart,
-    taste_data,
-)
+from bot.files import charts
+from bot.files.charts import EmptyPool, NoRatings, group_data, map_data, taste_data
+from bot.files.drawing import group_chart, movie_map, taste_chart
 from bot.service import MovieService
 from storage import chats, ratings, users
 from tests.helpers import png_size

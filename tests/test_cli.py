@@ -23,7 +23,7 @@ def test_init_creates_the_database_with_the_catalog(tmp_path: Path, capsys) -> N
     db = tmp_path / "sub" / "m.db"
     code, out, _ = run(capsys, "init", "--db", str(db))
     assert code == 0
-    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 7).\n"
+    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 8).\n"
     code, out, _ = run(capsys, "init", "--db", str(db), "--json")
     assert json.loads(out)["imported"]["ratings_added"] == 0
 
@@ -409,7 +409,8 @@ def test_version_prints_the_package_version(capsys) -> None:
 def run_settings(argv: list[str], environ: dict[str, str]):
     """The BotSettings `moviebot run ARGV` would run with `environ` (no token check, no
     network: the options are only parsed and resolved)."""
-    from moviebot.cli import bot_settings, build_parser, resolve_run_options
+    from moviebot.cli import build_parser
+    from moviebot.commands.running import bot_settings, resolve_run_options
 
     args = resolve_run_options(build_parser().parse_args(["run", *argv]), environ)
     return args, bot_settings(args, "123:abc")

@@ -15,8 +15,8 @@ from bot.service import MovieService
 from moviebot.training import train
 from recommender import Model, ModelConfig, ModelFileError, Ratings, RecommenderError
 from recommender.content import MovieContent, ridge_map
-from recommender.evaluate import CatalogMovie
 from recommender.evaluate_new_movies import format_new_movies, new_movie_figures
+from recommender.movielens_files import CatalogMovie
 from storage.db import connect
 from storage.movies import content_rows
 

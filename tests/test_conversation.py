@@ -8,23 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlite_utils import Database
 
-from bot import callbacks, conversation_state, i18n
-from bot.callbacks import Verb
-from bot.conversation import (
-    BACKUP_DAYS,
-    BAD_SCORE,
-    NO_RATINGS_FOR_PICTURE,
-    PERSONAL_BUTTON,
-    PRIVATE_ONLY,
-    SORRY_OLD_BUTTON,
-    Chat,
-    Conversation,
-    Sender,
-)
-from bot.html import to_plain
-from bot.parsing import parse_years
-from bot.replies import MAX_TEXT
+from bot.commands import state as conversation_state
+from bot.commands.common import NO_RATINGS_FOR_PICTURE, SORRY_OLD_BUTTON
+from bot.commands.conversation import PERSONAL_BUTTON, PRIVATE_ONLY, Chat, Conversation, Sender
+from bot.commands.features import picks
+from bot.commands.features.account import BACKUP_DAYS
+from bot.commands.features.rating import BAD_SCORE
+from bot.commands.parsing import parse_years
+from bot.commands.router import Context
 from bot.service import ONBOARDING_SIZE, MovieService
+from bot.ui import callbacks, i18n
+from bot.ui.callbacks import Verb
+from bot.ui.html import to_plain
+from bot.ui.replies import MAX_TEXT
 from storage import chats, ratings, state
 from storage.movies import get_movie
 from storage.search import TitleIndex
@@ -205,6 +201,7 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /settings - genres never to recommend, popular picks or hidden gems, language
 /forget - delete everything I know about you
 /cancel - drop the current question
+/about - what I am and where my movie data comes from
 In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
 for everyone who joined, /movienight to vote on the pool's top picks."""
 
@@ -351,7 +348,11 @@ def test_similar_for_an_ambiguous_title_asks_then_answers(ann: Talk) -> None:
 
 def test_similar_for_an_obscure_movie_explains(ann: Talk, service: MovieService) -> None:
     counts = {m: service.rating_count(m) for m in (75395,)}  # Frozen (2010): 2 ratings
-    text = ann.conversation._similar_to(get_movie(service.db, 75395)).replies[0].text
+    text = (
+        picks.similar_to(Context(service, ANN, PRIVATE), get_movie(service.db, 75395))
+        .replies[0]
+        .text
+    )
     assert text.startswith("I don't know Frozen (2010) well enough")
     assert f"({counts[75395]} ratings)" in text
 
@@ -622,6 +623,18 @@ def test_group_keeps_ratings_private_and_ignores_chatter(
     assert similar.startswith(tr(language, "Movies like {title}:", title="Frozen (2013)"))
 
 
+def test_an_old_which_one_button_tapped_after_forget_saves_nothing(ann: Talk, catalog_db) -> None:
+    question = ann.say("/rate harold kumar 8").replies[0]
+    assert question.text == "Which one do you mean?"
+    pick = question.buttons[0][0].data  # "this one, 8/10", asked before the /forget
+    ann.say("/forget")
+    ann.tap(callbacks.encode(Verb.FORGET, 1))
+    tapped = ann.tap(pick)
+    assert tapped.toast == "Not saved"
+    assert to_plain(tapped.edit.text).startswith("You deleted your data with /forget")
+    assert ratings.count_user_ratings(catalog_db, ANN.user_id) == 0
+
+
 def test_a_forged_forget_tap_in_a_group_deletes_nothing(conversation: Conversation, catalog_db):
     """/forget answers only in private chats, so its "Yes, delete everything" button can only
     reach a group forged: it must not delete without the confirmation."""
@@ -731,3 +744,14 @@ def test_reasons_name_only_movies_the_user_liked(ann: Talk, conversation) -> Non
     ann.say("/rate finding nemo 10")
     reasons = re.findall(r"because you rated (.+?) (\d+)$", ann.text("/recommend 20"), re.M)
     assert reasons and all(score == "10" for _, score in reasons), reasons
+
+
+@EVERY_LANGUAGE
+def test_about_credits_movielens_and_imdb(conversation: Conversation, language) -> None:
+    ann = Talk(conversation, speaking(ANN, language), PRIVATE)
+    text = ann.text("/about")
+    assert "GroupLens" in text and "MovieLens" in text
+    assert text.endswith(
+        "Information courtesy of IMDb (https://www.imdb.com). Used with permission."
+    )
+    assert "/about" in ann.text("/help")

@@ -14,8 +14,8 @@ import pytest
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import delivery
-from bot.telegram_app import SORRY
+from bot.telegram import delivery, sending
+from bot.telegram.app import SORRY
 from devtools.app import messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
 from moviebot.cli import main
@@ -45,7 +45,7 @@ def test_a_user_who_blocked_the_bot_closes_the_update_without_retries(
         assert entry.attempts == 0
         await asyncio.sleep(1.5)  # no retry comes
 
-    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.delivery"):
         run_bot(fake_telegram, service, settings, scenario)
     sends = [c for c in fake_telegram.calls_of("sendMessage") if c.params["chat_id"] == ANN]
     assert len(sends) == 1 and sends[0].status == 403
@@ -62,7 +62,7 @@ def test_an_error_of_ours_while_sending_is_apologised_for_once_and_closed(
     def broken_draw(picture, data):
         raise ValueError("Unknown symbol: \\x^")
 
-    monkeypatch.setattr(delivery.pictures, "draw", broken_draw)
+    monkeypatch.setattr(sending.pictures, "draw", broken_draw)
 
     async def scenario(app: Application) -> None:
         for title in ("toy story", "finding nemo", "up"):
@@ -111,10 +111,10 @@ def test_a_delivery_that_keeps_failing_is_abandoned_said_so_and_counted_by_stats
         entry = journal.get_entry(catalog_db, update_id)
         assert entry.attempts == delivery.MAX_DELIVERY_ATTEMPTS and not entry.done
 
-    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.delivery"):
         run_bot(fake_telegram, service, settings, scenario)
     fake_telegram.violations.clear()  # the 502s were ours
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.delivery"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.delivery"]
     assert sum("will retry" in line for line in lines) == delivery.MAX_DELIVERY_ATTEMPTS - 1
     assert sum("abandoned" in line for line in lines) == 1
     assert "will retry" not in lines[-1] and "abandoned" in lines[-1]

@@ -30,7 +30,8 @@ from devtools.fake_telegram.webhook import free_port, post_update, take_update
 from devtools.paths import DEPLOY
 from devtools.ptb import TEST_TOKEN as TOKEN
 from devtools.systemd import env_file, expand, unit_service
-from moviebot.cli import build_parser, resolve_run_options
+from moviebot.cli import build_parser
+from moviebot.commands.running import resolve_run_options
 from moviebot.options import RUN_OPTIONS
 from storage import ratings
 from storage.db import connect

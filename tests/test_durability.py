@@ -18,10 +18,10 @@ from sqlite_utils import Database
 from telegram import Update
 from telegram.ext import Application
 
-from bot import callbacks
-from bot.callbacks import Verb
-from bot.ptb_classes import JournalingQueue
-from bot.telegram_app import CONCURRENT_CHATS, build_application
+from bot.telegram.app import CONCURRENT_CHATS, build_application
+from bot.telegram.ptb_classes import JournalingQueue
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools import PATIENCE
 from devtools.app import buttons, messages, run_bot
 from devtools.bot_process import start_bot
@@ -284,10 +284,10 @@ def _entry_done(db: Database, update_id: int | None) -> bool:
 def test_a_failing_answer_in_a_group_commit_is_rolled_back_alone(
     service, settings, catalog_db: Database
 ) -> None:
-    from bot.conversation import Chat, Sender
-    from bot.telegram_app import build_application
+    from bot.commands.conversation import Chat, Sender
+    from bot.telegram.app import build_application
 
-    runtime = build_application(settings, service).bot_data["runtime"]
+    runtime = build_application(settings, service).bot_data.runtime
     conversation = runtime.conversation
 
     def rate(user: int, text: str):
@@ -323,7 +323,7 @@ def test_a_webhook_update_is_journaled_before_its_post_is_answered(
 
     async def main() -> None:
         application = build_application(hook, service)
-        rt = application.bot_data["runtime"]
+        rt = application.bot_data.runtime
         async with application:
             await application.post_init(application)
             await application.updater.start_webhook(

@@ -9,10 +9,11 @@ import threading
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks, delivery, ptb_classes
-from bot.callbacks import Verb
-from bot.ptb_classes import SLOW_DOWN
-from bot.telegram_app import CONCURRENT_CHATS
+from bot.telegram import delivery, ptb_classes
+from bot.telegram.app import CONCURRENT_CHATS
+from bot.telegram.ptb_classes import SLOW_DOWN
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools import PATIENCE
 from devtools.app import buttons, messages, run_bot
 from devtools.catalog import FROZEN, TED
@@ -74,7 +75,7 @@ def test_taps_waiting_in_a_flood_are_answered_before_their_turn(
         question = (await messages(fake_telegram, ANN, 1))[0]
         # Hold the database thread while the taps arrive, so they all find the question.
         release = threading.Event()
-        app.bot_data["runtime"].db_thread.submit(release.wait, 30)
+        app.bot_data.runtime.db_thread.submit(release.wait, 30)
         for _ in range(60):
             taps.append(fake_telegram.tap(ANN, question, callbacks.encode(Verb.RATE, FROZEN, 9)))
         release.set()

@@ -9,9 +9,9 @@ import time
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks
-from bot.callbacks import Verb
-from bot.conversation import DATA_DELETED
+from bot.commands.common import DATA_DELETED
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools.app import buttons, messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram

@@ -10,13 +10,13 @@ import random
 import pytest
 from sqlite_utils import Database
 
-from bot import history_import
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.console import ConsoleChat
-from bot.conversation import Chat, Conversation, Sender
-from bot.history_export import render
-from bot.history_import import CatalogMatcher, Match, TitleFound
-from bot.replies import Document, Outcome
+from bot.files import history_import
+from bot.files.history_export import render
+from bot.files.history_matching import CatalogMatcher, Match, TitleFound
 from bot.service import MovieService
+from bot.ui.replies import Document, Outcome
 from devtools.app import messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.history_files import (
@@ -388,7 +388,7 @@ def test_a_file_over_telegrams_download_cap_is_refused_before_getfile(
 
 
 def test_a_document_reply_survives_the_journal(conversation: Conversation) -> None:
-    from bot.replies import outcome_from_json, outcome_to_json
+    from bot.ui.replies import outcome_from_json, outcome_to_json
 
     conversation.on_text(ANN, PRIVATE, "/rate Ted 8")
     outcome = conversation.on_text(ANN, PRIVATE, "/export")

@@ -15,7 +15,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from bot.http_request import AiohttpRequest
+from bot.telegram.http_request import AiohttpRequest
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.fake_telegram.webhook import free_port
 from devtools.ptb import TEST_TOKEN

@@ -16,13 +16,14 @@ from babel.messages.pofile import read_po
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks, i18n, pictures
-from bot.callbacks import Verb
-from bot.charts import NoRatings
-from bot.conversation import Chat, Conversation, Sender
-from bot.html import to_plain
-from bot.i18n import ngettext
-from bot.replies import outcome_from_json, outcome_to_json
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.files import pictures
+from bot.files.charts import NoRatings
+from bot.ui import callbacks, i18n
+from bot.ui.callbacks import Verb
+from bot.ui.html import to_plain
+from bot.ui.i18n import ngettext
+from bot.ui.replies import outcome_from_json, outcome_to_json
 from devtools.app import buttons, messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
 from storage import ratings, users
@@ -318,7 +319,7 @@ def english_literals(node: ast.AST) -> list[str]:
 
 
 def untranslated_in(path: Path) -> list[str]:
-    """Literals shown to users without going through bot/i18n.py in one module: the text of
+    """Literals shown to users without going through bot/ui/i18n.py in one module: the text of
     Outcome.say, Reply, Button, BadFile and of the shown keywords, and module constants of
     several words."""
     tree = ast.parse(path.read_text())

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.html import to_plain
-from bot.inline import MAX_MESSAGE_TEXT, MAX_PAGE_SIZE, PAGE_SIZE, inline_answers
+from bot.commands.features.inline import MAX_MESSAGE_TEXT, MAX_PAGE_SIZE, PAGE_SIZE, inline_answers
 from bot.service import MovieService
+from bot.ui.html import to_plain
 from storage import ratings, users
 from tests.helpers import examples
 

@@ -30,7 +30,7 @@ GROUP = -100777
 
 async def done(app: Application, update_id: int, timeout: float = 10) -> journal.JournalEntry:
     """The update's journal entry once it is done, read in the bot's database thread."""
-    rt = app.bot_data["runtime"]
+    rt = app.bot_data.runtime
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         entry = await rt.run(journal.get_entry, rt.db, update_id)
@@ -46,7 +46,7 @@ def join(server: FakeTelegram, *people: tuple[int, str]) -> None:
 
 
 def pool(app: Application) -> list[int]:
-    rt = app.bot_data["runtime"]
+    rt = app.bot_data.runtime
     return [user_id for user_id, _ in chats.pool_members(rt.db, GROUP)]
 
 

@@ -8,10 +8,10 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
-from bot.conversation import Chat, Conversation, Sender
-from bot.html import to_plain
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.service import MovieService
-from bot.telegram_app import refit_now
+from bot.telegram.app import Refitter
+from bot.ui.html import to_plain
 from moviebot.training import refit_if_changed, train
 from recommender import Model
 from storage import chats, ratings, users
@@ -82,14 +82,9 @@ def test_the_refit_job_passes_force_when_the_service_asks(tmp_path: Path, tutori
     async def run(function, *args):
         return function(*args)
 
-    runtime = SimpleNamespace(
-        settings=SimpleNamespace(db_path="db", model_path="model", refit=refit),
-        refitting=asyncio.Lock(),
-        service=service,
-        run=run,
-    )
-    application = SimpleNamespace(bot_data={"runtime": runtime})
-    asyncio.run(refit_now(application))
+    refitter = Refitter(SimpleNamespace(db_path="db", model_path="model", refit=refit))
+    runtime = SimpleNamespace(service=service, run=run)
+    asyncio.run(refitter.refit(runtime))
     service.refit_wanted = True
-    asyncio.run(refit_now(application))
+    asyncio.run(refitter.refit(runtime))
     assert calls == [{}, {"force": True}]

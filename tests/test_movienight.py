@@ -12,9 +12,9 @@ import urllib.request
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks
-from bot.callbacks import Verb
-from bot.conversation import Chat, Conversation, Sender
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools.app import messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram

@@ -1,13 +1,14 @@
 """Display names that are blank, invisible, controlling, TeX or huge: stored, shown and drawn
-safely (bot/names.py, bot/charts.py)."""
+safely (bot/ui/names.py, bot/files/drawing.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.charts import GroupData, group_chart, group_data
-from bot.conversation import Chat, Conversation, Sender
-from bot.names import MAX_NAME, clean_name, first_name
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.files.charts import GroupData, group_data
+from bot.files.drawing import group_chart
+from bot.ui.names import MAX_NAME, clean_name, first_name
 from storage import chats, ratings, users
 from tests.helpers import png_size
 

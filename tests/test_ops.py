@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.redact import RedactFilter, forget_secrets, register_secret
+from bot.telegram.redact import RedactFilter, forget_secrets, register_secret
 from devtools import PATIENCE
 from devtools.bot_process import start_bot
 from devtools.catalog import TED

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
-from bot.conversation import Chat, Conversation, Sender
-from bot.replies import MAX_TEXT, Outcome
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.ui.replies import MAX_TEXT, Outcome
 from tests.helpers import examples
 
 COMMANDS = [

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot import callbacks
-from bot.callbacks import Verb
-from bot.conversation import Conversation
-from bot.html import to_plain
+from bot.commands.conversation import Conversation
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
+from bot.ui.html import to_plain
 from devtools.title_calibration import load_labelled
 from storage import ratings
 from tests.helpers import ANN, PRIVATE, Talk, button_data, snapshot

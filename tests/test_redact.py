@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.redact import PLACEHOLDER, RedactFilter, forget_secrets, redact, register_secret
+from bot.telegram.redact import PLACEHOLDER, RedactFilter, forget_secrets, redact, register_secret
 from devtools import PATIENCE
 from devtools.bot_process import start_bot
 from devtools.fake_telegram.server import FakeTelegram
@@ -103,7 +103,7 @@ def test_log_filter_redacts_message_args_and_traceback():
 
 def test_an_uncaught_exception_is_printed_without_the_token():
     script = (
-        "from bot.redact import install_excepthook, register_secret\n"
+        "from bot.telegram.redact import install_excepthook, register_secret\n"
         f"register_secret({TOKEN!r})\n"
         "install_excepthook()\n"
         f"raise RuntimeError('GET https://api.telegram.org/bot{TOKEN}/getMe failed')\n"
@@ -161,8 +161,8 @@ def test_run_with_a_rejected_token_is_one_line_without_the_token(
 def test_a_delivery_error_is_stored_without_the_token() -> None:
     from telegram.error import NetworkError
 
-    from bot.delivery import stored_error
-    from bot.redact import register_secret
+    from bot.telegram.delivery import stored_error
+    from bot.telegram.redact import register_secret
 
     token = "987654:SECRET-delivery-token"
     register_secret(token)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from recommender import BadRatings, Model, ModelConfig, Ratings, RecommenderError
-from recommender.evaluate import evaluate, load_movielens_ratings
+from recommender.evaluate import evaluate
+from recommender.movielens_files import load_movielens_ratings
 from recommender.session import session_bias
 from recommender.synthetic import synthetic_ratings
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sqlite_utils import Database
 
-from bot import callbacks
-from bot.callbacks import Verb
-from bot.conversation import Chat, Conversation, Sender
-from bot.html import to_plain
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
+from bot.ui.html import to_plain
 from devtools.catalog import FROZEN, TED
 from storage import ratings, users
 from storage import settings as user_settings

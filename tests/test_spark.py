@@ -112,7 +112,7 @@ def test_a_cluster_master_needs_a_shared_workdir() -> None:
 
 @pytest.mark.skipif(shared_split() is None, reason="shared MovieLens split not present")
 def test_spark_rmse_is_within_001_of_the_local_engine(spark, tmp_path: Path) -> None:
-    from recommender.evaluate import load_movielens_ratings
+    from recommender.movielens_files import load_movielens_ratings
 
     split = shared_split()
     train = load_movielens_ratings(split / "train.csv")

@@ -8,8 +8,9 @@ from datetime import datetime
 import pytest
 from sqlite_utils import Database
 
-from storage import chats, fits, ratings, state, users
+from storage import chats, fits, lists, ratings, state, users
 from storage.errors import InvalidArgument, InvalidRating, UnknownMovie, UnknownUser
+from storage.lists import MovieList
 from storage.movies import get_movie, get_movies, movie_ids_where
 
 
@@ -65,10 +66,10 @@ def test_ratings_page_is_newest_first_with_movies(tutorial_db: Database) -> None
     users.save_user(tutorial_db, 5, "Cy")
     for movie, score in [(1, 7), (5, 8), (8, 3)]:
         ratings.set_rating(tutorial_db, 5, movie, score)
-    page = ratings.user_ratings_page(tutorial_db, 5, offset=0, limit=2)
+    page = lists.page(tutorial_db, 5, MovieList.RATINGS, offset=0, limit=2)
     assert len(page) == 2
     assert {movie.id for movie, _ in page} <= {1, 5, 8}
-    assert ratings.user_ratings_page(tutorial_db, 5, offset=2, limit=2)[0][0].id in {1, 5, 8}
+    assert lists.page(tutorial_db, 5, MovieList.RATINGS, offset=2, limit=2)[0][0].id in {1, 5, 8}
 
 
 @pytest.mark.parametrize("bad", [0, 11, -3, 7.5, "8", None, True, float("nan")])
@@ -105,7 +106,7 @@ def test_every_function_refuses_bad_ids_without_writing(tutorial_db: Database, b
         lambda: ratings.delete_rating(tutorial_db, bad_id, 1),
         lambda: ratings.get_rating(tutorial_db, 9, bad_id),
         lambda: ratings.user_ratings(tutorial_db, bad_id),
-        lambda: ratings.user_ratings_page(tutorial_db, bad_id),
+        lambda: lists.page(tutorial_db, bad_id, MovieList.RATINGS),
         lambda: chats.join_pool(tutorial_db, bad_id, 9),
         lambda: chats.join_pool(tutorial_db, -100, bad_id),
         lambda: chats.leave_pool(tutorial_db, bad_id, 9),

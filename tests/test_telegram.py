@@ -14,10 +14,10 @@ from pathlib import Path
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot import callbacks
-from bot.callbacks import Verb
 from bot.service import MovieService
-from bot.telegram_app import SORRY, refit_now
+from bot.telegram.app import SORRY, refit_now
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools import PATIENCE
 from devtools.app import buttons, messages, run_bot
 from devtools.bot_process import start_bot
@@ -49,6 +49,7 @@ PRIVATE_MENU = [
     ("settings", "Genres to skip, how adventurous"),
     ("forget", "Delete everything I know about you"),
     ("cancel", "Drop the current question"),
+    ("about", "What I am and where my movies come from"),
     ("help", "What I can do"),
 ]
 GROUP_MENU = [
@@ -278,7 +279,7 @@ def test_a_refit_changes_recommendations_and_a_failed_one_keeps_the_old_model(
         assert "Frozen (2010)" not in before
         # In the bot's database thread: the connection is the bot's, and it is in use.
         # Enough to be among the best-known movies, which a new user's list is chosen from.
-        await app.bot_data["runtime"].run(_community_loves, catalog_db, obscure, 400)
+        await app.bot_data.runtime.run(_community_loves, catalog_db, obscure, 400)
 
         old_model = service.model
         assert await refit_now(app) is False

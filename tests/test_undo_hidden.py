@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot import callbacks
-from bot.callbacks import Verb
-from bot.conversation import Conversation
+from bot.commands.conversation import Conversation
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
 from devtools.catalog import FROZEN, TED
 from storage import ratings, state, users
 from storage.db import utc_now
@@ -149,7 +149,7 @@ def test_undo_remove_and_unhide_through_telegram(fake_telegram, service, setting
         await until(lambda: "Frozen" not in fake_telegram.sent_messages(user)[4]["text"])
 
         # "Hide" is under /recommend; in the bot's database thread, as that button would.
-        await app.bot_data["runtime"].run(state.hide_movie, catalog_db, user, JAWS)
+        await app.bot_data.runtime.run(state.hide_movie, catalog_db, user, JAWS)
         fake_telegram.send_text(user, "/hidden", first_name="\u00a0")
         hidden = (await messages(fake_telegram, user, 6))[5]
         assert hidden["text"].splitlines() == ["Movies you hid (1-1 of 1):", "1. Jaws (1975)"]

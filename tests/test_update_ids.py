@@ -14,8 +14,8 @@ from sqlite_utils import Database
 from telegram import Update
 from telegram.ext import Application
 
-from bot.conversation import Conversation
-from bot.delivery import UNREADABLE_KEY, BotRuntime
+from bot.commands.conversation import Conversation
+from bot.telegram.delivery import UNREADABLE_KEY, BotRuntime
 from devtools.app import messages, run_bot
 from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
@@ -127,7 +127,7 @@ def test_whatever_a_message_holds_the_journal_keeps_it_exactly_or_none_of_it(
     service, settings, text: str, update_id: int
 ) -> None:
     service.db.execute("DELETE FROM updates")
-    runtime = BotRuntime(service, Conversation(service), settings)
+    runtime = BotRuntime(service, Conversation(service))
     update = Update.de_json(
         {
             "update_id": update_id,

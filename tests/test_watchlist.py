@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot import callbacks
-from bot.callbacks import Verb
-from bot.conversation import Chat, Conversation, Sender
-from bot.html import to_plain
-from bot.replies import Outcome
+from bot.commands.conversation import Chat, Conversation, Sender
 from bot.service import MovieService
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
+from bot.ui.html import to_plain
+from bot.ui.replies import Outcome
 from devtools.app import buttons, messages, run_bot
 from storage import chats, ratings, state, users, watchlist
 

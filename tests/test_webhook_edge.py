@@ -1,4 +1,5 @@
-"""Webhook mode's edge (bot/webhook.py): a request is judged by its headers, its body unread.
+"""Webhook mode's edge (bot/telegram/webhook.py): a request is judged by its headers, its body
+unread.
 
 The bot's real application serves its webhook on loopback; requests are written by hand on a
 raw socket, so a test can stop sending a body halfway and see whether the answer came anyway
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.telegram_app import ALLOWED_UPDATES, build_application
-from bot.webhook import MAX_BODY_BYTES
+from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.webhook import MAX_BODY_BYTES
 from devtools import PATIENCE
 from devtools.app import messages
 from devtools.bot_process import WEBHOOK_SECRET, start_bot
@@ -145,7 +146,7 @@ def test_a_body_over_the_cap_gets_413_unread_and_a_right_one_is_served(
             url = f"http://127.0.0.1:{port}/telegram"
             assert (await in_thread(post_update, url, update, SECRET))[0] == 200
             assert (await messages(fake_telegram, ANN, 1))[0]["text"] == "Ted (2012): 8/10 ✓"
-            rt = app.bot_data["runtime"]
+            rt = app.bot_data.runtime
             assert await rt.run(journal.get_entry, rt.db, update_id) is not None
             status, _ = await in_thread(post_update, url, b"[1, 2", SECRET)
             assert status == 400  # not an update: refused, nothing queued

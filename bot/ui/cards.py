@@ -1,4 +1,4 @@
-"""Movie cards: a movie's title as a link, its genres, and its link buttons (HTML, bot/html.py).
+"""Movie cards: a movie's title as a link, its genres, and its link buttons (HTML, bot/ui/html.py).
 
     title_link(movie)  -> '<a href="https://www.imdb.com/title/tt1637725/">Ted (2012)</a>'
     link_buttons(movie) -> (IMDb ↗, Letterboxd ↗, Where to watch ↗), those it has ids for
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from urllib.parse import quote_plus
 
-from bot import genres
-from bot.html import esc, link
-from bot.i18n import _
-from bot.replies import Button
+from bot.ui import genres
+from bot.ui.html import esc, link
+from bot.ui.i18n import _
+from bot.ui.replies import Button
 from storage.movies import Movie
 
 WATCH_SEARCH = "https://www.justwatch.com/us/search?q={query}"

@@ -6,10 +6,11 @@ text that says why it could not be drawn.
 
 from __future__ import annotations
 
-from bot import charts, i18n
-from bot.i18n import _
-from bot.replies import Picture
+from bot.files import charts, drawing
 from bot.service import MovieService
+from bot.ui import i18n
+from bot.ui.i18n import _
+from bot.ui.replies import Picture
 
 MAX_CAPTION = 1024  # Telegram's limit for a photo caption
 
@@ -28,7 +29,11 @@ def gather(service: MovieService, picture: Picture) -> object:
 
 def draw(picture: Picture, data: object) -> bytes:
     """The PNG for `data` (from `gather`); pure drawing, safe off the event loop."""
-    drawers = {"taste": charts.taste_chart, "map": charts.movie_map, "group": charts.group_chart}
+    drawers = {
+        "taste": drawing.taste_chart,
+        "map": drawing.movie_map,
+        "group": drawing.group_chart,
+    }
     with i18n.speaking(picture.language):
         return drawers[picture.kind](data)
 

@@ -42,18 +42,12 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    InputPollOption,
-    LinkPreviewOptions,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -64,20 +58,19 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from bot import charts, history_export, i18n, metrics, pictures
-from bot.conversation import Conversation
-from bot.http_request import ConnectTimedOut
-from bot.i18n import N_, _
-from bot.ptb_classes import TapAnswers, wait_without_slot
-from bot.redact import redact
-from bot.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
+from bot.commands.conversation import Conversation
 from bot.service import MovieService
-from storage import imports, journal, movienight, users
+from bot.telegram import metrics
+from bot.telegram.http_request import ConnectTimedOut
+from bot.telegram.ptb_classes import TapAnswers, wait_without_slot
+from bot.telegram.redact import redact
+from bot.telegram.sending import PARSE_MODE, markup, preview, send_reply, thread_of
+from bot.ui import i18n
+from bot.ui.i18n import N_, _
+from bot.ui.replies import Outcome, outcome_from_json, outcome_to_json
+from storage import imports, journal, users
 from storage.errors import InvalidArgument
 from storage.validate import check_id
-
-if TYPE_CHECKING:
-    from bot.telegram_app import BotSettings
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +93,6 @@ _STORAGE_TROUBLE = ("full", "disk i/o", "locked", "busy", "readonly", "unable to
 UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
 UNREADABLE = N_("Sorry, I could not read that message. Please send it again in other words.")
-# Every reply text is HTML (bot/html.py), sent and edited with this parse mode. (Not PTB's
-# Defaults: those also add a parse_mode to sendPoll, which takes none.)
-PARSE_MODE = ParseMode.HTML
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Telegram answers these when a step already happened (a retried delivery): treat as done.
 _ALREADY_DONE = (
     "message is not modified",
@@ -114,15 +103,14 @@ _ALREADY_DONE = (
 
 
 class BotRuntime:
-    """What the handlers share: the conversation and the one thread that touches SQLite."""
+    """The life of updates, shared by the handlers: the conversation, the journal and the one
+    thread that touches SQLite."""
 
-    def __init__(self, service: MovieService, conversation: Conversation, settings: BotSettings):
+    def __init__(self, service: MovieService, conversation: Conversation) -> None:
         """Nothing running yet: the database thread starts with the first `run`."""
         self.service = service
         self.conversation = conversation
-        self.settings = settings
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moviebot-db")
-        self.refitting = asyncio.Lock()
         # Journal entries of admitted updates, read in the DB thread only.
         self._admitted: dict[int, journal.JournalEntry | None] = {}
         # Quarantined updates (BotRuntime.record) not answered yet: update id -> the chat to
@@ -469,8 +457,8 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
             return query.edit_message_text(
                 edit.text,
                 parse_mode=PARSE_MODE,
-                reply_markup=_markup(edit),
-                link_preview_options=_preview(edit),
+                reply_markup=markup(edit),
+                link_preview_options=preview(edit),
             )
 
         steps.append((edit_step, False))
@@ -478,7 +466,14 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
         poll_chat, poll_message = outcome.stop_poll
         steps.append((lambda: bot.stop_poll(poll_chat, poll_message), False))
     for reply in outcome.replies:
-        steps.append((lambda reply=reply: _send_reply(rt, bot, chat_id, reply, thread), True))
+        steps.append(
+            (
+                lambda reply=reply: send_reply(
+                    bot, chat_id, reply, thread, run=rt.run, service=rt.service
+                ),
+                True,
+            )
+        )
     for number, (step, sends) in enumerate(steps, start=1):
         if number <= delivered:
             continue
@@ -543,127 +538,9 @@ async def _answer_tap(rt: BotRuntime, update_id: int, query: Any, toast: str | N
         await query.answer(toast)
 
 
-def thread_of(update: Update) -> int | None:
-    """The forum topic the update came from (replies go there), None outside forum topics."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None or message is None or not chat.is_forum or not message.is_topic_message:
-        return None
-    return message.message_thread_id
-
-
-async def _send_reply(
-    rt: BotRuntime, bot: Bot, chat_id: int, reply: Reply, thread: int | None = None
-) -> Any:
-    """Send one reply: a poll, a photo with a caption when it asks for a picture, or a
-    message."""
-
-    async def send_text(text: str) -> Any:
-        return await bot.send_message(
-            chat_id,
-            text,
-            parse_mode=PARSE_MODE,
-            reply_markup=_markup(reply),
-            link_preview_options=_preview(reply),
-            message_thread_id=thread,
-        )
-
-    if reply.poll is not None:
-        return await _send_poll(rt, bot, chat_id, reply, reply.poll, thread)
-    if reply.document is not None:
-        name, data = await rt.run(history_export.render, rt.db, reply.document)
-        return await bot.send_document(
-            chat_id,
-            InputFile(data, filename=name),
-            caption=reply.text[: pictures.MAX_CAPTION],
-            parse_mode=PARSE_MODE,
-            reply_markup=_markup(reply),
-            message_thread_id=thread,
-        )
-
-    if reply.picture is None:
-        return await send_text(reply.text)
-    await _chat_action(bot, chat_id, ChatAction.UPLOAD_PHOTO, thread)
-    try:
-        data = await rt.run(pictures.gather, rt.service, reply.picture)
-    except charts.ChartError as error:
-        return await send_text(
-            pictures.instead_of_picture(error, reply.text, reply.picture.language)
-        )
-    # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
-    png = await asyncio.to_thread(pictures.draw, reply.picture, data)
-    caption = reply.text[: pictures.MAX_CAPTION]
-    return await bot.send_photo(
-        chat_id,
-        png,
-        caption=caption,
-        parse_mode=PARSE_MODE,
-        reply_markup=_markup(reply),
-        message_thread_id=thread,
-    )
-
-
-async def _send_poll(
-    rt: BotRuntime, bot: Bot, chat_id: int, reply: Reply, poll: PollRequest, thread: int | None
-) -> Any:
-    """Send the movie night's poll and attach it to the night (its votes come as `poll`
-    updates with its id). Anonymous: who voted for what never reaches the bot or the group."""
-    message = await bot.send_poll(
-        chat_id,
-        reply.text,
-        # Plain text: a poll's question and options take no HTML (only custom emoji).
-        [InputPollOption(option, text_parse_mode=None) for option in poll.options],
-        question_parse_mode=None,
-        is_anonymous=True,
-        reply_markup=_markup(reply),
-        message_thread_id=thread,
-    )
-    if message.poll is not None:
-        await rt.run(movienight.poll_sent, rt.db, poll.night, message.poll.id, message.id)
-    return message
-
-
-async def _chat_action(bot: Bot, chat_id: int, action: str, thread: int | None = None) -> None:
-    """Show "sending a photo..." or "typing..." while an answer is made; a failure to show it
-    changes nothing (the answer itself is what counts)."""
-    try:
-        await bot.send_chat_action(chat_id, action, message_thread_id=thread)
-    except TelegramError as error:
-        log.debug("chat action %s not shown: %s", action, error)
-
-
-async def show_typing(update: Update) -> None:
-    """Show "typing..." in the update's chat (and topic) while a long answer is computed."""
-    if update.effective_chat is not None:
-        chat_id = update.effective_chat.id
-        await _chat_action(update.get_bot(), chat_id, ChatAction.TYPING, thread_of(update))
-
-
-def _preview(reply: Reply) -> LinkPreviewOptions:
-    """A preview of the reply's one chosen link, or none at all."""
-    if reply.preview_url is None:
-        return NO_PREVIEW
-    return LinkPreviewOptions(url=reply.preview_url, prefer_large_media=True)
-
-
-def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The reply's buttons as an inline keyboard, or None."""
-    if not reply.buttons:
-        return None
-    rows = [
-        [
-            InlineKeyboardButton(b.label, url=b.url)
-            if b.url is not None
-            else InlineKeyboardButton(b.label, callback_data=b.data)
-            for b in row
-        ]
-        for row in reply.buttons
-    ]
-    return InlineKeyboardMarkup(rows)
-
-
 async def requeue_unfinished(application: Application) -> int:
     """Put every unfinished update back in the queue (at start, and for failed deliveries)."""
-    rt: BotRuntime = application.bot_data["runtime"]
+    rt: BotRuntime = application.bot_data.runtime
     entries = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
     for entry in entries:
         # put_nowait: these come from the journal, a webhook-mode put would store them again.
@@ -679,7 +556,7 @@ async def prune_journal(application: Application) -> int:
     """Delete done updates older than the journal's retention (longer than Telegram's
     redelivery window) and the marks of /forget older than the backups; returns how many
     updates went."""
-    rt: BotRuntime = application.bot_data["runtime"]
+    rt: BotRuntime = application.bot_data.runtime
     # In chunks, so updates are answered in between: an hour at 200 updates/s is 720,000 rows,
     # seconds of the database thread in one go (bench/bench_journal.py).
     pruned, chunk = 0, PRUNE_CHUNK

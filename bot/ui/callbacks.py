@@ -13,7 +13,7 @@ MAX_BYTES = 64
 
 
 class Verb(StrEnum):
-    """What a button does (its handler: bot/conversation.py's BUTTONS)."""
+    """What a button does (its handler: a feature module's `router.tap`, bot/commands/features/)."""
 
     RATE = "r"  # r:<movie>:<score>  store this score
     ASK_SCORE = "a"  # a:<movie>        show the 1-10 buttons for this movie

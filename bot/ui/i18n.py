@@ -41,7 +41,7 @@ DEFAULT = "en"
 # Each language by its code, named in itself (the /language buttons).
 LANGUAGES = {"en": "English", "es": "Español", "ru": "Русский"}
 DOMAIN = "moviebot"
-LOCALES = Path(__file__).parent / "locales"
+LOCALES = Path(__file__).parent.parent / "locales"
 
 _current: ContextVar[str] = ContextVar("moviebot_language", default=DEFAULT)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot import i18n
-from bot.i18n import N_, _
+from bot.ui import i18n
+from bot.ui.i18n import N_, _
 
 # MovieLens's genres; each is the msgid of its translations.
 KNOWN = frozenset(

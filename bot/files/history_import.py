@@ -32,13 +32,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot import i18n
-from bot.i18n import N_, _, ngettext
+from bot.files.history_matching import CatalogMatcher, Match
+from bot.ui import i18n
+from bot.ui.i18n import N_, _, ngettext
 from storage import ratings, watchlist
-from storage.imports import movies_by_imdb_id
-from storage.movies import search_rows
-from storage.search import Kind, TitleIndex, resolve
-from storage.titles import normalize
 
 # Telegram lets a bot download files up to 20 MB (getFile); the CLI keeps the same cap.
 MAX_FILE_BYTES = 20 * 2**20
@@ -47,10 +44,6 @@ MAX_UNPACKED_BYTES = 64 * 2**20
 # Rows per import: Letterboxd's heaviest users log around 10,000 films.
 MAX_ROWS = 25_000
 EXAMPLES = 5  # titles shown per kind of problem in the preview
-# Letterboxd and MovieLens may date a film a year apart (festival premiere vs release): an
-# exact title this far off, of a name no other catalog movie has, is shown as a weak match
-# (reported, not imported: it may as well be a remake the catalog lacks).
-YEAR_SLACK = 1
 
 LETTERBOXD_FILES = ("ratings.csv", "watched.csv", "watchlist.csv")
 # IMDb "Title Type"s that are not films (both the current and the older export's spelling,
@@ -286,92 +279,6 @@ def _score(text: str, half_stars: bool) -> int | None:
     if value != int(value) or not 1 <= value <= 10:
         return None
     return int(value)
-
-
-# ---------------------------------------------------------------------- matching
-
-
-class Match(StrEnum):
-    """How a title and year found the catalog."""
-
-    FOUND = "found"
-    WEAK = "weak"  # a candidate, not sure enough to take
-    NONE = "none"
-
-
-@dataclass(frozen=True)
-class TitleFound:
-    """The answer of `match_title`: the movie (FOUND), or the best candidate (WEAK)."""
-
-    match: Match
-    movie_id: int | None = None
-    candidate: str | None = None  # the label of the weak candidate
-
-
-class CatalogMatcher:
-    """The catalog, ready to match many export rows: by IMDb id, by exact title and year,
-    then by the title index's acceptance rule."""
-
-    def __init__(self, db: Database, index: TitleIndex | None = None) -> None:
-        """Read the catalog once; `index` is the bot's own title index when it has one."""
-        self.index = index or TitleIndex.from_db(db)
-        self.by_imdb = movies_by_imdb_id(db)
-        self.years: dict[int, int | None] = {}
-        self.labels: dict[int, str] = {}
-        self._by_name_year: dict[tuple[str, int | None], set[int]] = {}
-        self._by_name: dict[str, set[int]] = {}
-        self._names: dict[int, set[str]] = {}
-        for movie_id, title, year, aliases, _rest in search_rows(db):
-            self.years[movie_id] = year
-            self.labels[movie_id] = f"{title} ({year})" if year else title
-            self._names[movie_id] = {normalize(n) for n in [title, *aliases.splitlines()]} - {""}
-            for name in self._names[movie_id]:
-                self._by_name_year.setdefault((name, year), set()).add(movie_id)
-                self._by_name.setdefault(name, set()).add(movie_id)
-
-    def match_title(self, title: str, year: int | None) -> TitleFound:
-        """The catalog movie called `title` from `year`; never a guess.
-
-        1. A name (title or alternative title) equal to `title` after normalising, from that
-           year: found when exactly one movie has it, weak when several do.
-        2. The same name YEAR_SLACK years off, when no other catalog movie has that name:
-           weak, shown with that candidate (a festival year, or a remake the catalog lacks:
-           of the catalog's own same-name pairs, 10 of 424 are a year or less apart).
-        3. Else the title index (storage.search.resolve, the acceptance rule of /rate) on
-           "title year" for a candidate: found only when it has a name with the same words in
-           another order, from that year; any other candidate is weak. An export's titles
-           are exact, not typed: a letter or a digit off ("Superman III" for "Superman II",
-           same year) is another film, so the typo tolerance /rate needs is not used here.
-        """
-        key = normalize(title)
-        if not key:
-            return TitleFound(Match.NONE)
-        if year is not None:
-            exact = self._by_name_year.get((key, year), set())
-            if len(exact) == 1:
-                return TitleFound(Match.FOUND, next(iter(exact)))
-            if len(exact) > 1:
-                first = min(exact)
-                return TitleFound(Match.WEAK, candidate=self.labels[first])
-            named = self._by_name.get(key, set())
-            if len(named) == 1:
-                (only,) = named
-                near = self.years[only]
-                if near is not None and abs(near - year) <= YEAR_SLACK:
-                    return TitleFound(Match.WEAK, candidate=self.labels[only])
-        elif len(self._by_name.get(key, ())) == 1:
-            return TitleFound(Match.FOUND, next(iter(self._by_name[key])))
-        query = f"{title} {year}" if year else title
-        resolution = resolve(self.index, query[:200])
-        if resolution.kind is Kind.NONE:
-            return TitleFound(Match.NONE)
-        top = resolution.choices[0]
-        words = sorted(key.split())
-        same_words = any(sorted(name.split()) == words for name in self._names[top.movie_id])
-        same_year = year is None or self.years.get(top.movie_id) == year
-        if resolution.kind is Kind.EXACT and same_words and same_year:
-            return TitleFound(Match.FOUND, top.movie_id)
-        return TitleFound(Match.WEAK, candidate=top.label)
 
 
 # ---------------------------------------------------------------------- planning

@@ -10,15 +10,17 @@ is also why the steps are not a ConversationHandler: the command layer owns them
 console chat shares them.
 
 This module wires it up (`build_application`): the handlers, the command menus (from
-bot/conversation.py's COMMANDS), the jobs, and the update types asked of Telegram
+bot/commands/dispatcher.py's COMMANDS), the jobs, and the update types asked of Telegram
 (ALLOWED_UPDATES). Membership updates (a member left, the bot removed) keep the group pools
-as Telegram says they are (bot/membership.py). Nothing acknowledged is lost, and each update is
-answered once: bot/delivery.py (the life of an update, from recorded to done) with
-bot/ptb_classes.py (the PTB bot, queue and update processor that journal and order updates).
+as Telegram says they are (bot/telegram/membership.py). Nothing acknowledged is lost, and each
+update is answered once: bot/telegram/delivery.py (the life of an update, from recorded to done)
+with bot/telegram/ptb_classes.py (the PTB bot, queue and update processor that journal and order
+updates).
 Up to CONCURRENT_CHATS chats are handled at once, each chat's updates in order. A JobQueue job
 refits the model with the refit function it is given (the CLI passes moviebot.training's
 RefitProcess, which fits in a child process) from another thread and swaps it in; a failed
-refit keeps the old model serving.
+refit keeps the old model serving. Handlers get a typed context (`BotContext`: the runtime as
+an attribute of `BotData`, PTB's examples/contexttypesbot.py).
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackContext,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     InlineQueryHandler,
     MessageHandler,
     PollHandler,
@@ -60,25 +64,27 @@ from telegram.ext import (
     filters,
 )
 
-from bot import i18n, inline, membership, metrics
-from bot.conversation import COMMANDS, Chat, Conversation, Sender, Where, menu
-from bot.delivery import (
-    PARSE_MODE,
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.commands.dispatcher import COMMANDS, menu
+from bot.commands.features import inline
+from bot.commands.router import Where
+from bot.files.history_import import MAX_FILE_BYTES
+from bot.service import MovieService
+from bot.telegram import membership, metrics
+from bot.telegram.delivery import (
     BotRuntime,
     admit,
     answer,
     prune_journal,
     requeue_unfinished,
-    show_typing,
-    thread_of,
 )
-from bot.history_import import MAX_FILE_BYTES
-from bot.http_request import AiohttpRequest
-from bot.i18n import N_, _
-from bot.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
-from bot.replies import Outcome
-from bot.service import MovieService
-from bot.webhook import WebhookUpdater
+from bot.telegram.http_request import AiohttpRequest
+from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
+from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
+from bot.telegram.webhook import WebhookUpdater
+from bot.ui import i18n
+from bot.ui.i18n import N_, _
+from bot.ui.replies import Outcome
 from recommender import Model
 
 log = logging.getLogger(__name__)
@@ -128,9 +134,61 @@ class BotSettings:
     webhook: bool = False
 
 
-def runtime(context: ContextTypes.DEFAULT_TYPE) -> BotRuntime:
-    """The bot's shared runtime (bot/delivery.py)."""
-    return context.application.bot_data["runtime"]
+class BotData:
+    """What the application holds for its handlers (PTB's bot_data, typed)."""
+
+    runtime: BotRuntime  # the life of updates (bot/telegram/delivery.py)
+    refitter: Refitter | None = None  # the refit job, when refits are on
+
+
+class BotContext(CallbackContext[ExtBot, BotData, dict, dict]):
+    """The context every handler gets: `context.runtime` instead of a bot_data lookup."""
+
+    @property
+    def runtime(self) -> BotRuntime:
+        """The bot's shared runtime."""
+        return self.bot_data.runtime
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)
+
+
+class Refitter:
+    """The refit job: what it runs (the settings) and the lock that keeps it to one at a time."""
+
+    def __init__(self, settings: BotSettings) -> None:
+        self.settings = settings
+        self.lock = asyncio.Lock()
+
+    async def job(self, context: BotContext) -> None:
+        """Refit the model when there are new ratings, off the event loop; swap it in when
+        done."""
+        await self.refit(context.runtime)
+
+    async def refit(self, rt: BotRuntime) -> bool:
+        """One refit if ratings changed since the last fit; True when a new model was swapped
+        in."""
+        settings, refit = self.settings, self.settings.refit
+        if refit is None or self.lock.locked():
+            return False
+        async with self.lock:
+            started = time.perf_counter()
+            try:
+                paths = (settings.db_path, settings.model_path)
+                if rt.service.refit_wanted:  # the model knows movies the database lacks
+                    model = await asyncio.to_thread(refit, *paths, force=True)
+                else:
+                    model = await asyncio.to_thread(refit, *paths)
+            except Exception:
+                log.exception("refit failed; the previous model keeps serving")
+                return False
+            if model is None:
+                return False
+            # Swap in the database thread, so no request sees half of the change.
+            await rt.run(rt.service.swap_model, model)
+            metrics.refit_finished(time.perf_counter() - started)
+            log.info("refitted model swapped in (%d ratings)", model.n_ratings_fit)
+            return True
 
 
 def _sender(update: Update) -> Sender | None:
@@ -149,28 +207,28 @@ def _chat(update: Update) -> Chat | None:
     return Chat(chat.id, chat.type == ChatType.PRIVATE, thread_of(update))
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_text(update: Update, context: BotContext) -> None:
     """Answer a command or a message through the command layer."""
     message, sender, chat = update.effective_message, _sender(update), _chat(update)
     if message is None or sender is None or chat is None or not message.text:
         return
-    conversation = runtime(context).conversation
+    conversation = context.runtime.conversation
     if conversation.takes_a_while(message.text):
         await show_typing(update)
-    await answer(update, runtime(context), lambda: conversation.on_text(sender, chat, message.text))
+    await answer(update, context.runtime, lambda: conversation.on_text(sender, chat, message.text))
 
 
-async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_document(update: Update, context: BotContext) -> None:
     """Download the file sent (an export to import) and hand it to the command layer."""
     message, sender, chat = update.effective_message, _sender(update), _chat(update)
     document = message.document if message is not None else None
     if document is None or sender is None or chat is None:
         return
-    conversation = runtime(context).conversation
+    conversation = context.runtime.conversation
     if (document.file_size or 0) > MAX_FILE_BYTES:
         await answer(
             update,
-            runtime(context),
+            context.runtime,
             lambda: conversation.on_document_not_downloaded(sender, chat, too_large=True),
         )
         return
@@ -182,17 +240,17 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         too_large = "too big" in str(error).lower()
         await answer(
             update,
-            runtime(context),
+            context.runtime,
             lambda: conversation.on_document_not_downloaded(sender, chat, too_large),
         )
         return
     name = document.file_name or ""
     await answer(
-        update, runtime(context), lambda: conversation.on_document(sender, chat, name, data)
+        update, context.runtime, lambda: conversation.on_document(sender, chat, name, data)
     )
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: BotContext) -> None:
     """Answer a tap: the toast first, then edit the tapped message and send what follows."""
     query, sender, chat = update.callback_query, _sender(update), _chat(update)
     if query is None or sender is None:
@@ -200,28 +258,28 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None:  # a button on an inline message: nothing of ours
         await query.answer()
         return
-    conversation = runtime(context).conversation
+    conversation = context.runtime.conversation
     data = query.data or ""
-    await answer(update, runtime(context), lambda: conversation.on_button(sender, chat, data))
+    await answer(update, context.runtime, lambda: conversation.on_button(sender, chat, data))
 
 
-async def on_poll(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_poll(update: Update, context: BotContext) -> None:
     """A poll of ours changed: announce the movie night's winner once it is closed."""
     poll = update.poll
     if poll is None:
         return
-    conversation = runtime(context).conversation
+    conversation = context.runtime.conversation
     votes = [option.voter_count for option in poll.options]
     closed = poll.is_closed
-    await answer(update, runtime(context), lambda: conversation.on_poll(poll.id, votes, closed))
+    await answer(update, context.runtime, lambda: conversation.on_poll(poll.id, votes, closed))
 
 
-async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_inline_query(update: Update, context: BotContext) -> None:
     """Offer movie cards for "@bot <title>", or the asker's top picks for an empty query."""
     query = update.inline_query
     if query is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     asker = query.from_user
     page = await rt.run(
         lambda: inline.inline_answers(
@@ -256,25 +314,25 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )
 
 
-async def on_member_left(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_member_left(update: Update, context: BotContext) -> None:
     """Take a member who left the group out of its pool (or drop the pool if it was me)."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or message.left_chat_member is None:
         return
-    rt, user_id = runtime(context), message.left_chat_member.id
+    rt, user_id = context.runtime, message.left_chat_member.id
     if user_id == context.bot.id:
         await answer(update, rt, lambda: membership.bot_removed(rt.db, chat.id))
         return
     await answer(update, rt, lambda: membership.member_left(rt.db, chat.id, user_id))
 
 
-async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_membership(update: Update, context: BotContext) -> None:
     """Follow a change of membership: a member out of the group leaves its pool, and the
     whole pool goes when I am removed."""
     change, chat = update.chat_member or update.my_chat_member, update.effective_chat
     if change is None or chat is None:
         return
-    rt, member = runtime(context), change.new_chat_member
+    rt, member = context.runtime, change.new_chat_member
     if not membership.is_gone(member.status, getattr(member, "is_member", None)):
         await answer(update, rt, Outcome)  # joined, promoted...: nothing to change
     elif update.my_chat_member is not None:
@@ -284,23 +342,23 @@ async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await answer(update, rt, lambda: membership.member_left(rt.db, chat.id, user_id))
 
 
-async def skip_done_updates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def skip_done_updates(update: Update, context: BotContext) -> None:
     """Let each update through once: stop it when the journal says it is done, or when it could
     not be stored as it is (then its sender is told)."""
-    if not await admit(update, runtime(context)):
+    if not await admit(update, context.runtime):
         raise ApplicationHandlerStop
 
 
-async def close_unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def close_unanswered(update: Update, context: BotContext) -> None:
     """Close updates no handler answered (group chatter, other bots' commands)."""
-    rt = runtime(context)
+    rt = context.runtime
     if update.update_id in rt.answered:
         rt.answered.discard(update.update_id)
         return
     await rt.run(rt.close, update.update_id)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the error with its traceback and tell the person, never showing them the trace."""
     log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
@@ -315,47 +373,22 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not send the apology", exc_info=True)
 
 
-async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def prune_job(context: BotContext) -> None:
     """Forget done updates once Telegram can no longer hand them over again."""
     await prune_journal(context.application)
 
 
-async def refit_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Refit the model when there are new ratings, off the event loop; swap it in when done."""
-    await refit_now(context.application)
-
-
 async def refit_now(application: Application) -> bool:
-    """One refit if ratings changed since the last fit; True when a new model was swapped in."""
-    rt: BotRuntime = application.bot_data["runtime"]
-    settings, refit = rt.settings, rt.settings.refit
-    if refit is None or rt.refitting.locked():
-        return False
-    async with rt.refitting:
-        started = time.perf_counter()
-        try:
-            paths = (settings.db_path, settings.model_path)
-            if rt.service.refit_wanted:  # the model knows movies the database lacks
-                model = await asyncio.to_thread(refit, *paths, force=True)
-            else:
-                model = await asyncio.to_thread(refit, *paths)
-        except Exception:
-            log.exception("refit failed; the previous model keeps serving")
-            return False
-        if model is None:
-            return False
-        # Swap in the database thread, so no request sees half of the change.
-        await rt.run(rt.service.swap_model, model)
-        metrics.refit_finished(time.perf_counter() - started)
-        log.info("refitted model swapped in (%d ratings)", model.n_ratings_fit)
-        return True
+    """One refit now, as the job would (False when refits are off or one is running)."""
+    refitter = application.bot_data.refitter
+    return refitter is not None and await refitter.refit(application.bot_data.runtime)
 
 
 async def _post_init(application: Application) -> None:
     """Set the command menus, learn the bot's name, requeue what the last run left."""
     bot = application.bot
     await set_menus(bot)
-    rt: BotRuntime = application.bot_data["runtime"]
+    rt = application.bot_data.runtime
     rt.conversation.bot_username = bot.username
     # Before polling starts: what was received but not answered before a stop comes first.
     await requeue_unfinished(application)
@@ -378,8 +411,7 @@ async def set_menus(bot: Any) -> None:
 
 async def _post_shutdown(application: Application) -> None:
     """Stop the runtime's database thread."""
-    rt: BotRuntime = application.bot_data["runtime"]
-    await rt.stop()
+    await application.bot_data.runtime.stop()
 
 
 def build_application(settings: BotSettings, service: MovieService) -> Application:
@@ -397,17 +429,20 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limit else None,
     )
     queue = JournalingQueue()
-    # The updater's webhook server judges each request by its headers (bot/webhook.py).
+    # The updater's webhook server judges each request by its headers (bot/telegram/webhook.py).
     builder: Any = ApplicationBuilder().updater(WebhookUpdater(bot, queue))
     builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
+    builder = builder.context_types(CONTEXT_TYPES)
     processor = PerChatUpdateProcessor(CONCURRENT_CHATS)
     builder = builder.concurrent_updates(processor)
     application = builder.build()
 
     conversation = Conversation(service)
-    rt = BotRuntime(service, conversation, settings)
+    rt = BotRuntime(service, conversation)
     rt.taps = processor.taps
-    application.bot_data["runtime"] = rt
+    application.bot_data.runtime = rt
+    refitter = Refitter(settings) if settings.refit is not None else None
+    application.bot_data.refitter = refitter
     if settings.webhook:
         queue.journal_with(rt.record)
     else:
@@ -432,7 +467,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     jobs = application.job_queue
     if jobs is not None:
         jobs.run_repeating(prune_job, interval=PRUNE_SECONDS, first=PRUNE_SECONDS)
-        if settings.refit_minutes > 0 and settings.refit is not None:
+        if refitter is not None and settings.refit_minutes > 0:
             interval = settings.refit_minutes * 60
-            jobs.run_repeating(refit_job, interval=interval, first=interval)
+            jobs.run_repeating(refitter.job, interval=interval, first=interval, name="refit_job")
     return application

@@ -5,7 +5,7 @@
 The two parts are independent (a person can be asked about a movie in the middle of the
 onboarding cards). Values are frozen; the named transitions return new ones, and `load` /
 `save` are the only code that knows the JSON kept by storage.state. The state machine they
-form is drawn at the top of bot/conversation.py.
+form is drawn at the top of bot/commands/conversation.py.
 
 Stored forms, all still read:
 

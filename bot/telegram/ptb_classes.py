@@ -8,7 +8,8 @@
   a chat's backlog waits without a slot, a user beyond the rate limit waits for everyone else,
   and a tap is answered within Telegram's window however long its turn takes.
 
-What "store" means is handed in (``journal_with``): bot/delivery.py's ``BotRuntime.record``.
+What "store" means is handed in (``journal_with``): bot/telegram/delivery.py's
+``BotRuntime.record``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
-from bot import i18n, metrics
-from bot.i18n import N_, _
+from bot.telegram import metrics
+from bot.ui import i18n
+from bot.ui.i18n import N_, _
 
 log = logging.getLogger(__name__)
 

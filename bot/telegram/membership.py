@@ -1,6 +1,6 @@
 """Group membership as Telegram reports it: whoever is out of a group is out of its pool.
 
-Three updates say someone is no longer in a group (bot/telegram_app.py routes them here):
+Three updates say someone is no longer in a group (bot/telegram/app.py routes them here):
 
 - a ``left_chat_member`` service message (every bot in the group gets it, privacy mode or not);
 - ``chat_member`` with the member's new status left or kicked (only an administrator bot that
@@ -9,7 +9,7 @@ Three updates say someone is no longer in a group (bot/telegram_app.py routes th
   whole pool goes (nothing about that group can be shown again anyway).
 
 None is answered (Telegram itself shows "Ann left the group"): the pool change is the effect,
-committed with the update's empty answer like every other update's (bot/delivery.py).
+committed with the update's empty answer like every other update's (bot/telegram/delivery.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 
 from sqlite_utils import Database
 
-from bot.replies import Outcome
+from bot.ui.replies import Outcome
 from storage import chats
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import io
 
 from sqlite_utils import Database
 
-from bot.replies import Document
+from bot.ui.replies import Document
 from storage.imports import ExportRow, history_for_export
 
 FILE_NAMES = {

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot import genres, i18n
-from bot.cards import link_buttons, title_link
-from bot.html import esc
-from bot.i18n import _
-from bot.replies import Button
 from bot.service import MovieService
+from bot.ui import genres, i18n
+from bot.ui.cards import link_buttons, title_link
+from bot.ui.html import esc
+from bot.ui.i18n import _
+from bot.ui.replies import Button
 from recommender import UserProfile
 from storage import movies, ratings
 from storage.errors import InvalidArgument

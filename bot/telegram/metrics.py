@@ -2,8 +2,8 @@
 prometheus-client library. Every name starts with ``moviebot_``; the library adds its own
 ``process_*`` and ``python_*`` series.
 
-Counted as it happens (one-line calls from bot/ptb_classes.py, bot/delivery.py and
-bot/telegram_app.py; each costs a lock and an addition):
+Counted as it happens (one-line calls from bot/telegram/ptb_classes.py, bot/telegram/delivery.py and
+bot/telegram/app.py; each costs a lock and an addition):
 
     moviebot_updates_total{kind}                  updates received, by kind (message, ...)
     moviebot_update_handling_seconds              histogram: taken from the queue to done

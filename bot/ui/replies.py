@@ -1,4 +1,4 @@
-"""What the command layer answers with: HTML text (bot/html.py), optional buttons, no Telegram
+"""What the command layer answers with: HTML text (bot/ui/html.py), optional buttons, no Telegram
 types."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from bot import i18n
+from bot.ui import i18n
 
 # Telegram refuses longer messages; the command layer splits long lists below this.
 MAX_TEXT = 4096

@@ -1,0 +1,214 @@
+"""The person's account: /settings (genres never to recommend, how adventurous, language),
+/language, and /forget (delete everything about them)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.commands.common import SORRY_OLD_BUTTON, typed_genres
+from bot.commands.router import Context, Router, Where
+from bot.ui import callbacks, genres, i18n
+from bot.ui.callbacks import Callback, Verb
+from bot.ui.html import bold, esc
+from bot.ui.i18n import N_, _, ngettext
+from bot.ui.replies import Button, Outcome, Reply
+from storage import ratings, users
+from storage import settings as user_settings
+
+# What /language offers, in its buttons' order; None: as the user's Telegram is set.
+LANGUAGE_CHOICES: tuple[str | None, ...] = (None, *i18n.LANGUAGES)
+# Backups of the database are daily and each is kept this long (deploy/moviebot-backup.service).
+BACKUP_DAYS = 14
+# /settings' "how adventurous" levels (storage/settings.py), as the buttons say them.
+ADVENTURE_LABELS = {
+    user_settings.POPULAR: N_("Popular"),
+    user_settings.BALANCED: N_("Balanced"),
+    user_settings.HIDDEN_GEMS: N_("Hidden gems"),
+}
+
+router = Router()
+
+
+@router.command(
+    "language",
+    Where.PRIVATE,
+    rank=170,
+    menu=N_("Change the language I speak"),
+    help=N_("/language - change the language I speak with you"),
+)
+def language(ctx: Context, args: str) -> Outcome:
+    """Switch to the language named, or offer the languages as buttons."""
+    if args:
+        wanted = args.strip().casefold()
+        for code in LANGUAGE_CHOICES:
+            if wanted in ({"auto"} if code is None else {code, i18n.LANGUAGES[code].casefold()}):
+                return Outcome.say(_speak(ctx, code))
+        known = ", ".join(f"{name} ({code})" for code, name in i18n.LANGUAGES.items())
+        return Outcome.say(
+            _("I speak {languages}. Choose like: /language es").format(languages=known)
+        )
+    rows = tuple(
+        (
+            Button(
+                i18n.LANGUAGES[code] if code else _("As my Telegram is set"),
+                callbacks.encode(Verb.LANGUAGE, n),
+            ),
+        )
+        for n, code in enumerate(LANGUAGE_CHOICES)
+    )
+    # Each catalogue names its own language: this is said in the language it names.
+    return Outcome.say(_("I speak English with you. Which language do you want?"), rows)
+
+
+def _speak(ctx: Context, code: str | None) -> str:
+    """Store the language chosen (None: Telegram's) and say so in it."""
+    users.choose_language(ctx.db, ctx.user_id, code)
+    with i18n.speaking(i18n.language_of(ctx.db, ctx.user_id, ctx.sender.language)):
+        return _("Okay, I'll speak English with you.")
+
+
+@router.tap(Verb.LANGUAGE, personal=True)
+def tap_language(ctx: Context, cb: Callback) -> Outcome:
+    """Switch to the language tapped: say so, or redraw /settings in it (value 1)."""
+    if not 0 <= cb.target < len(LANGUAGE_CHOICES):
+        return Outcome(toast=_(SORRY_OLD_BUTTON))
+    said = _speak(ctx, LANGUAGE_CHOICES[cb.target])
+    if cb.value != 1:
+        return Outcome(edit=Reply(said))
+    with i18n.speaking(i18n.language_of(ctx.db, ctx.user_id, ctx.sender.language)):
+        return Outcome(edit=_settings_card(ctx), toast=said)
+
+
+@router.command(
+    "settings",
+    Where.PRIVATE,
+    rank=180,
+    menu=N_("Genres to skip, how adventurous"),
+    help=N_("/settings - genres never to recommend, popular picks or hidden gems, language"),
+)
+def settings(ctx: Context, args: str) -> Outcome:
+    """Show the sender's settings with buttons to change them."""
+    return Outcome(replies=[_settings_card(ctx)])
+
+
+def _settings_card(ctx: Context) -> Reply:
+    """The settings message: what is set, and a button for every change."""
+    chosen = user_settings.get_settings(ctx.db, ctx.user_id)
+    excluded = genres.shown_list(chosen.excluded_genres) or _("nothing excluded")
+    picked = users.chosen_language(ctx.db, ctx.user_id)
+    lines = [
+        bold(_("Your settings")),
+        _("Never recommend: {genres}").format(genres=esc(excluded)),
+        _("How adventurous: {level}").format(level=_(ADVENTURE_LABELS[chosen.adventurous])),
+        _("Language: {language}").format(language=i18n.LANGUAGES[i18n.current()]),
+        "",
+        _("Tap a level, or a genre to exclude it (tap again to allow it)."),
+    ]
+    levels = tuple(
+        Button(
+            _(label) + (" ✓" if level == chosen.adventurous else ""),
+            callbacks.encode(Verb.SET_ADVENTURE, level),
+        )
+        for level, label in ADVENTURE_LABELS.items()
+    )
+    catalog = sorted(set(typed_genres(ctx).values()))
+    cells = [
+        Button(
+            ("🚫 " if genre in chosen.excluded_genres else "") + genres.shown(genre),
+            callbacks.encode(Verb.SET_GENRE, index),
+        )
+        for index, genre in enumerate(catalog)
+    ]
+    # The language row: Telegram's, or one picked; the tap redraws this card in it.
+    languages = tuple(
+        Button(
+            (i18n.LANGUAGES[code] if code else _("As my Telegram is set"))
+            + (" ✓" if code == picked else ""),
+            callbacks.encode(Verb.LANGUAGE, n, 1),
+        )
+        for n, code in enumerate(LANGUAGE_CHOICES)
+    )
+    rows = [levels] + [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
+    rows += [languages[:2], languages[2:]]
+    return Reply("\n".join(lines), tuple(rows))
+
+
+@router.tap(Verb.SET_ADVENTURE, personal=True)
+def tap_set_adventure(ctx: Context, cb: Callback) -> Outcome:
+    """Set how adventurous the sender's picks are."""
+    if cb.target not in ADVENTURE_LABELS:
+        return Outcome(toast=_(SORRY_OLD_BUTTON))
+    chosen = user_settings.get_settings(ctx.db, ctx.user_id)
+    user_settings.save_settings(ctx.db, ctx.user_id, replace(chosen, adventurous=cb.target))
+    toast = _("Picks: {level}").format(level=_(ADVENTURE_LABELS[cb.target]).lower())
+    return Outcome(edit=_settings_card(ctx), toast=toast)
+
+
+@router.tap(Verb.SET_GENRE, personal=True)
+def tap_set_genre(ctx: Context, cb: Callback) -> Outcome:
+    """Exclude a genre from the sender's recommendations, or allow it again."""
+    catalog = sorted(set(typed_genres(ctx).values()))
+    if not 0 <= cb.target < len(catalog):
+        return Outcome(toast=_(SORRY_OLD_BUTTON))
+    genre = catalog[cb.target]
+    chosen = user_settings.get_settings(ctx.db, ctx.user_id)
+    if genre in chosen.excluded_genres:
+        excluded = tuple(g for g in chosen.excluded_genres if g != genre)
+        toast = _("{genre} is back in your picks").format(genre=genres.shown(genre))
+    else:
+        excluded = (*chosen.excluded_genres, genre)
+        toast = _("No more {genre}").format(genre=genres.shown(genre))
+    if len(excluded) > user_settings.MAX_EXCLUDED:
+        return Outcome(toast=_("That's every genre: allow one again first."))
+    user_settings.save_settings(ctx.db, ctx.user_id, replace(chosen, excluded_genres=excluded))
+    return Outcome(edit=_settings_card(ctx), toast=toast)
+
+
+@router.command(
+    "forget",
+    Where.PRIVATE,
+    rank=190,
+    menu=N_("Delete everything I know about you"),
+    help=N_("/forget - delete everything I know about you"),
+)
+def forget(ctx: Context, args: str) -> Outcome:
+    """Ask before deleting everything about the sender."""
+    count = ratings.count_user_ratings(ctx.db, ctx.user_id)
+    return Outcome.say(
+        ngettext(
+            "This deletes your {count} rating and everything else I know about you. Are you sure?",
+            "This deletes your {count} ratings and everything else I know about you. Are you sure?",
+            count,
+        ).format(count=count),
+        (
+            (
+                Button(_("Yes, delete everything"), callbacks.encode(Verb.FORGET, 1)),
+                Button(_("No, keep it"), callbacks.encode(Verb.FORGET, 0)),
+            ),
+        ),
+    )
+
+
+@router.tap(Verb.FORGET, personal=True)
+def tap_forget(ctx: Context, cb: Callback) -> Outcome:
+    """Delete everything about the sender once confirmed, or keep it."""
+    if cb.target != 1:
+        return Outcome(edit=Reply(_("Okay, I kept everything.")))
+    deleted = users.forget_user(ctx.db, ctx.user_id)
+    until = i18n.long_date((datetime.now(UTC) + timedelta(days=BACKUP_DAYS + 1)).date())
+    return Outcome(
+        edit=Reply(
+            ngettext(
+                "Done: I deleted your {count} rating and everything else about you, "
+                "including the messages you sent me. The daily backups made before now "
+                "still hold it: each is kept {days} days, so the last copy is gone by "
+                "{until}. /start begins afresh.",
+                "Done: I deleted your {count} ratings and everything else about you, "
+                "including the messages you sent me. The daily backups made before now "
+                "still hold it: each is kept {days} days, so the last copy is gone by "
+                "{until}. /start begins afresh.",
+                deleted,
+            ).format(count=deleted, days=BACKUP_DAYS, until=until)
+        )
+    )

@@ -1,0 +1,230 @@
+"""Picks: /recommend and /similar, and what to do with a pick (save it, seen it, hide it)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.commands.common import (
+    BUTTONS_FOR_FIRST,
+    DEFAULT_RECOMMENDATIONS,
+    MAX_RECOMMENDATIONS,
+    resolve_title,
+    typed_genres,
+)
+from bot.commands.parsing import parse_count, parse_years
+from bot.commands.router import Context, Router, Where
+from bot.ui import callbacks, genres, i18n
+from bot.ui.callbacks import Callback, Verb
+from bot.ui.cards import link_buttons, title_link
+from bot.ui.html import bold, esc
+from bot.ui.i18n import N_, _, ngettext
+from bot.ui.replies import Button, Outcome, Reply, split_text
+from storage import ratings, state, watchlist
+from storage.movies import Movie, get_movie
+
+router = Router()
+
+
+@router.command(
+    "recommend",
+    Where.PRIVATE,
+    rank=30,
+    menu=N_("Your top picks: /recommend 5"),
+    help=N_("/recommend [n] [genre] [years] - your top picks, e.g. /recommend 5 comedy 1990s"),
+    slow=True,
+)
+def recommend(ctx: Context, args: str) -> Outcome:
+    """List the sender's top picks, optionally of a genre and from some years."""
+    usage = _(
+        "Ask like /recommend, /recommend 5, /recommend 5 comedy or /recommend 5 comedy "
+        "1990s (1 to {max} movies; years like 1994, 90s or 1990-2005)."
+    ).format(max=MAX_RECOMMENDATIONS)
+    n, genre, years = DEFAULT_RECOMMENDATIONS, None, None
+    catalog = typed_genres(ctx)
+    for token in args.split():
+        if (span := parse_years(token)) is not None:
+            years = span
+        elif token.isdigit() or token.lstrip("+-").replace(".", "").isdigit():
+            count = parse_count(token, DEFAULT_RECOMMENDATIONS, MAX_RECOMMENDATIONS)
+            if count is None:
+                return Outcome.say(usage)
+            n = count
+        elif token.casefold() in catalog:
+            genre = catalog[token.casefold()]
+        else:
+            known = ", ".join(sorted(genres.typed(g) for g in set(catalog.values()))[:20])
+            return Outcome.say(
+                _('I don\'t know the genre "{genre}". Try one of: {known}.').format(
+                    genre=esc(token[:40]), known=esc(known)
+                )
+            )
+    picks = ctx.service.recommend(ctx.user_id, n, genre, years)
+    if not picks:
+        return Outcome.say(_("I have nothing left to recommend with that filter."))
+    cold = ratings.count_user_ratings(ctx.db, ctx.user_id) == 0
+    if cold:
+        header = _(
+            "You haven't rated anything yet, so these are the best-rated {movies}. "
+            "Rate a few (/start) and I'll pick for your taste."
+        ).format(movies=_movies_label(genre, years))
+    else:
+        header = _top_picks_header(len(picks), genre, years)
+    lines = [bold(header)]
+    for i, pick in enumerate(picks, start=1):
+        listed = esc(genres.shown_list(pick.movie.genres[:3]) or _("no genres listed"))
+        score = i18n.decimal(pick.score)
+        lines.append(f"\n{i}. {title_link(pick.movie)} · {score}/10 · {listed}")
+        if pick.because:
+            movie, rating = pick.because
+            because = _("because you rated {title} {rating}")
+            lines.append("   " + because.format(title=esc(movie.title), rating=rating))
+    # The top pick is the card: its preview (Telegram draws the poster) and its links.
+    top = picks[0].movie
+    buttons = [link_buttons(top)]
+    for i, pick in enumerate(picks[:BUTTONS_FOR_FIRST], start=1):
+        movie_id = pick.movie.id
+        buttons.append(
+            (
+                Button(_("Rate {n}").format(n=i), callbacks.encode(Verb.ASK_SCORE, movie_id)),
+                Button(_("Save {n}").format(n=i), callbacks.encode(Verb.SAVE, movie_id)),
+                Button(_("Seen {n}").format(n=i), callbacks.encode(Verb.SEEN, movie_id)),
+                Button(_("Hide {n}").format(n=i), callbacks.encode(Verb.HIDE, movie_id)),
+            )
+        )
+    chunks = split_text(lines)
+    replies = [Reply(chunk) for chunk in chunks[:-1]]
+    replies.append(Reply(chunks[-1], tuple(buttons)))
+    replies[0] = replace(replies[0], preview_url=top.imdb_url)
+    return Outcome(replies=replies)
+
+
+@router.command(
+    "similar",
+    Where.BOTH,
+    rank=80,
+    menu=N_("Movies like one: /similar Frozen"),
+    help=N_("/similar <title> - movies like that one"),
+    slow=True,
+)
+def similar(ctx: Context, args: str) -> Outcome:
+    """List movies like the one named, or ask which one was meant."""
+    if not args:
+        return Outcome.say(_("Tell me a movie, like: /similar Frozen"))
+    return resolve_title(
+        ctx,
+        args,
+        on_found=lambda movie: similar_to(ctx, movie, with_save=ctx.chat.is_private),
+        pick=lambda match: callbacks.encode(Verb.PICK_SIMILAR, match.movie_id),
+    )
+
+
+def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
+    """List the movies most like `movie`, or say it is too little known; `with_save`
+    adds a "Save" button for each (private chats: the watchlist is personal)."""
+    nearest = ctx.service.similar(movie.id, 10)
+    if not nearest:
+        # The model's count (what `similar` went by), not the database's.
+        count = ctx.service.rating_count(movie.id)
+        return Outcome.say(
+            ngettext(
+                "I don't know {title} well enough yet to find movies like it "
+                "({count} rating). Try a better-known one.",
+                "I don't know {title} well enough yet to find movies like it "
+                "({count} ratings). Try a better-known one.",
+                count,
+            ).format(title=esc(movie.label), count=count)
+        )
+    lines = [_("Movies like {title}:").format(title=title_link(movie))]
+    for i, (other, share) in enumerate(nearest, start=1):
+        liked = _("liked by {share} of its fans").format(share=i18n.percent(share))
+        lines.append(f"{i}. {title_link(other)} · {liked}")
+    replies = [Reply(chunk) for chunk in split_text(lines)]
+    if with_save:
+        saves = [
+            Button(_("Save {n}").format(n=i), callbacks.encode(Verb.SAVE, other.id))
+            for i, (other, _share) in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
+        ]
+        rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
+        replies[-1] = Reply(replies[-1].text, rows)
+    return Outcome(replies=replies)
+
+
+@router.tap(Verb.PICK_SIMILAR, personal=False)
+def tap_pick_similar(ctx: Context, cb: Callback) -> Outcome:
+    """List movies like the one picked from an ambiguous /similar."""
+    outcome = similar_to(ctx, get_movie(ctx.db, cb.target), with_save=ctx.chat.is_private)
+    return Outcome(edit=outcome.replies[0], replies=outcome.replies[1:])
+
+
+@router.tap(Verb.SAVE, personal=True)
+def tap_save(ctx: Context, cb: Callback) -> Outcome:
+    """Put the movie on the sender's watchlist."""
+    movie = get_movie(ctx.db, cb.target)
+    if not watchlist.save_for_later(ctx.db, ctx.user_id, movie.id):
+        return Outcome(
+            toast=_("{title} is on your /watchlist already.").format(title=movie.label[:150])
+        )
+    return Outcome(
+        toast=_("Saved for later: {title}. /watchlist lists them.").format(title=movie.label[:150])
+    )
+
+
+@router.tap(Verb.SEEN, personal=True)
+def tap_seen(ctx: Context, cb: Callback) -> Outcome:
+    """Note the movie as seen, without a score: it leaves the picks."""
+    movie = get_movie(ctx.db, cb.target)
+    watchlist.mark_seen(ctx.db, ctx.user_id, movie.id)
+    return Outcome(
+        toast=_("Seen: I won't pick {title} again. Rate it any time with /rate.").format(
+            title=movie.label[:150]
+        )
+    )
+
+
+@router.tap(Verb.HIDE, personal=True)
+def tap_hide(ctx: Context, cb: Callback) -> Outcome:
+    """Keep the movie out of the sender's recommendations."""
+    movie = get_movie(ctx.db, cb.target)
+    state.hide_movie(ctx.db, ctx.user_id, movie.id)
+    return Outcome(
+        toast=_("Hidden: I won't recommend {title} again.").format(title=movie.label[:150])
+    )
+
+
+def _years_label(years: tuple[int, int]) -> str:
+    """ "from 1994", "from the 1990s", "from 1990-2005"."""
+    lo, hi = years
+    if lo == hi:
+        return _("from {year}").format(year=lo)
+    if lo % 10 == 0 and hi == lo + 9:
+        return _("from the {decade}s").format(decade=lo)
+    return _("from {start}-{end}").format(start=lo, end=hi)
+
+
+def _movies_label(genre: str | None, years: tuple[int, int] | None) -> str:
+    """ "movies overall", "Comedy movies", "movies from the 1990s", "Comedy movies from 1994"."""
+    if genre and years:
+        return _("{genre} movies {years}").format(
+            genre=genres.shown(genre), years=_years_label(years)
+        )
+    if genre:
+        return _("{genre} movies").format(genre=genres.shown(genre))
+    if years:
+        return _("movies {years}").format(years=_years_label(years))
+    return _("movies overall")
+
+
+def _top_picks_header(n: int, genre: str | None, years: tuple[int, int] | None) -> str:
+    """ "Your top 5 picks:", "Your top 5 Comedy picks from the 1990s:" and the like."""
+    if genre and years:
+        text = ngettext(
+            "Your top {n} {genre} pick {years}:", "Your top {n} {genre} picks {years}:", n
+        )
+    elif genre:
+        text = ngettext("Your top {n} {genre} pick:", "Your top {n} {genre} picks:", n)
+    elif years:
+        text = ngettext("Your top {n} pick {years}:", "Your top {n} picks {years}:", n)
+    else:
+        text = ngettext("Your top {n} pick:", "Your top {n} picks:", n)
+    shown = genres.shown(genre) if genre else ""
+    return text.format(n=n, genre=shown, years=_years_label(years) if years else "")

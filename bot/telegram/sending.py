@@ -1,0 +1,169 @@
+"""How an answer looks on Telegram: messages with their keyboards and link previews, photos,
+documents and polls, and "typing..." while an answer is made.
+
+bot/telegram/delivery.py decides when each step of an answer goes out; this module sends one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlite_utils import Database
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputPollOption,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import TelegramError
+
+from bot.files import charts, history_export, pictures
+from bot.service import MovieService
+from bot.ui.replies import PollRequest, Reply
+from storage import movienight
+
+log = logging.getLogger(__name__)
+
+# Every reply text is HTML (bot/ui/html.py), sent and edited with this parse mode. (Not PTB's
+# Defaults: those also add a parse_mode to sendPoll, which takes none.)
+PARSE_MODE = ParseMode.HTML
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# Runs a function in the database thread (BotRuntime.run).
+Run = Callable[..., Awaitable[Any]]
+
+
+def thread_of(update: Update) -> int | None:
+    """The forum topic the update came from (replies go there), None outside forum topics."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or not chat.is_forum or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+async def send_reply(
+    bot: Bot,
+    chat_id: int,
+    reply: Reply,
+    thread: int | None,
+    *,
+    run: Run,
+    service: MovieService,
+) -> Any:
+    """Send one reply: a poll, a photo with a caption when it asks for a picture, or a
+    message."""
+
+    async def send_text(text: str) -> Any:
+        return await bot.send_message(
+            chat_id,
+            text,
+            parse_mode=PARSE_MODE,
+            reply_markup=markup(reply),
+            link_preview_options=preview(reply),
+            message_thread_id=thread,
+        )
+
+    if reply.poll is not None:
+        return await _send_poll(bot, chat_id, reply, reply.poll, thread, run, service.db)
+    if reply.document is not None:
+        name, data = await run(history_export.render, service.db, reply.document)
+        return await bot.send_document(
+            chat_id,
+            InputFile(data, filename=name),
+            caption=reply.text[: pictures.MAX_CAPTION],
+            parse_mode=PARSE_MODE,
+            reply_markup=markup(reply),
+            message_thread_id=thread,
+        )
+
+    if reply.picture is None:
+        return await send_text(reply.text)
+    await _chat_action(bot, chat_id, ChatAction.UPLOAD_PHOTO, thread)
+    try:
+        data = await run(pictures.gather, service, reply.picture)
+    except charts.ChartError as error:
+        return await send_text(
+            pictures.instead_of_picture(error, reply.text, reply.picture.language)
+        )
+    # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
+    png = await asyncio.to_thread(pictures.draw, reply.picture, data)
+    caption = reply.text[: pictures.MAX_CAPTION]
+    return await bot.send_photo(
+        chat_id,
+        png,
+        caption=caption,
+        parse_mode=PARSE_MODE,
+        reply_markup=markup(reply),
+        message_thread_id=thread,
+    )
+
+
+async def _send_poll(
+    bot: Bot,
+    chat_id: int,
+    reply: Reply,
+    poll: PollRequest,
+    thread: int | None,
+    run: Run,
+    db: Database,
+) -> Any:
+    """Send the movie night's poll and attach it to the night (its votes come as `poll`
+    updates with its id). Anonymous: who voted for what never reaches the bot or the group."""
+    message = await bot.send_poll(
+        chat_id,
+        reply.text,
+        # Plain text: a poll's question and options take no HTML (only custom emoji).
+        [InputPollOption(option, text_parse_mode=None) for option in poll.options],
+        question_parse_mode=None,
+        is_anonymous=True,
+        reply_markup=markup(reply),
+        message_thread_id=thread,
+    )
+    if message.poll is not None:
+        await run(movienight.poll_sent, db, poll.night, message.poll.id, message.id)
+    return message
+
+
+async def _chat_action(bot: Bot, chat_id: int, action: str, thread: int | None = None) -> None:
+    """Show "sending a photo..." or "typing..." while an answer is made; a failure to show it
+    changes nothing (the answer itself is what counts)."""
+    try:
+        await bot.send_chat_action(chat_id, action, message_thread_id=thread)
+    except TelegramError as error:
+        log.debug("chat action %s not shown: %s", action, error)
+
+
+async def show_typing(update: Update) -> None:
+    """Show "typing..." in the update's chat (and topic) while a long answer is computed."""
+    if update.effective_chat is not None:
+        chat_id = update.effective_chat.id
+        await _chat_action(update.get_bot(), chat_id, ChatAction.TYPING, thread_of(update))
+
+
+def preview(reply: Reply) -> LinkPreviewOptions:
+    """A preview of the reply's one chosen link, or none at all."""
+    if reply.preview_url is None:
+        return NO_PREVIEW
+    return LinkPreviewOptions(url=reply.preview_url, prefer_large_media=True)
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard, or None."""
+    if not reply.buttons:
+        return None
+    rows = [
+        [
+            InlineKeyboardButton(b.label, url=b.url)
+            if b.url is not None
+            else InlineKeyboardButton(b.label, callback_data=b.data)
+            for b in row
+        ]
+        for row in reply.buttons
+    ]
+    return InlineKeyboardMarkup(rows)
