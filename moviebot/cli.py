@@ -811,6 +811,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="only show what would be imported"
     )
 
+    from moviebot.catalog_cli import add_catalog_commands  # catalog update / status
+
+    add_catalog_commands(sub, [common, printing])
     add("stats", cmd_stats, "Show what the database holds.", "moviebot stats --json", [printing])
     health = add(
         "health",
