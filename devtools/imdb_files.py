@@ -358,7 +358,7 @@ def write_synthetic(folder: Path, titles: int = 12_000_000, seed: int = 0) -> Pa
         for number in range(1, titles + 1):
             tconst = f"tt{number:07d}"
             film = bundled.get(number)
-            draw = rng.random()
+            draw = rng.random() * total
             kind = "movie" if film else next(k for edge, k in cumulative if draw <= edge)
             if film:
                 title, year, votes = film["title"], film["year"], film["votes"]

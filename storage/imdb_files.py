@@ -128,6 +128,13 @@ class _open:
             yield line.rstrip(b"\r\n")
 
 
+def _bad_row(name: str, line: bytes, why: str) -> ImdbFileError:
+    """A row that is not IMDb's: the file is damaged (a corrupt gzip can inflate to junk
+    before its checksum is reached) or its format changed."""
+    shown = line[:60].decode("utf-8", "replace").replace("\t", " ")
+    return ImdbFileError(f"{name} is damaged or not in IMDb's format (a row '{shown}': {why})")
+
+
 def _fields(line: bytes, name: str, width: int, text_column: int) -> list[str]:
     """The row's fields, decoded; a tab inside the free-text column `text_column` is kept as a
     space (the row then has more fields than the header)."""
@@ -135,7 +142,7 @@ def _fields(line: bytes, name: str, width: int, text_column: int) -> list[str]:
     if len(fields) == width:
         return fields
     if len(fields) < width:
-        raise ImdbFileError(f"{name}: a row has {len(fields)} fields, not {width}: {line[:80]!r}")
+        raise _bad_row(name, line, f"{len(fields)} fields, not {width}")
     extra = len(fields) - width
     text = " ".join(fields[text_column : text_column + extra + 1])
     return [*fields[:text_column], text, *fields[text_column + extra + 1 :]]
@@ -169,7 +176,7 @@ def read_ratings(
                 count = int(votes)
                 value = float(rating)
             except ValueError as error:
-                raise ImdbFileError(f"{path.name}: {line[:80]!r} is not a ratings row") from error
+                raise _bad_row(path.name, line, "not tconst, rating, votes") from error
             if count >= min_votes or tconst in always:
                 kept[tconst] = (value, count)
             if n % _EVERY == 0:
@@ -197,7 +204,7 @@ def read_basics(
                 continue
             fields = line.decode("utf-8", "replace").split("\t")
             if len(fields) < width:
-                raise ImdbFileError(f"{path.name}: {line[:80]!r} has fewer than {width} fields")
+                raise _bad_row(path.name, line, f"fewer than {width} fields")
             kind, (title, original), tail = fields[1], _two_titles(fields[2:-5]), fields[-5:]
             adult, start, _end, runtime, genres = tail
             basics = Basics(
@@ -228,7 +235,7 @@ def read_directors(path: Path, films: dict[bytes, object], progress: Progress) -
                 continue
             fields = line.decode("ascii", "replace").split("\t")
             if len(fields) != 3:
-                raise ImdbFileError(f"{path.name}: {line[:80]!r} is not a crew row")
+                raise _bad_row(path.name, line, "not tconst, directors, writers")
             names = [d for d in fields[1].split(",") if d.startswith("nm")]
             kept[tconst] = "|".join(names[:MAX_DIRECTORS])
     progress("crew", size, size)

@@ -293,6 +293,7 @@ def _catalog_updates(db: Database) -> None:
         """
     )
 
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]
