@@ -226,8 +226,7 @@ def test_catalog_status_says_what_the_catalog_holds_and_the_terms(
     code, out, _ = cli(capsys, "catalog", "status", "--db", str(catalog_db_path))
     assert code == 0
     assert out.splitlines()[0] == (
-        "Catalog: 9,742 films (0 added from IMDb, 0 with IMDb's rating and votes), "
-        "newest year 2018"
+        "Catalog: 9,742 films (0 added from IMDb, 0 with IMDb's rating and votes), newest year 2018"
     )
     assert "Never updated from IMDb" in out
     cli(capsys, "catalog", "update", "--db", str(catalog_db_path), "--url", server.url)
