@@ -3,12 +3,15 @@ the one transaction that switches the catalog over.
 
 Kept: every title the catalog already has (by IMDb id, whatever its type or votes: MovieLens'
 links name some videos and TV films), and every other title that is a film (`movie` or
-`tvMovie`), not adult, with a year and at least MIN_VOTES votes on IMDb. 500 votes keeps about
-70,000 films of IMDb's ~700,000: the films people rate and import (a realistic 2026 IMDb
-export and Letterboxd export, devtools/imdb_files.py, are fully inside it) and few that nobody
-here would type; 1,000 votes would keep ~50,000 and lose festival and small-country films
-that exports do hold, 100 votes ~200,000, mostly names that only make title search slower and
-more ambiguous (bench/bench_catalog_update.py prints the counts).
+`tvMovie`), not adult, with a year and at least MIN_VOTES votes on IMDb. In IMDb's files
+about 70,000 films have 500 votes or more, ~50,000 have 1,000 (of ~700,000 films listed): 500
+keeps what people rate and import (of a realistic 2026 IMDb export's 41 films, all but a
+festival film with 120 votes; every film of a Letterboxd export: tests/test_imdb_catalog.py)
+at a size title search handles (tens of thousands of films, a few hundred thousand names);
+1,000 would lose festival and small-country films that exports do hold, while lower
+thresholds add mostly films nobody here would type, each one more namesake for search to ask
+about. TV films are kept because IMDb exports list them as films (history_import imports
+them); videos, shorts, series and episodes are not.
 
 Merged by IMDb id: a film the catalog has keeps its id, title, year, genres and ratings, and
 gains IMDb's rating, votes, runtime, directors, original title and alternative titles (its
@@ -216,12 +219,12 @@ def apply_catalog(
                 own = parse_movielens_title(source_title).aliases
                 aliases = _merge_names(title, own, [b.title, *film.aliases], cap=MAX_ALIASES)
                 bundled_rows.append((*facts, aliases, movie_id))
-            else:
-                aliases = _merge_names(b.title, film.aliases, cap=MAX_ALIASES)
+            else:  # read_aliases made them distinct from the title and each other
+                aliases = "\n".join(film.aliases)
                 imdb_rows.append((*facts, aliases, b.title, b.year, genres, b.title, movie_id))
             names += aliases.count("\n") + bool(aliases)
         if not rows:
-            aliases = _merge_names(b.title, film.aliases, cap=MAX_ALIASES)
+            aliases = "\n".join(film.aliases)
             names += aliases.count("\n") + bool(aliases)
             new_rows.append(
                 (imdb_movie_id(film.tconst), b.title, b.year, genres, aliases, film.tconst)
