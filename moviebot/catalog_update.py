@@ -84,6 +84,7 @@ class Outcome:
     seconds: float
     summary: UpdateSummary | None = None
     applied_at: str | None = None  # for "unchanged": when the same files were applied
+    read_seconds: float | None = None  # reading (and so verifying) the files
 
     def line(self) -> str:
         """The outcome for a person, one line."""
@@ -103,6 +104,7 @@ class Outcome:
             "status": self.status,
             "source": self.source,
             "seconds": round(self.seconds, 1),
+            "read_seconds": self.read_seconds and round(self.read_seconds, 1),
             **(asdict(self.summary) if self.summary else {}),
             "message": self.line(),
         }
@@ -138,7 +140,9 @@ def update_catalog(
                     record_outcome(db, source, "unchanged", started_at, validators=previous)
                     when, _ = last_attempts(db)
                     return Outcome("unchanged", source, time.perf_counter() - clock, None, when)
+                fetched = time.perf_counter()
                 films = read_catalog(files, catalog_imdb_ids(db), min_votes, report)
+                read_seconds = time.perf_counter() - fetched
                 summary = apply_catalog(
                     db, films, source=source, started_at=started_at, validators=validators
                 )
@@ -146,7 +150,7 @@ def update_catalog(
                 message = f"{error}; the catalog is unchanged"
                 record_outcome(db, source, "failed", started_at, error=message)
                 raise CatalogUpdateError(message) from None
-        return Outcome("ok", source, time.perf_counter() - clock, summary)
+        return Outcome("ok", source, time.perf_counter() - clock, summary, None, read_seconds)
     finally:
         db.close()
 
@@ -317,7 +321,7 @@ class CatalogRefresh:
         if nice := shutil.which("nice"):
             command = [nice, "-n", "10", *command]
         with self._lock:
-            if self._abandoned:
+            if self._abandoned or self._child is not None:  # stopping, or one is running
                 return None
             self._child = subprocess.Popen(
                 command,

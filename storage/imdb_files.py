@@ -252,7 +252,7 @@ def _wanted_lines(
     for lines in blocks:
         progress(stage, position(), size)
         # A comprehension per block: this test runs on every one of ~50 M lines.
-        yield from [line for line in lines if line[: line.find(b"\t")] in wanted]
+        yield from [line for line in lines if line.partition(b"\t")[0] in wanted]
     progress(stage, size, size)
 
 
@@ -293,7 +293,7 @@ def read_aliases(
             region, language, types = line.rsplit(b"\t", 5)[1:4]
             if region not in NAME_REGIONS and language not in NAME_LANGUAGES:
                 continue
-            tconst = line[: line.find(b"\t")]
+            tconst = line.partition(b"\t")[0]
             if tconst != current:
                 finish()
                 current, group = tconst, []
