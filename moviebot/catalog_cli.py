@@ -78,7 +78,7 @@ def add_catalog_commands(sub: Any, parents: list[argparse.ArgumentParser]) -> No
         help="Update the film catalog from IMDb's datasets, or show what it holds.",
         description="The film catalog: the bundled MovieLens films plus, once updated, "
         "IMDb's films (its non-commercial datasets, for personal and non-commercial use).",
-        epilog="example: moviebot catalog update",
+        epilog="example: moviebot catalog update --db ./moviebot.db",
     )
     commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="COMMAND")
     update = commands.add_parser(
