@@ -17,6 +17,7 @@ from bot.telegram.redact import redact
 from moviebot import __version__
 from moviebot.commands.admin import cmd_backup, cmd_health, cmd_stats, cmd_users
 from moviebot.commands.catalog import cmd_import, cmd_import_ratings, cmd_init, cmd_search
+from moviebot.commands.catalog_source import add_catalog_commands
 from moviebot.commands.common import CommandError
 from moviebot.commands.model import cmd_evaluate, cmd_recommend, cmd_similar, cmd_train
 from moviebot.commands.running import cmd_chat, cmd_run
@@ -238,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="only show what would be imported"
     )
 
+    add_catalog_commands(sub, [common, printing])
     add("stats", cmd_stats, "Show what the database holds.", "moviebot stats --json", [printing])
     health = add(
         "health",

@@ -166,11 +166,13 @@ def _import(db: Database, path: Path, report: Progress) -> ImportSummary:
         with db.atomic():
             dataset_number = _dataset_number(db, source.name)
             movies_before = db.execute("SELECT count(*) FROM movies").fetchone()[0]
-            _import_movies(db, source)
-            _import_links(db, source)
+            links = _read_links(source)
+            merged = _merged_ids(db, links)
+            _import_movies(db, source, merged)
+            _import_links(db, links, merged)
             movies_added = db.execute("SELECT count(*) FROM movies").fetchone()[0] - movies_before
             users_added, ratings_added = _import_ratings(
-                db, source, dataset_number, total_ratings, report
+                db, source, dataset_number, total_ratings, report, merged
             )
             db.execute(
                 "UPDATE datasets SET n_movies = ?, n_ratings = ? WHERE id = ?",
@@ -187,7 +189,26 @@ def _dataset_number(db: Database, name: str) -> int:
     return cursor.lastrowid
 
 
-def _import_movies(db: Database, source: _Source) -> None:
+def _merged_ids(db: Database, links: list[tuple]) -> dict[int, int]:
+    """{dataset movieId: catalog id} for the dataset's films that the catalog has already
+    under another id, found by IMDb id (a film added from IMDb's datasets, whose id is
+    storage.imdb_catalog's): the dataset's ratings go to that film instead of a duplicate."""
+    by_imdb: dict[str, int] = {}
+    ids = set()
+    for movie_id, imdb in db.execute("SELECT id, imdb_id FROM movies ORDER BY id"):
+        ids.add(movie_id)
+        if imdb is not None:
+            by_imdb.setdefault(imdb, movie_id)
+    merged = {}
+    for imdb, _tmdb, movie_id in links:
+        # A movieId the catalog has already keeps its own row, as before.
+        existing = by_imdb.get(imdb)
+        if existing is not None and existing != movie_id and movie_id not in ids:
+            merged[movie_id] = existing
+    return merged
+
+
+def _import_movies(db: Database, source: _Source, merged: dict[int, int]) -> None:
     rows = []
     for line, row in _rows(source.open("movies.csv"), "movies.csv", ("movieId", "title", "genres")):
         try:
@@ -196,6 +217,8 @@ def _import_movies(db: Database, source: _Source) -> None:
         except (ValueError, IndexError) as error:
             raise DatasetError(f"movies.csv line {line}: {row!r} is not id,title,genres") from error
         _check_movie_id(movie_id, "movies.csv", line)
+        if movie_id in merged:
+            continue
         parsed = parse_movielens_title(raw_title)
         genres = "" if genres == "(no genres listed)" else genres
         aliases = "\n".join(parsed.aliases)
@@ -209,10 +232,11 @@ def _import_movies(db: Database, source: _Source) -> None:
     )
 
 
-def _import_links(db: Database, source: _Source) -> None:
+def _read_links(source: _Source) -> list[tuple]:
+    """(imdb id, tmdb id, movieId) for each row of links.csv; [] when there is none."""
     file = source.open("links.csv", required=False)
     if file is None:
-        return
+        return []
     rows = []
     for line, row in _rows(file, "links.csv", ("movieId", "imdbId", "tmdbId")):
         try:
@@ -227,6 +251,11 @@ def _import_links(db: Database, source: _Source) -> None:
         if not (0 <= imdb_number <= MAX_MOVIE_ID and 0 <= (tmdb or 0) <= MAX_MOVIE_ID):
             raise DatasetError(f"links.csv line {line}: {row!r} has an id out of range")
         rows.append((imdb, tmdb, _check_movie_id(movie_id, "links.csv", line)))
+    return rows
+
+
+def _import_links(db: Database, links: list[tuple], merged: dict[int, int]) -> None:
+    rows = [(imdb, tmdb, merged.get(movie_id, movie_id)) for imdb, tmdb, movie_id in links]
     # Only fill gaps, so importing again (or a second dataset) never rewrites known links.
     db.conn.executemany(
         """
@@ -238,7 +267,12 @@ def _import_links(db: Database, source: _Source) -> None:
 
 
 def _import_ratings(
-    db: Database, source: _Source, dataset_number: int, total: int, report: Progress
+    db: Database,
+    source: _Source,
+    dataset_number: int,
+    total: int,
+    report: Progress,
+    merged: dict[int, int],
 ) -> tuple[int, int]:
     known_movies = {row[0] for row in db.execute("SELECT id FROM movies")}
     users_before = db.execute("SELECT count(*) FROM users").fetchone()[0]
@@ -261,6 +295,7 @@ def _import_ratings(
             )
         user = synthetic_user_id(dataset_number, movielens_user)
         _check_movie_id(movie_id, "ratings.csv", line)
+        movie_id = merged.get(movie_id, movie_id)
         if not (1 <= score <= 10 and score == int(score)):
             raise DatasetError(f"ratings.csv line {line}: {row[2]} is not 0.5-5 in half stars")
         if movie_id not in known_movies:

@@ -270,6 +270,30 @@ def _catalog_facts(db: Database) -> None:
     db.execute("CREATE INDEX movies_by_imdb ON movies(imdb_id) WHERE imdb_id IS NOT NULL")
 
 
+@migrations(name="0012_catalog_updates")
+def _catalog_updates(db: Database) -> None:
+    # Each `moviebot catalog update` (storage/imdb_catalog.py): where from, how it ended, what
+    # the catalog held after it, and the files' validators (ETag / Last-Modified per file, JSON)
+    # that the next download sends back so that unchanged files are not fetched again.
+    db.execute(
+        """
+        CREATE TABLE catalog_updates (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,            -- base URL or folder
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'unchanged', 'failed')),
+            films INTEGER,                   -- films from the files in the catalog after it
+            added INTEGER,                   -- new films it added
+            names INTEGER,                   -- alternative titles it wrote
+            newest_year INTEGER,
+            validators TEXT,                 -- JSON: {"title.basics.tsv.gz": {"etag": ...}}
+            error TEXT
+        )
+        """
+    )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

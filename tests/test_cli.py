@@ -23,7 +23,8 @@ def test_init_creates_the_database_with_the_catalog(tmp_path: Path, capsys) -> N
     db = tmp_path / "sub" / "m.db"
     code, out, _ = run(capsys, "init", "--db", str(db))
     assert code == 0
-    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 8).\n"
+
+    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 9).\n"
     code, out, _ = run(capsys, "init", "--db", str(db), "--json")
     assert json.loads(out)["imported"]["ratings_added"] == 0
 
