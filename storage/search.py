@@ -126,6 +126,11 @@ class TitleIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
+    @property
+    def name_count(self) -> int:
+        """How many distinct names (titles and aliases, normalised) the films have."""
+        return self._index.size
+
     def _names_of_row(self, row: int) -> list[str]:
         first, end = self._first_name[row], self._first_name[row + 1]
         return [self._index.name(i) for i in range(first, end)]
