@@ -209,3 +209,16 @@ def test_the_index_reads_imdb_votes_from_the_database(catalog_db: Database) -> N
 def test_a_year_limits_the_candidates_to_that_year(imdb_index: TitleIndex) -> None:
     assert [m.label for m in imdb_index.search("dune 1984")][:1] == ["Dune (1984)"]
     assert [m.label for m in imdb_index.search("брат 1997")][:1] == ["Брат (1997)"]
+
+
+def test_match_many_takes_exact_names_and_years_and_resolves_the_rest(bundled_rows) -> None:
+    index = TitleIndex(bundled_rows)
+    pairs = [("Toy Story", 1995), ("toy stroy", 1995), ("asdfgh", None), ("Cinderella", 2015),
+             ("Frozen", None), ("Dune", 2000)]  # fmt: skip
+    found = index.match_many(pairs)
+    assert found[0].kind is Kind.EXACT and found[0].movie.label == "Toy Story (1995)"
+    assert found[3].movie.label == "Cinderella (2015)" and found[5].movie.label == "Dune (2000)"
+    for i in (1, 2, 4):
+        title, year = pairs[i]
+        assert found[i] == resolve(index, f"{title} {year}" if year else title)
+    assert found[2].kind is Kind.NONE
