@@ -132,9 +132,13 @@ def report(scored: list[Scored]) -> str:
         rule = dataclasses.replace(RULE, partial_cover=cover)
         lines.append(_row(f"partial_cover={cover}", figures(scored, rule)))
     lines += ["", "one-word obscure title (ratings below):", head]
-    for obscure in (0, 2, 5, 10, 20):
+    for obscure in (0, 2, 5, 10, 20, 60):
         rule = dataclasses.replace(RULE, obscure=obscure)
         lines.append(_row(f"obscure={obscure}", figures(scored, rule)))
+    lines += ["", "one-word title of a film nobody here rated (popularity below):", head]
+    for obscure_new in (0, 5, 20, 40, 60, 100):
+        rule = dataclasses.replace(RULE, obscure_new=obscure_new)
+        lines.append(_row(f"obscure_new={obscure_new}", figures(scored, rule)))
     lines += ["", f"chosen: {RULE}", head]
     for kind in sorted({s.item.kind for s in scored}):
         subset = [s for s in scored if s.item.kind == kind]

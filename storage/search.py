@@ -314,6 +314,7 @@ class Rule:
     ask: float  # Fit.whole at least this: offered
     partial_cover: float  # a partial title covering at least this share of a name: offered
     obscure: int  # a one-word exact title of a film less popular than this (ratings): offered
+    obscure_new: int  # the same for a film with no ratings here (popularity from IMDb votes)
 
     def decide(self, matches: list[TitleMatch], fit: Fit | None) -> Kind:
         """EXACT, ASK or NONE for `matches` (best first) whose first one fits as `fit`."""
@@ -325,13 +326,17 @@ class Rule:
             # "nothing", "lol") is far likelier a word than that film: ask.
             if fit.words == 1 and top.popularity < self.obscure:
                 return Kind.ASK
+            # ...and one nobody here has rated must be famous by IMDb's votes ("film": a
+            # film called Film with 275k votes in the synthetic catalog, but no rating here).
+            if fit.words == 1 and top.n_ratings == 0 and top.popularity < self.obscure_new:
+                return Kind.ASK
             return Kind.EXACT
         if fit.whole >= self.ask or fit.cover >= self.partial_cover:
             return Kind.ASK
         return Kind.NONE
 
 
-RULE = Rule(exact=90.0, ask=75.0, partial_cover=0.25, obscure=5)
+RULE = Rule(exact=90.0, ask=75.0, partial_cover=0.25, obscure=5, obscure_new=60)
 CHOICES = 5
 
 

@@ -167,7 +167,13 @@ def test_dune_offers_2021_then_1984(imdb_index: TitleIndex) -> None:
     ],
 )
 def test_cyrillic_and_accented_names_are_found(imdb_index: TitleIndex, query, label) -> None:
-    assert resolve(imdb_index, query).movie.label == label
+    assert imdb_index.search(query)[0].label == label
+
+
+def test_one_word_names_a_new_film_only_when_it_is_famous(imdb_index: TitleIndex) -> None:
+    assert resolve(imdb_index, "оппенгеймер").movie.label == "Oppenheimer (2023)"  # 950k votes
+    elki = resolve(imdb_index, "елки")  # 60k votes, no rating here: likelier a word
+    assert elki.kind is Kind.ASK and elki.choices[0].label == "Ёлки (2010)"
 
 
 def test_a_latin_typo_does_not_hit_a_cyrillic_name(imdb_index: TitleIndex) -> None:
