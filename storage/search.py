@@ -1,17 +1,19 @@
 """Finding a movie by what a person typed: exact, accent/case/punctuation-blind, typos, years.
 
-Every title (and alternative title) is normalised once; a query is scored against all of them
-with rapidfuzz's vectorised `cdist`, taking the best of three measures:
+Every title (and alternative title) is normalised once; a query is scored against them with
+rapidfuzz's vectorised `cdist`, taking the best of three measures:
 - `ratio`: edit-distance similarity, which forgives typos ("frozzen" ~ "frozen");
 - `token_sort_ratio`: the same after sorting words, which forgives word order;
 - `token_set_ratio` x 0.9: query words contained in a longer title ("ted" in "ted 2"), discounted
-  so that the exact title always ranks above its sequels. Only names sharing a word with the
-  query can score higher here than by token_sort_ratio, so only those are scored (an inverted
-  index of words), which keeps a search at a few milliseconds over 10k titles.
+  so that the exact title always ranks above its sequels (only names sharing a word with the
+  query are scored by it: for the others it is never higher than token_sort_ratio).
+Only the names that can score are scored: storage/title_candidates.py picks them by shared
+character bigrams and words, so a search stays at a few milliseconds over 250k names.
 A query ending in a year is first matched among that year's movies only; the whole text is
 scored against every title only when that finds no near-exact match ("Blade Runner 2049").
-Ties are broken by popularity (number of ratings). Recent answers are remembered: the same
-titles are asked for again and again.
+Ties are broken by popularity (ratings here, and IMDb votes; see `popularity`), and a far
+better-known film with every typed word in a name goes before an obscure exact title. Recent
+answers are remembered: the same titles are asked for again and again.
 
 Whether a search result may be acted on without asking is `resolve`'s to say, by one rule
 (RULE) chosen on a labelled set of typed titles and junk (`python -m devtools.title_calibration`):
@@ -75,7 +77,7 @@ def popularity(n_ratings: np.ndarray, imdb_votes: np.ndarray) -> np.ndarray:
 
     k is the catalog's own exchange rate, the median of votes / ratings over the films with
     both (at least VOTES_RATE_MIN_RATINGS ratings here, so the ratio is not noise): about
-    10,000 with MovieLens latest-small's 610 users, 30 with ml-32m. In these units the
+    10,000 with MovieLens latest-small's 610 users. In these units the
     thresholds chosen on ratings (POPULARITY_DOMINANCE, Rule.obscure) keep their meaning, a
     bundled catalog without votes ranks as before, and a film nobody here rated yet ranks by
     its votes (Parasite 2019, 900k votes, far above Parasite 1982's 5k). The max, not votes
