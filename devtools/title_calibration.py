@@ -1,6 +1,6 @@
 """Choose title search's acceptance rule on a labelled set of what people type.
 
-    python -m devtools.title_calibration [--db catalog.db]
+    python -m devtools.title_calibration [--db catalog.db] [--extra 60000]
 
 tests/data/title_queries.csv holds typed texts, each with the movie it means in the bundled
 catalog (titles as typed: lower case, no punctuation, no article, with years, with one or two
@@ -14,6 +14,9 @@ For each threshold of the rule (storage.search.Rule) the table shows, on that se
 - junk asked: junk that gets a "Did you mean ...?" instead of a refusal (harmless, but noise).
 Then the chosen rule's figures per kind of text. The targets: junk taken 0; resolved >= 95 %.
 Without --db the bundled catalog is imported into a temporary database (a few seconds).
+With --extra N the catalog is the size of an IMDb one: the bundled films with IMDb-like votes
+plus N synthetic films and their aliases (devtools/synthetic_titles.py), so the junk texts meet
+some 250,000 names and real titles meet namesakes.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.paths import REPO
+from devtools.synthetic_titles import synthetic_rows
 from storage.db import connect
+from storage.movies import title_rows
 from storage.search import RULE, Fit, Kind, Rule, TitleIndex, TitleMatch
 
 LABELLED_SET = REPO / "tests/data/title_queries.csv"
@@ -127,9 +132,13 @@ def report(scored: list[Scored]) -> str:
         rule = dataclasses.replace(RULE, partial_cover=cover)
         lines.append(_row(f"partial_cover={cover}", figures(scored, rule)))
     lines += ["", "one-word obscure title (ratings below):", head]
-    for obscure in (0, 2, 5, 10, 20):
+    for obscure in (0, 2, 5, 10, 20, 60):
         rule = dataclasses.replace(RULE, obscure=obscure)
         lines.append(_row(f"obscure={obscure}", figures(scored, rule)))
+    lines += ["", "one-word title of a film nobody here rated (popularity below):", head]
+    for obscure_new in (0, 5, 20, 40, 60, 100):
+        rule = dataclasses.replace(RULE, obscure_new=obscure_new)
+        lines.append(_row(f"obscure_new={obscure_new}", figures(scored, rule)))
     lines += ["", f"chosen: {RULE}", head]
     for kind in sorted({s.item.kind for s in scored}):
         subset = [s for s in scored if s.item.kind == kind]
@@ -146,9 +155,10 @@ def report(scored: list[Scored]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", type=Path, help="a moviebot database with the bundled catalog")
+    parser.add_argument("--extra", type=int, default=0, help="synthetic films to add")
     args = parser.parse_args(argv)
     if args.db is not None:
-        index = TitleIndex.from_db(connect(args.db))
+        rows = title_rows(connect(args.db))
     else:
         from moviebot.paths import bundled_dataset
         from storage.movielens import import_movielens
@@ -156,8 +166,12 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as folder:
             db = connect(Path(folder) / "catalog.db")
             import_movielens(db, bundled_dataset())
-            index = TitleIndex.from_db(db)
+            rows = title_rows(db)
             db.close()
+    if args.extra:
+        rows = synthetic_rows(rows, args.extra)
+    index = TitleIndex(rows)
+    print(f"{len(index):,} films, {index.name_count:,} names")
     print(report(score(index, load_labelled())))
 
 

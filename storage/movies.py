@@ -97,6 +97,20 @@ def search_rows(db: Database) -> list[tuple[int, str, int | None, str, int]]:
     ).fetchall()
 
 
+def title_rows(db: Database) -> list[tuple[int, str, int | None, str, int, int | None]]:
+    """search_rows with each film's IMDb votes (None: unknown) after them: what title search
+    ranks by (storage.search.popularity)."""
+    return db.execute(
+        """
+        SELECT m.id, m.title, m.year, m.aliases, coalesce(r.n, 0), m.imdb_votes
+        FROM movies m
+        LEFT JOIN (SELECT movie_id, count(*) AS n FROM ratings GROUP BY movie_id) r
+            ON r.movie_id = m.id
+        ORDER BY m.id
+        """
+    ).fetchall()
+
+
 def movie_ids_where(
     db: Database,
     *,

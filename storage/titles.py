@@ -68,8 +68,10 @@ def normalize(text: str) -> str:
 
     "Matrix, The", "the matrix" and "Matrix" all normalise to "matrix".
     """
-    decomposed = unicodedata.normalize("NFKD", _move_article_to_front(text))
-    ascii_ish = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_ish = _move_article_to_front(text)
+    if not ascii_ish.isascii():  # the same either way; skipping it halves a catalog's index build
+        decomposed = unicodedata.normalize("NFKD", ascii_ish)
+        ascii_ish = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = ascii_ish.casefold().replace("&", " and ")
     words = _NON_WORD.sub(" ", lowered.replace("'", "")).strip()
     return _LEADING_ARTICLE.sub("", words, count=1)
