@@ -160,11 +160,6 @@ def test_oppenheimer_is_the_first_film_offered(updated_db: Database) -> None:
     assert resolution.choices[0].label == "Oppenheimer (2023)"
 
 
-@pytest.mark.xfail(
-    reason="taking it without asking needs IMDb votes as search popularity (issue 23's search "
-    "work, storage/search.py): with 0 ratings here the bot still asks",
-    strict=False,
-)
 def test_oppenheimer_is_taken_without_asking(updated_db: Database) -> None:
     resolution = resolve(TitleIndex.from_db(updated_db), "Oppenheimer")
     assert resolution.movie is not None and resolution.movie.label == "Oppenheimer (2023)"
