@@ -16,12 +16,14 @@ The references, on the same 0/1 who-rated-what matrix (``ReferenceItems``):
 * RP3beta (Paudel et al. 2017; the tuned baseline of Dacrema et al. 2019): ``sum_u x_ui x_uj
   n_u^-alpha / n_j^beta``, the row of ``P_ui^alpha P_iu^alpha`` divided by popularity;
 
-with the settings chosen on validation (``python -m recommender.tune_similar``).
+each at its best validation hit@10 (``python -m recommender.tune_similar``), and ItemKNN
+"(capped)" at its best among the settings as unpopular and genre-true as /similar before.
 
 Novelty: each test user's top 10 (``Model.recommend``, the franchise rule not applied) at each
 level of :data:`recommender.novelty.NOVELTY_LEVELS`: NDCG@10, P@10 and the mean popularity rank
-of the listed movies (1 = the most-rated movie in train), for all users and for the most
-mainstream third (by the mean popularity rank of their train ratings).
+of the listed movies (1 = the most-rated movie in train) and the share of the 100 most-rated
+among them, for all users and for the most mainstream third (by the mean popularity rank of
+their train ratings).
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ from recommender.topn import (
 )
 
 # Chosen on validation (python -m recommender.tune_similar; docs/history/similar-round1.md).
-ITEMKNN_SHRINK = 200.0
-RP3_ALPHA = 1.0
-RP3_BETA = 0.3
+# Each reference at its best hit@10, and ItemKNN at its best among the settings whose neighbours
+# are no more popular and agree no less on genre than /similar before this round.
+ITEMKNN_SHRINK = 1000.0
+ITEMKNN_CAPPED_SHRINK = 10.0
+RP3_ALPHA = 0.5
+RP3_BETA = 0.0
 
 # (liked movie, the user's rated movies, the user's relevant test movies)
 Source = tuple[int, np.ndarray, set[int]]
@@ -162,6 +167,9 @@ def similar_report(
         f"ItemKNN cosine, shrink {ITEMKNN_SHRINK:g}": from_scores(
             lambda r: itemknn_scores(ref, r, ITEMKNN_SHRINK)
         ),
+        f"ItemKNN cosine, shrink {ITEMKNN_CAPPED_SHRINK:g} (capped)": from_scores(
+            lambda r: itemknn_scores(ref, r, ITEMKNN_CAPPED_SHRINK)
+        ),
         f"RP3beta (alpha {RP3_ALPHA:g}, beta {RP3_BETA:g})": from_scores(
             lambda r: rp3beta_scores(ref, r, RP3_ALPHA, RP3_BETA)
         ),
@@ -201,6 +209,9 @@ def novelty_report(
         mean_rank = np.array(
             [np.mean([movie_rank[m] for m in top]) if top else np.nan for top in lists]
         )
+        top100 = np.array(
+            [np.mean([movie_rank[m] <= 100 for m in top]) if top else np.nan for top in lists]
+        )
         main = [t for t, keep in zip(lists, mainstream, strict=True) if keep]
         main_rel = [r for r, keep in zip(relevant, mainstream, strict=True) if keep]
         rows.append(
@@ -209,6 +220,8 @@ def novelty_report(
             | {
                 "mean_popularity_rank": float(np.nanmean(mean_rank)),
                 "mainstream_mean_popularity_rank": float(np.nanmean(mean_rank[mainstream])),
+                "top100_share": float(np.nanmean(top100)),
+                "mainstream_top100_share": float(np.nanmean(top100[mainstream])),
                 "mainstream_ndcg_at_10": precision_ndcg(main, main_rel)["ndcg_at_10"],
             }
         )
@@ -241,16 +254,18 @@ def format_report(report: dict) -> list[str]:
         lines += [
             "",
             f"{'how adventurous (novelty)':<28} {'P@10':>7} {'NDCG@10':>8} {'pop rank':>8} "
-            f"{'mainstream':>10} {'m NDCG':>7}",
+            f"{'mainstream':>10} {'m NDCG':>7} {'top-100':>7} {'m top-100':>9}",
         ]
         lines += [
             f"{'{:+d} ({:g})'.format(n['level'], n['novelty']):<28} {n['precision_at_10']:>7.4f} "
             f"{n['ndcg_at_10']:>8.4f} {n['mean_popularity_rank']:>8.1f} "
-            f"{n['mainstream_mean_popularity_rank']:>10.1f} {n['mainstream_ndcg_at_10']:>7.4f}"
+            f"{n['mainstream_mean_popularity_rank']:>10.1f} {n['mainstream_ndcg_at_10']:>7.4f} "
+            f"{n['top100_share']:>7.3f} {n['mainstream_top100_share']:>9.3f}"
             for n in report["novelty"]
         ]
         lines.append(
-            "pop rank: mean popularity rank of a listed movie (1 = most rated); mainstream: "
-            "the same for the third of users with the most popular train ratings."
+            "pop rank: mean popularity rank of a listed movie (1 = most rated); top-100: share "
+            "of the 100 most-rated in the lists; mainstream (m): the third of users with the "
+            "most popular train ratings."
         )
     return lines

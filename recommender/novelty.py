@@ -8,4 +8,4 @@ on validation (``python -m recommender.tune_similar``; docs/history/similar-roun
 
 from __future__ import annotations
 
-NOVELTY_LEVELS: dict[int, float] = {-1: -0.5, 0: 0.0, 1: 0.5}
+NOVELTY_LEVELS: dict[int, float] = {-1: -0.5, 0: 0.0, 1: 0.6}

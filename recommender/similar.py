@@ -52,7 +52,7 @@ class SimilarSettings:
     shrink: float = 50.0
     pop_exponent: float = 0.2
     like_exponent: float = 0.5
-    neighbours: int = 100
+    neighbours: int = 50
     min_ratings: int = 5
     max_candidates: int = 20_000
     pair_budget: int = 1_000_000_000
@@ -101,6 +101,7 @@ def similar_scores(
     cand_pos = np.full(n_movies, -1)
     cand_pos[cand] = np.arange(cand.size)
     root = np.sqrt(counts)
+    root_cand = root[cand].astype(np.float32)
     col_weight = (counts[cand] / counts.max()) ** -settings.pop_exponent
     col_weight *= np.asarray(like, dtype=np.float64)[cand] ** settings.like_exponent
     col_weight = col_weight.astype(np.float32)
@@ -111,9 +112,11 @@ def similar_scores(
     def top_of_block(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The ``k`` best-scored neighbours of ``active[start : start + block]``."""
         rows = active[start : start + block]
-        co = (rows_x[start : start + block] @ cols_x).toarray()
-        denom = np.outer(root[rows], root[cand]).astype(np.float32) + np.float32(settings.shrink)
-        score = co / denom * col_weight
+        score = (rows_x[start : start + block] @ cols_x).toarray()
+        denom = np.outer(root[rows].astype(np.float32), root_cand)
+        denom += np.float32(settings.shrink)
+        score /= denom
+        score *= col_weight
         own = cand_pos[rows]
         mine = np.flatnonzero(own >= 0)
         score[mine, own[mine]] = 0.0

@@ -44,7 +44,7 @@ LIKE_EXPONENTS = (0.0, 0.5, 1.0)
 STORED = (50, 100, 200)
 ITEMKNN_GRID = (0.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 RP3_GRID = tuple(itertools.product((0.5, 1.0), (0.0, 0.1, 0.2, 0.3, 0.5)))
-NOVELTY_GRID = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+NOVELTY_GRID = (-1.0, -0.5, 0.0, 0.5, 0.6, 0.7, 0.8, 1.0)
 
 
 def _row(name: str, f: dict) -> str:
@@ -129,14 +129,15 @@ def main(train_path: Path, movies_path: Path) -> None:
         print(_row(f"RP3beta alpha {a:g} beta {b:g}", f), flush=True)
     print(
         f"\n{'novelty':>8} {'P@10':>7} {'NDCG@10':>8} {'pop rank':>8} {'mainstream':>10} "
-        f"{'m NDCG':>7}"
+        f"{'m NDCG':>7} {'top-100':>7} {'m top-100':>9}"
     )
     levels = {k: x for k, x in enumerate(NOVELTY_GRID)}
     for row in novelty_report(model, histories, relevant, levels):
         print(
             f"{row['novelty']:>8g} {row['precision_at_10']:>7.4f} {row['ndcg_at_10']:>8.4f} "
             f"{row['mean_popularity_rank']:>8.1f} {row['mainstream_mean_popularity_rank']:>10.1f} "
-            f"{row['mainstream_ndcg_at_10']:>7.4f}",
+            f"{row['mainstream_ndcg_at_10']:>7.4f} {row['top100_share']:>7.3f} "
+            f"{row['mainstream_top100_share']:>9.3f}",
             flush=True,
         )
 

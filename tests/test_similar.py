@@ -111,3 +111,21 @@ def test_an_empty_relation_has_no_neighbours_and_no_nan() -> None:
     empty = SimilarItems.empty(4)
     assert empty.neighbours(2)[0].size == 0
     assert np.all(np.isfinite(empty.match(np.array([0.0, 1.0]))))
+
+
+def test_more_adventurous_levels_list_less_popular_movies() -> None:
+    from recommender.evaluate_similar import novelty_report, popularity_ranks
+
+    assert popularity_ranks(np.array([5, 9, 5, 1])).tolist() == [2, 1, 3, 4]
+    rng = np.random.default_rng(7)
+    users, movies = np.nonzero(rng.random((120, 60)) < np.linspace(0.7, 0.03, 60)[None, :])
+    values = rng.integers(5, 11, size=users.size).astype(float)
+    model = Model.fit(Ratings(users, movies + 1, values), ModelConfig.preset("plain", rank=2))
+    histories, relevant = [], []
+    for u in range(0, 120, 3):
+        mine = users == u
+        histories.append((movies[mine] + 1, values[mine]))
+        relevant.append({int(m) + 1 for m in movies[users == u + 1][:3]})
+    rows = novelty_report(model, histories, relevant, {-1: -0.5, 0: 0.0, 1: 0.6})
+    ranks = [r["mean_popularity_rank"] for r in rows]
+    assert ranks[0] < ranks[1] < ranks[2]
