@@ -226,4 +226,5 @@ def test_lists_and_similar_on_the_shared_split_stay_above_the_regression_thresho
     hit = similar_hit_rate(
         sources, lambda m, rated: [x for x, _ in model.similar(m, 10, exclude=rated.tolist())]
     )
-    assert hit > 0.45  # 0.4748 when written; EASE's item weights 0.4370
+    # 0.5136 when written (recommender/similar.py); the EASE-weights relation before it 0.4748
+    assert hit > 0.49
