@@ -34,6 +34,7 @@ import numpy as np
 
 from recommender.model import Model
 from recommender.novelty import NOVELTY_LEVELS
+from recommender.similar import SimilarItems
 from recommender.topn import (
     SIMILAR_MIN_RATINGS,
     SIMILAR_SOURCES,
@@ -95,21 +96,19 @@ def rp3beta_scores(ref: ReferenceItems, row: int, alpha: float, beta: float) -> 
     return out
 
 
-def ease_like_similar(model: Model, movie_id: int, rated: np.ndarray) -> list[int]:
-    """/similar before this round: ``max(B_ij, 0) * like(mu + b_j)`` on the ranking stage's
-    EASE weights, movies with 10+ ratings (the reference "ours (before)")."""
+def candidate_nearest(
+    model: Model, sim: SimilarItems, movie_id: int, rated: np.ndarray
+) -> list[int]:
+    """The candidate relation's 10 nearest (recommender/similar.py), as ``Model.similar`` picks
+    them: movies with 10+ ratings, the user's ``rated`` left out."""
     row = model._movies.row(movie_id)
     counts = model._item_counts
     if counts[row] < 10:
         return []
-    w = model._ranking.neighbour_weights(row)
-    score = np.maximum(w, 0.0) * model.like_probability(model._mu + model._item_bias)
-    ok = (counts >= 10) & (score > 0)
-    ok[row] = False
-    rows, found = model._movies.lookup(np.asarray(rated, dtype=np.int64))
-    ok[rows[found]] = False
-    keep = np.flatnonzero(ok)
-    return [m for m, _ in model._top(score[keep], keep, TOP_K)]
+    rows, score = sim.neighbours(row)
+    gone, found = model._movies.lookup(np.asarray(rated, dtype=np.int64))
+    ok = (counts[rows] >= 10) & ~np.isin(rows, gone[found])
+    return [m for m, _ in model._top(score[ok].astype(np.float64), rows[ok], TOP_K)]
 
 
 def fan_figures(
@@ -149,8 +148,9 @@ def similar_report(
     genres: Mapping[int, frozenset[str]] | None,
     ease_reg: float = 300.0,
 ) -> list[dict]:
-    """One row per /similar method: ours, ours before this round, and the references (EASE's
-    item weights with ridge ``ease_reg`` among them)."""
+    """One row per /similar method: ours (served), the candidate relation of
+    recommender/similar.py (not served), and the references (EASE's item weights with ridge
+    ``ease_reg`` among them)."""
     counts = dict(zip(ref.catalog.tolist(), ref.counts.tolist(), strict=True))
     sources = similar_sources(histories, relevant, counts)
 
@@ -161,9 +161,16 @@ def similar_report(
 
         return nearest
 
+    like = model.like_probability(model._mu + model._item_bias)
+    rows = model._movies.lookup(ref.catalog)[0]
+    candidate = SimilarItems.fit(ref.x, like[rows])
     methods: dict[str, Nearest] = {
-        "ours": lambda m, rated: [x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())],
-        "ours before (EASE weights x like)": lambda m, rated: ease_like_similar(model, m, rated),
+        "ours": lambda m, rated: [
+            x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())
+        ],
+        "candidate: shrunk cosine / pop^0.2": lambda m, rated: candidate_nearest(
+            model, candidate, m, rated
+        ),
         f"ItemKNN cosine, shrink {ITEMKNN_SHRINK:g}": from_scores(
             lambda r: itemknn_scores(ref, r, ITEMKNN_SHRINK)
         ),

@@ -40,7 +40,7 @@ from recommender.neighbours import item_neighbours
 from recommender.ranking import PRIOR, RankingStage, like_probability
 from recommender.rating_model import PredictionTerms, RatingModel, UserProfile
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
-from recommender.similar import SimilarItems
+from recommender.similar import MatchScale
 
 __all__ = ["FORMAT_VERSION", "GroupPick", "Model", "PredictionTerms", "UserProfile"]
 
@@ -104,7 +104,6 @@ class Model(RatingModel):
         implicit_factors: np.ndarray | None = None,
         asym_factors: np.ndarray | None = None,
         ranking: RankingStage | None = None,
-        similar: SimilarItems | None = None,
     ) -> None:
         super().__init__(
             config=config,
@@ -123,9 +122,7 @@ class Model(RatingModel):
         if ranking.n_movies != n:
             raise RecommenderError("the ranking stage does not match the movies")
         self._ranking = ranking
-        self._similar = similar or SimilarItems.empty(n)
-        if self._similar.n_movies != n:
-            raise RecommenderError("the /similar neighbours do not match the movies")
+        self._match: MatchScale | None = None  # /similar's figure, built on first use
         # The popularity prior of the ranking score (recommender/ranking.py).
         self._prior = PRIOR * item_counts / max(1, int(item_counts.max(initial=0)))
         self.n_ratings_fit = int(n_ratings_fit)
@@ -214,7 +211,6 @@ class Model(RatingModel):
             ya = asymmetric_factors(resid, q, config.asym_reg, config.asym_iterations)
         del resid, resid_items
         ranking = RankingStage.fit(ucsr, item_counts, config.ranking, seed)
-        like = like_probability(mu + item_bias, config.like_threshold, config.like_scale)
         model = cls(
             config=config,
             movies=prep.movies,
@@ -227,7 +223,6 @@ class Model(RatingModel):
             implicit_factors=z,
             asym_factors=ya,
             ranking=ranking,
-            similar=SimilarItems.fit(ucsr, like, seed=seed),
         )
         return model, p
 
@@ -437,19 +432,25 @@ class Model(RatingModel):
         min_ratings: int = DEFAULT_SIMILAR_MIN_RATINGS,
         exclude: Iterable[int] = (),
     ) -> list[tuple[int, float]]:
-        """The movies this one's audience is specifically drawn to (recommender/similar.py:
-        shrunk cosine of who rated what, corrected for popularity, braked by like), as
-        ``(movie_id, match)``, best first. ``match`` (0-1) is the share of all movies' top-10
-        links weaker than this one: it falls with the order. Movies with fewer than
-        ``min_ratings`` fitted ratings (either side), the movie itself and ``exclude`` are left
-        out; only the stored neighbours (``SimilarSettings.neighbours``) are candidates."""
+        """Movies people who watched ``movie_id`` go on to watch and like, as ``(movie_id,
+        match)``, best first, ranked by ``score(i -> j) = max(B_ij, 0) * like(mu + b_j)``
+        (``B``: the ranking stage's item weights). ``match`` (0-1) is the share of all movies'
+        top-10 scores below this one (recommender/similar.py): it falls with the order. Movies
+        with fewer than ``min_ratings`` fitted ratings (either side), the movie itself and
+        ``exclude`` are left out; a movie without item weights has no neighbours."""
         row = self._movies.row(movie_id)
         if self._item_counts[row] < min_ratings:
             return []
-        rows, score = self._similar.neighbours(row)
-        ok = (self._item_counts[rows] >= min_ratings) & ~np.isin(rows, self._exclude_rows(exclude))
-        rows, score = rows[ok], score[ok].astype(np.float64)
-        return [(m, float(self._similar.match(s))) for m, s in self._top(score, rows, n)]
+        like = self.like_probability(self._mu + self._item_bias)
+        if self._match is None:
+            self._match = MatchScale.of_weights(self._ranking.weights, like[self._ranking.rows])
+        score = np.maximum(self._ranking.neighbour_weights(row), 0.0) * like
+        ok = (self._item_counts >= min_ratings) & (score > 0)
+        ok[row] = False
+        ok[self._exclude_rows(exclude)] = False
+        rows = np.flatnonzero(ok)
+        top = self._top(score[rows], rows, n)
+        return [(m, float(self._match.match(s))) for m, s in top]
 
     def similar_by_factors(
         self, movie_id: int, n: int = 10, min_ratings: int = DEFAULT_SIMILAR_MIN_RATINGS
@@ -561,6 +562,7 @@ class Model(RatingModel):
             raise RecommenderError(f"{sorted(fitted)} change the fit: fit a new model")
         other = copy.copy(self)
         other.config = replace(self.config, **changes)
+        other._match = None  # the brake may change: /similar's figure is rebuilt
         return other
 
     # ----------------------------------------------------------------- persistence
@@ -582,7 +584,6 @@ class Model(RatingModel):
             implicit_factors=self._z,
             asym_factors=self._ya,
             ranking=self._ranking,
-            similar=self._similar,
         )
 
     @classmethod

@@ -8,8 +8,6 @@
     nbr_indptr, nbr_indices, nbr_data   the kNN neighbours s_ij (CSR, movies x movies)
     implicit_factors, asym_factors      z_i and the asymmetric member's y_j
     ranking_rows, ranking_weights       the ranking stage's item weights (recommender/ranking.py)
-    sim_indptr, sim_indices, sim_data   /similar's neighbour scores (CSR, recommender/similar.py)
-    sim_points                          the percentiles the match figure is read from
 
 Written to a temp file and renamed, so a crash never leaves half a model. On load every member
 is read in full (so zipfile verifies each CRC), the format version must be this code's, the
@@ -35,9 +33,8 @@ from recommender.config import ModelConfig
 from recommender.errors import ModelFileError, RecommenderError
 from recommender.ids import IdIndex
 from recommender.ranking import RankingStage
-from recommender.similar import SimilarItems
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 4
 
 M = TypeVar("M")
 
@@ -56,7 +53,6 @@ def write(
     implicit_factors: np.ndarray,
     asym_factors: np.ndarray,
     ranking: RankingStage,
-    similar: SimilarItems,
 ) -> None:
     """Write a model's fitted state (the keyword arguments of its constructor) to ``path``."""
     path = Path(path)
@@ -75,10 +71,6 @@ def write(
         "asym_factors": asym_factors,
         "ranking_rows": ranking.rows,
         "ranking_weights": ranking.weights,
-        "sim_indptr": similar.scores.indptr.astype(np.int64),
-        "sim_indices": similar.scores.indices.astype(np.int32),
-        "sim_data": similar.scores.data.astype(np.float32),
-        "sim_points": similar.points,
     }
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent or ".")
     try:
@@ -121,10 +113,6 @@ def read(path: str | os.PathLike[str], build: Callable[..., M]) -> M:
             (data["nbr_data"], data["nbr_indices"], data["nbr_indptr"]), shape=(n, n)
         )
         nbrs.check_format(full_check=True)
-        sims = sp.csr_matrix(
-            (data["sim_data"], data["sim_indices"], data["sim_indptr"]), shape=(n, n)
-        )
-        sims.check_format(full_check=True)
         return build(
             config=config,
             movies=movies,
@@ -141,7 +129,6 @@ def read(path: str | os.PathLike[str], build: Callable[..., M]) -> M:
                 np.asarray(data["ranking_rows"], dtype=np.int64),
                 np.asarray(data["ranking_weights"], dtype=np.float32),
             ),
-            similar=SimilarItems(sims, data["sim_points"]),
         )
     except (RecommenderError, ValueError, KeyError, TypeError) as e:
         raise ModelFileError(f"model file {path} is inconsistent: {e}") from e

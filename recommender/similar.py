@@ -1,4 +1,13 @@
-"""The relation behind /similar: for each movie, the movies its audience is specifically drawn to.
+"""/similar's match figure, and a candidate relation for it measured against the one served.
+
+/similar is served from the ranking stage's EASE weights (``Model.similar``); its figure is the
+*match* (:class:`MatchScale`): the share of all movies' top-10 link scores below this one, so it
+falls with the order and reads the same for every movie.
+
+The candidate (issue 25), measured in `moviebot evaluate` and ``python -m
+recommender.tune_similar`` but not served (docs/history/similar-round1.md: on the test split it
+listed more popular neighbours than the served relation, and lost Toy Story 2 from Toy Story's
+top 3), is, for each movie, the movies its audience is specifically drawn to.
 
 On the 0/1 who-rated-what matrix, with ``n_i`` the movie's raters, ``c_ij`` the users who rated
 both and ``like_j`` the brake of the ranking stage at ``j``'s damped mean (the chance that it is
@@ -19,10 +28,7 @@ sparse movies x movies matrix (never dense), among the ``max_candidates`` most-r
 pass costs ``sum_u n_u^2``; above ``pair_budget`` each user takes part with a seeded random
 sample of their ratings (the cap that keeps the sum in budget), as in recommender/neighbours.py.
 
-The figure shown beside a neighbour is its *match*: the share of all movies' top-10 links that
-are weaker than this one (0-1; :meth:`SimilarItems.match`), so it falls with the order and
-means the same for every movie. The settings were chosen on validation (``python -m
-recommender.tune_similar``; figures in docs/history/similar-round1.md).
+The settings were chosen on validation (``python -m recommender.tune_similar``).
 """
 
 from __future__ import annotations
@@ -158,6 +164,42 @@ def match_points(scores: sp.csr_matrix) -> np.ndarray:
     return np.quantile(values.astype(np.float64), np.linspace(0.0, 1.0, _MATCH_POINTS))
 
 
+class MatchScale:
+    """The match figure of a relation: ``match(score)`` is the share of all movies' top-10
+    link scores below ``score`` (0-1, non-decreasing in the score)."""
+
+    def __init__(self, points: np.ndarray) -> None:
+        points = np.asarray(points, dtype=np.float64)
+        if points.shape != (_MATCH_POINTS,) or np.any(np.diff(points) < 0):
+            raise NumericalError("match points must be 101 sorted numbers")
+        self.points = points
+
+    @classmethod
+    def of_weights(cls, weights: np.ndarray, like: np.ndarray) -> MatchScale:
+        """The scale of ``max(W_ij, 0) * like_j`` over a dense K x K weight matrix (the ranking
+        stage's EASE weights and the brake at their movies), in row blocks."""
+        best = []
+        like32 = np.asarray(like, dtype=np.float32)[None, :]
+        for start in range(0, weights.shape[0], 512):
+            block = np.maximum(weights[start : start + 512], np.float32(0.0))
+            block *= like32
+            top = min(MATCH_TOP, block.shape[1])
+            best.append(np.partition(block, block.shape[1] - top, axis=1)[:, -top:].ravel())
+        values = np.concatenate(best) if best else np.zeros(0)
+        values = values[values > 0].astype(np.float64)
+        if values.size == 0:
+            return cls(np.zeros(_MATCH_POINTS))
+        return cls(np.quantile(values, np.linspace(0.0, 1.0, _MATCH_POINTS)))
+
+    def match(self, scores: np.ndarray) -> np.ndarray:
+        """The match of each score (see the class docstring)."""
+        grid = np.linspace(0.0, 1.0, _MATCH_POINTS)
+        pts = self.points
+        # Equal points (many tied scores) would make interp jump; the last of each run counts.
+        last = np.r_[pts[1:] != pts[:-1], True]
+        return np.interp(np.asarray(scores, dtype=np.float64), pts[last], grid[last])
+
+
 class SimilarItems:
     """Each movie's stored neighbours (``scores[i, j] = score(i -> j)``, model rows) and the
     scale of the match figure."""
@@ -202,8 +244,4 @@ class SimilarItems:
     def match(self, scores: np.ndarray) -> np.ndarray:
         """The match of each score: the share of all movies' top-10 links it beats (0-1,
         non-decreasing in the score)."""
-        grid = np.linspace(0.0, 1.0, _MATCH_POINTS)
-        pts = self.points
-        # Equal points (many tied scores) would make interp jump; the last of each run counts.
-        last = np.r_[pts[1:] != pts[:-1], True]
-        return np.interp(np.asarray(scores, dtype=np.float64), pts[last], grid[last])
+        return MatchScale(self.points).match(scores)

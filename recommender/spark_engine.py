@@ -67,9 +67,8 @@ from recommender.config import BLEND_WEIGHTS, PRESETS, ModelConfig
 from recommender.errors import BadRatings, NumericalError, RecommenderError
 from recommender.ids import IdIndex, catalog_index
 from recommender.model import Model
-from recommender.ranking import RankingStage, like_probability
+from recommender.ranking import RankingStage
 from recommender.ratings import Ratings
-from recommender.similar import SimilarItems
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -234,7 +233,6 @@ def fit_with_spark(
         shape=(norm.n_users, n_items),
     )
     ranking = RankingStage.fit(who_rated, norm.item_counts, served.ranking, seed)
-    like = like_probability(norm.mu + norm.item_bias, served.like_threshold, served.like_scale)
     return Model(
         config=served,
         movies=norm.movies,
@@ -245,7 +243,6 @@ def fit_with_spark(
         neighbours=sp.csr_matrix((n_items, n_items), dtype=np.float32),
         n_ratings_fit=len(ratings),
         ranking=ranking,
-        similar=SimilarItems.fit(who_rated, like, seed=seed),
     )
 
 

@@ -165,8 +165,7 @@ def test_ranking_can_be_switched_off() -> None:
     prof = model.fold_in({1: 8})
     assert model.watch_scores(prof).max() < 1e-2  # the prior only
     assert len(model.recommend(prof, 4)) == 4
-    # /similar has its own relation (recommender/similar.py), not the ranking stage's weights.
-    assert [m for m, _ in model.similar(1, 3, min_ratings=1)] == [2, 3, 4]
+    assert model.similar(1, 3, min_ratings=1) == []
 
 
 def test_like_probability_is_a_sigmoid_around_the_threshold() -> None:
@@ -226,5 +225,4 @@ def test_lists_and_similar_on_the_shared_split_stay_above_the_regression_thresho
     hit = similar_hit_rate(
         sources, lambda m, rated: [x for x, _ in model.similar(m, 10, exclude=rated.tolist())]
     )
-    # 0.5136 when written (recommender/similar.py); the EASE-weights relation before it 0.4748
-    assert hit > 0.49
+    assert hit > 0.45  # 0.4748 when written; EASE's item weights 0.4370

@@ -1,5 +1,6 @@
-"""/similar's relation (recommender/similar.py): the score on tiny data against the formula, the
-popularity correction, the pair budget, and the match figure Model.similar shows."""
+"""/similar's match figure and the candidate relation (recommender/similar.py): the candidate's
+score on tiny data against the formula, its popularity correction and pair budget, the match
+figure Model.similar shows, and the novelty levels' report."""
 
 from __future__ import annotations
 
@@ -81,30 +82,29 @@ def test_the_pair_budget_samples_heavy_users_down_to_a_cap() -> None:
     assert _cap_users(x, 10**9, seed=1) is x  # within budget: untouched
 
 
-def test_model_similar_shows_a_match_that_falls_with_the_order(tmp_path) -> None:
+def test_model_similar_shows_a_match_that_falls_with_the_order() -> None:
     rng = np.random.default_rng(5)
     users, movies = np.nonzero(rng.random((80, 30)) < np.linspace(0.6, 0.1, 30)[None, :])
     r = Ratings(users, movies + 1, rng.integers(1, 11, size=users.size).astype(float))
-    model = Model.fit(r, ModelConfig.preset("plain", rank=2))
+    model = Model.fit(r, ModelConfig.preset("plain", rank=2, ranking_min_ratings=1))
+    like = model.like_probability(model._mu + model._item_bias)
     for m in model.movie_ids.tolist():
-        near = model.similar(m, n=10, min_ratings=5)
+        near = model.similar(m, n=10, min_ratings=1)
         matches = [s for _, s in near]
         assert all(0.0 <= s <= 1.0 for s in matches)
         assert matches == sorted(matches, reverse=True)
-        assert m not in [x for x, _ in near]
-        # The order is the stored scores' order.
-        rows, scores = model._similar.neighbours(model._movies.row(m))
-        by_score = [
-            int(model.movie_ids[rows[k]]) for k in np.lexsort((model.movie_ids[rows], -scores))
-        ]
-        allowed = [x for x in by_score if model.movie_rating_count(x) >= 5]
-        assert [x for x, _ in near] == allowed[:10]
-    # The strongest link in the catalogue is a 100% match, and the figure survives a reload.
-    best = max((model.similar(m, 1, min_ratings=5) or [(0, 0.0)])[0][1] for m in model.movie_ids)
+        # The order is the served score's: max(B_ij, 0) * like_j.
+        row = model._movies.row(m)
+        score = np.maximum(model._ranking.neighbour_weights(row), 0) * like
+        score[row] = 0
+        want = [int(model.movie_ids[k]) for k in np.lexsort((model.movie_ids, -score))]
+        assert [x for x, _ in near] == [x for x in want if score[model._movies.row(x)] > 0][:10]
+    # The strongest link in the catalogue is a 100% match; a weaker brake rebuilds the scale.
+    best = max((model.similar(m, 1, min_ratings=1) or [(0, 0.0)])[0][1] for m in model.movie_ids)
     assert best == pytest.approx(1.0)
-    model.save(tmp_path / "m.npz")
-    again = Model.load(tmp_path / "m.npz")
-    assert again.similar(1, 5) == model.similar(1, 5)
+    softer = model.serving(like_scale=3.0)
+    assert softer._match is None
+    assert [x for x, _ in softer.similar(1, 5, min_ratings=1)]
 
 
 def test_an_empty_relation_has_no_neighbours_and_no_nan() -> None:
