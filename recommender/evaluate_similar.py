@@ -165,9 +165,7 @@ def similar_report(
     rows = model._movies.lookup(ref.catalog)[0]
     candidate = SimilarItems.fit(ref.x, like[rows])
     methods: dict[str, Nearest] = {
-        "ours": lambda m, rated: [
-            x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())
-        ],
+        "ours": lambda m, rated: [x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())],
         "candidate: shrunk cosine / pop^0.2": lambda m, rated: candidate_nearest(
             model, candidate, m, rated
         ),
