@@ -19,6 +19,7 @@ from bot.files.history_matching import CatalogMatcher
 from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
+from recommender.novelty import NOVELTY_LEVELS
 from recommender.onboarding import adaptive_next, most_rated
 from storage import movies, ratings, watchlist
 from storage import settings as user_settings
@@ -32,9 +33,6 @@ ONBOARDING_SIZE = 10
 MIN_RATINGS_FOR_SIMILAR = 5
 # A rating at least this high counts as liking the movie (for "because you rated X").
 LIKED = 7
-# /settings' "how adventurous" as the ranking stage's novelty knob (Model.recommend): hidden
-# gems weigh a movie with 1/100 of the top movie's ratings 10x up, popular the other way.
-NOVELTY = {user_settings.POPULAR: -0.5, user_settings.BALANCED: 0.0, user_settings.HIDDEN_GEMS: 0.5}
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,8 @@ class MovieService:
             exclude=exclude,
             candidates=candidates,
             at=time.time(),
-            novelty=NOVELTY[chosen.adventurous],
+            # /settings' "how adventurous" as the ranking stage's novelty knob.
+            novelty=NOVELTY_LEVELS[chosen.adventurous],
         )
 
         predicted = dict(ranked)

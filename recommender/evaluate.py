@@ -38,6 +38,8 @@ from recommender.config import ModelConfig
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import BadRatings
 from recommender.evaluate_new_movies import format_new_movies, new_movie_figures
+from recommender.evaluate_similar import format_report as format_similar
+from recommender.evaluate_similar import novelty_report, similar_report
 from recommender.ids import IdIndex
 from recommender.model import Model
 from recommender.movielens_files import CatalogMovie
@@ -50,13 +52,10 @@ from recommender.onboarding import (
 )
 from recommender.ratings import Ratings
 from recommender.topn import (
-    SIMILAR_MIN_RATINGS,
-    SIMILAR_SOURCES,
     TOP_K,
     ReferenceItems,
     list_profile,
     precision_ndcg,
-    similar_hit_rate,
     top_unrated,
 )
 
@@ -336,6 +335,7 @@ def evaluate(
         split, scorer, _session_shift(split, model) if timed else None
     )
     fit = {"fit_seconds": fit_s}
+    histories = [h for _, h in users]
     results.append(
         {"name": "ours, ranked by predicted rating"} | blind | profile_of(by_rating) | fit
     )
@@ -359,7 +359,8 @@ def evaluate(
         "dense_reference_skipped": bool(include_dense_reference and not dense_ok),
         "franchise_rule": franchise_of is not None,
         "models": results,
-        "similar": _similar_figures(split, model, ref),
+        "similar": similar_report(model, ref, histories, relevant, genres, EASE_REG),
+        "novelty": novelty_report(model, histories, relevant),
         "onboarding": _onboarding_figures(split, cfg, catalog, franchise_of)
         if include_onboarding and catalog
         else [],
@@ -392,47 +393,6 @@ def _shown_list(
         return [m for m, _ in model.recommend(profile, TOP_K)]
     ranked = [m for m, _ in model.recommend(profile, ranked_depth(TOP_K))]
     return diversify(ranked, franchise_of, TOP_K)
-
-
-def _similar_figures(split: _Split, model: Model, ref: ReferenceItems) -> list[dict]:
-    """Item-to-item hit@10 (:func:`recommender.topn.similar_hit_rate`) of /similar today and of
-    the references."""
-    sources = []
-    relevant = _relevant(split)
-    for (user, _), rel in zip(split.test_rows(), relevant, strict=True):
-        if not rel:
-            continue
-        ids, vals = split.history(user)
-        liked = ids[
-            (vals >= 2 * RELEVANT_STARS) & (ref.counts[ref.rows(ids)] >= SIMILAR_MIN_RATINGS)
-        ]
-        for m in liked[:SIMILAR_SOURCES]:
-            sources.append((int(m), ids, rel))
-    cat = ref.catalog
-
-    def from_scores(score: Callable[[int], np.ndarray]) -> Callable[[int, np.ndarray], list[int]]:
-        def nearest(movie: int, rated: np.ndarray) -> list[int]:
-            return top_unrated(
-                score(int(ref.rows(np.array([movie]))[0])), ref.rows(rated), cat, TOP_K
-            )
-
-        return nearest
-
-    methods = {
-        "ours": lambda m, rated: [x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())],
-        "ours, factor cosine (before)": lambda m, rated: [
-            x
-            for x, _ in model.similar_by_factors(m, TOP_K + rated.size)
-            if x not in set(rated.tolist())
-        ][:TOP_K],
-        "co-occurrence cosine": from_scores(ref.cosine_similar),
-        f"EASE item weights (lambda {EASE_REG:g})": from_scores(
-            lambda r: ref.ease_similar(r, EASE_REG)
-        ),
-    }
-    return [
-        {"name": name, "hit_at_10": similar_hit_rate(sources, f)} for name, f in methods.items()
-    ]
 
 
 ONBOARDING_HOLDOUT = 5  # every 5th test user is a new user for the cold-start simulation
@@ -520,9 +480,7 @@ def format_report(report: dict) -> str:
         lines.append("No catalog given: the franchise rule and the genre figures are off.")
     if report.get("dense_reference_skipped"):
         lines.append("tutorial dense CG skipped: too many movie x user cells for dense arrays.")
-    if report.get("similar"):
-        lines += ["", f"{'/similar (item to item)':<40} {'hit@10':>7}"]
-        lines += [f"{s['name']:<40} {s['hit_at_10']:>7.4f}" for s in report["similar"]]
+    lines += format_similar(report)
     if report.get("onboarding"):
         lines += [
             "",

@@ -36,6 +36,7 @@ from recommender.neighbours import item_neighbours
 from recommender.ranking import PRIOR, RankingStage, like_probability
 from recommender.rating_model import PredictionTerms, RatingModel, UserProfile
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
+from recommender.similar import MatchScale
 
 __all__ = ["FORMAT_VERSION", "GroupPick", "Model", "PredictionTerms", "UserProfile"]
 
@@ -120,6 +121,7 @@ class Model(RatingModel):
         self._ranking = ranking
         self._new = new_movies or NewMovies.empty()  # content-mapped films (content.py)
         self._z_prior = self._new.fitted_prior(self._z_prior, self._z, config, ranking)
+        self._match: MatchScale | None = None  # /similar's figure, built on first use
         # The popularity prior of the ranking score (recommender/ranking.py).
         self._prior = PRIOR * self._new.prior_counts(item_counts) / max(1, int(item_counts.max()))
         self.n_ratings_fit = int(n_ratings_fit)
@@ -431,26 +433,24 @@ class Model(RatingModel):
         exclude: Iterable[int] = (),
     ) -> list[tuple[int, float]]:
         """Movies people who watched ``movie_id`` go on to watch and like, as ``(movie_id,
-        score)``, best first:
-
-            score(i -> j) = max(B_ij, 0) * like(mu + b_j)
-
-        ``B_ij``: the ranking stage's item weight (how much having watched ``i`` points at
-        ``j``, with everything else people watched accounted for), braked by the chance that
-        ``j``'s damped mean is a liked rating. Movies with fewer than ``min_ratings`` fitted
-        ratings (on either side: thin movies get no confident neighbours), the movie itself and
-        ``exclude`` are left out; a movie without item weights has no neighbours.
-        """
+        match)``, best first, ranked by ``score(i -> j) = max(B_ij, 0) * like(mu + b_j)``
+        (``B``: the ranking stage's item weights). ``match`` (0-1) is the share of all movies'
+        top-10 scores below this one (recommender/similar.py): it falls with the order. Movies
+        with fewer than ``min_ratings`` fitted ratings (either side), the movie itself and
+        ``exclude`` are left out; a movie without item weights has no neighbours."""
         row = self._movies.row(movie_id)
         if self._item_counts[row] < min_ratings:
             return []
-        weights = self._ranking.neighbour_weights(row)
-        score = np.maximum(weights, 0.0) * self.like_probability(self._mu + self._item_bias)
+        like = self.like_probability(self._mu + self._item_bias)
+        if self._match is None:
+            self._match = MatchScale.of_weights(self._ranking.weights, like[self._ranking.rows])
+        score = np.maximum(self._ranking.neighbour_weights(row), 0.0) * like
         ok = (self._item_counts >= min_ratings) & (score > 0)
         ok[row] = False
         ok[self._exclude_rows(exclude)] = False
         rows = np.flatnonzero(ok)
-        return self._top(score[rows], rows, n)
+        top = self._top(score[rows], rows, n)
+        return [(m, float(self._match.match(s))) for m, s in top]
 
     def similar_by_factors(
         self, movie_id: int, n: int = 10, min_ratings: int = DEFAULT_SIMILAR_MIN_RATINGS
@@ -562,6 +562,7 @@ class Model(RatingModel):
             raise RecommenderError(f"{sorted(fitted)} change the fit: fit a new model")
         other = copy.copy(self)
         other.config = replace(self.config, **changes)
+        other._match = None  # the brake may change: /similar's figure is rebuilt
         return other
 
     # ----------------------------------------------------------------- persistence

@@ -282,11 +282,12 @@ def catalog_model(catalog_model_path: Path):
 @pytest.fixture(scope="session")
 def _catalog_titles(_catalog_template: Path):
     """The title index of the untouched catalog, with the rows it was built from."""
-    from storage.search import TitleIndex, search_rows
+    from storage.movies import title_rows
+    from storage.search import TitleIndex
 
     database = connect(_catalog_template)
     try:
-        rows = search_rows(database)
+        rows = title_rows(database)
     finally:
         database.close()
     return rows, TitleIndex(rows)
@@ -299,12 +300,13 @@ def service(catalog_db: Database, catalog_model, _catalog_titles, monkeypatch):
     Building the title index takes ~0.2 s; while the test's catalog still reads as the session's
     (the same search rows, so the same index), the session's index is handed out instead."""
     from bot.service import MovieService
-    from storage.search import TitleIndex, search_rows
+    from storage.movies import title_rows
+    from storage.search import TitleIndex
 
     rows, shared = _catalog_titles
 
     def from_db(cls, database: Database) -> TitleIndex:
-        current = search_rows(database)
+        current = title_rows(database)
         return shared if cls is TitleIndex and current == rows else cls(current)
 
     monkeypatch.setattr(TitleIndex, "from_db", classmethod(from_db))

@@ -96,6 +96,11 @@ def test_evaluate_reports_every_model_and_ours_beats_the_means() -> None:
         assert 0 <= m["precision_at_10"] <= 1 and 0 <= m["ndcg_at_10"] <= 1
     assert by["ours"]["rmse"] == by["ours, ranked by predicted rating"]["rmse"]
     assert {s["name"] for s in report["similar"]} >= {"ours", "EASE item weights (lambda 300)"}
+    assert any(s["name"].startswith("ItemKNN") for s in report["similar"])
+    assert any(s["name"].startswith("RP3beta") for s in report["similar"])
+    assert all(s["mean_popularity"] >= 0 for s in report["similar"])
+    assert [n["level"] for n in report["novelty"]] == [-1, 0, 1]
+    assert "how adventurous" in format_report(report)
     assert report["onboarding"] == []  # no catalog given
     assert by["ours"]["rmse"] < min(by["movie mean"]["rmse"], by["global mean"]["rmse"])
     json.dumps(report)  # the CLI's --json prints it as is
@@ -133,6 +138,8 @@ def test_with_a_catalog_the_shown_lists_keep_the_franchise_rule_and_onboarding_i
     assert by["ours"]["max_franchise"] <= 2
     assert by["popularity"]["max_franchise"] > 2
     assert 0 <= by["ours"]["genre_diversity"] <= 1
+    for s in report["similar"]:
+        assert 0 <= s["genre_agreement"] <= s["genre_shared"] <= 1
     names = [o["name"] for o in report["onboarding"]]
     assert names == [
         "diverse cards, ranked by predicted rating (before)",
