@@ -68,7 +68,7 @@ from bot import charts, history_export, i18n, metrics, pictures
 from bot.conversation import Conversation
 from bot.http_request import ConnectTimedOut
 from bot.i18n import N_, _
-from bot.ptb_classes import TapAnswers, wait_without_slot
+from bot.ptb_classes import UNREADABLE_KEY, TapAnswers, wait_without_slot
 from bot.redact import redact
 from bot.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
@@ -96,8 +96,6 @@ PROGRESS_RETRY_FIRST = 0.5
 PROGRESS_RETRY_MAX = 2.0
 # What SQLite says when the storage, not the statement, is at fault.
 _STORAGE_TROUBLE = ("full", "disk i/o", "locked", "busy", "readonly", "unable to open")
-# The key of a quarantined update's marker in its journal payload (BotRuntime._quarantined).
-UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
 UNREADABLE = N_("Sorry, I could not read that message. Please send it again in other words.")
 # Every reply text is HTML (bot/html.py), sent and edited with this parse mode. (Not PTB's
