@@ -1151,7 +1151,8 @@ class Conversation:
                     "{until}. /start begins afresh.",
                     deleted,
                 ).format(count=deleted, days=BACKUP_DAYS, until=until)
-            )
+            ),
+            truncate_wal=True,  # the log keeps no frame of what went (bot/delivery.py)
         )
 
     def _forgotten(self, sender: Sender) -> bool:

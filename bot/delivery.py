@@ -73,6 +73,7 @@ from bot.redact import redact
 from bot.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
 from storage import imports, journal, movienight, users
+from storage.db import truncate_wal
 from storage.errors import InvalidArgument
 from storage.validate import check_id
 
@@ -497,6 +498,8 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
         if number < len(steps):
             await write_progress(rt, journal.mark_delivered, rt.db, update.update_id, number)
     await write_progress(rt, journal.mark_done, rt.db, update.update_id)
+    if outcome.truncate_wal:  # after mark_done: the update's own row held their name too
+        await rt.run(truncate_wal, rt.db)
 
 
 def is_storage_trouble(error: BaseException) -> bool:
