@@ -268,6 +268,22 @@ async def on_member_left(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await answer(update, rt, lambda: membership.member_left(rt.db, chat.id, user_id))
 
 
+async def on_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The group became a supergroup with a new id: move its pool there. Both service
+    messages (in the old group and in the new one) say it; the second changes nothing."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    if message.migrate_to_chat_id is not None:
+        old, new = chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, chat.id
+    else:
+        return
+    rt = runtime(context)
+    await answer(update, rt, lambda: membership.chat_migrated(rt.db, old, new))
+
+
 async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Follow a change of membership: a member out of the group leaves its pool, and the
     whole pool goes when I am removed."""
@@ -424,6 +440,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, on_member_left))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrated))
     application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.ANY_CHAT_MEMBER))
     application.add_handler(PollHandler(on_poll))
 

@@ -420,6 +420,14 @@ class FakeTelegram:
         with self._lock:
             return self._note_update(self.world.push_update(kind, payload), chat_id)
 
+    def migrate_to_supergroup(self, chat_id: int, new_chat_id: int, by_user_id: int) -> list[int]:
+        """Member ``by_user_id`` upgrades group ``chat_id`` to supergroup ``new_chat_id``: the
+        ids of the two service messages (``migrate_to_chat_id`` in the old group,
+        ``migrate_from_chat_id`` in the new one)."""
+        with self._lock:
+            ids = self.world.migrate_to_supergroup(chat_id, new_chat_id, by_user_id)
+            return [self._note_update(update_id, new_chat_id) for update_id in ids]
+
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sending to their chat answers 403 Forbidden."""
         with self._lock:
