@@ -6,7 +6,8 @@
         │            │                    attempts + 1; delivery resumes after the last step
         │            │                    delivered, with the stored answer, 1, 2, 4 ... s
         │            │                    later while the chat's later updates wait.
-        │            │                    Abandoned after MAX_DELIVERY_ATTEMPTS (logged).
+        │            │                    Dropped a day after the update came (logged,
+        │            │                    counted): owed answers survive restarts.
         │            ├──► done, with the error, when Telegram refuses for good (blocked, chat
         │            │    gone) or sending failed on our side (apologised for once)
         │            └──► done, with the error, when computing the answer raised (apologised for)
@@ -42,6 +43,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import (
@@ -73,7 +75,7 @@ from bot.redact import redact
 from bot.replies import Outcome, PollRequest, Reply, outcome_from_json, outcome_to_json
 from bot.service import MovieService
 from storage import imports, journal, movienight, users
-from storage.db import truncate_wal
+from storage.db import seconds_since, truncate_wal
 from storage.errors import InvalidArgument
 from storage.validate import check_id
 
@@ -84,11 +86,10 @@ log = logging.getLogger(__name__)
 
 # Done updates deleted per database-thread turn by the prune (some 50 ms of it each).
 PRUNE_CHUNK = 10_000
-# A delivery that keeps failing is abandoned after this many attempts (logged, kept in SQLite,
-# counted by `moviebot stats`); the waits between them: 1, 2, 4 ... s, at most 60 s.
+# A delivery that keeps failing is retried (BotSettings' delivery_retry_* seconds apart,
+# across restarts) until owed_seconds after its update came, then dropped (logged, counted);
+# this many attempts is only a backstop (abandoned: kept, not retried, counted by stats).
 MAX_DELIVERY_ATTEMPTS = journal.MAX_ATTEMPTS
-RETRY_FIRST_SECONDS = 1.0
-RETRY_MAX_SECONDS = 60.0
 # A delivery's progress (delivered n, failed, done) that cannot be written because the disk is
 # full or failing is written again after PROGRESS_RETRY_FIRST seconds, doubling up to
 # PROGRESS_RETRY_MAX, for as long as it takes: the answer went out, so it is neither an error
@@ -130,6 +131,9 @@ class BotRuntime:
         self._telling: set[int] = set()  # quarantined updates whose apology is on its way
         # Who answers each tap, its delivery or the update processor (set by the app).
         self.taps: TapAnswers | None = None
+        # Whether the application still runs (set by the app): a delivery waiting to retry
+        # stops waiting when it stops, and is resumed on the next start.
+        self.running: Callable[[], bool] = lambda: True
         # Updates a handler answered (or closed); the event loop's own bookkeeping.
         self.answered: set[int] = set()
         # Answers waiting to be computed, and the task that computes them in batches.
@@ -359,11 +363,12 @@ def _is_chatter(payload: dict[str, Any], conversation: Conversation) -> bool:
 async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome]) -> None:
     """Answer `update` with what `compute` returns, exactly once: store it, then deliver it.
 
-    Every update ends done or abandoned: delivered; refused by Telegram for good (blocked,
-    chat gone: logged, done); failed on our side (a bug while sending, e.g. drawing a chart:
-    done, and the error handler apologises once); or, when Telegram keeps failing (5xx,
-    flood control, timeouts), tried again after RETRY_FIRST_SECONDS, doubling, until
-    MAX_DELIVERY_ATTEMPTS failed: then abandoned (logged, counted by `moviebot stats`). The
+    Every update ends done: delivered; refused by Telegram for good (blocked, chat gone:
+    logged); failed on our side (a bug while sending, e.g. drawing a chart: the error handler
+    apologises once); or, when Telegram keeps failing (5xx, flood control, timeouts), tried
+    again after BotSettings.delivery_retry_first_seconds, doubling up to
+    delivery_retry_max_seconds, across restarts, until owed_seconds (a day) after the update
+    came: then dropped (logged, counted). The
     chat's later updates wait meanwhile (its order is kept); other chats get the slot.
     """
     rt.answered.add(update.update_id)
@@ -395,25 +400,41 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
                 rt, journal.mark_failed, rt.db, update.update_id, stored_error(error)
             )
             metrics.delivery_failed()
-            if attempts >= MAX_DELIVERY_ATTEMPTS:
+            received = await rt.run(journal.received_at, rt.db, update.update_id)
+            if seconds_since(received) >= rt.settings.owed_seconds:
+                await write_progress(
+                    rt, journal.mark_done, rt.db, update.update_id, journal.GIVEN_UP
+                )
+                metrics.deliveries_dropped()
                 log.error(
-                    "update %d: delivery abandoned after %d failed attempts (%s)",
+                    "update %d: owed answer dropped, still failing after %d attempts over "
+                    "%.0f s (%s)",
                     update.update_id,
                     attempts,
+                    seconds_since(received),
                     error,
                 )
                 return
-            wait = retry_wait(attempts, error)
+            if not rt.running():
+                log.info("update %d: delivery resumes on the next start", update.update_id)
+                return
+            if attempts >= MAX_DELIVERY_ATTEMPTS:
+                log.error(
+                    "update %d: delivery abandoned after %d attempts", update.update_id, attempts
+                )
+                return
+            wait = retry_wait(attempts, error, rt.settings)
             log.warning(
-                "update %d: delivery failed (%s); will retry in %.0f s (attempt %d of %d)",
+                "update %d: delivery failed (%s); will retry in %.1f s (attempt %d)",
                 update.update_id,
                 error,
                 wait,
                 attempts + 1,
-                MAX_DELIVERY_ATTEMPTS,
             )
             metrics.delivery_retried()
-            await wait_without_slot(wait)
+            deadline = time.monotonic() + wait
+            while rt.running() and (left := deadline - time.monotonic()) > 0:
+                await wait_without_slot(min(left, 1.0))  # a stop does not wait for it
             entry = await rt.run(journal.get_entry, rt.db, update.update_id)
             delivered = entry.delivered if entry is not None else delivered
         except Exception as error:
@@ -422,10 +443,12 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
             raise
 
 
-def retry_wait(attempts: int, error: TelegramError) -> float:
+def retry_wait(attempts: int, error: TelegramError, settings: BotSettings) -> float:
     """Seconds before the next delivery attempt after `attempts` failed ones: exponential from
-    RETRY_FIRST_SECONDS, capped at RETRY_MAX_SECONDS, never sooner than flood control asks."""
-    wait = min(RETRY_FIRST_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS)
+    delivery_retry_first_seconds, capped at delivery_retry_max_seconds, never sooner than
+    flood control asks."""
+    first, most = settings.delivery_retry_first_seconds, settings.delivery_retry_max_seconds
+    wait = most if attempts > 64 else min(first * 2 ** (attempts - 1), most)
     if isinstance(error, RetryAfter):
         wait = max(wait, _seconds(error.retry_after))
     return wait
@@ -665,6 +688,7 @@ def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
 async def requeue_unfinished(application: Application) -> int:
     """Put every unfinished update back in the queue (at start, and for failed deliveries)."""
     rt: BotRuntime = application.bot_data["runtime"]
+    await drop_owed(rt)
     entries = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
     for entry in entries:
         # put_nowait: these come from the journal, a webhook-mode put would store them again.
@@ -676,11 +700,24 @@ async def requeue_unfinished(application: Application) -> int:
     return len(entries)
 
 
+async def drop_owed(rt: BotRuntime) -> int:
+    """Drop the owed updates received more than owed_seconds ago, and the oldest beyond
+    max_owed (a bounded queue); logged and counted. Returns how many went."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=rt.settings.owed_seconds)
+    before = cutoff.isoformat(timespec="microseconds")
+    dropped = await rt.run(journal.drop_owed, rt.db, before, rt.settings.max_owed)
+    if dropped:
+        metrics.deliveries_dropped(len(dropped))
+        log.error("dropped %d owed update(s) too old or too many: %s", len(dropped), dropped[:20])
+    return len(dropped)
+
+
 async def prune_journal(application: Application) -> int:
     """Delete done updates older than the journal's retention (longer than Telegram's
     redelivery window) and the marks of /forget older than the backups; returns how many
     updates went."""
     rt: BotRuntime = application.bot_data["runtime"]
+    await drop_owed(rt)
     # In chunks, so updates are answered in between: an hour at 200 updates/s is 720,000 rows,
     # seconds of the database thread in one go (bench/bench_journal.py).
     pruned, chunk = 0, PRUNE_CHUNK

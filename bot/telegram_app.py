@@ -126,6 +126,14 @@ class BotSettings:
     request_timeout: float = 10.0
     # Updates arrive by webhook: journal each one before its POST is answered.
     webhook: bool = False
+    # An answer Telegram keeps failing to take (5xx, timeouts) is owed: tried again after
+    # delivery_retry_first_seconds, doubling up to delivery_retry_max_seconds, across
+    # restarts, until owed_seconds after its update came (Telegram's own redelivery window);
+    # then dropped (logged, counted), as are the oldest beyond max_owed owed updates.
+    delivery_retry_first_seconds: float = 1.0
+    delivery_retry_max_seconds: float = 60.0
+    owed_seconds: float = 86_400.0
+    max_owed: int = 10_000
 
 
 def runtime(context: ContextTypes.DEFAULT_TYPE) -> BotRuntime:
@@ -423,6 +431,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     conversation = Conversation(service)
     rt = BotRuntime(service, conversation, settings)
     rt.taps = processor.taps
+    rt.running = lambda: application.running
     application.bot_data["runtime"] = rt
     if settings.webhook:
         queue.journal_with(rt.record)
