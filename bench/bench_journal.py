@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.telegram.delivery import PRUNE_CHUNK  # noqa: E402
+from bot.telegram.journal_jobs import PRUNE_CHUNK  # noqa: E402
 from storage import journal  # noqa: E402
 from storage.db import connect  # noqa: E402
 
@@ -135,7 +135,7 @@ class Driver:
             result.peak_rows = max(result.peak_rows, self.rows)
 
     def _prune(self) -> None:
-        """What the bot's prune job does (bot/delivery.prune_journal): chunk after chunk."""
+        """What the bot's prune job does (journal_jobs.prune_journal): chunk after chunk."""
         older_than, chunk = self.clock.iso(-self.retention), PRUNE_CHUNK
         while chunk == PRUNE_CHUNK:
             started = time.perf_counter()

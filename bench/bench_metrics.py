@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from prometheus_client import REGISTRY, generate_latest  # noqa: E402
 from telegram import Update  # noqa: E402
 
-from bot import metrics  # noqa: E402
+from bot.telegram import metrics  # noqa: E402
 from moviebot.paths import bundled_dataset  # noqa: E402
 from storage import journal  # noqa: E402
 from storage.db import connect  # noqa: E402

@@ -2,7 +2,7 @@
 
 ``catalog_sample(db, n)`` picks real catalog movies (real IMDb ids and titles); the writers
 lay rows out exactly as the two sites export them; ``zip_bomb`` is a small zip that unpacks
-to far more than an export.
+to far more than an export, ``row_bomb`` one that unpacks to millions of tiny rows.
 """
 
 from __future__ import annotations
@@ -120,6 +120,20 @@ def letterboxd_zip(
         archive.writestr("watchlist.csv", to_csv(LETTERBOXD_HEADER, list(watchlist)))
         archive.writestr("profile.csv", "Date Joined,Username\r\n2020-01-01,someone\r\n")
         archive.writestr("lists/favourites.csv", "Letterboxd list export v7\r\n")
+    return buffer.getvalue()
+
+
+def row_bomb(rows: int = 3_000_000) -> bytes:
+    """A zip of a few KB whose ratings.csv is a Letterboxd header and `rows` one-letter rows
+    (issue 24: 6 KB that took the bot to 1.4 GB when read whole)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("ratings.csv", "w", force_zip64=True) as member,
+    ):
+        member.write(b"Date,Name,Year,Letterboxd URI,Rating\n")
+        for _ in range(rows // 100_000):
+            member.write(b"x\n" * 100_000)
     return buffer.getvalue()
 
 

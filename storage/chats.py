@@ -1,4 +1,5 @@
-"""Group chats: who opted in to the chat's pool for shared recommendations."""
+"""Group chats: who opted in to the chat's pool for shared recommendations, and moving a
+group's rows to its new id when Telegram upgrades it to a supergroup."""
 
 from __future__ import annotations
 
@@ -38,6 +39,36 @@ def drop_pool(db: Database, chat_id: int) -> int:
     check_id(chat_id, "chat id")
     with db.atomic():
         cursor = db.execute("DELETE FROM chat_members WHERE chat_id = ?", [chat_id])
+    return cursor.rowcount
+
+
+def move_chat(db: Database, old_chat_id: int, new_chat_id: int) -> int:
+    """Move everything kept under a group's id to its new id (Telegram upgraded the group to
+    a supergroup: the old id is dead): the pool, the "rate privately" invite, the movie nights.
+    Rows the new id already has win; returns how many pool members moved. Doing it twice (both
+    service messages arrive) changes nothing the second time."""
+    check_id(old_chat_id, "chat id")
+    check_id(new_chat_id, "chat id")
+    if old_chat_id == new_chat_id:
+        return 0
+    with db.atomic():
+        cursor = db.execute(
+            """
+            INSERT OR IGNORE INTO chat_members (chat_id, user_id, joined_at)
+            SELECT ?, user_id, joined_at FROM chat_members WHERE chat_id = ?
+            """,
+            [new_chat_id, old_chat_id],
+        )
+        db.execute("DELETE FROM chat_members WHERE chat_id = ?", [old_chat_id])
+        # The invite's token stays the same, so links already shared keep working.
+        db.execute(
+            "UPDATE OR IGNORE group_invites SET chat_id = ? WHERE chat_id = ?",
+            [new_chat_id, old_chat_id],
+        )
+        db.execute("DELETE FROM group_invites WHERE chat_id = ?", [old_chat_id])
+        db.execute(
+            "UPDATE movie_nights SET chat_id = ? WHERE chat_id = ?", [new_chat_id, old_chat_id]
+        )
     return cursor.rowcount
 
 

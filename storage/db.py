@@ -57,6 +57,16 @@ def connect(path: str | Path, *, migrate: bool = True) -> Database:
     return db
 
 
+def truncate_wal(db: Database) -> bool:
+    """Copy the write-ahead log into the database file and empty it (a TRUNCATE checkpoint),
+    so no old frame keeps rows deleted since (after /forget); False when a reader kept it
+    from finishing, or the connection is inside a transaction (then call it after commit)."""
+    if db.conn.in_transaction:
+        return False
+    (busy, _, _) = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0
+
+
 def connect_read_only(path: str | Path) -> Database:
     """Open the existing database at `path` for reading only: no migration, no file created
     (sqlite3.OperationalError when it is missing); for metrics and health checks, beside a

@@ -38,9 +38,12 @@ class JournalEntry:
 # Telegram redelivers an unconfirmed update for up to 24 hours; a done update id is kept a day
 # longer than that, so a redelivered update is still recognised and answered once.
 DONE_RETENTION = timedelta(hours=48)
-# A delivery that keeps failing is abandoned after this many attempts (kept, not done); with
-# the bot's back-off (bot/telegram/delivery.py) that is about two minutes of Telegram failing.
-MAX_ATTEMPTS = 8
+# A delivery that keeps failing is given up after a day (bot/telegram/delivery.py: done, with the
+# error); this many attempts (more than a day of the bot's back-off, one a minute) is a
+# backstop, after which an update is abandoned (kept, not done, not tried again).
+MAX_ATTEMPTS = 2_000
+# The error a dropped owed answer is closed with.
+GIVEN_UP = "given up"
 # What a done update's payload is replaced with.
 _CLEARED = "{}"
 
@@ -121,6 +124,41 @@ def mark_failed(db: Database, update_id: int, error: str) -> int:
         row = db.execute("SELECT attempts FROM updates WHERE update_id = ?", [update_id])
         found = row.fetchone()
     return found[0] if found else 0
+
+
+def received_at(db: Database, update_id: int) -> str | None:
+    """When the update was recorded (ISO time), None when the journal does not have it."""
+    row = db.execute("SELECT received_at FROM updates WHERE update_id = ?", [update_id])
+    found = row.fetchone()
+    return found[0] if found else None
+
+
+def drop_owed(db: Database, received_before: str, keep: int) -> list[int]:
+    """Give up the updates not done that were received before `received_before` (ISO time),
+    and the oldest beyond the newest `keep` of them: done, their payload and answer cleared,
+    with the error GIVEN_UP; returns their ids (a bounded queue of owed answers)."""
+    with db.atomic():
+        rows = db.execute(
+            """
+            SELECT update_id FROM updates WHERE done_at IS NULL AND (
+                received_at < ? OR update_id NOT IN (
+                    SELECT update_id FROM updates WHERE done_at IS NULL
+                    ORDER BY received_at DESC, update_id DESC LIMIT ?
+                )
+            )
+            """,
+            [received_before, keep],
+        ).fetchall()
+        ids = [row[0] for row in rows]
+        db.conn.executemany(
+            f"""
+            UPDATE updates SET done_at = ?, payload = '{_CLEARED}', outcome = NULL,
+                last_error = ? || coalesce(': ' || last_error, '')
+            WHERE update_id = ?
+            """,
+            [(utc_now(), GIVEN_UP, update_id) for update_id in ids],
+        )
+    return ids
 
 
 def mark_done(db: Database, update_id: int, error: str | None = None) -> None:

@@ -105,6 +105,7 @@ def open_night(
 
 def get_night(db: Database, night_id: int) -> Night | None:
     """The vote with this id, or None."""
+    check_id(night_id, "night id")
     row = db.execute(f"SELECT {_COLUMNS} FROM movie_nights WHERE id = ?", [night_id]).fetchone()
     return _night(row) if row else None
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from storage import journal
-from storage.db import utc_now
+from storage.db import truncate_wal, utc_now
 from storage.errors import UnknownUser
 from storage.validate import check_id, check_optional_text
 
@@ -90,7 +90,9 @@ def forget_user(db: Database, user_id: int) -> int:
     and pending imports cascade; the update
     journal's rows of theirs are cleared (`journal.forget_sender`); the deleted ratings are
     counted, without saying whose, so the next refit drops them from the model; a one-way
-    digest of the id is kept for `FORGOTTEN_DAYS` (`was_forgotten`)."""
+    digest of the id is kept for `FORGOTTEN_DAYS` (`was_forgotten`). It ends with a TRUNCATE
+    checkpoint (`truncate_wal`), so the write-ahead log keeps no frame of what went; called
+    inside a transaction (the bot's group commit), the caller checkpoints after commit."""
     check_id(user_id, "user id")
     with db.atomic():
         (n_ratings,) = db.execute(
@@ -107,6 +109,7 @@ def forget_user(db: Database, user_id: int) -> int:
             "INSERT OR REPLACE INTO forgotten_users (digest, forgotten_at) VALUES (?, ?)",
             [_digest(user_id), utc_now()],
         )
+    truncate_wal(db)
     return n_ratings
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import time
 
@@ -14,11 +13,10 @@ import pytest
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.telegram import delivery, sending
+from bot.telegram import delivery, metrics, sending
 from bot.telegram.app import SORRY
 from devtools.app import messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
-from moviebot.cli import main
 from storage import journal
 
 ANN = 901
@@ -89,43 +87,76 @@ def journal_error(db: Database, update_id: int) -> str | None:
     return row.fetchone()[0]
 
 
-def test_a_delivery_that_keeps_failing_is_abandoned_said_so_and_counted_by_stats(
-    fake_telegram: FakeTelegram,
-    service,
-    settings,
-    catalog_db: Database,
-    catalog_db_path,
-    monkeypatch,
-    caplog,
-    capsys,
+def test_an_owed_answer_still_failing_after_the_owed_window_is_dropped_logged_and_counted(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database, caplog
 ) -> None:
-    monkeypatch.setattr(delivery, "RETRY_FIRST_SECONDS", 0.01)
+    """The day an owed answer is retried, compressed to a second (BotSettings): then it is
+    dropped, done with the error, one log line and the metric."""
+    quick = dataclasses.replace(
+        settings,
+        delivery_retry_first_seconds=0.01,
+        delivery_retry_max_seconds=0.05,
+        owed_seconds=1.0,
+    )
+    dropped = metrics.DELIVERIES_DROPPED._value.get()
 
     async def scenario(app: Application) -> None:
-        fake_telegram.inject_fault("bad_gateway", "sendMessage", times=1000)
+        fake_telegram.inject_fault("bad_gateway", "sendMessage", times=100_000)
         update_id = fake_telegram.send_text(ANN, "/help", first_name="Ann")
-        deadline = time.monotonic() + 20
-        while journal.backlog(catalog_db, journal.MAX_ATTEMPTS).abandoned == 0:
-            assert time.monotonic() < deadline, "never abandoned"
-            await asyncio.sleep(0.05)
-        entry = journal.get_entry(catalog_db, update_id)
-        assert entry.attempts == delivery.MAX_DELIVERY_ATTEMPTS and not entry.done
+        entry = await _done(catalog_db, update_id, timeout=20)
+        assert entry.attempts > 8  # more than the 8 tries an answer used to get
+        assert journal_error(catalog_db, update_id).startswith(journal.GIVEN_UP)
 
     with caplog.at_level(logging.WARNING, logger="bot.telegram.delivery"):
-        run_bot(fake_telegram, service, settings, scenario)
+        run_bot(fake_telegram, service, quick, scenario)
     fake_telegram.violations.clear()  # the 502s were ours
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.delivery"]
-    assert sum("will retry" in line for line in lines) == delivery.MAX_DELIVERY_ATTEMPTS - 1
-    assert sum("abandoned" in line for line in lines) == 1
-    assert "will retry" not in lines[-1] and "abandoned" in lines[-1]
-    sends = fake_telegram.calls_of("sendMessage")
-    assert len(sends) == delivery.MAX_DELIVERY_ATTEMPTS
+    assert sum("owed answer dropped" in line for line in lines) == 1
+    assert metrics.DELIVERIES_DROPPED._value.get() == dropped + 1
+    assert fake_telegram.sent_messages(ANN) == []
 
-    capsys.readouterr()
-    assert main(["stats", "--db", str(catalog_db_path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["abandoned_updates"] == 1
-    assert main(["stats", "--db", str(catalog_db_path)]) == 0
-    assert "1 update abandoned" in capsys.readouterr().out
+
+def test_ten_minutes_of_5xx_and_a_restart_every_owed_answer_is_delivered_once(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    """Issue 24: after 8 failed sends (~2 minutes of 5xx) an answer was abandoned for good,
+    restarts included. Time compressed (BotSettings' back-off): Telegram fails every send for
+    many more tries than that, the bot restarts in the middle, Telegram recovers: each person
+    gets their answer, once."""
+    quick = dataclasses.replace(
+        settings, delivery_retry_first_seconds=0.01, delivery_retry_max_seconds=0.05
+    )
+    people = (ANN, ANN + 1, ANN + 2)
+    asked: list[int] = []
+    outage_502 = fake_telegram.inject_fault("bad_gateway", "sendMessage", times=100_000)
+
+    async def outage(app: Application) -> None:
+        for person in people:
+            asked.append(fake_telegram.send_text(person, "/rate Ted 8", first_name="Ann"))
+        deadline = time.monotonic() + 30
+        while min(_attempts(catalog_db, update_id) for update_id in asked) < 12:
+            assert time.monotonic() < deadline, "the sends were not retried"
+            await asyncio.sleep(0.05)
+
+    run_bot(fake_telegram, service, quick, outage)  # stopped in the middle of the outage
+
+    async def recovery(app: Application) -> None:
+        await asyncio.sleep(0.5)  # still failing after the restart
+        outage_502.times = len(outage_502.hits)  # Telegram recovers
+        for person in people:
+            await messages(fake_telegram, person, 1, timeout=20)
+        for update_id in asked:
+            await _done(catalog_db, update_id)
+
+    run_bot(fake_telegram, service, quick, recovery)
+    fake_telegram.violations.clear()  # the 502s were ours
+    for person in people:
+        assert [m["text"] for m in fake_telegram.sent_messages(person)] == ["Ted (2012): 8/10 ✓"]
+
+
+def _attempts(db: Database, update_id: int) -> int:
+    entry = journal.get_entry(db, update_id)
+    return entry.attempts if entry is not None else 0
 
 
 @pytest.mark.parametrize("method", ["sendMessage"])

@@ -17,7 +17,7 @@ from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.history_files import imdb_csv, imdb_row
 from storage import journal, ratings, users
-from storage.db import utc_now
+from storage.db import connect, utc_now
 from tests.helpers import rows_mentioning
 
 ANN = 7_345_991  # an id unlike any movie id, update id or count in the catalog
@@ -143,3 +143,42 @@ def test_a_forget_after_the_last_fit_makes_the_refit_run(catalog_db: Database) -
     assert ratings_changed_since_last_fit(db_path) == 0
     users.forget_user(catalog_db, ANN)
     assert ratings_changed_since_last_fit(db_path) == 1
+
+
+def test_after_forget_the_write_ahead_log_keeps_none_of_their_name_or_words(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database, catalog_db_path
+) -> None:
+    """Issue 24: the `-wal` file kept the person's name and words after /forget until SQLite
+    happened to checkpoint; /forget now ends with a TRUNCATE checkpoint."""
+    wal = catalog_db_path.with_name(catalog_db_path.name + "-wal")
+    words = "Qwyzzlemarker"
+
+    def in_wal() -> bool:
+        data = wal.read_bytes() if wal.exists() else b""
+        return words.encode() in data or b"Annabella" in data
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, f"/rate {words} 8", first_name="Annabella")
+        fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Annabella")
+        fake_telegram.send_text(ANN, "/forget", first_name="Annabella")
+        card = (await messages(fake_telegram, ANN, 3))[2]
+        assert in_wal()
+        await _done(catalog_db, fake_telegram.tap(ANN, card, callbacks.encode(Verb.FORGET, 1)))
+        deadline = time.monotonic() + 10
+        while in_wal():
+            assert time.monotonic() < deadline, "the WAL still holds their name or words"
+            await asyncio.sleep(0.05)
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert ratings.user_ratings(catalog_db, ANN) == {}
+
+
+def test_forget_outside_the_bot_truncates_the_write_ahead_log(tmp_path) -> None:
+    """`users.forget_user` called on its own (no transaction around it) checkpoints at once."""
+    path = tmp_path / "forget.db"
+    db = connect(path)
+    users.save_user(db, ANN, "Qwyzzlename")
+    users.forget_user(db, ANN)
+    wal = path.with_name(path.name + "-wal")
+    assert b"Qwyzzlename" not in (wal.read_bytes() if wal.exists() else b"")
+    db.close()

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+import tracemalloc
 
 import pytest
 from sqlite_utils import Database
@@ -14,6 +15,7 @@ from bot.commands.conversation import Chat, Conversation, Sender
 from bot.console import ConsoleChat
 from bot.files import history_import
 from bot.files.history_export import render
+from bot.files.history_import import BadFile, read_file
 from bot.files.history_matching import CatalogMatcher, Match, TitleFound
 from bot.service import MovieService
 from bot.ui.replies import Document, Outcome
@@ -28,6 +30,7 @@ from devtools.history_files import (
     imdb_row,
     letterboxd_row,
     letterboxd_zip,
+    row_bomb,
     to_csv,
     zip_bomb,
 )
@@ -239,7 +242,7 @@ def test_letterboxd_zip_imports_ratings_watched_and_watchlist(
         (
             to_csv(LETTERBOXD_RATINGS_HEADER, [letterboxd_row("Ted", 2012, 4)] * 25_001),
             "ratings.csv",
-            "That export has 25,001 rows; I take up to 25,000 at a time.",
+            "That export has more than 25,000 rows; I take up to 25,000 at a time.",
         ),
     ],
     ids=[
@@ -263,6 +266,37 @@ def test_a_bad_file_gets_a_clear_reply_and_changes_nothing(
     assert outcome.replies[0].text.startswith(reply)
     assert outcome.replies[0].text.endswith("Nothing was imported.")
     assert snapshot(catalog_db) == before
+
+
+def _big_csv(megabytes: int) -> bytes:
+    """A Letterboxd ratings.csv of `megabytes` MB of ordinary rows (far past the row cap)."""
+    row = to_csv(LETTERBOXD_RATINGS_HEADER, [letterboxd_row("Ted", 2012, 4)]).split(b"\n", 1)[1]
+    return to_csv(LETTERBOXD_RATINGS_HEADER, []) + row * ((megabytes * 2**20 - 2**10) // len(row))
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "reply"),
+    [
+        (row_bomb, "export.zip", "That export has more than 25,000 rows"),
+        (lambda: _big_csv(20), "ratings.csv", "That export has more than 25,000 rows"),
+        (lambda: b"Const,Your Rating\n" + b"," * 19 * 2**20, "r.csv", "I don't recognise"),
+    ],
+    ids=["row-bomb-zip", "20-MB-csv", "one-huge-row"],
+)
+def test_a_huge_export_is_refused_while_reading_not_after(make, name: str, reply: str) -> None:
+    """Issue 24: the row cap was checked once the whole file was parsed (a 6 KB zip of 3 M
+    tiny rows: 1.41 GB; a 20 MB CSV: 3.8 GB). Refused at the first row over the cap, with
+    the memory of the rows read so far (bench/bench_import_caps.py times it)."""
+    data = make()
+    tracemalloc.start()
+    try:
+        with pytest.raises(BadFile) as refused:
+            read_file(data, name)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MB while reading"
+    assert str(refused.value).startswith(reply)
 
 
 def test_a_file_in_a_group_is_ignored(conversation: Conversation, catalog_db) -> None:

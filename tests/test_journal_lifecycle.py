@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.telegram.delivery import PRUNE_CHUNK, prune_journal
+from bot.telegram.journal_jobs import PRUNE_CHUNK, prune_journal
 from devtools.app import messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
 from storage import journal

@@ -20,9 +20,10 @@ from telegram.ext import Application
 from devtools import PATIENCE
 from devtools.app import messages, run_bot
 from devtools.bot_process import start_bot
+from devtools.catalog import FROZEN, TED
 from devtools.fake_telegram import FakeTelegram, validate_object
 from devtools.fake_telegram.world import BotApiError
-from storage import chats, journal
+from storage import chats, journal, movienight, ratings, users
 
 ANN, BOB, CAT = 501, 502, 503
 GROUP = -100777
@@ -214,3 +215,39 @@ def test_the_server_is_as_strict_as_telegram_about_who_is_in_a_group() -> None:
             403,
             "Forbidden: bot was kicked from the group chat",
         )
+
+
+def test_a_group_upgraded_to_a_supergroup_keeps_its_pool_invite_and_nights_under_the_new_id(
+    fake_telegram: FakeTelegram, service, settings, catalog_db
+) -> None:
+    """Issue 24: `migrate_to_chat_id` left the pool under the dead id, so /grouprec in the
+    supergroup found nobody. Both service messages arrive; the move happens once."""
+    supergroup = -1_001_234_567_890
+    for user_id, name, liked in ((ANN, "Ann", TED), (BOB, "Bob", FROZEN)):
+        users.save_user(catalog_db, user_id, name)
+        ratings.set_rating(catalog_db, user_id, liked, 9)
+
+    async def scenario(app: Application) -> None:
+        rt = app.bot_data.runtime
+        join(fake_telegram, (ANN, "Ann"), (BOB, "Bob"))
+        await messages(fake_telegram, GROUP, 2)
+        fake_telegram.send_text(ANN, "/movienight", chat_id=GROUP, chat_type="group")
+        await messages(fake_telegram, GROUP, 3)
+        night = await rt.run(movienight.open_night_in, rt.db, GROUP)
+        token = await rt.run(movienight.invite_token, rt.db, GROUP)
+        for update_id in fake_telegram.migrate_to_supergroup(GROUP, supergroup, ANN):
+            await done(app, update_id)
+        assert pool(app) == []
+        moved = await rt.run(chats.pool_members, rt.db, supergroup)
+        assert [user_id for user_id, _ in moved] == [ANN, BOB]
+        assert (await rt.run(movienight.open_night_in, rt.db, supergroup)).id == night.id
+        assert await rt.run(movienight.invite_token, rt.db, supergroup) == token
+        fake_telegram.send_text(BOB, "/leave", chat_id=supergroup, chat_type="supergroup")
+        await messages(fake_telegram, supergroup, 1)
+        moved = await rt.run(chats.pool_members, rt.db, supergroup)
+        assert [user_id for user_id, _ in moved] == [ANN]
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert catalog_db.execute(
+        "SELECT count(*) FROM group_invites WHERE chat_id = ?", [GROUP]
+    ).fetchone() == (0,)

@@ -238,3 +238,27 @@ def test_the_server_refuses_a_thread_that_does_not_exist(fake_telegram: FakeTele
         {"chat_id": FORUM, "question": "?", "options": [{"text": "only one"}]},
     )
     assert status == 400
+
+
+def test_a_forged_tap_with_an_id_beyond_sqlite_gets_a_friendly_answer(
+    fake_telegram: FakeTelegram, service, settings, catalog_db: Database
+) -> None:
+    """Issue 24: a modified client's `t:<2^63>` raised OverflowError in the query (the group got
+    "Sorry..." and the tap was never answered); every number of a button is range-checked."""
+    _pool(catalog_db, GROUP)
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/movienight", chat_id=GROUP, chat_type="group")
+        poll_message = await _until(lambda: _poll_message(fake_telegram, GROUP))
+        taps = [
+            fake_telegram.tap(ANN, poll_message, data, forged=True)
+            for data in (f"t:{2**63}", f"t:{-(2**63) - 1}", f"r:{2**64}:8", f"r:{TED}:{2**70}")
+        ]
+        for tap in taps:
+            answer = await _until(lambda tap=tap: fake_telegram.callback_answer(tap))
+            assert answer.get("text") == "That button has expired. Try the command again."
+        assert len(fake_telegram.sent_messages(GROUP)) == 1  # the poll; no "Sorry..."
+
+    run_bot(fake_telegram, service, settings, scenario)
+    assert movienight.open_night_in(catalog_db, GROUP) is not None
+    assert ratings.user_ratings(catalog_db, ANN) == {TED: 9}

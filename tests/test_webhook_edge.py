@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import signal
 import socket
@@ -215,3 +216,27 @@ def test_moviebot_run_refuses_a_huge_unauthenticated_post_without_growing(
     assert sorted(hook.params["allowed_updates"]) == sorted(ALLOWED_UPDATES)
     assert json.dumps(hook.params["secret_token"]) == json.dumps(WEBHOOK_SECRET)
     assert "Traceback" not in output
+
+
+def test_a_json_content_type_with_parameters_is_served_and_others_are_refused(
+    fake_telegram: FakeTelegram, service, settings, catalog_db
+) -> None:
+    """Issue 24: `application/json; charset=utf-8` (what proxies and some clients send) got a
+    403; a JSON media type with parameters is JSON, anything else is still refused."""
+    port = free_port()
+
+    async def main() -> None:
+        async with webhook_bot(settings, service, port):
+            url = f"http://127.0.0.1:{port}/telegram"
+            for content_type in ("text/plain", "application/jsonx", "application/xml"):
+                post = functools.partial(post_update, content_type=content_type)
+                status, _ = await in_thread(post, url, b"{}", SECRET)
+                assert status == 403, content_type
+            update_id = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
+            update = take_update(fake_telegram.pending_updates(), update_id)
+            post = functools.partial(post_update, content_type="Application/JSON; charset=utf-8")
+            assert (await in_thread(post, url, update, SECRET))[0] == 200
+            assert (await messages(fake_telegram, ANN, 1))[0]["text"] == "Ted (2012): 8/10 ✓"
+
+    asyncio.run(main())
+    assert ratings.user_ratings(catalog_db, ANN) == {TED: 8}

@@ -73,12 +73,12 @@ from bot.service import MovieService
 from bot.telegram import membership, metrics
 from bot.telegram.delivery import (
     BotRuntime,
+    DeliveryPolicy,
     admit,
     answer,
-    prune_journal,
-    requeue_unfinished,
 )
 from bot.telegram.http_request import AiohttpRequest
+from bot.telegram.journal_jobs import prune_journal, requeue_unfinished
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
 from bot.telegram.webhook import WebhookUpdater
@@ -132,6 +132,14 @@ class BotSettings:
     request_timeout: float = 10.0
     # Updates arrive by webhook: journal each one before its POST is answered.
     webhook: bool = False
+    # An answer Telegram keeps failing to take (5xx, timeouts) is owed: tried again after
+    # delivery_retry_first_seconds, doubling up to delivery_retry_max_seconds, across
+    # restarts, until owed_seconds after its update came (Telegram's own redelivery window);
+    # then dropped (logged, counted), as are the oldest beyond max_owed owed updates.
+    delivery_retry_first_seconds: float = 1.0
+    delivery_retry_max_seconds: float = 60.0
+    owed_seconds: float = 86_400.0
+    max_owed: int = 10_000
 
 
 class BotData:
@@ -326,6 +334,22 @@ async def on_member_left(update: Update, context: BotContext) -> None:
     await answer(update, rt, lambda: membership.member_left(rt.db, chat.id, user_id))
 
 
+async def on_migrated(update: Update, context: BotContext) -> None:
+    """The group became a supergroup with a new id: move its pool there. Both service
+    messages (in the old group and in the new one) say it; the second changes nothing."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    if message.migrate_to_chat_id is not None:
+        old, new = chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, chat.id
+    else:
+        return
+    rt = context.runtime
+    await answer(update, rt, lambda: membership.chat_migrated(rt.db, old, new))
+
+
 async def on_membership(update: Update, context: BotContext) -> None:
     """Follow a change of membership: a member out of the group leaves its pool, and the
     whole pool goes when I am removed."""
@@ -438,8 +462,15 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application = builder.build()
 
     conversation = Conversation(service)
-    rt = BotRuntime(service, conversation)
+    policy = DeliveryPolicy(
+        settings.delivery_retry_first_seconds,
+        settings.delivery_retry_max_seconds,
+        settings.owed_seconds,
+        settings.max_owed,
+    )
+    rt = BotRuntime(service, conversation, policy)
     rt.taps = processor.taps
+    rt.running = lambda: application.running
     application.bot_data.runtime = rt
     refitter = Refitter(settings) if settings.refit is not None else None
     application.bot_data.refitter = refitter
@@ -459,6 +490,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, on_member_left))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrated))
     application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.ANY_CHAT_MEMBER))
     application.add_handler(PollHandler(on_poll))
 

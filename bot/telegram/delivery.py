@@ -6,7 +6,8 @@
         │            │                    attempts + 1; delivery resumes after the last step
         │            │                    delivered, with the stored answer, 1, 2, 4 ... s
         │            │                    later while the chat's later updates wait.
-        │            │                    Abandoned after MAX_DELIVERY_ATTEMPTS (logged).
+        │            │                    Dropped a day after the update came (logged,
+        │            │                    counted): owed answers survive restarts.
         │            ├──► done, with the error, when Telegram refuses for good (blocked, chat
         │            │    gone) or sending failed on our side (apologised for once)
         │            └──► done, with the error, when computing the answer raised (apologised for)
@@ -42,6 +43,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
@@ -56,31 +58,28 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application
 
 from bot.commands.conversation import Conversation
 from bot.service import MovieService
 from bot.telegram import metrics
 from bot.telegram.http_request import ConnectTimedOut
-from bot.telegram.ptb_classes import TapAnswers, wait_without_slot
+from bot.telegram.ptb_classes import UNREADABLE_KEY, TapAnswers, wait_without_slot
 from bot.telegram.redact import redact
 from bot.telegram.sending import PARSE_MODE, markup, preview, send_reply, thread_of
 from bot.ui import i18n
 from bot.ui.i18n import N_, _
 from bot.ui.replies import Outcome, outcome_from_json, outcome_to_json
-from storage import imports, journal, users
+from storage import journal
+from storage.db import seconds_since, truncate_wal
 from storage.errors import InvalidArgument
 from storage.validate import check_id
 
 log = logging.getLogger(__name__)
 
-# Done updates deleted per database-thread turn by the prune (some 50 ms of it each).
-PRUNE_CHUNK = 10_000
-# A delivery that keeps failing is abandoned after this many attempts (logged, kept in SQLite,
-# counted by `moviebot stats`); the waits between them: 1, 2, 4 ... s, at most 60 s.
+# A delivery that keeps failing is retried (BotSettings' delivery_retry_* seconds apart,
+# across restarts) until owed_seconds after its update came, then dropped (logged, counted);
+# this many attempts is only a backstop (abandoned: kept, not retried, counted by stats).
 MAX_DELIVERY_ATTEMPTS = journal.MAX_ATTEMPTS
-RETRY_FIRST_SECONDS = 1.0
-RETRY_MAX_SECONDS = 60.0
 # A delivery's progress (delivered n, failed, done) that cannot be written because the disk is
 # full or failing is written again after PROGRESS_RETRY_FIRST seconds, doubling up to
 # PROGRESS_RETRY_MAX, for as long as it takes: the answer went out, so it is neither an error
@@ -89,8 +88,6 @@ PROGRESS_RETRY_FIRST = 0.5
 PROGRESS_RETRY_MAX = 2.0
 # What SQLite says when the storage, not the statement, is at fault.
 _STORAGE_TROUBLE = ("full", "disk i/o", "locked", "busy", "readonly", "unable to open")
-# The key of a quarantined update's marker in its journal payload (BotRuntime._quarantined).
-UNREADABLE_KEY = "unreadable"
 # What the sender of an update that cannot be stored is told.
 UNREADABLE = N_("Sorry, I could not read that message. Please send it again in other words.")
 # Telegram answers these when a step already happened (a retried delivery): treat as done.
@@ -102,14 +99,32 @@ _ALREADY_DONE = (
 )
 
 
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How long an answer Telegram would not take is owed: retries from `retry_first_seconds`
+    doubling to `retry_max_seconds`, across restarts, until `owed_seconds` after the update
+    arrived; at most `max_owed` owed at once (BotSettings' delivery fields fill it)."""
+
+    retry_first_seconds: float = 1.0
+    retry_max_seconds: float = 60.0
+    owed_seconds: float = 86_400.0
+    max_owed: int = 10_000
+
+
 class BotRuntime:
     """The life of updates, shared by the handlers: the conversation, the journal and the one
     thread that touches SQLite."""
 
-    def __init__(self, service: MovieService, conversation: Conversation) -> None:
+    def __init__(
+        self,
+        service: MovieService,
+        conversation: Conversation,
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
         """Nothing running yet: the database thread starts with the first `run`."""
         self.service = service
         self.conversation = conversation
+        self.policy = policy or DeliveryPolicy()
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moviebot-db")
         # Journal entries of admitted updates, read in the DB thread only.
         self._admitted: dict[int, journal.JournalEntry | None] = {}
@@ -119,6 +134,9 @@ class BotRuntime:
         self._telling: set[int] = set()  # quarantined updates whose apology is on its way
         # Who answers each tap, its delivery or the update processor (set by the app).
         self.taps: TapAnswers | None = None
+        # Whether the application still runs (set by the app): a delivery waiting to retry
+        # stops waiting when it stops, and is resumed on the next start.
+        self.running: Callable[[], bool] = lambda: True
         # Updates a handler answered (or closed); the event loop's own bookkeeping.
         self.answered: set[int] = set()
         # Answers waiting to be computed, and the task that computes them in batches.
@@ -348,11 +366,12 @@ def _is_chatter(payload: dict[str, Any], conversation: Conversation) -> bool:
 async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome]) -> None:
     """Answer `update` with what `compute` returns, exactly once: store it, then deliver it.
 
-    Every update ends done or abandoned: delivered; refused by Telegram for good (blocked,
-    chat gone: logged, done); failed on our side (a bug while sending, e.g. drawing a chart:
-    done, and the error handler apologises once); or, when Telegram keeps failing (5xx,
-    flood control, timeouts), tried again after RETRY_FIRST_SECONDS, doubling, until
-    MAX_DELIVERY_ATTEMPTS failed: then abandoned (logged, counted by `moviebot stats`). The
+    Every update ends done: delivered; refused by Telegram for good (blocked, chat gone:
+    logged); failed on our side (a bug while sending, e.g. drawing a chart: the error handler
+    apologises once); or, when Telegram keeps failing (5xx, flood control, timeouts), tried
+    again after BotSettings.delivery_retry_first_seconds, doubling up to
+    delivery_retry_max_seconds, across restarts, until owed_seconds (a day) after the update
+    came: then dropped (logged, counted). The
     chat's later updates wait meanwhile (its order is kept); other chats get the slot.
     """
     rt.answered.add(update.update_id)
@@ -384,25 +403,41 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
                 rt, journal.mark_failed, rt.db, update.update_id, stored_error(error)
             )
             metrics.delivery_failed()
-            if attempts >= MAX_DELIVERY_ATTEMPTS:
+            received = await rt.run(journal.received_at, rt.db, update.update_id)
+            if seconds_since(received) >= rt.policy.owed_seconds:
+                await write_progress(
+                    rt, journal.mark_done, rt.db, update.update_id, journal.GIVEN_UP
+                )
+                metrics.deliveries_dropped()
                 log.error(
-                    "update %d: delivery abandoned after %d failed attempts (%s)",
+                    "update %d: owed answer dropped, still failing after %d attempts over "
+                    "%.0f s (%s)",
                     update.update_id,
                     attempts,
+                    seconds_since(received),
                     error,
                 )
                 return
-            wait = retry_wait(attempts, error)
+            if not rt.running():
+                log.info("update %d: delivery resumes on the next start", update.update_id)
+                return
+            if attempts >= MAX_DELIVERY_ATTEMPTS:
+                log.error(
+                    "update %d: delivery abandoned after %d attempts", update.update_id, attempts
+                )
+                return
+            wait = retry_wait(attempts, error, rt.policy)
             log.warning(
-                "update %d: delivery failed (%s); will retry in %.0f s (attempt %d of %d)",
+                "update %d: delivery failed (%s); will retry in %.1f s (attempt %d)",
                 update.update_id,
                 error,
                 wait,
                 attempts + 1,
-                MAX_DELIVERY_ATTEMPTS,
             )
             metrics.delivery_retried()
-            await wait_without_slot(wait)
+            deadline = time.monotonic() + wait
+            while rt.running() and (left := deadline - time.monotonic()) > 0:
+                await wait_without_slot(min(left, 1.0))  # a stop does not wait for it
             entry = await rt.run(journal.get_entry, rt.db, update.update_id)
             delivered = entry.delivered if entry is not None else delivered
         except Exception as error:
@@ -411,10 +446,11 @@ async def answer(update: Update, rt: BotRuntime, compute: Callable[[], Outcome])
             raise
 
 
-def retry_wait(attempts: int, error: TelegramError) -> float:
+def retry_wait(attempts: int, error: TelegramError, policy: DeliveryPolicy) -> float:
     """Seconds before the next delivery attempt after `attempts` failed ones: exponential from
-    RETRY_FIRST_SECONDS, capped at RETRY_MAX_SECONDS, never sooner than flood control asks."""
-    wait = min(RETRY_FIRST_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS)
+    the policy's first wait, capped at its longest, never sooner than flood control asks."""
+    first, most = policy.retry_first_seconds, policy.retry_max_seconds
+    wait = most if attempts > 64 else min(first * 2 ** (attempts - 1), most)
     if isinstance(error, RetryAfter):
         wait = max(wait, _seconds(error.retry_after))
     return wait
@@ -494,6 +530,8 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
         if number < len(steps):
             await write_progress(rt, journal.mark_delivered, rt.db, update.update_id, number)
     await write_progress(rt, journal.mark_done, rt.db, update.update_id)
+    if outcome.truncate_wal:  # after mark_done: the update's own row held their name too
+        await rt.run(truncate_wal, rt.db)
 
 
 def is_storage_trouble(error: BaseException) -> bool:
@@ -536,35 +574,3 @@ async def _answer_tap(rt: BotRuntime, update_id: int, query: Any, toast: str | N
     """Answer the tap with the answer's toast, unless it was answered early (TapAnswers)."""
     if rt.taps is None or rt.taps.claim(update_id):
         await query.answer(toast)
-
-
-async def requeue_unfinished(application: Application) -> int:
-    """Put every unfinished update back in the queue (at start, and for failed deliveries)."""
-    rt: BotRuntime = application.bot_data.runtime
-    entries = await rt.run(journal.unfinished_updates, rt.db, MAX_DELIVERY_ATTEMPTS)
-    for entry in entries:
-        # put_nowait: these come from the journal, a webhook-mode put would store them again.
-        application.update_queue.put_nowait(
-            Update.de_json(json.loads(entry.payload), application.bot)
-        )
-    if entries:
-        log.info("handling %d unfinished update(s) again", len(entries))
-    return len(entries)
-
-
-async def prune_journal(application: Application) -> int:
-    """Delete done updates older than the journal's retention (longer than Telegram's
-    redelivery window) and the marks of /forget older than the backups; returns how many
-    updates went."""
-    rt: BotRuntime = application.bot_data.runtime
-    # In chunks, so updates are answered in between: an hour at 200 updates/s is 720,000 rows,
-    # seconds of the database thread in one go (bench/bench_journal.py).
-    pruned, chunk = 0, PRUNE_CHUNK
-    while chunk == PRUNE_CHUNK:
-        chunk = await rt.run(journal.prune_done, rt.db, None, PRUNE_CHUNK)
-        pruned += chunk
-    await rt.run(users.prune_forgotten, rt.db)
-    await rt.run(imports.prune_pending, rt.db)  # previewed imports nobody tapped
-    if pruned:
-        log.info("pruned %d done update(s) from the journal", pruned)
-    return pruned

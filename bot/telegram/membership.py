@@ -8,6 +8,10 @@ Three updates say someone is no longer in a group (bot/telegram/app.py routes th
 - ``my_chat_member`` with the bot's own new status left or kicked: the bot was removed, so the
   whole pool goes (nothing about that group can be shown again anyway).
 
+And one says the group has a new id: a ``migrate_to_chat_id`` service message in the old group
+(``migrate_from_chat_id`` in the new supergroup): its pool, invite and movie nights move to the
+new id (`chat_migrated`).
+
 None is answered (Telegram itself shows "Ann left the group"): the pool change is the effect,
 committed with the update's empty answer like every other update's (bot/telegram/delivery.py).
 """
@@ -44,4 +48,12 @@ def bot_removed(db: Database, chat_id: int) -> Outcome:
     dropped = chats.drop_pool(db, chat_id)
     if dropped:
         log.info("removed from chat %d: its pool of %d dropped", chat_id, dropped)
+    return Outcome()
+
+
+def chat_migrated(db: Database, old_chat_id: int, new_chat_id: int) -> Outcome:
+    """Move a group's pool (and invite, movie nights) to the supergroup it became."""
+    moved = chats.move_chat(db, old_chat_id, new_chat_id)
+    if moved:
+        log.info("chat %d became %d: its pool of %d moved", old_chat_id, new_chat_id, moved)
     return Outcome()

@@ -9,6 +9,9 @@ bot/telegram/app.py; each costs a lock and an addition):
     moviebot_update_handling_seconds              histogram: taken from the queue to done
     moviebot_deliveries_failed_total              sends that failed (Telegram down or refusing)
     moviebot_deliveries_retried_total             failed deliveries tried again (after a back-off)
+    moviebot_deliveries_dropped_total             owed answers given up (too old, or too many owed)
+    moviebot_updates_unreadable_total             updates python-telegram-bot could not parse
+                                                  (quarantined: confirmed, kept as their id only)
     moviebot_refit_duration_seconds               histogram: refits that produced a model
     moviebot_seconds_since_last_fetch             since getUpdates returned or a webhook POST came
     moviebot_model_age_seconds                    since the serving model was fitted
@@ -50,6 +53,14 @@ DELIVERIES_FAILED = Counter(
 )
 DELIVERIES_RETRIED = Counter(
     "moviebot_deliveries_retried", "Failed deliveries tried again after a back-off."
+)
+DELIVERIES_DROPPED = Counter(
+    "moviebot_deliveries_dropped",
+    "Owed answers given up: still failing a day after the update came, or too many owed.",
+)
+UNREADABLE = Counter(
+    "moviebot_updates_unreadable",
+    "Updates python-telegram-bot could not parse; quarantined (kept as their id) and skipped.",
 )
 REFIT = Histogram(
     "moviebot_refit_duration_seconds",
@@ -112,6 +123,14 @@ def delivery_failed() -> None:
 
 def delivery_retried() -> None:
     DELIVERIES_RETRIED.inc()
+
+
+def deliveries_dropped(count: int = 1) -> None:
+    DELIVERIES_DROPPED.inc(count)
+
+
+def update_unreadable() -> None:
+    UNREADABLE.inc()
 
 
 def refit_finished(seconds: float) -> None:

@@ -1,7 +1,9 @@
 """moviebot's subclasses of python-telegram-bot classes, each a small change to one PTB part.
 
 - JournalingBot: getUpdates stores each batch (long polling) before PTB's updater can confirm it;
-  while the journal cannot store, it backs off instead of confirming anything.
+  while the journal cannot store, it backs off instead of confirming anything. Each raw update
+  is parsed alone: one PTB cannot parse is replaced by its stand-in (`readable`), so it is
+  quarantined and confirmed past instead of failing the whole batch again and again.
 - JournalingQueue: the update queue's ``put`` stores each update (webhook mode) before PTB
   answers the POST that brought it; updates that arrive during a write share the next one.
 - PerChatUpdateProcessor: updates of different chats at once, each chat's in arrival order;
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
 from bot.telegram import metrics
@@ -43,6 +46,54 @@ Record = Callable[[list[Update]], Awaitable[None]]
 # is short, and updates are answered within about 2 s of the disk coming back (issue 15).
 JOURNAL_RETRY_FIRST = 0.5
 JOURNAL_RETRY_MAX = 2.0
+# PTB's updater polls again at once after an error that is not a TelegramError (it backs off
+# only for those); getUpdates waits before such an error reaches it, POLL_RETRY_FIRST seconds,
+# doubling up to POLL_RETRY_MAX while they go on, so polling never spins.
+POLL_RETRY_FIRST = 1.0
+POLL_RETRY_MAX = 30.0
+# The key of a quarantined update's marker in its stand-in and journal payload (read by
+# bot/delivery.py's BotRuntime.admit, which tells the chat in it, if any, and closes it).
+UNREADABLE_KEY = "unreadable"
+
+
+def readable(raw: object, bot: Any) -> dict[str, Any] | None:
+    """`raw` (one update as Telegram sent it) if python-telegram-bot can parse it; else its
+    stand-in: the update id and a marker (the error's name, and the private chat to tell),
+    nothing of its content, which is logged once (ids only) and counted. None when even the
+    update id is missing: nothing can be done with it.
+
+    Telegram and PTB disagree about a field now and then (a new required field PTB does not
+    know is optional, issue 24): the update is skipped rather than every update after it."""
+    try:
+        Update.de_json(raw, bot)  # type: ignore[arg-type]
+    except Exception as error:
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if isinstance(update_id, bool) or not isinstance(update_id, int):
+            log.warning("an update without an id could not be read (%s)", type(error).__name__)
+            return None
+        metrics.update_unreadable()
+        log.warning(
+            "update %d could not be read by python-telegram-bot (%s); quarantined",
+            update_id,
+            type(error).__name__,
+        )
+        marker: dict[str, Any] = {"error": type(error).__name__}
+        chat_id = _private_chat(raw)
+        if chat_id is not None:
+            marker["chat"] = {"id": chat_id}
+        return {"update_id": update_id, UNREADABLE_KEY: marker}
+    return raw  # type: ignore[return-value]
+
+
+def _private_chat(raw: dict[str, Any]) -> int | None:
+    """The private chat an unreadable update came from (its sender is told), else None."""
+    message = raw.get("message") or raw.get("edited_message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    if isinstance(chat, dict) and chat.get("type") == "private":
+        chat_id = chat.get("id")
+        if isinstance(chat_id, int) and not isinstance(chat_id, bool):
+            return chat_id
+    return None
 
 
 class JournalingBot(ExtBot):
@@ -60,12 +111,13 @@ class JournalingBot(ExtBot):
     the answers (667 of 2,667 calls in a load run).
     """
 
-    __slots__ = ("_journal",)
+    __slots__ = ("_journal", "_poll_delay")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """An ExtBot (same arguments) that journals nothing until `journal_with`."""
         super().__init__(*args, **kwargs)
         self._journal: Record | None = None
+        self._poll_delay = 0.0
 
     def journal_with(self, record: Record) -> None:
         """Store every batch getUpdates returns with `record` first."""
@@ -79,12 +131,29 @@ class JournalingBot(ExtBot):
         return await super()._do_post(endpoint, data, **kwargs)
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
-        """Fetch a batch of updates and store it before returning it."""
-        updates = await super().get_updates(*args, **kwargs)
+        """Fetch a batch of updates and store it before returning it; wait before an error
+        PTB's updater would poll again at once after."""
+        try:
+            updates = await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise  # the updater's retry loop backs off for these
+        except Exception:
+            self._poll_delay = min(max(self._poll_delay * 2, POLL_RETRY_FIRST), POLL_RETRY_MAX)
+            await asyncio.sleep(self._poll_delay)
+            raise
+        self._poll_delay = 0.0
         metrics.fetched()
         if updates and self._journal is not None:
             await _store_with_back_off(self._journal, list(updates))
         return updates
+
+    async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        """Bot API calls as PTB makes them; getUpdates' raw updates are each checked before
+        PTB parses the batch, an unreadable one replaced by its stand-in (`readable`)."""
+        result = await super()._post(endpoint, *args, **kwargs)
+        if endpoint != "getUpdates" or not isinstance(result, list):
+            return result
+        return [stand_in for raw in result if (stand_in := readable(raw, self)) is not None]
 
 
 async def _store_with_back_off(record: Record, updates: list[Update]) -> None:

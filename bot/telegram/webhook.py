@@ -5,7 +5,7 @@ memory before the handler sees it (up to 100 MB) and then compares the secret wi
 the handler streams the body (``stream_request_body``) and decides in ``prepare``, from the
 headers alone:
 
-- not ``application/json``                              -> 403
+- not ``application/json`` (parameters such as a charset allowed) -> 403
 - no ``X-Telegram-Bot-Api-Secret-Token``, or a wrong one -> 403 (``hmac.compare_digest``)
 - a ``Content-Length`` over MAX_BODY_BYTES               -> 413
 
@@ -37,6 +37,8 @@ from telegram import Bot, Update
 from telegram.ext import ExtBot, Updater
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_unix_socket
+
+from bot.telegram.ptb_classes import readable
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class UpdateHandler(tornado.web.RequestHandler):
     def _refusal(self) -> tuple[int, str] | None:
         """Why the request is refused (status, reason), from its headers; None: accepted."""
         headers = self.request.headers
-        if headers.get("Content-Type") != "application/json":
+        if not is_json(headers.get("Content-Type", "")):
             return HTTPStatus.FORBIDDEN, "Not a JSON body"
         if self.secret_token is not None:
             given = headers.get(SECRET_HEADER)
@@ -97,21 +99,32 @@ class UpdateHandler(tornado.web.RequestHandler):
         self.body += chunk
 
     async def post(self) -> None:
-        """Queue the update; answer 200 once the queue has taken it (journaled)."""
+        """Queue the update; answer 200 once the queue has taken it (journaled). An update
+        python-telegram-bot cannot parse is queued as its stand-in (quarantined, a 200:
+        Telegram would otherwise send it again and again); a body that is not an update at
+        all is a 400."""
         try:
-            update = Update.de_json(json.loads(self.body), self.bot)
+            raw = readable(json.loads(self.body), self.bot)
+            update = Update.de_json(raw, self.bot) if raw is not None else None
         except (ValueError, TypeError, KeyError, AttributeError) as error:
+            update = None
             log.warning("webhook: a body that is not an update (%s)", type(error).__name__)
-            raise tornado.web.HTTPError(400, reason="Update could not be processed") from None
-        if update is not None:
-            if isinstance(self.bot, ExtBot):
-                self.bot.insert_callback_data(update)
-            await self.update_queue.put(update)
+        if update is None:
+            raise tornado.web.HTTPError(400, reason="Update could not be processed")
+        if isinstance(self.bot, ExtBot):
+            self.bot.insert_callback_data(update)
+        await self.update_queue.put(update)
         self.set_status(HTTPStatus.OK)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """A one-line JSON error: the status and its reason, never a traceback."""
         self.finish(json.dumps({"ok": False, "error_code": status_code, "reason": self._reason}))
+
+
+def is_json(content_type: str) -> bool:
+    """Whether a Content-Type names JSON, parameters allowed (``application/json;
+    charset=utf-8`` from a proxy or another client); the media type is case-insensitive."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 class WebhookApp(tornado.web.Application):

@@ -1,13 +1,17 @@
 """Button callback data: one compact format, one parser.
 
 Telegram allows 64 bytes of callback data; ours is "<verb>:<int>[:<int>]", e.g. "r:106696:8".
-Anything else (old buttons, tampered data) parses to None and gets a friendly answer.
+Anything else (old buttons, tampered data, a number beyond SQLite's integers) parses to None
+and gets a friendly answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from storage.errors import InvalidArgument
+from storage.validate import check_id
 
 MAX_BYTES = 64
 
@@ -72,4 +76,8 @@ def parse(data: object) -> Callback | None:
         return None
     if any(not part.lstrip("-").isdigit() for part in parts[1:]):
         return None  # int() also accepts " 7", "+7" and "7_0"; ours never contain those
+    try:  # a forged t:<2^63> would overflow SQLite's integers in the first query
+        numbers = [check_id(number, "callback number") for number in numbers]
+    except InvalidArgument:
+        return None
     return Callback(verb, numbers[0], numbers[1] if len(numbers) == 2 else 0)

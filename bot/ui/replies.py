@@ -85,6 +85,8 @@ class Outcome:
     shows on a tap (answerCallbackQuery); `stop_poll` (chat id, message id) closes a poll the
     bot sent; `replies` are new messages, in order. They go to the chat (and forum topic) the
     update came from, or to `chat_id` (and `thread_id`) for updates from no chat (a poll's).
+    `truncate_wal`: once the update is done (its journal row cleared), empty the database's
+    write-ahead log (after /forget: no old frame keeps what was deleted).
     """
 
     replies: list[Reply] = field(default_factory=list)
@@ -93,6 +95,7 @@ class Outcome:
     stop_poll: tuple[int, int] | None = None
     chat_id: int | None = None
     thread_id: int | None = None
+    truncate_wal: bool = False
 
     @classmethod
     def say(cls, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outcome:
@@ -158,6 +161,7 @@ def outcome_to_json(outcome: Outcome) -> str:
             "stop_poll": list(outcome.stop_poll) if outcome.stop_poll else None,
             "chat_id": outcome.chat_id,
             "thread_id": outcome.thread_id,
+            "truncate_wal": outcome.truncate_wal,
         },
         ensure_ascii=False,
     )
@@ -173,4 +177,5 @@ def outcome_from_json(text: str) -> Outcome:
         stop_poll=tuple(data["stop_poll"]) if data.get("stop_poll") else None,
         chat_id=data.get("chat_id"),
         thread_id=data.get("thread_id"),
+        truncate_wal=data.get("truncate_wal", False),
     )

@@ -332,11 +332,13 @@ class FakeTelegram:
         message: dict[str, Any] | int,
         callback_data: str,
         chat_id: int | None = None,
+        forged: bool = False,
     ) -> int | None:
         """User taps the button carrying ``callback_data`` on a message the bot sent.
 
         ``message`` is a Message dict (e.g. from ``wait_for_reply``) or a message_id together
-        with ``chat_id``. Raises ValueError if the message has no such button.
+        with ``chat_id``. Raises ValueError if the message has no such button, unless
+        ``forged`` (a modified client sending data of its own).
         """
         if isinstance(message, dict):
             chat_id = message["chat"]["id"]
@@ -346,7 +348,7 @@ class FakeTelegram:
         if chat_id is None:
             raise ValueError("tap() needs chat_id when message is a message_id")
         with self._lock:
-            update_id = self.world.tap(user_id, chat_id, message_id, callback_data)
+            update_id = self.world.tap(user_id, chat_id, message_id, callback_data, forged)
             return self._note_update(update_id, chat_id)
 
     def inline_query(
@@ -408,6 +410,23 @@ class FakeTelegram:
         """Make a chat known without sending an update (the bot may then message it)."""
         with self._lock:
             return self.world.add_chat(user_id, chat_id, chat_type, first_name, username, title)[1]
+
+    def push_update(
+        self, kind: str, payload: dict[str, Any], chat_id: int | None = None
+    ) -> int | None:
+        """Queue an update of ``kind`` with ``payload`` exactly as given (no checks): what
+        Telegram sends when it and the bot's library disagree about a field (a restricted
+        member without ``can_edit_tag``, a poll option without ``persistent_id``)."""
+        with self._lock:
+            return self._note_update(self.world.push_update(kind, payload), chat_id)
+
+    def migrate_to_supergroup(self, chat_id: int, new_chat_id: int, by_user_id: int) -> list[int]:
+        """Member ``by_user_id`` upgrades group ``chat_id`` to supergroup ``new_chat_id``: the
+        ids of the two service messages (``migrate_to_chat_id`` in the old group,
+        ``migrate_from_chat_id`` in the new one)."""
+        with self._lock:
+            ids = self.world.migrate_to_supergroup(chat_id, new_chat_id, by_user_id)
+            return [self._note_update(update_id, new_chat_id) for update_id in ids]
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sending to their chat answers 403 Forbidden."""

@@ -29,13 +29,14 @@ def post_update(
     *,
     method: str = "POST",
     timeout: float = 10.0,
+    content_type: str = "application/json",
 ) -> tuple[int, str]:
     """Send one update to `url` (with the secret header unless `secret` is None).
 
     Returns the HTTP status and the response body; `update` may be raw bytes for bad bodies.
     """
     body = update if isinstance(update, bytes) else json.dumps(update).encode()
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": content_type}
     if secret is not None:
         headers[SECRET_HEADER] = secret
     request = urllib.request.Request(

@@ -118,6 +118,7 @@ class TelegramWorld:
     topics: dict[int, set[int]] = field(default_factory=dict)  # forum chat -> thread ids
     polls: dict[str, PollState] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    migrated: dict[int, int] = field(default_factory=dict)  # old group id -> its supergroup
     # Group chat id -> user id (the bot's too) -> "member", "administrator", "left", "kicked"
     # ...; someone who speaks in a group is a member of it.
     members: dict[int, dict[int, str]] = field(default_factory=dict)
@@ -310,15 +311,18 @@ class TelegramWorld:
             return None
         return self.push_update("message", message)
 
-    def tap(self, user_id: int, chat_id: int, message_id: int, callback_data: str) -> int | None:
-        """A user taps the inline button with ``callback_data``; return the update_id."""
+    def tap(
+        self, user_id: int, chat_id: int, message_id: int, callback_data: str, forged: bool = False
+    ) -> int | None:
+        """A user taps the inline button with ``callback_data``; return the update_id.
+        ``forged``: a modified client sends data no button of the message carries."""
         message = self.find_message(chat_id, message_id)
         buttons = [
             button
             for row in message.get("reply_markup", {}).get("inline_keyboard", [])
             for button in row
         ]
-        if not any(b.get("callback_data") == callback_data for b in buttons):
+        if not forged and not any(b.get("callback_data") == callback_data for b in buttons):
             offered = [b.get("callback_data") for b in buttons]
             raise ValueError(
                 f"message {message_id} in chat {chat_id} has no button with callback_data "
@@ -421,6 +425,35 @@ class TelegramWorld:
             int(time.time()),
         )
         return self.push_update("my_chat_member", update)
+
+    def migrate_to_supergroup(self, chat_id: int, new_chat_id: int, by_user_id: int) -> list[int]:
+        """`by_user_id` upgrades group `chat_id` to supergroup `new_chat_id`, as Telegram does:
+        a service message with ``migrate_to_chat_id`` in the old group and one with
+        ``migrate_from_chat_id`` in the new supergroup; members (the bot too) move along, and
+        sending to the old id answers 400 with ``migrate_to_chat_id``. Returns the update ids."""
+        old = self._chat(chat_id)
+        if old["type"] != "group":
+            raise ValueError(f"chat {chat_id} is a {old['type']} chat, not a basic group")
+        performer = self.users[by_user_id]
+        new = make_chat(new_chat_id, "supergroup", performer, old.get("title"), False)
+        self.chats[new_chat_id] = new
+        self.members[new_chat_id] = dict(self.members.get(chat_id, {}))
+        self.migrated[chat_id] = new_chat_id
+        now, ids = int(time.time()), []
+        for chat, service in (
+            (old, {"migrate_to_chat_id": new_chat_id}),
+            (new, {"migrate_from_chat_id": chat_id}),
+        ):
+            message = {
+                "message_id": self._next_message_id(chat["id"]),
+                "from": performer,
+                "chat": chat,
+                "date": now,
+                **service,
+            }
+            self.messages.setdefault(chat["id"], {})[message["message_id"]] = message
+            ids.append(self.push_update("message", message))
+        return [update_id for update_id in ids if update_id is not None]
 
     def member_status(self, chat_id: int, user_id: int) -> str:
         """A user's (or the bot's) status in a chat; "member" until something changed it."""
@@ -798,6 +831,12 @@ class TelegramWorld:
         chat = self._chat(chat_id)
         if chat["id"] in self.blocked:
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        if chat["id"] in self.migrated:
+            raise BotApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat["id"]]},
+            )
         status = self.member_status(chat["id"], self.bot["id"])
         if status == "kicked":
             raise BotApiError(403, f"Forbidden: bot was kicked from the {chat['type']} chat")

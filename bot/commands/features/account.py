@@ -210,5 +210,6 @@ def tap_forget(ctx: Context, cb: Callback) -> Outcome:
                 "{until}. /start begins afresh.",
                 deleted,
             ).format(count=deleted, days=BACKUP_DAYS, until=until)
-        )
+        ),
+        truncate_wal=True,  # the log keeps no frame of what went (bot/telegram/delivery.py)
     )
