@@ -270,6 +270,28 @@ def _catalog_facts(db: Database) -> None:
     db.execute("CREATE INDEX movies_by_imdb ON movies(imdb_id) WHERE imdb_id IS NOT NULL")
 
 
+@migrations(name="0014_tmdb_cache")
+def _tmdb_cache(db: Database) -> None:
+    # What TMDB says about a film (bot/tmdb/facts.py as JSON: poster, runtime, overviews,
+    # where to watch by country), fetched with the operator's key and kept for a while
+    # (storage/tmdb_cache.py). `facts` NULL: TMDB has no such film, so it is not asked again
+    # until the row is stale. Rows of films TMDB lists as changed are dropped.
+    db.execute(
+        """
+        CREATE TABLE tmdb_cache (
+            movie_id INTEGER PRIMARY KEY REFERENCES movies(id) ON DELETE CASCADE,
+            tmdb_id INTEGER,
+            facts TEXT,
+            fetched_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX tmdb_cache_by_tmdb ON tmdb_cache(tmdb_id)")
+    # The country whose services "where to watch" lists (ISO 3166-1, "ES"), picked in
+    # /settings; NULL: guessed from the Telegram language ("es-MX" -> MX, "es" -> ES).
+    db.execute("ALTER TABLE users ADD COLUMN country TEXT")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -1,0 +1,79 @@
+"""TMDB's facts for the films a reply shows: from the cache when fresh, else one request per
+film, fetched concurrently (the client caps the rate), then cached.
+
+The network is awaited on the event loop; the database is reached only through `run` (the bot's
+database thread, BotRuntime.run), so neither blocks the other. A film TMDB cannot tell about
+now (timeout, throttled too long) is simply left out: the card falls back to its text form.
+
+    facts = await facts_for(movies, client=client, run=run, db=db)   # {movie id: FilmFacts}
+    dropped = await refresh_changed(client=client, run=run, db=db, since=date(2026, 12, 1))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.tmdb.client import NotFound, TmdbClient, TmdbError
+from bot.tmdb.facts import FilmFacts
+from storage import tmdb_cache
+from storage.movies import Movie
+
+log = logging.getLogger(__name__)
+
+Run = Callable[..., Awaitable[Any]]
+Row = tuple[int, int | None, str | None]  # (movie id, TMDB id, facts JSON), as cached
+
+
+async def facts_for(
+    movies: Iterable[Movie], *, client: TmdbClient, run: Run, db: Database
+) -> dict[int, FilmFacts]:
+    """Movie id -> TMDB's facts, for the films TMDB knows (from the cache when fresh)."""
+    wanted = {movie.id: movie for movie in movies}
+    known = await run(tmdb_cache.cached, db, list(wanted))
+    missing = [movie for movie_id, movie in wanted.items() if movie_id not in known]
+    if missing:
+        fetched = await asyncio.gather(*(_fetch(client, movie) for movie in missing))
+        rows = [row for row in fetched if row is not None]
+        if rows:
+            await run(tmdb_cache.store, db, rows)
+        known.update((movie_id, facts) for movie_id, _, facts in rows)
+    return {
+        movie_id: FilmFacts.from_json(text) for movie_id, text in known.items() if text is not None
+    }
+
+
+async def _fetch(client: TmdbClient, movie: Movie) -> Row | None:
+    """The cache row for one film; None when TMDB could not answer now (asked again later)."""
+    try:
+        tmdb_id = movie.tmdb_id
+        if tmdb_id is None and movie.imdb_id:
+            tmdb_id = await client.find_imdb(movie.imdb_id)
+        if tmdb_id is None:
+            return movie.id, None, None  # TMDB has no record of it: remembered as such
+        try:
+            body = await client.movie(tmdb_id)
+        except NotFound:
+            return movie.id, tmdb_id, None
+        return movie.id, tmdb_id, FilmFacts.from_tmdb(body).to_json()
+    except TmdbError as error:
+        log.warning("no TMDB facts for movie %d: %s", movie.id, error)
+        return None
+    except (KeyError, TypeError, ValueError) as error:  # a reply not shaped as documented
+        log.warning("unreadable TMDB facts for movie %d: %r", movie.id, error)
+        return None
+
+
+async def refresh_changed(
+    *, client: TmdbClient, run: Run, db: Database, since: date, until: date | None = None
+) -> int:
+    """Drop the cached facts of every film TMDB changed from `since` to `until` (today), so
+    they are fetched again when next shown; how many rows were dropped. A TmdbError passes
+    up (the scheduler retries on its next round)."""
+    changed = await client.changed_ids(since, until or date.today())
+    return await run(tmdb_cache.forget_tmdb_ids, db, changed) if changed else 0
