@@ -16,6 +16,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from bot.files.history_matching import CatalogMatcher
+from bot.tmdb.films import TmdbFilms
 from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
@@ -57,6 +58,9 @@ class MovieService:
     def __init__(self, db: Database, model: Model) -> None:
         self.db = db
         self._model = model
+        # TMDB with the operator's key (posters, overviews, where to watch); None without one.
+        # Only the Telegram adapter awaits it, on its event loop (bot/telegram/sending.py).
+        self.tmdb: TmdbFilms | None = None
         self._titles: TitleIndex | None = None
         self._onboarding: list[int] | None = None
         self._franchises: dict[int, str] | None = None

@@ -82,6 +82,8 @@ from bot.telegram.http_request import AiohttpRequest
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
 from bot.telegram.webhook import WebhookUpdater
+from bot.tmdb.client import TmdbConfig
+from bot.tmdb.films import TmdbFilms
 from bot.ui import i18n
 from bot.ui.i18n import N_, _
 from bot.ui.replies import Outcome
@@ -132,6 +134,8 @@ class BotSettings:
     request_timeout: float = 10.0
     # Updates arrive by webhook: journal each one before its POST is answered.
     webhook: bool = False
+    # TMDB with the operator's key (MOVIEBOT_TMDB_*): posters, overviews, where to watch.
+    tmdb: TmdbConfig | None = None
 
 
 class BotData:
@@ -410,8 +414,11 @@ async def set_menus(bot: Any) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    """Stop the runtime's database thread."""
-    await application.bot_data.runtime.stop()
+    """Stop the runtime's database thread and TMDB's connections."""
+    rt = application.bot_data.runtime
+    if rt.service.tmdb is not None:
+        await rt.service.tmdb.close()
+    await rt.stop()
 
 
 def build_application(settings: BotSettings, service: MovieService) -> Application:
@@ -437,6 +444,8 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     builder = builder.concurrent_updates(processor)
     application = builder.build()
 
+    if settings.tmdb is not None:
+        service.tmdb = TmdbFilms(settings.tmdb)
     conversation = Conversation(service)
     rt = BotRuntime(service, conversation)
     rt.taps = processor.taps

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.tmdb.client import NotFound, TmdbClient, TmdbError
+from bot.tmdb.client import NotFound, TmdbClient, TmdbConfig, TmdbError
 from bot.tmdb.facts import FilmFacts
 from storage import tmdb_cache
 from storage.movies import Movie
@@ -77,3 +77,23 @@ async def refresh_changed(
     up (the scheduler retries on its next round)."""
     changed = await client.changed_ids(since, until or date.today())
     return await run(tmdb_cache.forget_tmdb_ids, db, changed) if changed else 0
+
+
+class TmdbFilms:
+    """TMDB for the bot's replies: the operator's configuration and one client (its session,
+    rate cap and concurrency shared by every reply), on the bot's event loop."""
+
+    def __init__(self, config: TmdbConfig, client: TmdbClient | None = None) -> None:
+        self.config = config
+        self.client = client or TmdbClient(config)
+
+    async def facts(self, movie: Movie, *, run: Run, db: Database) -> FilmFacts | None:
+        """TMDB's facts about one film (cached), None when TMDB has none or cannot say now."""
+        return (await facts_for([movie], client=self.client, run=run, db=db)).get(movie.id)
+
+    def poster_url(self, facts: FilmFacts) -> str | None:
+        """Where Telegram fetches the film's poster (w500: sharp in a chat, ~50 KB)."""
+        return self.config.image(facts.poster_path) if facts.poster_path else None
+
+    async def close(self) -> None:
+        await self.client.close()

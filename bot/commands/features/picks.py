@@ -18,7 +18,7 @@ from bot.ui.callbacks import Callback, Verb
 from bot.ui.cards import link_buttons, title_link
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
-from bot.ui.replies import Button, Outcome, Reply, split_text
+from bot.ui.replies import Button, Outcome, Poster, Reply, split_text
 from storage import ratings, state, watchlist
 from storage.movies import Movie, get_movie
 
@@ -94,7 +94,8 @@ def recommend(ctx: Context, args: str) -> Outcome:
     chunks = split_text(lines)
     replies = [Reply(chunk) for chunk in chunks[:-1]]
     replies.append(Reply(chunks[-1], tuple(buttons)))
-    replies[0] = replace(replies[0], preview_url=top.imdb_url)
+    # With TMDB, the first message goes as the top pick's poster with the text as its caption.
+    replies[0] = replace(replies[0], preview_url=top.imdb_url, poster=Poster(top.id))
     return Outcome(replies=replies)
 
 
@@ -146,6 +147,7 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
         ]
         rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
         replies[-1] = Reply(replies[-1].text, rows)
+    replies[0] = replace(replies[0], poster=Poster(nearest[0][0].id))
     return Outcome(replies=replies)
 
 
