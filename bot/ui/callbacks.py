@@ -39,6 +39,8 @@ class Verb(StrEnum):
 
     SET_ADVENTURE = "o"  # o:<level> /settings: -1 popular, 0 balanced, 1 hidden gems
     LANGUAGE = "lang"  # lang:<n>      speak LANGUAGE_CHOICES[n] (0: as Telegram is set)
+    COUNTRY = "cc"  # cc:<n>   /settings: where to watch in countries.OFFERED[n - 1] (0: guess
+    #                          from Telegram's language; -1: show the countries)
 
 
 @dataclass(frozen=True)

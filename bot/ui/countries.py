@@ -64,6 +64,11 @@ def country_of(db: Database, user_id: int, telegram_code: str | None) -> str:
     return chosen or guess(telegram_code or stored)
 
 
+def flag(country: str) -> str:
+    """The country's flag emoji (its two regional indicator letters)."""
+    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in country.upper() if "A" <= c <= "Z")
+
+
 @contextmanager
 def located(country: str | None) -> Iterator[str]:
     """Cards made inside the block are for `country` (two letters; the US for None)."""

@@ -10,7 +10,7 @@ would pass Telegram's limit.
 from __future__ import annotations
 
 from bot.tmdb.facts import FilmFacts
-from bot.ui import i18n
+from bot.ui import countries, i18n
 from bot.ui.html import esc, italic, link, to_plain
 from bot.ui.i18n import N_
 
@@ -38,11 +38,6 @@ def one_line(overview: str, limit: int = OVERVIEW_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def flag(country: str) -> str:
-    """The country's flag emoji (regional indicator letters)."""
-    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in country.upper() if "A" <= c <= "Z")
-
-
 def film_lines(title: str, facts: FilmFacts, language: str, country: str) -> list[str]:
     """The film's lines (HTML): its `title` (HTML), runtime and overview, then where to watch
     it in `country` with JustWatch's credit (in `language`)."""
@@ -64,7 +59,7 @@ def film_lines(title: str, facts: FilmFacts, language: str, country: str) -> lis
             where = " · ".join(kinds)
             if offers.link:
                 where += " · " + link(i18n._("Where to watch") + " ↗", offers.link)
-            lines.append(f"{flag(country)} {where}")
+            lines.append(f"{countries.flag(country)} {where}")
             lines.append(esc(i18n._(JUSTWATCH_CREDIT)))
     return lines
 

@@ -8,6 +8,7 @@ into the documented response shapes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # TMDB provider ids and names (the ones JustWatch lists in these countries).
@@ -152,3 +153,10 @@ def made_up(tmdb_id: int, imdb_id: str | None, title: str, year: int | None) -> 
             "ES": Providers(flatrate=[NETFLIX] if even else [MOVISTAR], rent=[APPLE]),
         },
     )
+
+
+def catalog(rows: Iterable[tuple[int, str | None, str, int | None]]) -> list[Film]:
+    """Films for a whole catalog, from (tmdb id, imdb id, title, year) rows: the written ones
+    as written, every other one made up."""
+    written = {film.id: film for film in WRITTEN}
+    return [written.get(tmdb_id) or made_up(tmdb_id, imdb, t, y) for tmdb_id, imdb, t, y in rows]
