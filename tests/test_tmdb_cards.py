@@ -215,3 +215,23 @@ def test_a_caption_too_long_is_split_into_the_poster_and_the_text() -> None:
     assert rest == long
     assert visible_length(caption) <= MAX_CAPTION
     assert "Netflix" in caption and "Streaming data: JustWatch" in caption
+
+
+def test_the_console_prints_the_poster_url_and_the_films_lines(
+    service, tmdb: FakeTMDB, tmp_path
+) -> None:
+    import io
+
+    from bot.console import ConsoleChat
+    from bot.tmdb.films import TmdbFilms
+
+    service.tmdb = TmdbFilms(TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url))
+    out = io.StringIO()
+    chat = ConsoleChat(Conversation(service), Sender(ANN, "Ann", "es"), out, picture_dir=tmp_path)
+    chat.handle("/similar Toy Story")
+    printed = out.getvalue()
+    top = tmdb.films[tmdb.movie_requests()[0]]
+    assert f"[poster: {tmdb.image_url}/w500{top.poster_path}]" in printed
+    assert top.translations["es"][1] in printed
+    assert "Datos de streaming: JustWatch" in printed
+    assert tmdb.images == []  # the console downloads nothing

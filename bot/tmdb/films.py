@@ -97,3 +97,17 @@ class TmdbFilms:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def facts_now(config: TmdbConfig, movie: Movie, db: Database) -> FilmFacts | None:
+    """`facts_for` one film from synchronous code (the console chat): its own event loop and
+    client for the call, the database on this thread."""
+
+    async def here(fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args)
+
+    async def fetch() -> FilmFacts | None:
+        async with TmdbClient(config) as client:
+            return (await facts_for([movie], client=client, run=here, db=db)).get(movie.id)
+
+    return asyncio.run(fetch())

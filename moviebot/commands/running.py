@@ -31,8 +31,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     from bot.commands.conversation import Conversation, Sender
     from bot.console import ConsoleChat
+    from bot.tmdb.client import TmdbConfig
+    from bot.tmdb.films import TmdbFilms
 
     service = open_service(args)
+    if (tmdb := TmdbConfig.from_env(os.environ)) is not None:
+        service.tmdb = TmdbFilms(tmdb)  # the console shows posters' URLs and films' lines
     sender = Sender(args.user_id, args.name or getpass.getuser().title(), args.language)
     pictures = args.pictures or pictures_dir_for(Path(args.db))
     console = ConsoleChat(Conversation(service), sender, picture_dir=pictures)
