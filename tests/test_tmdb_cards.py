@@ -235,3 +235,21 @@ def test_the_console_prints_the_poster_url_and_the_films_lines(
     assert top.translations["es"][1] in printed
     assert "Datos de streaming: JustWatch" in printed
     assert tmdb.images == []  # the console downloads nothing
+
+
+def test_inline_results_get_poster_thumbnails(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.inline_query(ANN, "toy story")
+        await fake_telegram.wait_for_calls("answerInlineQuery", 1)
+        fake_telegram.inline_query(ANN, "toy story")
+        await fake_telegram.wait_for_calls("answerInlineQuery", 2)
+
+    run_bot(fake_telegram, service, keyed, scenario)
+    first, second = (c.params["results"] for c in fake_telegram.calls_of("answerInlineQuery"))
+    toy_story = next(r for r in first if r["id"] == "m1")
+    assert toy_story["thumbnail_url"] == f"{tmdb.image_url}/w92{films.TOY_STORY.poster_path}"
+    assert second == first
+    asked = {path for path, _ in tmdb.requests}
+    assert len(tmdb.requests) == len(asked) == len(first)  # each film once; then the cache

@@ -86,16 +86,34 @@ class TmdbFilms:
     def __init__(self, config: TmdbConfig, client: TmdbClient | None = None) -> None:
         self.config = config
         self.client = client or TmdbClient(config)
+        self._background: set[asyncio.Future] = set()  # fetches an answer stopped waiting for
 
     async def facts(self, movie: Movie, *, run: Run, db: Database) -> FilmFacts | None:
         """TMDB's facts about one film (cached), None when TMDB has none or cannot say now."""
         return (await facts_for([movie], client=self.client, run=run, db=db)).get(movie.id)
 
+    async def facts_within(
+        self, movies: Iterable[Movie], seconds: float, *, run: Run, db: Database
+    ) -> dict[int, FilmFacts]:
+        """`facts_for` the films, or {} if that takes longer than `seconds` (an inline answer
+        cannot wait); the fetch then goes on in the background and warms the cache."""
+        task = asyncio.ensure_future(facts_for(movies, client=self.client, run=run, db=db))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        return task.result() if done else {}
+
     def poster_url(self, facts: FilmFacts) -> str | None:
         """Where Telegram fetches the film's poster (w500: sharp in a chat, ~50 KB)."""
         return self.config.image(facts.poster_path) if facts.poster_path else None
 
+    def thumbnail_url(self, facts: FilmFacts) -> str | None:
+        """The film's poster as a thumbnail (w92) for an inline result."""
+        return self.config.image(facts.poster_path, "w92") if facts.poster_path else None
+
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         await self.client.close()
 
 
