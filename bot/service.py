@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,9 +145,11 @@ class MovieService:
         n: int,
         genre: str | None = None,
         years: tuple[int, int] | None = None,
+        within: Collection[int] | None = None,
     ) -> list[Pick]:
         """The user's top ``n`` in the model's ranking order, at most two of one franchise
-        (spread apart), optionally only ``genre`` and released within ``years`` (inclusive).
+        (spread apart), optionally only ``genre`` and released within ``years`` (inclusive),
+        and only among the movies ``within`` (those on the user's streaming services).
         Each pick names the liked movie that raises its ranking most ("because you rated").
         The user's /settings apply: no movie of a genre they excluded, and their novelty."""
         model = self._model
@@ -163,6 +165,9 @@ class MovieService:
             year_from, year_to = years or (None, None)
             ids = movies.movie_ids_where(self.db, genre=genre, year_from=year_from, year_to=year_to)
             candidates = np.asarray(ids, dtype=np.int64)
+        if within is not None:
+            allowed = np.asarray(sorted(within), dtype=np.int64)
+            candidates = allowed if candidates is None else np.intersect1d(candidates, allowed)
         ranked = model.recommend(
             profile,
             ranked_depth(n),

@@ -253,3 +253,62 @@ def test_inline_results_get_poster_thumbnails(
     assert second == first
     asked = {path for path, _ in tmdb.requests}
     assert len(tmdb.requests) == len(asked) == len(first)  # each film once; then the cache
+
+
+def test_recommend_streaming_picks_only_films_on_the_users_services_in_their_country(
+    conversation: Conversation, service, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    import asyncio
+
+    from bot.tmdb.client import TmdbClient
+    from bot.tmdb.films import facts_for
+    from storage.movies import get_movies
+
+    sender, chat = Sender(BEA, "Bea", "es"), Chat(BEA)
+    conversation.on_text(sender, chat, "/rate Frozen 9")
+    refused = conversation.on_text(sender, chat, "/recommend streaming").replies[0].text
+    assert "/settings" in refused  # no services yet
+    picker = conversation.on_button(sender, chat, "sv:-1").edit
+    assert [b.label for b in picker.buttons[0]] == ["Netflix", "Amazon Prime Video", "Disney Plus"]
+    for pid in (8, 337, 9, 9):  # Netflix, Disney Plus; Prime Video ticked and unticked
+        picker = conversation.on_button(sender, chat, f"sv:{pid}").edit
+    assert [b.label for b in picker.buttons[0]] == [
+        "Netflix ✓",
+        "Amazon Prime Video",
+        "Disney Plus ✓",
+    ]
+    back = conversation.on_button(sender, chat, "sv:0").edit
+    assert "Mis servicios: Netflix, Disney Plus" in back.text
+    # What the bot learnt from TMDB so far: the 60 films it would show first.
+    shown = [p.movie.id for p in service.recommend(BEA, 60)]
+
+    async def warm() -> None:
+        async with TmdbClient(TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url)) as client:
+            movies = get_movies(catalog_db, shown).values()
+            await facts_for(movies, client=client, run=run_here, db=catalog_db)
+
+    asyncio.run(warm())
+    reply = conversation.on_text(sender, chat, "/recommend 5 streaming").replies[0]
+    ids = picked(reply)
+    assert len(ids) == 5
+    films_by_id = get_movies(catalog_db, ids)
+    for movie_id in ids:
+        spain = tmdb.films[films_by_id[movie_id].tmdb_id].providers["ES"]
+        assert {pid for pid, _ in spain.flatrate} & {8, 337}, movie_id
+    assert reply.text.count("en Netflix") + reply.text.count("en Disney Plus") == 5
+    # In the US the same services carry other films: the country decides.
+    us = conversation.on_text(Sender(BEA, "Bea", "en"), chat, "/recommend 5 streaming")
+    for movie_id in (
+        int(b.data.split(":")[1]) for row in us.replies[0].buttons[1:] for b in row[:1]
+    ):
+        usa = tmdb.films[get_movies(catalog_db, [movie_id])[movie_id].tmdb_id].providers["US"]
+        assert {pid for pid, _ in usa.flatrate} & {8, 337}
+
+
+def picked(reply: Reply) -> list[int]:
+    """The movie ids of a /recommend answer, from its "Rate n" buttons."""
+    return [int(row[0].data.split(":")[1]) for row in reply.buttons[1:]]
+
+
+async def run_here(fn, *args):
+    return fn(*args)

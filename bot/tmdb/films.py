@@ -20,7 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.tmdb.client import NotFound, TmdbClient, TmdbConfig, TmdbError
-from bot.tmdb.facts import FilmFacts
+from bot.tmdb.facts import KINDS, FilmFacts
 from storage import tmdb_cache
 from storage.movies import Movie
 
@@ -41,11 +41,23 @@ async def facts_for(
         fetched = await asyncio.gather(*(_fetch(client, movie) for movie in missing))
         rows = [row for row in fetched if row is not None]
         if rows:
-            await run(tmdb_cache.store, db, rows)
+            await run(tmdb_cache.store, db, rows, _offers(rows))
         known.update((movie_id, facts) for movie_id, _, facts in rows)
     return {
         movie_id: FilmFacts.from_json(text) for movie_id, text in known.items() if text is not None
     }
+
+
+def _offers(rows: list[Row]) -> list[tuple[int, str, str, int]]:
+    """(movie id, country, kind, provider id) of every offer in the fetched facts."""
+    offers = []
+    for movie_id, _, text in rows:
+        if text is None:
+            continue
+        for country, found in FilmFacts.from_json(text).offers.items():
+            for kind in KINDS:
+                offers.extend((movie_id, country, kind, pid) for pid, _ in getattr(found, kind))
+    return offers
 
 
 async def _fetch(client: TmdbClient, movie: Movie) -> Row | None:

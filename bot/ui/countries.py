@@ -43,6 +43,22 @@ JUSTWATCH = frozenset(
 # The countries /settings offers (others can be guessed from a Telegram language with a region).
 OFFERED = ("US", "GB", "CA", "ES", "MX", "AR", "CO", "BR", "DE", "FR", "IT", "RU", "UA", "IN")
 
+# The streaming services /settings offers (TMDB provider id, name as TMDB writes it).
+SERVICES = (
+    (8, "Netflix"),
+    (9, "Amazon Prime Video"),
+    (337, "Disney Plus"),
+    (350, "Apple TV+"),
+    (1899, "Max"),
+    (15, "Hulu"),
+    (531, "Paramount Plus"),
+    (149, "Movistar Plus+"),
+    (63, "Filmin"),
+    (117, "Kinopoisk"),
+    (115, "Okko"),
+)
+SERVICE_NAMES = dict(SERVICES)
+
 _current: ContextVar[str] = ContextVar("moviebot_country", default=DEFAULT)
 
 

@@ -105,6 +105,7 @@ def _settings_card(ctx: Context) -> Reply:
         _("How adventurous: {level}").format(level=_(ADVENTURE_LABELS[chosen.adventurous])),
         _("Language: {language}").format(language=i18n.LANGUAGES[i18n.current()]),
         _("Where to watch: {country}").format(country=_country_label(country)),
+        _("My services: {services}").format(services=esc(_services_label(ctx))),
         "",
         _("Tap a level, or a genre to exclude it (tap again to allow it)."),
     ]
@@ -134,12 +135,45 @@ def _settings_card(ctx: Context) -> Reply:
     )
     rows = [levels] + [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
     rows += [languages[:2], languages[2:]]
-    rows.append((Button(_country_label(country) + " ›", callbacks.encode(Verb.COUNTRY, -1)),))
+    rows.append(
+        (
+            Button(_country_label(country) + " ›", callbacks.encode(Verb.COUNTRY, -1)),
+            Button(_("My services") + " ›", callbacks.encode(Verb.SERVICE, -1)),
+        )
+    )
     return Reply("\n".join(lines), tuple(rows))
 
 
 def _country_label(country: str) -> str:
     return f"{countries.flag(country)} {country}"
+
+
+def _services_label(ctx: Context) -> str:
+    mine = tmdb_cache.services_of(ctx.db, ctx.user_id)
+    names = [name for pid, name in countries.SERVICES if pid in mine]
+    return ", ".join(names) or _("none yet")
+
+
+@router.tap(Verb.SERVICE, personal=True)
+def tap_service(ctx: Context, cb: Callback) -> Outcome:
+    """Show the streaming services to tick (-1), tick or untick one, or go back to /settings
+    (0); `/recommend streaming` picks among the films on the ticked ones."""
+    if cb.target == 0:
+        return Outcome(edit=_settings_card(ctx))
+    if cb.target != -1:
+        if cb.target not in countries.SERVICE_NAMES:
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
+        has = cb.target in tmdb_cache.services_of(ctx.db, ctx.user_id)
+        tmdb_cache.set_service(ctx.db, ctx.user_id, cb.target, not has)
+    mine = tmdb_cache.services_of(ctx.db, ctx.user_id)
+    cells = [
+        Button(name + (" ✓" if pid in mine else ""), callbacks.encode(Verb.SERVICE, pid))
+        for pid, name in countries.SERVICES
+    ]
+    rows = [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
+    rows.append((Button(_("Done"), callbacks.encode(Verb.SERVICE, 0)),))
+    question = _("Which streaming services do you have? /recommend streaming then picks from them.")
+    return Outcome(edit=Reply(question, tuple(rows)))
 
 
 @router.tap(Verb.COUNTRY, personal=True)
