@@ -312,3 +312,36 @@ def picked(reply: Reply) -> list[int]:
 
 async def run_here(fn, *args):
     return fn(*args)
+
+
+def test_tmdb_unreachable_leaves_the_text_card(
+    fake_telegram: FakeTelegram, service, settings, tmdb: FakeTMDB
+) -> None:
+    dead = replace(settings, tmdb=TmdbConfig(tmdb.token, "http://127.0.0.1:9/3", tmdb.image_url))
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Frozen 9")
+        await messages(fake_telegram, ANN, 1)
+        fake_telegram.send_text(ANN, "/recommend 3")
+        await messages(fake_telegram, ANN, 2)
+
+    run_bot(fake_telegram, service, dead, scenario)
+    assert fake_telegram.calls_of("sendPhoto") == []
+    card = fake_telegram.sent_messages(ANN)[1]
+    assert "1. " in card["text"] and "Where to watch ↗" in str(card["reply_markup"])
+
+
+def test_a_wrong_key_leaves_the_text_card_and_nothing_is_cached(
+    fake_telegram: FakeTelegram, service, settings, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    wrong = replace(settings, tmdb=TmdbConfig("wrong-key", tmdb.api_url, tmdb.image_url))
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/similar Toy Story")
+        await messages(fake_telegram, ANN, 1)
+
+    run_bot(fake_telegram, service, wrong, scenario)
+    assert fake_telegram.calls_of("sendPhoto") == []
+    assert "text" in fake_telegram.sent_messages(ANN)[0]
+    assert len(tmdb.requests) == 1  # one 401, not retried
+    assert tmdb_cache.cached_count(catalog_db) == 0

@@ -27,6 +27,8 @@ from storage.movies import Movie
 log = logging.getLogger(__name__)
 
 Run = Callable[..., Awaitable[Any]]
+# How long a card waits for TMDB (a cold cache, a slow TMDB) before it goes as text.
+CARD_SECONDS = 3.0
 Row = tuple[int, int | None, str | None]  # (movie id, TMDB id, facts JSON), as cached
 
 
@@ -100,9 +102,12 @@ class TmdbFilms:
         self.client = client or TmdbClient(config)
         self._background: set[asyncio.Future] = set()  # fetches an answer stopped waiting for
 
-    async def facts(self, movie: Movie, *, run: Run, db: Database) -> FilmFacts | None:
-        """TMDB's facts about one film (cached), None when TMDB has none or cannot say now."""
-        return (await facts_for([movie], client=self.client, run=run, db=db)).get(movie.id)
+    async def facts(
+        self, movie: Movie, *, run: Run, db: Database, seconds: float = CARD_SECONDS
+    ) -> FilmFacts | None:
+        """TMDB's facts about one film (cached), None when TMDB has none or cannot say within
+        `seconds` (then the card goes as text, and the fetch goes on to warm the cache)."""
+        return (await self.facts_within([movie], seconds, run=run, db=db)).get(movie.id)
 
     async def facts_within(
         self, movies: Iterable[Movie], seconds: float, *, run: Run, db: Database
