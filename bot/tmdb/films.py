@@ -116,9 +116,15 @@ class TmdbFilms:
         cannot wait); the fetch then goes on in the background and warms the cache."""
         task = asyncio.ensure_future(facts_for(movies, client=self.client, run=run, db=db))
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._finished)
         done, _ = await asyncio.wait({task}, timeout=seconds)
         return task.result() if done else {}
+
+    def _finished(self, task: asyncio.Future) -> None:
+        """Forget a finished fetch; log its failure when no answer was waiting for it."""
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("TMDB fetch failed: %r", error)
 
     def poster_url(self, facts: FilmFacts) -> str | None:
         """Where Telegram fetches the film's poster (w500: sharp in a chat, ~50 KB)."""
