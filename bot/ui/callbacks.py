@@ -43,6 +43,8 @@ class Verb(StrEnum):
 
     SET_ADVENTURE = "o"  # o:<level> /settings: -1 popular, 0 balanced, 1 hidden gems
     LANGUAGE = "lang"  # lang:<n>      speak LANGUAGE_CHOICES[n] (0: as Telegram is set)
+    UNSEEN = "b"  # b:<movie>:<page> undo "seen", show that page of /seen again
+    SEEN_PAGE = "j"  # j:<page>      a page of /seen
 
 
 @dataclass(frozen=True)
