@@ -84,11 +84,10 @@ def recommend(ctx: Context, args: str) -> Outcome:
         match = _("{share} match").format(share=i18n.percent(pick.match))
         expected = _("you'd rate it {score}/10").format(score=i18n.decimal(pick.score))
         line = f"\n{i}. {title_link(pick.movie)} · {match} · {expected} · {listed}"
-        shown = round(pick.match * 100)
-        if above is not None and shown > above:
+        if above is not None and pick.match > above:
             # Only the franchise spread (recommender/diversity.py) moves a pick down.
             line += " " + _("(placed lower: same series as a pick above)")
-        above = shown if above is None else min(above, shown)
+        above = pick.match if above is None else min(above, pick.match)
         lines.append(line)
         if pick.because:
             movie, rating = pick.because
