@@ -22,6 +22,7 @@ from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.novelty import NOVELTY_LEVELS
 from recommender.onboarding import adaptive_next, most_rated
+from recommender.pick_match import matches, ranking_scores
 from storage import movies, ratings, watchlist
 from storage import settings as user_settings
 from storage.movies import Movie
@@ -38,11 +39,24 @@ LIKED = 7
 
 @dataclass(frozen=True)
 class Pick:
-    """A recommended movie, its predicted score, and the user's rating that most supports it."""
+    """A recommended movie, its predicted rating, the user's rating that most supports it, and
+    its match: the ranking score as a share of the top pick's (0-1), which falls with the
+    order where the predicted rating need not (recommender/pick_match.py)."""
 
     movie: Movie
     score: float
     because: tuple[Movie, int] | None = None
+    match: float = 1.0
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A movie like another: its match (0-1, falls with the order; Model.similar) and the
+    share of the other movie's fans (rated it 7+) who liked this one too (7+)."""
+
+    movie: Movie
+    match: float
+    fans_liked: float
 
 
 @dataclass(frozen=True)
@@ -166,14 +180,14 @@ class MovieService:
         if within is not None:
             allowed = np.asarray(sorted(within), dtype=np.int64)
             candidates = allowed if candidates is None else np.intersect1d(candidates, allowed)
+        novelty = NOVELTY_LEVELS[chosen.adventurous]  # /settings' "how adventurous"
         ranked = model.recommend(
             profile,
             ranked_depth(n),
             exclude=exclude,
             candidates=candidates,
             at=time.time(),
-            # /settings' "how adventurous" as the ranking stage's novelty knob.
-            novelty=NOVELTY_LEVELS[chosen.adventurous],
+            novelty=novelty,
         )
 
         predicted = dict(ranked)
@@ -189,13 +203,17 @@ class MovieService:
                     reasons[movie_id] = rated
                     break
         supporting = movies.get_movies(self.db, reasons.values())
+        # The top pick is always shown first (diversify keeps it), so it is the 100% match.
+        shares = matches(ranking_scores(model, profile, shown, novelty)).tolist()
+        match = dict(zip(shown, shares, strict=True))
         picks = []
         for movie_id in shown:
             because = None
             if movie_id in reasons and reasons[movie_id] in supporting:
                 reason = reasons[movie_id]
                 because = (supporting[reason], int(history[reason]))
-            picks.append(Pick(found[movie_id], float(predicted[movie_id]), because))
+            score = float(predicted[movie_id])
+            picks.append(Pick(found[movie_id], score, because, match[movie_id]))
         return picks
 
     @property
@@ -205,10 +223,11 @@ class MovieService:
             self._franchises = franchise_keys(movies.all_titles(self.db))
         return self._franchises
 
-    def similar(self, movie_id: int, n: int) -> list[tuple[Movie, float]]:
+    def similar(self, movie_id: int, n: int) -> list[Neighbour]:
         """Movies people who watched this one go on to watch and like, best first, each with
-        the share of this movie's fans (rated it 7+) who liked it too (7+): a number a user can
-        read. Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get none."""
+        its match (falls with the order) and the share of this movie's fans (rated it 7+) who
+        liked it too (7+). Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get
+        none."""
         try:
             # The model leaves thin movies out (on either side) by the same count.
             nearest = self._model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
@@ -219,7 +238,11 @@ class MovieService:
         ids = [m for m, _ in nearest]
         found = movies.get_movies(self.db, ids)
         fans, both = ratings.fans_who_also_liked(self.db, movie_id, ids, LIKED)
-        return [(found[m], both.get(m, 0) / fans if fans else 0.0) for m in ids if m in found]
+        return [
+            Neighbour(found[m], match, both.get(m, 0) / fans if fans else 0.0)
+            for m, match in nearest
+            if m in found
+        ]
 
     def rating_count(self, movie_id: int) -> int:
         try:
