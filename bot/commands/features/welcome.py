@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bot.commands import state as states
-from bot.commands.common import INVITE_PREFIX, load_state, next_card, onboarding_step
+from bot.commands.common import (
+    INVITE_PREFIX,
+    catalog_coverage,
+    load_state,
+    next_card,
+    onboarding_step,
+)
 from bot.commands.router import Context, Router, Where
 from bot.commands.state import IDLE, Onboarding, OnboardingDone
 from bot.service import ONBOARDING_SIZE
@@ -88,7 +94,7 @@ def about(ctx: Context, args: str) -> Outcome:
         "My catalog is the MovieLens dataset by GroupLens (grouplens.org); when it is updated, "
         "new films and their facts come from IMDb's datasets."
     )
-    return Outcome.say(f"{what}\n{IMDB_ATTRIBUTION}")
+    return Outcome.say(f"{what}\n{esc(catalog_coverage(ctx))}\n{IMDB_ATTRIBUTION}")
 
 
 @router.command(
