@@ -278,10 +278,10 @@ class MovieService:
     def onboarding_movies(self) -> list[int]:
         """The movies onboarding may ask about: the most-rated ones, then the most-voted on
         IMDb of the catalog's last years that are not among them (cached per model)."""
-        classics, recent = self._onboarding_pools()
+        classics, recent = self.onboarding_pools()
         return classics + recent
 
-    def _onboarding_pools(self) -> tuple[list[int], list[int]]:
+    def onboarding_pools(self) -> tuple[list[int], list[int]]:
         if self._onboarding is None:
             classics = most_rated(ratings.rating_counts(self.db))
             newest = self.coverage.newest_year
@@ -300,5 +300,5 @@ class MovieService:
         diverse-popular orders (recommender/onboarding.py, README.md)."""
         rated = ratings.user_ratings(self.db, user_id)
         history = {m: float(r) for m, r in rated.items()}
-        classics, recent = self._onboarding_pools()
+        classics, recent = self.onboarding_pools()
         return adaptive_next(self._model, history, set(skipped), classics, recent)
