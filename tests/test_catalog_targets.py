@@ -130,3 +130,20 @@ def test_a_2026_imdb_export_matches_95_percent_of_its_films(updated: MovieServic
 def test_a_2026_letterboxd_export_matches_95_percent_of_its_films(updated: MovieService) -> None:
     share, left_out = export_match(updated, letterboxd_export(), "letterboxd.zip")
     assert share >= 0.95, left_out
+
+
+def test_about_says_what_the_updated_catalog_covers(ann: Talk, updated: MovieService) -> None:
+    day = updated.coverage.updated
+    assert f"My catalog has 9962 films, up to 2026; updated {day}." in ann.text("/about")
+    assert ann.text("/help").endswith(f"My catalog has 9962 films, up to 2026; updated {day}.")
+
+
+def test_onboarding_asks_about_recent_well_known_films(ann: Talk, updated: MovieService) -> None:
+    """Every third card is one of the most-voted films of the last 10 years."""
+    classics, recent = updated.onboarding_pools()
+    assert len(recent) == 50
+    assert {get_movie(updated.db, m).year for m in recent} <= set(range(2017, 2027))
+    skipped: list[int] = []
+    for _ in range(6):
+        skipped.append(updated.next_onboarding_movie(ANN.user_id, skipped))
+    assert [m in recent for m in skipped] == [False, False, True, False, False, True]
