@@ -21,10 +21,11 @@ from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.novelty import NOVELTY_LEVELS
-from recommender.onboarding import adaptive_next, most_rated
+from recommender.onboarding import RECENT_CARDS, RECENT_YEARS, adaptive_next, most_rated
 from recommender.pick_match import matches, ranking_scores
 from storage import movies, ratings, watchlist
 from storage import settings as user_settings
+from storage.imdb_catalog import catalog_status, recent_well_known
 from storage.movies import Movie
 from storage.search import Resolution, TitleIndex, TitleMatch, resolve
 
@@ -60,6 +61,16 @@ class Neighbour:
 
 
 @dataclass(frozen=True)
+class CatalogCoverage:
+    """How many films the catalog has, the newest year, and the day of the last update from
+    IMDb's datasets (None: the bundled MovieLens catalog as shipped)."""
+
+    films: int
+    newest_year: int | None
+    updated: str | None
+
+
+@dataclass(frozen=True)
 class GroupPickView:
     movie: Movie
     score: float
@@ -74,11 +85,12 @@ class MovieService:
         # Only the Telegram adapter awaits it, on its event loop (bot/telegram/sending.py).
         self.tmdb: TmdbFilms | None = None
         self._titles: TitleIndex | None = None
-        self._onboarding: list[int] | None = None
+        self._onboarding: tuple[list[int], list[int]] | None = None
         self._franchises: dict[int, str] | None = None
         self._history_matcher: CatalogMatcher | None = None
         self._missing: set[int] | None = None
         self._genres: tuple[str, ...] | None = None
+        self._coverage: CatalogCoverage | None = None
         # Set when the model knows movies the database lacks; the refit job then refits even
         # if no rating changed (bot/telegram/app.py's refit_now), and a new model clears it.
         self.refit_wanted = False
@@ -95,6 +107,34 @@ class MovieService:
         self._history_matcher = None
         self._missing = None
         self.refit_wanted = False
+
+    def use_titles(self, titles: TitleIndex) -> None:
+        """Search `titles` from now on: an index built off the database thread (at 80,000
+        films a build takes seconds, which a lazy rebuild here would make a reply wait)."""
+        self._titles = titles
+        self._history_matcher = None
+
+    def catalog_changed(self, titles: TitleIndex | None = None) -> None:
+        """The catalog was updated (new films, names, IMDb figures): search `titles` (else
+        rebuild the index when next needed) and read again what was read from it once."""
+        self._titles = titles
+        self._history_matcher = None
+        self._onboarding = None
+        self._franchises = None
+        self._genres = None
+        self._missing = None
+        self._coverage = None
+
+    @property
+    def coverage(self) -> CatalogCoverage:
+        """What the catalog covers, for /about, /help and a title not found (read once)."""
+        if self._coverage is None:
+            status = catalog_status(self.db)
+            update = status["last_update"]
+            self._coverage = CatalogCoverage(
+                status["films"], status["newest_year"], update["at"][:10] if update else None
+            )
+        return self._coverage
 
     def missing_movies(self) -> set[int]:
         """Movies the model knows that the database lacks (a backup restored beside a newer
@@ -268,9 +308,20 @@ class MovieService:
         return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
 
     def onboarding_movies(self) -> list[int]:
-        """The movies onboarding may ask about: the most-rated ones (cached per model)."""
+        """The movies onboarding may ask about: the most-rated ones, then the most-voted on
+        IMDb of the catalog's last years that are not among them (cached per model)."""
+        classics, recent = self.onboarding_pools()
+        return classics + recent
+
+    def onboarding_pools(self) -> tuple[list[int], list[int]]:
         if self._onboarding is None:
-            self._onboarding = most_rated(ratings.rating_counts(self.db))
+            classics = most_rated(ratings.rating_counts(self.db))
+            newest = self.coverage.newest_year
+            recent = []
+            if newest is not None:
+                recent = recent_well_known(self.db, newest - RECENT_YEARS + 1, RECENT_CARDS)
+            known = set(classics)
+            self._onboarding = (classics, [m for m in recent if m not in known])
         return self._onboarding
 
     def next_onboarding_movie(self, user_id: int, skipped: Sequence[int]) -> int | None:
@@ -281,4 +332,5 @@ class MovieService:
         diverse-popular orders (recommender/onboarding.py, README.md)."""
         rated = ratings.user_ratings(self.db, user_id)
         history = {m: float(r) for m, r in rated.items()}
-        return adaptive_next(self._model, history, set(skipped), self.onboarding_movies())
+        classics, recent = self.onboarding_pools()
+        return adaptive_next(self._model, history, set(skipped), classics, recent)

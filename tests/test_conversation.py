@@ -204,7 +204,9 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /cancel - drop the current question
 /about - what I am and where my movie data comes from
 In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
-for everyone who joined, /movienight to vote on the pool's top picks."""
+for everyone who joined, /movienight to vote on the pool's top picks.
+
+My catalog is the bundled MovieLens one: 9742 films, up to 2018."""
 
 
 def test_help_lists_every_command_in_private_and_in_groups(conversation: Conversation) -> None:
@@ -214,11 +216,24 @@ def test_help_lists_every_command_in_private_and_in_groups(conversation: Convers
 
 @EVERY_LANGUAGE
 def test_unknown_title_says_what_to_try(ann: Talk, language) -> None:
-    assert ann.text("/rate qwzx plmk 8") == tr(
-        language,
-        'I couldn\'t find a movie called "{title}". Check the spelling, or add the year, '
-        "like: Cinderella 2015.",
-        title="qwzx plmk",
+    assert ann.text("/rate qwzx plmk 8") == not_found(language, "qwzx plmk")
+
+
+def not_found(language: str, title: str) -> str:
+    """A title not found in the bundled catalog: what to try, and where the catalog ends."""
+    return (
+        tr(
+            language,
+            'I couldn\'t find a movie called "{title}". Check the spelling, or add the year, '
+            "like: Cinderella 2015.",
+            title=title,
+        )
+        + " "
+        + tr(
+            language,
+            "My catalog has films up to {year}, so a newer film may be missing.",
+            year=2018,
+        )
     )
 
 
@@ -689,12 +704,7 @@ def test_taste_and_map_need_ratings_then_ask_for_pictures(ann: Talk, language) -
     assert taste.picture.language == language
     movie_map = ann.say("/map frozen").replies[0]
     assert (movie_map.picture.kind, movie_map.picture.focus) == ("map", FROZEN)
-    assert ann.text("/map qwzx plmk") == tr(
-        language,
-        'I couldn\'t find a movie called "{title}". Check the spelling, or add the year, '
-        "like: Cinderella 2015.",
-        title="qwzx plmk",
-    )
+    assert ann.text("/map qwzx plmk") == not_found(language, "qwzx plmk")
 
 
 def test_an_ambiguous_map_title_asks_then_draws(ann: Talk) -> None:
@@ -749,6 +759,15 @@ def test_about_credits_movielens_and_imdb(conversation: Conversation, language) 
     ann = Talk(conversation, speaking(ANN, language), PRIVATE)
     text = ann.text("/about")
     assert "GroupLens" in text and "MovieLens" in text
+    bundled = trn(
+        language,
+        "My catalog is the bundled MovieLens one: {films} film, up to {year}.",
+        "My catalog is the bundled MovieLens one: {films} films, up to {year}.",
+        9742,
+        films=9742,
+        year=2018,
+    )
+    assert bundled in text
     assert text.endswith(
         "Information courtesy of IMDb (https://www.imdb.com). Used with permission."
     )
