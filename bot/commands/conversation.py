@@ -34,6 +34,7 @@ from bot.commands import dispatcher
 from bot.commands.common import SORRY_OLD_BUTTON
 from bot.commands.parsing import MAX_MESSAGE, for_another_bot, parse_command
 from bot.commands.router import Chat, Context, Sender, Where
+from bot.files import history_import
 from bot.service import MovieService
 from bot.ui import callbacks, i18n, names
 from bot.ui.html import esc
@@ -77,14 +78,38 @@ class Conversation:
         with i18n.speaking(self.language_of(sender)):
             return self._on_button(sender, chat, data)
 
-    def on_document(self, sender: Sender, chat: Chat, file_name: str, data: bytes) -> Outcome:
+    def on_document(
+        self,
+        sender: Sender,
+        chat: Chat,
+        file_name: str,
+        data: bytes,
+        prepared: history_import.Prepared | None = None,
+    ) -> Outcome:
         """Answer a file sent in a private chat, in the sender's language (a group's files
-        are not for the bot)."""
+        are not for the bot); `prepared`: read and planned already (`prepare_document`)."""
         if not chat.is_private:
             return Outcome()
         with i18n.speaking(self.language_of(sender)):
             self._remember(sender)
-            return dispatcher.DOCUMENT(self._context(sender, chat), file_name, data)
+            return dispatcher.DOCUMENT(self._context(sender, chat), file_name, data, prepared)
+
+    def import_snapshot(self, sender: Sender) -> history_import.Snapshot:
+        """What reading a file of `sender`'s needs from the database (in the database thread):
+        their language, the catalog's matcher and their history now."""
+        return history_import.Snapshot(
+            self.language_of(sender),
+            self.service.history_matcher,
+            history_import.current_history(self.db, sender.user_id),
+        )
+
+    @staticmethod
+    def prepare_document(
+        snapshot: history_import.Snapshot, file_name: str, data: bytes
+    ) -> history_import.Prepared:
+        """Read and plan a file with no database (any thread): for `on_document`."""
+        with i18n.speaking(snapshot.language):
+            return history_import.prepare(data, file_name, snapshot.matcher, snapshot.history)
 
     def on_document_not_downloaded(self, sender: Sender, chat: Chat, too_large: bool) -> Outcome:
         """Answer a file that could not be downloaded, in the sender's language."""

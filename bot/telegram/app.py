@@ -78,6 +78,7 @@ from bot.telegram.delivery import (
     answer,
 )
 from bot.telegram.http_request import AiohttpRequest
+from bot.telegram.import_desk import ImportDesk
 from bot.telegram.journal_jobs import prune_journal, requeue_unfinished
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
@@ -147,6 +148,7 @@ class BotData:
 
     runtime: BotRuntime  # the life of updates (bot/telegram/delivery.py)
     refitter: Refitter | None = None  # the refit job, when refits are on
+    imports: ImportDesk  # import files read off the database thread
 
 
 class BotContext(CallbackContext[ExtBot, BotData, dict, dict]):
@@ -253,9 +255,9 @@ async def on_document(update: Update, context: BotContext) -> None:
         )
         return
     name = document.file_name or ""
-    await answer(
-        update, context.runtime, lambda: conversation.on_document(sender, chat, name, data)
-    )
+    rt = context.runtime
+    prepared = await context.bot_data.imports.prepare(rt.run, conversation, sender, name, data)
+    await answer(update, rt, lambda: conversation.on_document(sender, chat, name, data, prepared))
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -434,7 +436,8 @@ async def set_menus(bot: Any) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    """Stop the runtime's database thread."""
+    """Stop the import worker and the runtime's database thread."""
+    await asyncio.to_thread(application.bot_data.imports.stop)
     await application.bot_data.runtime.stop()
 
 
@@ -472,6 +475,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     rt.taps = processor.taps
     rt.running = lambda: application.running
     application.bot_data.runtime = rt
+    application.bot_data.imports = ImportDesk()
     refitter = Refitter(settings) if settings.refit is not None else None
     application.bot_data.refitter = refitter
     if settings.webhook:
