@@ -3,13 +3,9 @@ tapping "Import"."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.files.import_plan import Plan
 from bot.ui import i18n
 from bot.ui.i18n import _, ngettext
-
-if TYPE_CHECKING:
-    from bot.files.history_import import Plan
 
 EXAMPLES = 5  # titles shown per kind of problem in the preview
 
