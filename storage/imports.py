@@ -43,6 +43,16 @@ def movies_by_imdb_id(db: Database) -> dict[str, int]:
     return {imdb_id: movie_id for imdb_id, movie_id in rows}
 
 
+def catalog_key(db: Database) -> tuple[int, int, float]:
+    """What changes when the catalog does (films added, names updated): an import worker with
+    a copy of the catalog reads it again when this differs."""
+    return tuple(
+        db.execute(
+            "SELECT count(*), coalesce(max(id), 0), total(length(aliases)) FROM movies"
+        ).fetchone()
+    )
+
+
 def save_pending(db: Database, user_id: int, plan: dict[str, Any]) -> None:
     """Keep `plan` (JSON-ready) as the user's import waiting for its tap, replacing any other."""
     check_id(user_id, "user id")

@@ -23,7 +23,6 @@ that is only part of a title ("leon"), is offered as a choice; anything else is 
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
@@ -138,14 +137,6 @@ class TitleIndex:
     def name_count(self) -> int:
         """How many distinct names (titles and aliases, normalised) the films have."""
         return self._index.size
-
-    def for_another_thread(self) -> TitleIndex:
-        """This index for another thread (an import's worker): the same arrays, shared and
-        never changed, with a cache of its own (the cache is not thread-safe, and an
-        import's titles would push out the recent searches people type)."""
-        twin = copy.copy(self)
-        twin._cache = OrderedDict()
-        return twin
 
     def match_many(self, titles: list[tuple[str, int | None]]) -> list[Resolution]:
         """Resolve many (title, year) pairs at once (an export's rows): a name and year that

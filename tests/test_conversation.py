@@ -202,8 +202,9 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /forget - delete everything I know about you
 /cancel - drop the current question
 /about - what I am and where my movie data comes from
-In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
-for everyone who joined, /movienight to vote on the pool's top picks."""
+In a group: /join or /leave the group's pool, /invite for its "rate privately" link \
+(/invite reset: admins retire it), /grouprec [n] [watchlist] for picks for everyone who \
+joined, /movienight to vote on the pool's top picks."""
 
 
 def test_help_lists_every_command_in_private_and_in_groups(conversation: Conversation) -> None:

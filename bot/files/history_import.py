@@ -328,11 +328,10 @@ class History:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What reading a user's file needs from the database, taken in one go: their language,
-    the catalog's matcher (its tables never change) and their history."""
+    """What reading a user's file needs from the database besides the catalog, taken in one
+    go: their language and their history."""
 
     language: str
-    matcher: CatalogMatcher
     history: History
 
 

@@ -4,7 +4,6 @@ import)."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -60,13 +59,6 @@ class CatalogMatcher:
                 self._by_name.setdefault(name, set()).add(movie_id)
         # The newest year the catalog knows: a film after it is "newer than my catalog".
         self.newest_year: int | None = max((y for y in self.years.values() if y), default=None)
-
-    def for_another_thread(self) -> CatalogMatcher:
-        """This matcher for an import's worker thread: the same tables (read only), its own
-        title index cache (`TitleIndex.for_another_thread`)."""
-        twin = copy.copy(self)
-        twin.index = self.index.for_another_thread()
-        return twin
 
     def match_titles(self, pairs: list[tuple[str, int | None]]) -> list[TitleFound]:
         """`match_title` of every (title, year) pair, batched: each distinct pair is matched

@@ -225,7 +225,14 @@ async def on_text(update: Update, context: BotContext) -> None:
     conversation = context.runtime.conversation
     if conversation.takes_a_while(message.text):
         await show_typing(update)
-    await answer(update, context.runtime, lambda: conversation.on_text(sender, chat, message.text))
+    status = await membership.checked_status(
+        context.bot, context.runtime, sender, chat, message.text
+    )
+    await answer(
+        update,
+        context.runtime,
+        lambda: conversation.on_text(sender, chat, message.text, status),
+    )
 
 
 async def on_document(update: Update, context: BotContext) -> None:
@@ -475,7 +482,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     rt.taps = processor.taps
     rt.running = lambda: application.running
     application.bot_data.runtime = rt
-    application.bot_data.imports = ImportDesk()
+    application.bot_data.imports = ImportDesk(settings.db_path)
     refitter = Refitter(settings) if settings.refit is not None else None
     application.bot_data.refitter = refitter
     if settings.webhook:
