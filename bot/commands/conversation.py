@@ -80,7 +80,7 @@ class Conversation:
         """The group whose membership of the sender the command in `text` depends on (the
         adapter asks Telegram, getChatMember, before it runs): the group a "rate privately"
         link (/start pool_<token>) stands for, or the group where /invite is typed."""
-        parsed = parse_command((text or "").strip()[:MAX_MESSAGE], self.bot_username)
+        parsed = self._membership_command(text)
         if parsed is None:
             return None
         if parsed.name == "start" and chat.is_private and parsed.args.startswith(INVITE_PREFIX):
@@ -138,6 +138,15 @@ class Conversation:
         parsed = parse_command((text or "").strip(), self.bot_username)
         command = dispatcher.COMMANDS_BY_NAME.get(parsed.name) if parsed else None
         return command is not None and command.slow
+
+    def depends_on_membership(self, text: str) -> bool:
+        """Whether `text` may be a command `membership_target` names a group for (no
+        database: the adapter asks this first, for every message)."""
+        return self._membership_command(text) is not None
+
+    def _membership_command(self, text: str):
+        parsed = parse_command((text or "").strip()[:MAX_MESSAGE], self.bot_username)
+        return parsed if parsed is not None and parsed.name in ("start", "invite") else None
 
     def _on_text(
         self, sender: Sender, chat: Chat, text: str, checked_status: str | None

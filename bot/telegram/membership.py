@@ -78,6 +78,8 @@ async def checked_status(
 
     "user not found", "chat not found" or the bot no longer in the group mean not in it:
     "left"; so does a restricted user who is no longer a member."""
+    if not rt.conversation.depends_on_membership(text):
+        return None  # most messages: no trip to the database thread
     target = await rt.run(rt.conversation.membership_target, chat, text)
     if target is None:
         return None
