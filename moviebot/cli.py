@@ -7,6 +7,7 @@ they look after. Library errors become one "Error: ..." line on stderr and exit 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -274,10 +275,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's exit
+        return code
     except (CommandError, StorageError, RecommenderError) as error:
         print(f"Error: {redact(str(error))}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # Output piped into `head` and the like, which stopped reading: exit quietly, as
+        # other tools do, and keep Python from reporting the pipe again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, the status of a tool the pipe ended
     except OSError as error:  # a path that cannot be made, read or written; the network
         print(f"Error: {redact(_describe_os_error(error))}", file=sys.stderr)
         return 1

@@ -84,3 +84,16 @@ class FitProgress:
             f"({self._n_ratings:,} ratings)"
         )
         self._stream.flush()
+
+
+class Elapsed(FitProgress):
+    """A progress line for work with no estimate (`moviebot evaluate` fits every model):
+    the seconds spent so far, redrawn twice a second on a terminal, nothing off one."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        super().__init__(0, 1.0, stream)
+        self._label = label
+
+    def _draw(self, percent: int) -> None:
+        self._stream.write(f"\r{self._label} {self.elapsed():4.0f} s")
+        self._stream.flush()

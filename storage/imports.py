@@ -43,6 +43,16 @@ def movies_by_imdb_id(db: Database) -> dict[str, int]:
     return {imdb_id: movie_id for imdb_id, movie_id in rows}
 
 
+def catalog_key(db: Database) -> tuple[int, int, float]:
+    """What changes when the catalog does (films added, names updated): an import worker with
+    a copy of the catalog reads it again when this differs."""
+    return tuple(
+        db.execute(
+            "SELECT count(*), coalesce(max(id), 0), total(length(aliases)) FROM movies"
+        ).fetchone()
+    )
+
+
 def save_pending(db: Database, user_id: int, plan: dict[str, Any]) -> None:
     """Keep `plan` (JSON-ready) as the user's import waiting for its tap, replacing any other."""
     check_id(user_id, "user id")
@@ -91,13 +101,15 @@ def apply_import(
     replace: dict[int, int],
     saved: list[int],
     seen: list[int],
+    plan_id: int | None = None,
 ) -> Applied:
     """Store the scores in `new` where the user has none, replace theirs with `replace`'s,
     put `saved` on their watchlist and mark `seen` seen, in one transaction.
 
     A score the user gave meanwhile is kept (`new` never overwrites); a score that is already
     the one asked for is not touched (its time stays), so applying twice changes nothing.
-    Rated movies leave the watchlist and the hidden movies, as with a rating typed in."""
+    Rated movies leave the watchlist and the hidden movies, as with a rating typed in.
+    With `plan_id`, the user's pending import becomes that plan, done, with the counts."""
     check_id(user_id, "user id")
     for movie_id, score in [*new.items(), *replace.items()]:
         check_id(movie_id, "movie id")
@@ -112,25 +124,36 @@ def apply_import(
         added = store_scores(db, user_id, new, Existing.KEEP)
         changed = store_scores(db, user_id, replace, Existing.REPLACE_CHANGED)
         rated = set(new) | set(replace)
-        conn.executemany(
+        # Counted as rows inserted, not as the list's length before and after: a rated film
+        # leaves the watchlist, which made "-1 on your watchlist" (issue 25).
+        saved_rows = conn.executemany(
             "INSERT OR IGNORE INTO watchlist (user_id, movie_id, added_at) "
             "SELECT ?, id, ? FROM movies WHERE id = ? "
             "AND NOT EXISTS (SELECT 1 FROM ratings WHERE user_id = ? AND movie_id = ?)",
             [(user_id, now, m, user_id, m) for m in saved if m not in rated],
-        )
-        conn.executemany(
+        ).rowcount
+        seen_rows = conn.executemany(
             "INSERT OR IGNORE INTO seen_movies (user_id, movie_id, seen_at) "
             "SELECT ?, id, ? FROM movies WHERE id = ? "
             "AND NOT EXISTS (SELECT 1 FROM ratings WHERE user_id = ? AND movie_id = ?)",
             [(user_id, now, m, user_id, m) for m in seen if m not in rated],
-        )
+        ).rowcount
         after = _counts(db, user_id)
-    return Applied(
-        rated=after[0] - before[0],
-        replaced=sum(1 for c in [*added, *changed] if c.previous is not None),
-        saved=after[1] - before[1],
-        seen=after[2] - before[2],
-    )
+        applied = Applied(
+            rated=after[0] - before[0],
+            replaced=sum(1 for c in [*added, *changed] if c.previous is not None),
+            saved=max(0, saved_rows),
+            seen=max(0, seen_rows),
+        )
+        if plan_id is not None:
+            # The plan is kept as done, with what it did: a second tap on "Import" says so
+            # (issue 24) instead of "send the file again".
+            done = {"id": plan_id, "applied": applied.__dict__}
+            db.execute(
+                "UPDATE pending_imports SET plan = ? WHERE user_id = ?",
+                [json.dumps(done, separators=(",", ":")), user_id],
+            )
+    return applied
 
 
 @dataclass(frozen=True)

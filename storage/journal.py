@@ -242,6 +242,14 @@ def backlog(db: Database, max_attempts: int) -> Backlog:
     return Backlog(*row)
 
 
+def dropped_answers(db: Database) -> int:
+    """Owed answers dropped (GIVEN_UP) among the done updates the journal still keeps."""
+    return db.execute(
+        "SELECT count(*) FROM updates WHERE done_at IS NOT NULL AND last_error LIKE ?",
+        [GIVEN_UP + "%"],
+    ).fetchone()[0]
+
+
 def unfinished_updates(db: Database, max_attempts: int) -> list[JournalEntry]:
     """Updates not yet done that have failed fewer than `max_attempts` times, oldest first."""
     rows = db.execute(

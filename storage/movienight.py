@@ -70,6 +70,16 @@ def invite_token(db: Database, chat_id: int) -> str:
     return token
 
 
+def revoke_invite(db: Database, chat_id: int) -> bool:
+    """Retire the chat's invite token (someone left or was banned, the bot was removed, an
+    admin asked): links already shared stop working, the next `invite_token` is new. False
+    when the chat had none."""
+    check_id(chat_id, "chat id")
+    with db.atomic():
+        cursor = db.execute("DELETE FROM group_invites WHERE chat_id = ?", [chat_id])
+    return cursor.rowcount > 0
+
+
 def invited_chat(db: Database, token: str) -> int | None:
     """The chat whose invite `token` is, or None for a token that is not one of ours."""
     if not isinstance(token, str) or not 1 <= len(token) <= MAX_TOKEN_LENGTH:

@@ -323,9 +323,15 @@ def split(tmp_path: Path) -> tuple[str, str]:
 def test_evaluate_prints_a_row_per_model(split: tuple[str, str], capsys) -> None:
     train, test = split
     code, out, err = run(capsys, "evaluate", "--train", train, "--test", test)
-    assert (code, err) == (0, "")
-    lines = out.splitlines()
     n_test = sum(1 for i, _ in enumerate(planted_ratings()) if not i % 5)
+    n_train = len(planted_ratings()) - n_test
+    # A progress line first (issue 24: it printed nothing for minutes); the ticker only on a tty.
+    assert (code, err) == (
+        0,
+        f"Evaluating every model on {n_train} training and {n_test} test ratings "
+        "(each one is fitted: minutes on a large split)...\n",
+    )
+    lines = out.splitlines()
     assert lines[0] == (
         f"train {len(planted_ratings()) - n_test} ratings, test {n_test} ratings, "
         "24 users, 11 movies"
@@ -555,3 +561,19 @@ def test_console_pictures_go_beside_the_database_not_into_this_directory(
     assert code == 0 and list(here.iterdir()) == []
     assert [p.name for p in pictures.iterdir()] == ["moviebot-taste-1.png"]
     assert str(pictures / "moviebot-taste-1.png") in out
+
+
+def test_stats_and_health_count_dropped_answers(tutorial_db, tmp_path: Path, capsys) -> None:
+    # An owed answer given up after a day is closed (done) with journal.GIVEN_UP: the operator
+    # sees how many, beside the abandoned ones (issue 24).
+    from storage import journal
+
+    journal.record_updates(tutorial_db, [(7, '{"update_id": 7}')])
+    journal.mark_done(tutorial_db, 7, journal.GIVEN_UP)
+    code, out, _ = run(capsys, "stats", "--db", str(tmp_path / "tutorial.db"))
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "  1 answer dropped after a day of failed deliveries (the bot's log says which)"
+    )
+    _, out, _ = run(capsys, "stats", "--db", str(tmp_path / "tutorial.db"), "--json")
+    assert json.loads(out)["dropped_answers"] == 1

@@ -50,7 +50,8 @@ def _closed_port() -> int:
     ],
 )
 def test_a_database_path_that_cannot_be_made_is_one_line(db: str, starts: str) -> None:
-    assert_one_error_line(moviebot("stats", "--db", db), starts)
+    # `users` opens (and would create) the database; `stats` never creates one.
+    assert_one_error_line(moviebot("users", "--db", db), starts)
 
 
 def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
@@ -105,3 +106,37 @@ def test_run_against_an_unreachable_api_is_one_error_line(
     assert errors == [result.stderr.splitlines()[-1]]
     assert errors[0].startswith("Error: cannot reach the Telegram Bot API at http://127.0.0.1:")
     assert "ABCdef" not in result.stderr  # the token is never printed
+
+
+def test_stats_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
+    result = moviebot("stats", "--db", str(tmp_path / "missing.db"))
+    assert result.returncode == 1
+    assert result.stderr == f"Error: no database at {tmp_path / 'missing.db'}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path, tutorial_dir: Path) -> None:
+    # `moviebot search ... | head -3`: the reader stops, the CLI ends without "Error: Broken
+    # pipe" (exit 141, as a tool the pipe ended).
+    db = str(tmp_path / "bot.db")
+    assert moviebot("import", "--db", db, str(tutorial_dir)).returncode == 0
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "moviebot", "users", "--db", db, "--limit", "1000"]
+    with subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        process.stdout.close()  # nobody reads: the first print meets a broken pipe
+        error = process.stderr.read().decode()
+        code = process.wait(timeout=300)
+    assert (code, error) == (141, "")
+
+
+def test_import_ratings_dry_run_stores_no_user(tmp_path: Path, tutorial_dir: Path) -> None:
+    db = str(tmp_path / "bot.db")
+    assert moviebot("import", "--db", db, str(tutorial_dir)).returncode == 0
+    export = tmp_path / "ratings.csv"
+    export.write_text("Const,Your Rating,Date Rated,Title,Title Type,Year\n")
+    result = moviebot("import-ratings", "--db", db, "--user", "4242", "--dry-run", str(export))
+    assert result.returncode == 0 and "Dry run: nothing was stored." in result.stdout
+    users = moviebot("users", "--db", db)
+    assert "4242" not in users.stdout

@@ -203,8 +203,9 @@ HELP_TEXT = """I learn your taste in movies from your ratings and recommend what
 /forget - delete everything I know about you
 /cancel - drop the current question
 /about - what I am and where my movie data comes from
-In a group: /join or /leave the group's pool, /grouprec [n] [watchlist] for picks \
-for everyone who joined, /movienight to vote on the pool's top picks.
+In a group: /join or /leave the group's pool, /invite for its "rate privately" link \
+(/invite reset: admins retire it), /grouprec [n] [watchlist] for picks for everyone who \
+joined, /movienight to vote on the pool's top picks.
 
 My catalog is the bundled MovieLens one: 9742 films, up to 2018."""
 

@@ -153,6 +153,7 @@ def test_the_deep_link_joins_the_pool_and_starts_rating(
         match = re.fullmatch(r"https://t\.me/moviebot_test_bot\?start=(.+)", url)
         assert match and PAYLOAD.fullmatch(match.group(1))
         assert str(GROUP).lstrip("-") not in match.group(1)  # a token, not the chat id
+        fake_telegram.member_joins(BOB, GROUP, first_name="Bob")  # the link is for members
         fake_telegram.send_text(BOB, f"/start {match.group(1)}", first_name="Bob")
         joined, hello, card = await messages(fake_telegram, BOB, 3)
         assert joined["text"].startswith("You joined the group's movie pool")

@@ -34,15 +34,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot.commands import dispatcher
-from bot.commands.common import SORRY_OLD_BUTTON
+from bot.commands.common import INVITE_PREFIX, SORRY_OLD_BUTTON
 from bot.commands.parsing import MAX_MESSAGE, for_another_bot, parse_command
 from bot.commands.router import Chat, Context, Sender, Where
+from bot.files import history_import
 from bot.service import MovieService
 from bot.ui import callbacks, countries, i18n, names
 from bot.ui.html import esc
 from bot.ui.i18n import N_, _
 from bot.ui.replies import Outcome
-from storage import users
+from storage import movienight, users
 from storage.errors import InvalidArgument, UnknownMovie
 
 __all__ = ["Chat", "Conversation", "Sender"]  # Chat and Sender: what callers pass in
@@ -66,28 +67,59 @@ class Conversation:
         """The database the service reads (one thread at a time)."""
         return self.service.db
 
-    def _context(self, sender: Sender, chat: Chat) -> Context:
+    def _context(self, sender: Sender, chat: Chat, checked_status: str | None = None) -> Context:
         """What a handler gets for this sender in this chat."""
-        return Context(self.service, sender, chat, self.bot_username)
+        return Context(self.service, sender, chat, self.bot_username, checked_status)
 
-    def on_text(self, sender: Sender, chat: Chat, text: str) -> Outcome:
-        """Answer one message, in the sender's language."""
+    def on_text(
+        self, sender: Sender, chat: Chat, text: str, checked_status: str | None = None
+    ) -> Outcome:
+        """Answer one message, in the sender's language; `checked_status`: the sender's
+        status in the group of `membership_target`, as Telegram said."""
         with self._speaking_to(sender):
-            return self._on_text(sender, chat, text)
+            return self._on_text(sender, chat, text, checked_status)
+
+    def membership_target(self, chat: Chat, text: str) -> int | None:
+        """The group whose membership of the sender the command in `text` depends on (the
+        adapter asks Telegram, getChatMember, before it runs): the group a "rate privately"
+        link (/start pool_<token>) stands for, or the group where /invite is typed."""
+        parsed = self._membership_command(text)
+        if parsed is None:
+            return None
+        if parsed.name == "start" and chat.is_private and parsed.args.startswith(INVITE_PREFIX):
+            return movienight.invited_chat(self.db, parsed.args.removeprefix(INVITE_PREFIX))
+        if parsed.name == "invite" and not chat.is_private:
+            return chat.chat_id
+        return None
 
     def on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
         """Answer one button tap, in the tapper's language."""
         with self._speaking_to(sender):
             return self._on_button(sender, chat, data)
 
-    def on_document(self, sender: Sender, chat: Chat, file_name: str, data: bytes) -> Outcome:
+    def on_document(
+        self,
+        sender: Sender,
+        chat: Chat,
+        file_name: str,
+        data: bytes,
+        prepared: history_import.Prepared | None = None,
+    ) -> Outcome:
         """Answer a file sent in a private chat, in the sender's language (a group's files
-        are not for the bot)."""
+        are not for the bot); `prepared`: read and planned already (the Telegram adapter's
+        import worker, bot/telegram/import_desk.py)."""
         if not chat.is_private:
             return Outcome()
         with self._speaking_to(sender):
             self._remember(sender)
-            return dispatcher.DOCUMENT(self._context(sender, chat), file_name, data)
+            return dispatcher.DOCUMENT(self._context(sender, chat), file_name, data, prepared)
+
+    def import_snapshot(self, sender: Sender) -> history_import.Snapshot:
+        """What reading a file of `sender`'s needs from the database, besides the catalog (in
+        the database thread): their language and their history now."""
+        return history_import.Snapshot(
+            self.language_of(sender), history_import.current_history(self.db, sender.user_id)
+        )
 
     def on_document_not_downloaded(self, sender: Sender, chat: Chat, too_large: bool) -> Outcome:
         """Answer a file that could not be downloaded, in the sender's language."""
@@ -117,7 +149,18 @@ class Conversation:
         command = dispatcher.COMMANDS_BY_NAME.get(parsed.name) if parsed else None
         return command is not None and command.slow
 
-    def _on_text(self, sender: Sender, chat: Chat, text: str) -> Outcome:
+    def depends_on_membership(self, text: str) -> bool:
+        """Whether `text` may be a command `membership_target` names a group for (no
+        database: the adapter asks this first, for every message)."""
+        return self._membership_command(text) is not None
+
+    def _membership_command(self, text: str):
+        parsed = parse_command((text or "").strip()[:MAX_MESSAGE], self.bot_username)
+        return parsed if parsed is not None and parsed.name in ("start", "invite") else None
+
+    def _on_text(
+        self, sender: Sender, chat: Chat, text: str, checked_status: str | None
+    ) -> Outcome:
         """Answer one message. In groups, only commands meant for this bot get an answer."""
         text = (text or "").strip()
         if len(text) > MAX_MESSAGE:
@@ -144,7 +187,7 @@ class Conversation:
         self._remember(sender)
         if chat.is_private and command.elsewhere is not None:
             return Outcome.say(_(command.elsewhere))
-        return command.handler(self._context(sender, chat), parsed.args)
+        return command.handler(self._context(sender, chat, checked_status), parsed.args)
 
     def _on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
         """Answer one button tap."""

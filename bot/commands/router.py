@@ -55,6 +55,10 @@ class Context:
     sender: Sender
     chat: Chat
     bot_username: str | None = None
+    # The sender's status in the group the command concerns ("member", "administrator",
+    # "left", ...), as the adapter asked Telegram before the command ran
+    # (Conversation.membership_target); None: not asked (the console) or Telegram did not say.
+    checked_status: str | None = None
 
     @property
     def db(self):

@@ -23,19 +23,20 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import IO, Any
+from typing import IO
 
 from sqlite_utils import Database
 
 from bot.files.capped_csv import CapExceeded, capped_stream, records
 from bot.files.history_matching import CatalogMatcher, Match
+from bot.files.history_preview import preview_lines
+from bot.files.import_plan import Plan
 from bot.ui import i18n
-from bot.ui.i18n import N_, _, ngettext
+from bot.ui.i18n import N_, _
 from storage import ratings, watchlist
 
 # Telegram lets a bot download files up to 20 MB (getFile); the CLI keeps the same cap.
@@ -48,7 +49,6 @@ MAX_ROWS = 25_000
 # rows are a few hundred characters; more is refused while reading, before it is in memory.
 MAX_LINES = 2 * MAX_ROWS + 1000
 MAX_ROW_CHARS = 64 * 2**10
-EXAMPLES = 5  # titles shown per kind of problem in the preview
 
 LETTERBOXD_FILES = ("ratings.csv", "watched.csv", "watchlist.csv")
 # IMDb "Title Type"s that are not films (both the current and the older export's spelling,
@@ -85,11 +85,14 @@ class Source(StrEnum):
     LETTERBOXD_RATINGS = N_("Letterboxd ratings")
     LETTERBOXD_WATCHED = N_("Letterboxd watched")
     LETTERBOXD_WATCHLIST = N_("Letterboxd watchlist")
+    # Letterboxd's import format (tmdbID, imdbID, Title, Year, Rating10): what /export writes.
+    IMPORT_RATINGS = N_("Letterboxd-format ratings")
+    IMPORT_WATCHLIST = N_("Letterboxd-format watchlist")
 
     @property
     def action(self) -> str:
         """What a matched row does: "rate", "save" (watchlist) or "seen"."""
-        if self in (Source.IMDB_RATINGS, Source.LETTERBOXD_RATINGS):
+        if self in (Source.IMDB_RATINGS, Source.LETTERBOXD_RATINGS, Source.IMPORT_RATINGS):
             return "rate"
         if self is Source.LETTERBOXD_WATCHED:
             return "seen"
@@ -240,6 +243,8 @@ def _read_csv(stream: IO[bytes], file_name: str, rows_left: list[int]) -> list[R
 def detect(header: list[str], file_name: str) -> Source:
     """Which export a header belongs to; BadFile when none."""
     names = set(header)
+    if {"Title", "Year"} <= names and ("imdbID" in names or "tmdbID" in names):
+        return Source.IMPORT_RATINGS if "Rating10" in names else Source.IMPORT_WATCHLIST
     if {"Const", "Position"} <= names:
         return Source.IMDB_WATCHLIST
     if {"Const", "Your Rating"} <= names:
@@ -260,12 +265,21 @@ def _row(source: Source, column: dict[str, int], line: int, cells: list[str]) ->
         return cells[i].strip() if i is not None and i < len(cells) else ""
 
     imdb = source in (Source.IMDB_RATINGS, Source.IMDB_WATCHLIST)
-    title = cell("Title" if imdb else "Name")
+    own = source in (Source.IMPORT_RATINGS, Source.IMPORT_WATCHLIST)
+    title = cell("Title" if imdb or own else "Name")
     year_text = cell("Year")
     year = int(year_text) if year_text.isdigit() else None
     imdb_id = kind = None
     problem = None
-    if imdb:
+    if own:
+        # An IMDb id when the row has one (matched on it), else the title and year.
+        imdb_id = cell("imdbID") or None
+        date = cell("WatchedDate")
+        if imdb_id is not None and not (imdb_id.startswith("tt") and imdb_id[2:].isdigit()):
+            problem = "no IMDb id"
+        elif not title and imdb_id is None:
+            problem = "no title"
+    elif imdb:
         imdb_id = cell("Const")
         date = cell("Date Rated") or cell("Created")
         kind = cell("Title Type") or None
@@ -280,6 +294,8 @@ def _row(source: Source, column: dict[str, int], line: int, cells: list[str]) ->
         score = _score(cell("Your Rating"), half_stars=False)
     elif source is Source.LETTERBOXD_RATINGS:
         score = _score(cell("Rating"), half_stars=True)
+    elif source is Source.IMPORT_RATINGS:
+        score = _score(cell("Rating10"), half_stars=False)
     if score is None and source.action == "rate" and problem is None:
         problem = "no score from 1 to 10"
     return Row(source, line, title, year, imdb_id, score, kind, date, problem)
@@ -301,59 +317,6 @@ def _score(text: str, half_stars: bool) -> int | None:
 # ---------------------------------------------------------------------- planning
 
 
-@dataclass
-class Plan:
-    """What importing a file would do for one user, and what it leaves out (and why)."""
-
-    sources: list[str] = field(default_factory=list)
-    rows: int = 0
-    new: dict[int, int] = field(default_factory=dict)  # movie -> score, not rated here yet
-    different: dict[int, tuple[int, int]] = field(default_factory=dict)  # movie -> (ours, file)
-    same: int = 0
-    save: list[int] = field(default_factory=list)  # new on the watchlist
-    seen: list[int] = field(default_factory=list)  # newly marked seen
-    already: int = 0  # watchlist and watched rows that are already so
-    duplicates: int = 0
-    not_in_catalog: list[str] = field(default_factory=list)
-    not_a_movie: list[str] = field(default_factory=list)
-    weak: list[tuple[str, str | None]] = field(default_factory=list)  # (row, candidate)
-    unreadable: list[int] = field(default_factory=list)  # line numbers
-    id: int = field(default_factory=lambda: random.randrange(1, 2**31))
-
-    @property
-    def has_changes(self) -> bool:
-        """Whether applying it would change anything."""
-        return bool(self.new or self.different or self.save or self.seen)
-
-    def to_json(self) -> dict[str, Any]:
-        """What the tap needs, kept in storage/imports' pending_imports."""
-        return {
-            "id": self.id,
-            "new": {str(k): v for k, v in self.new.items()},
-            "replace": {str(k): file for k, (_, file) in self.different.items()},
-            "save": self.save,
-            "seen": self.seen,
-        }
-
-    def report(self) -> dict[str, Any]:
-        """Every figure of the plan, for `moviebot import-ratings --json`."""
-        return {
-            "sources": self.sources,
-            "rows": self.rows,
-            "new_ratings": len(self.new),
-            "rated_differently": len(self.different),
-            "already_rated_same": self.same,
-            "to_watchlist": len(self.save),
-            "to_seen": len(self.seen),
-            "already_there": self.already,
-            "duplicates": self.duplicates,
-            "not_in_catalog": self.not_in_catalog,
-            "not_a_movie": self.not_a_movie,
-            "weak_matches": [{"row": row, "candidate": c} for row, c in self.weak],
-            "unreadable_lines": self.unreadable,
-        }
-
-
 @dataclass(frozen=True)
 class History:
     """What the user has now: the scores, the watchlist, the seen marks."""
@@ -361,6 +324,15 @@ class History:
     ratings: dict[int, int]
     watchlist: set[int]
     seen: set[int]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What reading a user's file needs from the database besides the catalog, taken in one
+    go: their language and their history."""
+
+    language: str
+    history: History
 
 
 def current_history(db: Database, user_id: int) -> History:
@@ -373,12 +345,29 @@ def current_history(db: Database, user_id: int) -> History:
 
 
 def plan_import(rows: Iterable[Row], matcher: CatalogMatcher, history: History) -> Plan:
-    """Match every row and sort it: new, different, same, not in the catalog, not a movie,
-    weak, unreadable. A movie rated twice in the file counts once, with its latest score."""
+    """Match every row and sort it: new, different, same, not in the catalog (newer than it,
+    or not there), not a movie, weak, unreadable. A movie rated twice in the file counts once,
+    with its latest score; a film left out is listed once however many rows name it."""
+    rows = list(rows)
     plan = Plan()
+    by_title = [row for row in rows if row.problem is None and row.imdb_id is None]
+    matched = dict(
+        zip(
+            map(id, by_title),
+            matcher.match_titles([(row.title, row.year) for row in by_title]),
+            strict=True,
+        )
+    )
     chosen: dict[int, Row] = {}
     save: set[int] = set()
     seen: set[int] = set()
+    left_out: set[tuple[str, str]] = set()  # (the plan's list, label): each film once
+
+    def leave_out(kind: str, label: str, item: object = None) -> None:
+        if (kind, label) not in left_out:
+            left_out.add((kind, label))
+            getattr(plan, kind).append(label if item is None else item)
+
     for row in rows:
         plan.rows += 1
         if row.source.value not in plan.sources:
@@ -387,22 +376,21 @@ def plan_import(rows: Iterable[Row], matcher: CatalogMatcher, history: History) 
             plan.unreadable.append(row.line)
             continue
         if row.title_type and row.title_type.replace(" ", "").casefold() in NOT_MOVIES:
-            plan.not_a_movie.append(row.label)
+            leave_out("not_a_movie", row.label)
             continue
         if row.imdb_id is not None:
             movie_id = matcher.by_imdb.get(row.imdb_id)
-            if movie_id is None:
-                plan.not_in_catalog.append(row.label)
-                continue
         else:
-            found = matcher.match_title(row.title, row.year)
+            found = matched[id(row)]
             if found.match is Match.WEAK:
-                plan.weak.append((row.label, found.candidate))
+                leave_out("weak", row.label, (row.label, found.candidate))
                 continue
-            if found.match is Match.NONE or found.movie_id is None:
-                plan.not_in_catalog.append(row.label)
-                continue
-            movie_id = found.movie_id
+            movie_id = found.movie_id if found.match is Match.FOUND else None
+        if movie_id is None:
+            newest = matcher.newest_year
+            newer = row.year is not None and newest is not None and row.year > newest
+            leave_out("newer" if newer else "not_in_catalog", row.label)
+            continue
         action = row.source.action
         if action == "rate":
             earlier = chosen.get(movie_id)
@@ -432,97 +420,31 @@ def plan_import(rows: Iterable[Row], matcher: CatalogMatcher, history: History) 
     rated = history.ratings.keys() | chosen.keys()
     plan.save = sorted(m for m in save - rated - history.watchlist)
     plan.seen = sorted(m for m in seen - rated - history.seen)
-    plan.already = len(save & (history.watchlist | rated)) + len(seen & (history.seen | rated))
+    # Counted per film: a film both rated and watched in a Letterboxd zip is here once.
+    plan.already = len((save | seen) - chosen.keys() - set(plan.save) - set(plan.seen))
+    plan.newest_year = matcher.newest_year
     return plan
 
 
-def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
-    """The plan as a person reads it before tapping "Import"."""
-    read = ngettext("I read {n} row ({sources}):", "I read {n} rows ({sources}):", plan.rows)
-    lines = [read.format(n=i18n.number(plan.rows), sources=", ".join(_(s) for s in plan.sources))]
-    if plan.new:
-        n = len(plan.new)
-        text = ngettext("✓ {n} new rating to import", "✓ {n} new ratings to import", n)
-        lines.append(text.format(n=i18n.number(n)))
-    if plan.save:
-        n = len(plan.save)
-        text = ngettext("✓ {n} movie for your watchlist", "✓ {n} movies for your watchlist", n)
-        lines.append(text.format(n=i18n.number(n)))
-    if plan.seen:
-        n = len(plan.seen)
-        text = ngettext("✓ {n} movie to mark seen", "✓ {n} movies to mark seen", n)
-        lines.append(text.format(n=i18n.number(n)))
-    if plan.same or plan.already:
-        n = plan.same + plan.already
-        text = ngettext("= {n} already here as in the file", "= {n} already here as in the file", n)
-        lines.append(text.format(n=i18n.number(n)))
-    if plan.different:
-        examples = [
-            _("{title}: {ours} here, {theirs} in the file").format(
-                title=labels.get(m, m), ours=ours, theirs=file
-            )
-            for m, (ours, file) in list(plan.different.items())[:EXAMPLES]
-        ]
-        n = len(plan.different)
-        text = ngettext(
-            "≠ {n} rated differently here (I keep yours unless you choose the file's): ",
-            "≠ {n} rated differently here (I keep yours unless you choose the file's): ",
-            n,
-        )
-        lines.append(text.format(n=i18n.number(n)) + "; ".join(examples) + _more(plan.different))
-    if plan.weak:
-        examples = [
-            _("{row} (closest: {candidate})").format(row=row, candidate=candidate)
-            if candidate
-            else str(row)
-            for row, candidate in plan.weak[:EXAMPLES]
-        ]
-        n = len(plan.weak)
-        text = ngettext(
-            "? {n} not matched surely enough, left out: ",
-            "? {n} not matched surely enough, left out: ",
-            n,
-        )
-        lines.append(text.format(n=i18n.number(n)) + "; ".join(examples) + _more(plan.weak))
-    if plan.not_in_catalog:
-        n = len(plan.not_in_catalog)
-        text = ngettext("✗ {n} not in my catalog: ", "✗ {n} not in my catalog: ", n)
-        lines.append(
-            text.format(n=i18n.number(n))
-            + "; ".join(plan.not_in_catalog[:EXAMPLES])
-            + _more(plan.not_in_catalog)
-        )
-    if plan.not_a_movie:
-        n = len(plan.not_a_movie)
-        text = ngettext(
-            "✗ {n} not movies (series, episodes, games): ",
-            "✗ {n} not movies (series, episodes, games): ",
-            n,
-        )
-        lines.append(
-            text.format(n=i18n.number(n))
-            + "; ".join(plan.not_a_movie[:EXAMPLES])
-            + _more(plan.not_a_movie)
-        )
-    if plan.duplicates:
-        n = plan.duplicates
-        lines.append(
-            ngettext("• {n} duplicate row", "• {n} duplicate rows", n).format(n=i18n.number(n))
-        )
-    if plan.unreadable:
-        shown = ", ".join(str(n) for n in plan.unreadable[:EXAMPLES])
-        shown += "..." if len(plan.unreadable) > EXAMPLES else ""
-        n = len(plan.unreadable)
-        text = ngettext(
-            "! {n} unreadable row (line {lines})", "! {n} unreadable rows (line {lines})", n
-        )
-        lines.append(text.format(n=i18n.number(n), lines=shown))
-    return [line[:1000] for line in lines]
+@dataclass(frozen=True)
+class Prepared:
+    """A file read and planned, with its preview lines; or the BadFile message; or why it
+    was not read at all (`refused`: "busy", another file of the user's still being read;
+    "repeat", the same file again within `seconds`)."""
+
+    plan: Plan | None = None
+    lines: list[str] = field(default_factory=list)
+    error: str | None = None
+    refused: str | None = None
+    seconds: int = 0
 
 
-def _more(items: list | dict) -> str:
-    """ " and 3 more" after the examples shown, when there are more."""
-    if len(items) <= EXAMPLES:
-        return ""
-    n = len(items) - EXAMPLES
-    return ngettext(" and {n} more", " and {n} more", n).format(n=i18n.number(n))
+def prepare(data: bytes, file_name: str, matcher: CatalogMatcher, history: History) -> Prepared:
+    """Read `data`, plan it for `history` and word the preview (in the language spoken): no
+    database, so the bot runs it in a worker thread, off the database thread."""
+    try:
+        rows = read_file(data, file_name)
+    except BadFile as error:
+        return Prepared(error=str(error))
+    plan = plan_import(rows, matcher, history)
+    return Prepared(plan=plan, lines=preview_lines(plan, matcher.labels))

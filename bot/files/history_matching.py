@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from storage.imports import movies_by_imdb_id
 from storage.movies import search_rows
-from storage.search import Kind, TitleIndex, resolve
+from storage.search import Kind, Resolution, TitleIndex
 from storage.titles import normalize
 
 # Letterboxd and MovieLens may date a film a year apart (festival premiere vs release): an
@@ -57,6 +57,22 @@ class CatalogMatcher:
             for name in self._names[movie_id]:
                 self._by_name_year.setdefault((name, year), set()).add(movie_id)
                 self._by_name.setdefault(name, set()).add(movie_id)
+        # The newest year the catalog knows: a film after it is "newer than my catalog".
+        self.newest_year: int | None = max((y for y in self.years.values() if y), default=None)
+
+    def match_titles(self, pairs: list[tuple[str, int | None]]) -> list[TitleFound]:
+        """`match_title` of every (title, year) pair, batched: each distinct pair is matched
+        once, the exact names by dict, the rest in one `TitleIndex.match_many` call (an
+        export's zip repeats its titles across ratings, watched and watchlist)."""
+        found: dict[tuple[str, int | None], TitleFound | None] = {}
+        for pair in pairs:
+            if pair not in found:
+                found[pair] = self._by_name_only(*pair)
+        left = [pair for pair, answer in found.items() if answer is None]
+        queries = [(title[:200], year) for title, year in left]
+        for pair, resolution in zip(left, self.index.match_many(queries), strict=True):
+            found[pair] = self._judged(*pair, resolution)
+        return [found[pair] for pair in pairs]  # type: ignore[misc]
 
     def match_title(self, title: str, year: int | None) -> TitleFound:
         """The catalog movie called `title` from `year`; never a guess.
@@ -72,6 +88,10 @@ class CatalogMatcher:
            are exact, not typed: a letter or a digit off ("Superman III" for "Superman II",
            same year) is another film, so the typo tolerance /rate needs is not used here.
         """
+        return self.match_titles([(title, year)])[0]
+
+    def _by_name_only(self, title: str, year: int | None) -> TitleFound | None:
+        """Steps 1 and 2 of `match_title`; None when the title index must be asked."""
         key = normalize(title)
         if not key:
             return TitleFound(Match.NONE)
@@ -90,12 +110,14 @@ class CatalogMatcher:
                     return TitleFound(Match.WEAK, candidate=self.labels[only])
         elif len(self._by_name.get(key, ())) == 1:
             return TitleFound(Match.FOUND, next(iter(self._by_name[key])))
-        query = f"{title} {year}" if year else title
-        resolution = resolve(self.index, query[:200])
+        return None
+
+    def _judged(self, title: str, year: int | None, resolution: Resolution) -> TitleFound:
+        """Step 3 of `match_title`: the title index's answer, taken only when sure."""
         if resolution.kind is Kind.NONE:
             return TitleFound(Match.NONE)
         top = resolution.choices[0]
-        words = sorted(key.split())
+        words = sorted(normalize(title).split())
         same_words = any(sorted(name.split()) == words for name in self._names[top.movie_id])
         same_year = year is None or self.years.get(top.movie_id) == year
         if resolution.kind is Kind.EXACT and same_words and same_year:

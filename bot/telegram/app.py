@@ -86,6 +86,7 @@ from bot.telegram.delivery import (
     answer,
 )
 from bot.telegram.http_request import AiohttpRequest
+from bot.telegram.import_desk import ImportDesk
 from bot.telegram.journal_jobs import prune_journal, requeue_unfinished
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
@@ -166,6 +167,7 @@ class BotData:
 
     runtime: BotRuntime  # the life of updates (bot/telegram/delivery.py)
     refitter: Refitter | None = None  # the refit job, when refits are on
+    imports: ImportDesk  # import files read off the database thread
     catalog: CatalogWatch | None = None  # the catalog job, when the bot has a refresh
 
 
@@ -251,7 +253,14 @@ async def on_text(update: Update, context: BotContext) -> None:
     conversation = context.runtime.conversation
     if conversation.takes_a_while(message.text):
         await show_typing(update)
-    await answer(update, context.runtime, lambda: conversation.on_text(sender, chat, message.text))
+    status = await membership.checked_status(
+        context.bot, context.runtime, sender, chat, message.text
+    )
+    await answer(
+        update,
+        context.runtime,
+        lambda: conversation.on_text(sender, chat, message.text, status),
+    )
 
 
 async def on_document(update: Update, context: BotContext) -> None:
@@ -281,9 +290,9 @@ async def on_document(update: Update, context: BotContext) -> None:
         )
         return
     name = document.file_name or ""
-    await answer(
-        update, context.runtime, lambda: conversation.on_document(sender, chat, name, data)
-    )
+    rt = context.runtime
+    prepared = await context.bot_data.imports.prepare(rt.run, conversation, sender, name, data)
+    await answer(update, rt, lambda: conversation.on_document(sender, chat, name, data, prepared))
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -490,7 +499,8 @@ async def set_menus(bot: Any) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    """Stop the runtime's database thread and TMDB's connections."""
+    """Stop the import worker, the runtime's database thread and TMDB's connections."""
+    await asyncio.to_thread(application.bot_data.imports.stop)
     rt = application.bot_data.runtime
     if rt.service.tmdb is not None:
         await rt.service.tmdb.close()
@@ -533,6 +543,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     rt.taps = processor.taps
     rt.running = lambda: application.running
     application.bot_data.runtime = rt
+    application.bot_data.imports = ImportDesk(settings.db_path)
     refitter = Refitter(settings) if settings.refit is not None else None
     application.bot_data.refitter = refitter
     if settings.catalog_refresh is not None:

@@ -132,11 +132,34 @@ _ADMIN_RIGHTS = {
     "can_edit_stories": False,
     "can_delete_stories": False,
 }
-MEMBER_STATUSES = ("creator", "administrator", "member", "left", "kicked")
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+# A restricted member's rights (ChatMemberRestricted: every one required): may only read.
+_RESTRICTED_RIGHTS = {
+    name: False
+    for name in [
+        "can_send_messages",
+        "can_send_audios",
+        "can_send_documents",
+        "can_send_photos",
+        "can_send_videos",
+        "can_send_video_notes",
+        "can_send_voice_notes",
+        "can_send_polls",
+        "can_send_other_messages",
+        "can_add_web_page_previews",
+        "can_react_to_messages",
+        "can_edit_tag",
+        "can_change_info",
+        "can_invite_users",
+        "can_pin_messages",
+        "can_manage_topics",
+    ]
+}
 
 
-def chat_member(user: dict[str, Any], status: str) -> dict[str, Any]:
-    """Return a ChatMember of the given status ("member", "left", "kicked", ...)."""
+def chat_member(user: dict[str, Any], status: str, is_member: bool = True) -> dict[str, Any]:
+    """Return a ChatMember of the given status ("member", "left", "kicked", ...); a
+    "restricted" one is still in the chat unless `is_member` is False."""
     if status not in MEMBER_STATUSES:
         raise ValueError(f"status must be one of {MEMBER_STATUSES}, got {status!r}")
     member: dict[str, Any] = {"status": status, "user": user}
@@ -146,6 +169,8 @@ def chat_member(user: dict[str, Any], status: str) -> dict[str, Any]:
         member["is_anonymous"] = False
     elif status == "kicked":
         member["until_date"] = 0  # banned for good
+    elif status == "restricted":
+        member.update(_RESTRICTED_RIGHTS, is_member=is_member, until_date=0)
     return member
 
 

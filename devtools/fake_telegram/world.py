@@ -124,6 +124,8 @@ class TelegramWorld:
     # Group chat id -> user id (the bot's too) -> "member", "administrator", "left", "kicked"
     # ...; someone who speaks in a group is a member of it.
     members: dict[int, dict[int, str]] = field(default_factory=dict)
+    # (chat, user) of restricted users no longer in the chat (ChatMemberRestricted.is_member).
+    restricted_out: set[tuple[int, int]] = field(default_factory=set)
     logged_out: bool = False
 
     def __post_init__(self) -> None:
@@ -621,7 +623,26 @@ class TelegramWorld:
         user = self.bot if user_id == self.bot["id"] else self.users.get(user_id)
         if user is None:
             raise BotApiError(400, "Bad Request: user not found")
-        return chat_member(user, self.member_status(chat["id"], user_id))
+        if self.member_status(chat["id"], self.bot["id"]) in _GONE:
+            raise BotApiError(403, "Forbidden: bot is not a member of the group chat")
+        known = self.members.get(chat["id"], {})
+        if chat["type"] in GROUP_CHAT_TYPES and user is not self.bot and user_id not in known:
+            # Telegram knows the user but they were never in this group.
+            return chat_member(user, "left")
+        status = self.member_status(chat["id"], user_id)
+        return chat_member(user, status, (chat["id"], user_id) not in self.restricted_out)
+
+    def set_member_status(
+        self, chat_id: int, user_id: int, status: str, is_member: bool = True
+    ) -> None:
+        """Make a user creator, administrator, member or restricted ("restricted" and no
+        longer in the chat with `is_member` False) quietly: what getChatMember answers."""
+        chat, user = self._chat(chat_id), self.users[user_id]
+        self._set_status(chat, user, status)
+        if status == "restricted" and not is_member:
+            self.restricted_out.add((chat_id, user_id))
+        else:
+            self.restricted_out.discard((chat_id, user_id))
 
     def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
         chat = self._writable_chat(params["chat_id"])

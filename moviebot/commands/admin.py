@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moviebot.commands.common import (
+    CommandError,
     duration,
     emit,
     model_path_of,
@@ -58,6 +59,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         db = connect_read_only(db_path)
         try:
             backlog = journal.backlog(db, journal.MAX_ATTEMPTS)
+            dropped = journal.dropped_answers(db)
         finally:
             db.close()
     except sqlite3.Error as error:
@@ -75,12 +77,15 @@ def cmd_health(args: argparse.Namespace) -> int:
     age = duration(time.time() - model_path.stat().st_mtime)
     print(
         f"healthy: database {db_path}, model fitted {age} ago, {backlog.open} update(s) "
-        f"in progress, {backlog.abandoned} abandoned"
+        f"in progress, {backlog.abandoned} abandoned, {dropped} dropped"
     )
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    # Not open_db: stats of a database that does not exist must not create an empty one.
+    if not Path(args.db).is_file():
+        raise CommandError(f"no database at {args.db}")
     db = open_db(args)
     data = {
         "db": str(args.db),
@@ -91,6 +96,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "telegram_users": db.execute("SELECT count(*) FROM users WHERE id > 0").fetchone()[0],
         "group_pools": db.execute("SELECT count(DISTINCT chat_id) FROM chat_members").fetchone()[0],
         "abandoned_updates": journal.backlog(db, journal.MAX_ATTEMPTS).abandoned,
+        "dropped_answers": journal.dropped_answers(db),
     }
     catalog = catalog_status(db)
     data["catalog"] = {
@@ -126,6 +132,12 @@ def _stats_text(data: dict[str, Any]) -> str:
     if abandoned:
         lines.append(
             f"  {abandoned:,} update{'s' if abandoned != 1 else ''} abandoned after failed "
+            "deliveries (the bot's log says which)"
+        )
+    dropped = data["dropped_answers"]
+    if dropped:
+        lines.append(
+            f"  {dropped:,} answer{'s' if dropped != 1 else ''} dropped after a day of failed "
             "deliveries (the bot's log says which)"
         )
     return "\n".join(lines)

@@ -98,12 +98,12 @@ def cmd_import_ratings(args: argparse.Namespace) -> int:
     except history_import.BadFile as error:
         raise CommandError(str(error)) from None
     matcher = history_matching.CatalogMatcher(db)
-    save_user(db, args.user)
     plan = history_import.plan_import(rows, matcher, history_import.current_history(db, args.user))
     lines = history_import.preview_lines(plan, matcher.labels)
     applied = None
     if not args.dry_run and plan.has_changes:
         replace = {m: file for m, (_, file) in plan.different.items()} if args.replace else {}
+        save_user(db, args.user)  # only now: a dry run stores nothing, not even the user
         applied = imports.apply_import(db, args.user, plan.new, replace, plan.save, plan.seen)
         lines.append(
             f"Imported for user {args.user}: {applied.rated} new ratings, {applied.replaced} "

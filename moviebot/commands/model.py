@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,12 +61,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for path in (args.train, args.test):
         if not Path(path).is_file():
             raise CommandError(f"{path} is not a file")
-    report = evaluate(
-        load_movielens_ratings(args.train),
-        load_movielens_ratings(args.test),
-        include_dense_reference=not args.no_dense,
-        catalog=_evaluation_catalog(args),
+    from moviebot.progress import Elapsed
+
+    train, test = load_movielens_ratings(args.train), load_movielens_ratings(args.test)
+    catalog = _evaluation_catalog(args)
+    # Every model is fitted before the first figure: say so, or it looks stuck for minutes.
+    print(
+        f"Evaluating every model on {len(train):,} training and {len(test):,} test ratings "
+        "(each one is fitted: minutes on a large split)...",
+        file=sys.stderr,
     )
+    with Elapsed("evaluating"):
+        report = evaluate(train, test, include_dense_reference=not args.no_dense, catalog=catalog)
     text = format_report(report)
     if args.no_dense:
         report["dense_reference_skipped"] = "--no-dense"

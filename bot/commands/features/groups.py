@@ -278,6 +278,29 @@ def _announce_winner(db: Database, night: movienight.Night, votes: list[int]) ->
     return Outcome(replies=[reply], chat_id=night.chat_id, thread_id=night.thread_id)
 
 
+@router.command(
+    "invite",
+    Where.GROUP,
+    rank=55,
+    help=N_('/invite for its "rate privately" link (/invite reset: admins retire it)'),
+    elsewhere=N_('/invite works in a group chat: it gives the group\'s "rate privately" link.'),
+)
+def invite(ctx: Context, args: str) -> Outcome:
+    """Show the group's "rate privately" link, or (`reset`, a group admin) retire it so the
+    links already shared stop working."""
+    if args.strip().lower() != "reset":
+        return Outcome.say(
+            _("Members of this group can join its pool and rate privately:"), _invite_button(ctx)
+        )
+    if ctx.checked_status not in ("creator", "administrator"):
+        return Outcome.say(_("Only the group's admins can reset its invite link."))
+    movienight.revoke_invite(ctx.db, ctx.chat.chat_id)
+    return Outcome.say(
+        _('Done: the old "rate privately" link no longer works. Here is the new one:'),
+        _invite_button(ctx),
+    )
+
+
 def _invite_button(ctx: Context) -> tuple[tuple[Button, ...], ...]:
     """The "rate privately" deep link for a group: it joins the pool and starts rating."""
     if not ctx.bot_username:

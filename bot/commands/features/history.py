@@ -79,18 +79,34 @@ def export(ctx: Context, args: str) -> Outcome:
 
 
 @router.on("document")
-def on_document(ctx: Context, file_name: str, data: bytes) -> Outcome:
+def on_document(
+    ctx: Context, file_name: str, data: bytes, prepared: history_import.Prepared | None = None
+) -> Outcome:
     """Answer a file sent in a private chat (only there): preview the IMDb or Letterboxd export it
-    holds, with a button that imports it (a group's files are not for the bot)."""
-    try:
-        rows = history_import.read_file(data, file_name)
-    except history_import.BadFile as error:
-        return Outcome.say(esc(str(error)))
-    history = history_import.current_history(ctx.db, ctx.user_id)
-    matcher = ctx.service.history_matcher
-    plan = history_import.plan_import(rows, matcher, history)
+    holds, with a button that imports it (a group's files are not for the bot).
+
+    `prepared`: the file already read and planned (the Telegram adapter does that in a worker,
+    off the database thread: bot/telegram/import_desk.py); else it is done here."""
+    if prepared is None:
+        matcher = ctx.service.history_matcher
+        history = history_import.current_history(ctx.db, ctx.user_id)
+        prepared = history_import.prepare(data, file_name, matcher, history)
+    if prepared.refused == "busy":
+        return Outcome.say(
+            _("I'm still reading the file you sent before. Send this one once I've answered.")
+        )
+    if prepared.refused == "repeat":
+        return Outcome.say(
+            _(
+                "You sent me this same file {seconds} s ago: its preview is above. To read it "
+                "again, send it in a minute."
+            ).format(seconds=prepared.seconds)
+        )
+    if prepared.plan is None:
+        return Outcome.say(esc(prepared.error or ""))
+    plan = prepared.plan
     # The file's own titles are in these lines: plain text, escaped for HTML.
-    lines = [esc(line) for line in history_import.preview_lines(plan, matcher.labels)]
+    lines = [esc(line) for line in prepared.lines]
     if not plan.has_changes:
         imports.drop_pending(ctx.db, ctx.user_id)
         lines.append(_("Nothing to import: everything I can use from this file is here already."))
@@ -126,15 +142,22 @@ def on_document_failed(ctx: Context, too_large: bool) -> Outcome:
 
 @router.tap(Verb.IMPORT, personal=True)
 def tap_import(ctx: Context, cb: Callback) -> Outcome:
-    """Apply the previewed import in one transaction (or drop it)."""
+    """Apply the previewed import in one transaction (or drop it); a second tap on the same
+    preview says what the first one imported."""
     plan = imports.pending(ctx.db, ctx.user_id)
     if plan is None or plan["id"] != cb.target:
         return Outcome(
             edit=Reply(_("That import has expired or was replaced: send the file again.")),
             toast=_("Nothing imported"),
         )
-    imports.drop_pending(ctx.db, ctx.user_id)
+    if "applied" in plan:
+        done = imports.Applied(**plan["applied"])
+        return Outcome(
+            edit=Reply(_("Already imported: {what}.").format(what=_applied_text(done))),
+            toast=_("Already imported"),
+        )
     if cb.value == 0:
+        imports.drop_pending(ctx.db, ctx.user_id)
         return Outcome(edit=Reply(_("Okay, I imported nothing.")), toast=_("Cancelled"))
     done = imports.apply_import(
         ctx.db,
@@ -143,7 +166,20 @@ def tap_import(ctx: Context, cb: Callback) -> Outcome:
         {int(k): v for k, v in plan["replace"].items()} if cb.value == 2 else {},
         plan["save"],
         plan["seen"],
+        plan_id=plan["id"],
     )
+    return Outcome(
+        edit=Reply(
+            _("Imported: {what}. /recommend takes them into account now.").format(
+                what=_applied_text(done)
+            )
+        ),
+        toast=_("Imported"),
+    )
+
+
+def _applied_text(done: imports.Applied) -> str:
+    """ "12 new ratings, 3 on your watchlist": what an import changed."""
     parts = [ngettext("{n} new rating", "{n} new ratings", done.rated).format(n=done.rated)]
     if done.replaced:
         parts.append(
@@ -157,11 +193,4 @@ def tap_import(ctx: Context, cb: Callback) -> Outcome:
         )
     if done.seen:
         parts.append(ngettext("{n} marked seen", "{n} marked seen", done.seen).format(n=done.seen))
-    return Outcome(
-        edit=Reply(
-            _("Imported: {what}. /recommend takes them into account now.").format(
-                what=", ".join(parts)
-            )
-        ),
-        toast=_("Imported"),
-    )
+    return ", ".join(parts)

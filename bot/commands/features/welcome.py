@@ -24,6 +24,10 @@ from storage.movies import get_movie
 
 router = Router()
 
+# getChatMember statuses of someone in a group ("restricted" ones still in it are sent as
+# "restricted"; the adapter turns a restricted non-member into "left").
+MEMBERS = frozenset({"creator", "administrator", "member", "restricted"})
+
 
 @router.command(
     "start",
@@ -71,6 +75,15 @@ def _join_by_invite(ctx: Context, payload: str) -> str | None:
     chat_id = movienight.invited_chat(ctx.db, payload.removeprefix(INVITE_PREFIX))
     if chat_id is None:
         return _("That invite link isn't one of mine. Ask in the group for a fresh /grouprec.")
+    # Only a member of the group joins its pool (issue 24: a banned member, a stranger with a
+    # forwarded link): the adapter asked Telegram (getChatMember) before this ran.
+    if ctx.checked_status is None:
+        return _("I couldn't check that you're in that group just now. Try the link again soon.")
+    if ctx.checked_status not in MEMBERS:
+        return _(
+            "That link is for the members of its group, and I can't see you there. If you "
+            "are in the group, ask there for a fresh /grouprec."
+        )
     if chats.join_pool(ctx.db, chat_id, ctx.user_id):
         return _("You joined the group's movie pool: your ratings here shape its picks.")
     return _("You're already in that group's movie pool.")
