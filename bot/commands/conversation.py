@@ -31,10 +31,10 @@ Its two parts, and the handlers that move them:
 from __future__ import annotations
 
 from bot.commands import dispatcher
-from bot.commands.common import SORRY_OLD_BUTTON
+from bot.commands.common import SORRY_OLD_BUTTON, STILL_LEARNING
 from bot.commands.parsing import MAX_MESSAGE, for_another_bot, parse_command
 from bot.commands.router import Chat, Context, Sender, Where
-from bot.service import MovieService
+from bot.service import MovieService, ModelNotReady
 from bot.ui import callbacks, i18n, names
 from bot.ui.html import esc
 from bot.ui.i18n import N_, _
@@ -70,12 +70,18 @@ class Conversation:
     def on_text(self, sender: Sender, chat: Chat, text: str) -> Outcome:
         """Answer one message, in the sender's language."""
         with i18n.speaking(self.language_of(sender)):
-            return self._on_text(sender, chat, text)
+            try:
+                return self._on_text(sender, chat, text)
+            except ModelNotReady:  # a fresh database's first fit is running
+                return Outcome.say(_(STILL_LEARNING))
 
     def on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
         """Answer one button tap, in the tapper's language."""
         with i18n.speaking(self.language_of(sender)):
-            return self._on_button(sender, chat, data)
+            try:
+                return self._on_button(sender, chat, data)
+            except ModelNotReady:
+                return Outcome.say(_(STILL_LEARNING))
 
     def on_document(self, sender: Sender, chat: Chat, file_name: str, data: bytes) -> Outcome:
         """Answer a file sent in a private chat, in the sender's language (a group's files

@@ -502,4 +502,6 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         if refitter is not None and settings.refit_minutes > 0:
             interval = settings.refit_minutes * 60
             jobs.run_repeating(refitter.job, interval=interval, first=interval, name="refit_job")
+        if refitter is not None and not service.ready:  # a fresh database: the first fit now
+            jobs.run_once(refitter.job, when=0, name="first_fit")
     return application
