@@ -34,7 +34,7 @@ from bot.commands import dispatcher
 from bot.commands.common import SORRY_OLD_BUTTON, STILL_LEARNING
 from bot.commands.parsing import MAX_MESSAGE, for_another_bot, parse_command
 from bot.commands.router import Chat, Context, Sender, Where
-from bot.service import MovieService, ModelNotReady
+from bot.service import ModelNotReady, MovieService
 from bot.ui import callbacks, i18n, names
 from bot.ui.html import esc
 from bot.ui.i18n import N_, _
