@@ -14,19 +14,54 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 EXTRAS="${1:-}"
 STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)${EXTRAS:+-$EXTRAS}"
-if [ ! -f "$STAMP" ]; then
-  step "installing moviebot${EXTRAS:+ with [$EXTRAS]} and its dependencies into .venv" \
-    "(numpy, scipy, matplotlib, python-telegram-bot...; about a minute the first time)"
-  # pip's own lines, condensed: on a terminal one status line that follows what pip is doing,
-  # elsewhere (a log, a pipe) pip's lines as they are.
+# pip's own lines, condensed: on a terminal one status line that follows what pip is doing,
+# elsewhere (a log, a pipe) pip's lines as they are.
+pip_install() {
   if [ -t 2 ]; then
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
-      -e "$ROOT${EXTRAS:+[$EXTRAS]}" \
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@" \
       | while IFS= read -r line; do printf '\r\033[K    %.76s' "$line" >&2; done
     printf '\r\033[K' >&2
   else
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
-      -e "$ROOT${EXTRAS:+[$EXTRAS]}" >&2
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@" >&2
+  fi
+}
+# uv installs the same packages several times faster than pip (docs/history/first-start.md):
+# the one on PATH, else the Python's, else one pip puts into .venv (a few seconds), unless
+# MOVIEBOT_INSTALLER=pip. It reads no pip configuration: the package indexes, find-links and
+# constraints pip is set up with (files or PIP_* variables) are handed to it, and it picks the
+# best version across them as pip does.
+find_uv() {
+  [ "${MOVIEBOT_INSTALLER:-}" != pip ] || return 1
+  if command -v uv >/dev/null 2>&1; then UV=(uv); return 0; fi
+  if "$PYTHON" -m uv --version >/dev/null 2>&1; then UV=("$PYTHON" -m uv); return 0; fi
+  "$VENV/bin/python" -m uv --version >/dev/null 2>&1 \
+    || "$VENV/bin/python" -m pip install --disable-pip-version-check -q uv >/dev/null 2>&1 \
+    || return 1
+  UV=("$VENV/bin/python" -m uv)
+}
+pip_setting() {  # NAME: its value in pip's configuration (PIP_CONFIG), a PIP_* variable first
+  printf '%s\n' "$PIP_CONFIG" | sed -n "s/^\(:env:\|global\|install\)\.$1='\(.*\)'$/\1 \2/p" \
+    | LC_ALL=C sort -s -k1,1 | head -n 1 | cut -d' ' -f2-
+}
+uv_install() {
+  local settings=(UV_INDEX_STRATEGY=unsafe-best-match)
+  add() { [ -z "$2" ] || settings+=("$1=$2"); }
+  PIP_CONFIG="$("$VENV/bin/python" -m pip config list 2>/dev/null || true)"
+  add UV_INDEX_URL "$(pip_setting index-url)"
+  add UV_EXTRA_INDEX_URL "$(pip_setting extra-index-url)"
+  local links="$(pip_setting find-links)"
+  add UV_FIND_LINKS "${links// /,}"
+  add UV_CONSTRAINT "$(pip_setting constraint)"
+  env "${settings[@]}" "${UV[@]}" pip install --quiet --python "$VENV/bin/python" "$@" >&2
+}
+if [ ! -f "$STAMP" ]; then
+  step "installing moviebot${EXTRAS:+ with [$EXTRAS]} and its dependencies into .venv" \
+    "(numpy, scipy, matplotlib, python-telegram-bot...)"
+  if find_uv && uv_install -e "$ROOT${EXTRAS:+[$EXTRAS]}"; then
+    :
+  else
+    [ -z "${UV:-}" ] || step "uv could not install them; installing with pip (about a minute)"
+    pip_install -e "$ROOT${EXTRAS:+[$EXTRAS]}"
   fi
   touch "$STAMP"
   step "installed"
