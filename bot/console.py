@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.commands.conversation import Chat, Conversation, Sender
-from bot.files import charts, history_export, history_import, pictures
+from bot.files import charts, history_export, history_import
 from bot.ui import i18n
 from bot.ui.html import to_plain
 from bot.ui.i18n import N_, _
@@ -145,6 +145,10 @@ class ConsoleChat:
 
     def _save_picture(self, reply: Reply) -> str:
         """Draw the reply's chart into a PNG file; say where it is (or why there is none)."""
+        # Imported here: matplotlib is a third of the console's start-up, and only /taste and
+        # /map draw.
+        from bot.files import pictures
+
         try:
             data = pictures.gather(self.conversation.service, reply.picture)
         except charts.ChartError as error:
