@@ -10,12 +10,14 @@ VENV="$ROOT/.venv"
 step() { echo "==> $*" >&2; }
 EXTRAS="${1:-}"
 STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)${EXTRAS:+-$EXTRAS}"
-# uv installs the same packages several times faster than pip (docs/history/first-start.md),
-# compiled to bytecode as pip does: the uv on PATH, else the Python's, else one that the
-# Python's pip puts into .venv (a few seconds); unless MOVIEBOT_INSTALLER=pip. Plain pip is the
-# fallback. uv reads no pip configuration: the package indexes, find-links and constraints
-# pip is set up with (its files or PIP_* variables) are handed to it, and it picks the best
-# version across them as pip does.
+# uv installs the same packages several times faster than pip (docs/history/first-start.md):
+# the uv on PATH, else the Python's, else one that the Python's pip puts into .venv (a few
+# seconds); unless MOVIEBOT_INSTALLER=pip. Plain pip is the fallback. uv reads no pip
+# configuration: the package indexes, find-links and constraints pip is set up with (its files
+# or PIP_* variables) are handed to it, and it picks the best version across them as pip does.
+# It leaves compiling to bytecode to Python's first import (only what is imported, once),
+# except where Python writes no caches (PYTHONDONTWRITEBYTECODE): there every start would
+# compile again, so uv compiles at install, as pip always does.
 UV=()
 find_uv() {
   [ "${MOVIEBOT_INSTALLER:-}" != pip ] || return 1
@@ -44,14 +46,14 @@ uv_install() {
   local links="$(pip_setting find-links)"
   add UV_FIND_LINKS "${links// /,}"
   add UV_CONSTRAINT "$(pip_setting constraint)"
-  env "${settings[@]}" "${UV[@]}" pip install --quiet --compile-bytecode \
+  env "${settings[@]}" "${UV[@]}" pip install --quiet ${PYTHONDONTWRITEBYTECODE:+--compile-bytecode} \
     --python "$VENV/bin/python" "$@" >&2
 }
 # pip's own lines, condensed: on a terminal one status line that follows what pip is doing,
 # elsewhere (a log, a pipe) pip's lines as they are.
 pip_install() {
   # .venv is made without pip (ensurepip alone took 3-13 s): added when pip installs.
-  "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || "$VENV/bin/python" -m ensurepip -q
+  "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || "$VENV/bin/python" -m ensurepip >/dev/null
   if [ -t 2 ]; then
     "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@" \
       | while IFS= read -r line; do printf '\r\033[K    %.76s' "$line" >&2; done
