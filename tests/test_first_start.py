@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import signal
+import subprocess
 import threading
 from pathlib import Path
 
@@ -14,11 +16,12 @@ from bot.commands.conversation import Conversation, Sender
 from bot.console import ConsoleChat
 from bot.service import MovieService
 from devtools.app import messages, run_bot
+from devtools.bot_process import start_bot
 from devtools.fake_telegram.server import FakeTelegram
 from moviebot.training import FirstFit
 from recommender.best_rated import best_rated
 from storage import ratings
-from tests.helpers import PATIENCE, until
+from tests.helpers import PATIENCE, until, wait_until
 
 LEARNING_PICKS = (
     "My model is still learning (about a minute); until then these are the best-rated films "
@@ -117,3 +120,39 @@ def test_a_bot_without_a_model_answers_and_fits_its_first_model_as_a_refit_job(
     run_bot(fake_telegram, fresh, dataclasses.replace(settings, refit=held), scenario)
     assert held.calls == [{"force": True}]
     assert fresh.model is catalog_model
+
+
+def test_moviebot_run_on_a_fresh_database_answers_then_serves_its_first_model(
+    fake_telegram: FakeTelegram, catalog_db_path: Path, tmp_path: Path
+) -> None:
+    model_path = tmp_path / "first.model.npz"
+    process = start_bot(
+        fake_telegram.url,
+        catalog_db_path,
+        model_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        # The fit takes seconds in its own process; the bot answers without waiting for it.
+        update = fake_telegram.send_text(ANN, "/recommend 3", first_name="Ann")
+        reply = fake_telegram.wait_for_reply_sync(ANN, after=update, timeout=PATIENCE)
+        assert reply["text"].startswith(LEARNING_PICKS)
+        wait_until(model_path.exists, timeout=10 * PATIENCE, what="the first fit")
+        # Swapped in once loaded: the next answer after that is the model's.
+        wait_until(
+            lambda: not _recommend(fake_telegram).startswith(LEARNING_PICKS),
+            timeout=10 * PATIENCE,
+            what="the model served",
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=PATIENCE)
+    assert process.returncode == 0, output
+    assert "no model yet: the first fit runs now" in output
+
+
+def _recommend(server: FakeTelegram) -> str:
+    update = server.send_text(ANN, "/recommend 3", first_name="Ann")
+    return server.wait_for_reply_sync(ANN, after=update, timeout=PATIENCE)["text"]
