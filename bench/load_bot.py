@@ -67,7 +67,7 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +82,8 @@ from devtools.catalog import popular_titles  # noqa: E402
 from devtools.fake_telegram.server import Call, FakeTelegram  # noqa: E402
 from devtools.fake_telegram.webhook import free_port  # noqa: E402
 from devtools.fake_telegram.world import BotApiError  # noqa: E402
+from devtools.fake_tmdb import films  # noqa: E402
+from devtools.fake_tmdb.server import FakeTMDB  # noqa: E402
 from storage import ratings  # noqa: E402
 from storage.db import connect  # noqa: E402
 from storage.movies import all_movie_ids, get_movies  # noqa: E402
@@ -117,6 +119,18 @@ def prepare_database(workdir: Path) -> tuple[Path, Path]:
             stdout=subprocess.DEVNULL,
         )
     return db_path, model_path
+
+
+def catalog_films(db_path: Path) -> list:
+    """The loopback TMDB's films: every catalog film with a TMDB id (devtools/fake_tmdb)."""
+    db = connect(db_path)
+    try:
+        rows = db["movies"].rows_where(
+            "tmdb_id IS NOT NULL", select="tmdb_id, imdb_id, title, year"
+        )
+        return films.catalog((r["tmdb_id"], r["imdb_id"], r["title"], r["year"]) for r in rows)
+    finally:
+        db.close()
 
 
 def popular_labels(db_path: Path, count: int = POPULAR_TITLES) -> list[str]:
@@ -903,6 +917,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--metrics-rounds", type=int, default=2, help="off/on pairs per step (default 2)"
     )
+    parser.add_argument(
+        "--tmdb",
+        action="store_true",
+        help="the bot with a TMDB key against a loopback TMDB (devtools/fake_tmdb): posters on "
+        "/recommend and /similar; run once with and once without it, side by side",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     return parser.parse_args(argv)
@@ -915,10 +935,18 @@ def bench_setup(args: argparse.Namespace) -> Iterator[Bench]:
     server = FakeTelegram(push_webhook=args.webhook).run_in_thread()
     webhook_port = free_port() if args.webhook else None
     bench = None
+    stack = ExitStack()
     try:
         db_path, model_path = prepare_database(workdir)
         labels = popular_labels(db_path)
         print_preamble(args, workdir, labels)
+        if args.tmdb:
+            tmdb = stack.enter_context(FakeTMDB(catalog_films(db_path), rate_limit=10**6))
+            # start_bot passes this process's environment on; `moviebot run` reads these.
+            os.environ["MOVIEBOT_TMDB_TOKEN"] = tmdb.token
+            os.environ["MOVIEBOT_TMDB_API_URL"] = tmdb.api_url
+            os.environ["MOVIEBOT_TMDB_IMAGE_URL"] = tmdb.image_url
+            print(f"  TMDB: a key, against FakeTMDB at {tmdb.api_url}", flush=True)
         tracker = Tracker(server)
         users = Users(server, tracker, labels, args.seed)
         bot = BotProcess(server.url, db_path, model_path, 0, webhook_port)
@@ -939,6 +967,7 @@ def bench_setup(args: argparse.Namespace) -> Iterator[Bench]:
         if bench is not None:
             bench.bot.stop()
         server.stop_thread()
+        stack.close()
         if args.keep:
             print(f"  kept {workdir}")
         else:

@@ -18,10 +18,15 @@ from typing import TextIO
 
 from bot.commands.conversation import Chat, Conversation, Sender
 from bot.files import charts, history_export, history_import
+from bot.tmdb.films import facts_now
 from bot.ui import i18n
+from bot.ui.cards import title_link
 from bot.ui.html import to_plain
 from bot.ui.i18n import N_, _
+from bot.ui.posters import poster_caption
 from bot.ui.replies import Button, Outcome, Reply
+from storage.errors import UnknownMovie
+from storage.movies import get_movie
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +125,13 @@ class ConsoleChat:
             self._render(reply)
 
     def _render(self, reply: Reply) -> None:
-        """Print one message, its picture's file and its buttons as numbered choices."""
-        self._print(f"bot> {to_plain(reply.text)}".replace("\n", "\n     "))
+        """Print one message (with its film's poster URL and lines, with TMDB), its picture's
+        file and its buttons as numbered choices."""
+        text = reply.text
+        if (poster := self._poster(reply)) is not None:
+            url, text = poster
+            self._print(f"     [poster: {url}]")
+        self._print(f"bot> {to_plain(text)}".replace("\n", "\n     "))
         if reply.picture is not None:
             self._print(f"     {self._save_picture(reply)}")
         if reply.document is not None:
@@ -142,6 +152,25 @@ class ConsoleChat:
                 number += 1
                 cells.append(f"[{number}] {button.label}")
             self._print("     " + "  ".join(cells))
+
+    def _poster(self, reply: Reply) -> tuple[str, str] | None:
+        """(the poster's URL, the text with the film's lines) when the reply asks for a poster,
+        the bot has a TMDB key and TMDB a poster; the console shows the URL, downloads nothing."""
+        tmdb, poster = self.conversation.service.tmdb, reply.poster
+        if tmdb is None or poster is None:
+            return None
+        try:
+            movie = get_movie(self.conversation.db, poster.movie_id)
+        except UnknownMovie:
+            return None
+        facts = facts_now(tmdb.config, movie, self.conversation.db)
+        url = tmdb.poster_url(facts) if facts is not None else None
+        if facts is None or url is None:
+            return None
+        caption, rest = poster_caption(
+            reply.text, title_link(movie), facts, poster.language, poster.country
+        )
+        return url, caption if rest is None else f"{caption}\n\n{rest}"
 
     def _save_picture(self, reply: Reply) -> str:
         """Draw the reply's chart into a PNG file; say where it is (or why there is none)."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlite_utils import Database
 
 from bot.files.history_matching import CatalogMatcher
+from bot.tmdb.films import TmdbFilms
 from recommender import Model, UserProfile
 from recommender.best_rated import best_rated
 from recommender.diversity import diversify, franchise_keys, ranked_depth
@@ -68,6 +69,9 @@ class MovieService:
         self._model = model
         self._offered: Model | None = None  # from the first fit's thread, swapped in by ours
         self._popular: dict[int, tuple[int, int]] | None = None
+        # TMDB with the operator's key (posters, overviews, where to watch); None without one.
+        # Only the Telegram adapter awaits it, on its event loop (bot/telegram/sending.py).
+        self.tmdb: TmdbFilms | None = None
         self._titles: TitleIndex | None = None
         self._onboarding: list[int] | None = None
         self._franchises: dict[int, str] | None = None
@@ -173,9 +177,11 @@ class MovieService:
         n: int,
         genre: str | None = None,
         years: tuple[int, int] | None = None,
+        within: Collection[int] | None = None,
     ) -> list[Pick]:
         """The user's top ``n`` in the model's ranking order, at most two of one franchise
-        (spread apart), optionally only ``genre`` and released within ``years`` (inclusive).
+        (spread apart), optionally only ``genre`` and released within ``years`` (inclusive),
+        and only among the movies ``within`` (those on the user's streaming services).
         Each pick names the liked movie that raises its ranking most ("because you rated").
         The user's /settings apply: no movie of a genre they excluded, and their novelty.
         Before the first model: the best-rated well-known movies (`best_rated_picks`)."""
@@ -191,6 +197,9 @@ class MovieService:
             year_from, year_to = years or (None, None)
             ids = movies.movie_ids_where(self.db, genre=genre, year_from=year_from, year_to=year_to)
             candidates = np.asarray(ids, dtype=np.int64)
+        if within is not None:
+            allowed = np.asarray(sorted(within), dtype=np.int64)
+            candidates = allowed if candidates is None else np.intersect1d(candidates, allowed)
         if not ready:
             return self.best_rated_picks(user_id, n, exclude, candidates)
         model = self._model

@@ -294,6 +294,52 @@ def _catalog_updates(db: Database) -> None:
     )
 
 
+@migrations(name="0014_tmdb_cache")
+def _tmdb_cache(db: Database) -> None:
+    # What TMDB says about a film (bot/tmdb/facts.py as JSON: poster, runtime, overviews,
+    # where to watch by country), fetched with the operator's key and kept for a while
+    # (storage/tmdb_cache.py). `facts` NULL: TMDB has no such film, so it is not asked again
+    # until the row is stale. Rows of films TMDB lists as changed are dropped.
+    db.execute(
+        """
+        CREATE TABLE tmdb_cache (
+            movie_id INTEGER PRIMARY KEY REFERENCES movies(id) ON DELETE CASCADE,
+            tmdb_id INTEGER,
+            facts TEXT,
+            fetched_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX tmdb_cache_by_tmdb ON tmdb_cache(tmdb_id)")
+    # Where each cached film can be watched: one row per country, kind (flatrate = stream,
+    # rent, buy) and service (TMDB's provider id); what `/recommend streaming` filters by.
+    db.execute(
+        """
+        CREATE TABLE tmdb_offers (
+            country TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('flatrate', 'rent', 'buy')),
+            provider_id INTEGER NOT NULL,
+            movie_id INTEGER NOT NULL REFERENCES tmdb_cache(movie_id) ON DELETE CASCADE,
+            PRIMARY KEY (country, kind, provider_id, movie_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX tmdb_offers_by_movie ON tmdb_offers(movie_id)")
+    # The streaming services a person has (/settings), by TMDB's provider id.
+    db.execute(
+        """
+        CREATE TABLE user_services (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            provider_id INTEGER NOT NULL,
+            PRIMARY KEY (user_id, provider_id)
+        ) WITHOUT ROWID
+        """
+    )
+    # The country whose services "where to watch" lists (ISO 3166-1, "ES"), picked in
+    # /settings; NULL: guessed from the Telegram language ("es-MX" -> MX, "es" -> ES).
+    db.execute("ALTER TABLE users ADD COLUMN country TEXT")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -9,12 +9,8 @@ import numpy as np
 import pytest
 
 from recommender import BadRatings, ModelConfig, Ratings
-from recommender.evaluate import (
-    CatalogMovie,
-    evaluate,
-    format_report,
-    load_movielens_ratings,
-)
+from recommender.evaluate import evaluate, format_report
+from recommender.movielens_files import CatalogMovie, load_movielens_ratings
 from recommender.topn import precision_ndcg
 
 

@@ -156,3 +156,13 @@ def test_moviebot_run_on_a_fresh_database_answers_then_serves_its_first_model(
 def _recommend(server: FakeTelegram) -> str:
     update = server.send_text(ANN, "/recommend 3", first_name="Ann")
     return server.wait_for_reply_sync(ANN, after=update, timeout=PATIENCE)["text"]
+
+
+def test_taste_before_the_model_says_it_is_still_learning(catalog_db, tmp_path: Path) -> None:
+    fresh = MovieService(catalog_db, None)
+    out = io.StringIO()
+    console = ConsoleChat(Conversation(fresh), Sender(ANN, "Ann", "en"), out, tmp_path)
+    console.handle("/rate Toy Story 8")
+    console.handle("/taste")
+    assert LEARNING in out.getvalue()
+    assert not list(tmp_path.glob("*.png"))

@@ -18,7 +18,7 @@ from bot.ui.callbacks import Verb
 from bot.ui.cards import describe
 from bot.ui.html import esc
 from bot.ui.i18n import N_, _, ngettext
-from bot.ui.replies import Button, Outcome
+from bot.ui.replies import Button, Outcome, Poster, Reply
 from storage import ratings, state, users
 from storage.movies import Movie, get_movie
 from storage.search import MAX_QUERY_LENGTH, Kind, TitleMatch, clear_winner
@@ -180,9 +180,9 @@ def onboarding_step(
         )
     movie = get_movie(ctx.db, progress.current)
     card = f"{progress.rated + 1}/{ONBOARDING_SIZE}: {describe(movie)}"
-    return Outcome.say(
-        card + "\n" + _("How would you rate it?"), score_buttons(movie.id, with_skip=True)
-    )
+    text = card + "\n" + _("How would you rate it?")
+    buttons = score_buttons(movie.id, with_skip=True)
+    return Outcome(replies=[Reply(text, buttons, poster=Poster(movie.id))])
 
 
 # /start's payload from a group's "rate privately" deep link: pool_<the group's invite token>.

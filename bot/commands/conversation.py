@@ -30,12 +30,15 @@ Its two parts, and the handlers that move them:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from bot.commands import dispatcher
 from bot.commands.common import SORRY_OLD_BUTTON, STILL_LEARNING
 from bot.commands.parsing import MAX_MESSAGE, for_another_bot, parse_command
 from bot.commands.router import Chat, Context, Sender, Where
 from bot.service import ModelNotReady, MovieService
-from bot.ui import callbacks, i18n, names
+from bot.ui import callbacks, countries, i18n, names
 from bot.ui.html import esc
 from bot.ui.i18n import N_, _
 from bot.ui.replies import Outcome
@@ -69,7 +72,7 @@ class Conversation:
 
     def on_text(self, sender: Sender, chat: Chat, text: str) -> Outcome:
         """Answer one message, in the sender's language."""
-        with i18n.speaking(self.language_of(sender)):
+        with self._speaking_to(sender):
             try:
                 return self._on_text(sender, chat, text)
             except ModelNotReady:  # a fresh database's first fit is running
@@ -77,7 +80,7 @@ class Conversation:
 
     def on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
         """Answer one button tap, in the tapper's language."""
-        with i18n.speaking(self.language_of(sender)):
+        with self._speaking_to(sender):
             try:
                 return self._on_button(sender, chat, data)
             except ModelNotReady:
@@ -88,7 +91,7 @@ class Conversation:
         are not for the bot)."""
         if not chat.is_private:
             return Outcome()
-        with i18n.speaking(self.language_of(sender)):
+        with self._speaking_to(sender):
             self._remember(sender)
             return dispatcher.DOCUMENT(self._context(sender, chat), file_name, data)
 
@@ -96,12 +99,19 @@ class Conversation:
         """Answer a file that could not be downloaded, in the sender's language."""
         if not chat.is_private:
             return Outcome()
-        with i18n.speaking(self.language_of(sender)):
+        with self._speaking_to(sender):
             return dispatcher.DOCUMENT_FAILED(self._context(sender, chat), too_large)
 
     def on_poll(self, poll_id: str, votes: list[int], closed: bool) -> Outcome:
         """Answer a change to one of our polls (each option's vote count)."""
         return dispatcher.POLL(self.service, poll_id, votes, closed)
+
+    @contextmanager
+    def _speaking_to(self, sender: Sender) -> Iterator[None]:
+        """Answer in the sender's language, with cards for their country."""
+        country = countries.country_of(self.db, sender.user_id, sender.language)
+        with i18n.speaking(self.language_of(sender)), countries.located(country):
+            yield
 
     def language_of(self, sender: Sender) -> str:
         """The sender's language: the one they picked with /language, else Telegram's."""

@@ -82,12 +82,17 @@ from bot.telegram.journal_jobs import prune_journal, requeue_unfinished
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
 from bot.telegram.webhook import WebhookUpdater
+from bot.tmdb.client import TmdbConfig
+from bot.tmdb.films import TmdbFilms
 from bot.ui import i18n
 from bot.ui.i18n import N_, _
 from bot.ui.replies import Outcome
 from recommender import Model
+from storage.movies import get_movies
 
 log = logging.getLogger(__name__)
+# How long an inline answer waits for TMDB's thumbnails (a cold cache); later ones come cached.
+INLINE_TMDB_SECONDS = 1.5
 
 SORRY = N_("Sorry, something went wrong on my side. Please try again.")
 # Updates of different chats handled at once; each chat's stay in order. More overlap means
@@ -140,6 +145,8 @@ class BotSettings:
     delivery_retry_max_seconds: float = 60.0
     owed_seconds: float = 86_400.0
     max_owed: int = 10_000
+    # TMDB with the operator's key (MOVIEBOT_TMDB_*): posters, overviews, where to watch.
+    tmdb: TmdbConfig | None = None
 
 
 class BotData:
@@ -282,6 +289,18 @@ async def on_poll(update: Update, context: BotContext) -> None:
     await answer(update, context.runtime, lambda: conversation.on_poll(poll.id, votes, closed))
 
 
+async def _thumbnails(rt: BotRuntime, movie_ids: list[int]) -> dict[int, str]:
+    """Movie id -> its TMDB poster thumbnail, for the films TMDB says in time (none without a
+    key: the results then go without thumbnails, as before)."""
+    tmdb = rt.service.tmdb
+    if tmdb is None or not movie_ids:
+        return {}
+    found = await rt.run(get_movies, rt.db, movie_ids)
+    facts = await tmdb.facts_within(found.values(), INLINE_TMDB_SECONDS, run=rt.run, db=rt.db)
+    urls = {movie_id: tmdb.thumbnail_url(f) for movie_id, f in facts.items()}
+    return {movie_id: url for movie_id, url in urls.items() if url is not None}
+
+
 async def on_inline_query(update: Update, context: BotContext) -> None:
     """Offer movie cards for "@bot <title>", or the asker's top picks for an empty query."""
     query = update.inline_query
@@ -295,6 +314,7 @@ async def on_inline_query(update: Update, context: BotContext) -> None:
         )
     )
     no_preview = LinkPreviewOptions(is_disabled=True)
+    thumbnails = await _thumbnails(rt, [card.movie_id for card in page.results])
     results = [
         InlineQueryResultArticle(
             id=card.id,
@@ -310,6 +330,7 @@ async def on_inline_query(update: Update, context: BotContext) -> None:
             reply_markup=InlineKeyboardMarkup(
                 [[InlineKeyboardButton(b.label, url=b.url) for b in card.links]]
             ),
+            thumbnail_url=thumbnails.get(card.movie_id),
         )
         for card in page.results
     ]
@@ -434,8 +455,11 @@ async def set_menus(bot: Any) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    """Stop the runtime's database thread."""
-    await application.bot_data.runtime.stop()
+    """Stop the runtime's database thread and TMDB's connections."""
+    rt = application.bot_data.runtime
+    if rt.service.tmdb is not None:
+        await rt.service.tmdb.close()
+    await rt.stop()
 
 
 def build_application(settings: BotSettings, service: MovieService) -> Application:
@@ -461,6 +485,8 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     builder = builder.concurrent_updates(processor)
     application = builder.build()
 
+    if settings.tmdb is not None:
+        service.tmdb = TmdbFilms(settings.tmdb)
     conversation = Conversation(service)
     policy = DeliveryPolicy(
         settings.delivery_retry_first_seconds,

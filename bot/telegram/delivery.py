@@ -490,6 +490,11 @@ async def deliver(update: Update, rt: BotRuntime, outcome: Outcome, delivered: i
         edit = outcome.edit
 
         def edit_step() -> Awaitable[Any]:
+            if query.message is not None and getattr(query.message, "photo", None):
+                # A card sent with its poster (bot/telegram/sending.py): its caption changes.
+                return query.edit_message_caption(
+                    edit.text, parse_mode=PARSE_MODE, reply_markup=markup(edit)
+                )
             return query.edit_message_text(
                 edit.text,
                 parse_mode=PARSE_MODE,

@@ -1,5 +1,6 @@
-"""How an answer looks on Telegram: messages with their keyboards and link previews, photos,
-documents and polls, and "typing..." while an answer is made.
+"""How an answer looks on Telegram: messages with their keyboards and link previews, photos
+(charts; films' posters from TMDB), documents and polls, and "typing..." while an answer is
+made.
 
 bot/telegram/delivery.py decides when each step of an answer goes out; this module sends one.
 """
@@ -22,12 +23,17 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.files import charts, history_export, pictures
 from bot.service import MovieService
+from bot.tmdb.films import TmdbFilms
+from bot.ui.cards import title_link
+from bot.ui.posters import poster_caption
 from bot.ui.replies import PollRequest, Reply
 from storage import movienight
+from storage.errors import UnknownMovie
+from storage.movies import get_movie
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,10 @@ async def send_reply(
             message_thread_id=thread,
         )
 
+    if reply.poster is not None and service.tmdb is not None:
+        sent = await _send_with_poster(bot, chat_id, reply, thread, run, service.db, service.tmdb)
+        if sent is not None:
+            return sent
     if reply.poll is not None:
         return await _send_poll(bot, chat_id, reply, reply.poll, thread, run, service.db)
     if reply.document is not None:
@@ -100,6 +110,60 @@ async def send_reply(
         caption=caption,
         parse_mode=PARSE_MODE,
         reply_markup=markup(reply),
+        message_thread_id=thread,
+    )
+
+
+async def _send_with_poster(
+    bot: Bot,
+    chat_id: int,
+    reply: Reply,
+    thread: int | None,
+    run: Run,
+    db: Database,
+    tmdb: TmdbFilms,
+) -> Any:
+    """Send the reply as its film's poster with the card as the caption (or the poster with the
+    film's lines, then the text, when the caption would be too long); None, sending nothing,
+    when TMDB has no poster or cannot say now: the reply then goes as today's text card.
+
+    TMDB is asked here, on the event loop, while the answer is sent: the database thread only
+    reads and writes the cache (through `run`), and a cached film costs no request at all.
+    """
+    poster = reply.poster
+    if poster is None:
+        return None
+    try:
+        movie = await run(get_movie, db, poster.movie_id)
+    except UnknownMovie:  # removed from the catalog since the answer was made
+        return None
+    facts = await tmdb.facts(movie, run=run, db=db)
+    photo = tmdb.poster_url(facts) if facts is not None else None
+    if facts is None or photo is None:
+        return None
+    caption, rest = poster_caption(
+        reply.text, title_link(movie), facts, poster.language, poster.country
+    )
+    try:
+        message = await bot.send_photo(
+            chat_id,
+            photo,
+            caption=caption or None,
+            parse_mode=PARSE_MODE,
+            reply_markup=None if rest is not None else markup(reply),
+            message_thread_id=thread,
+        )
+    except BadRequest as error:  # Telegram could not fetch the poster: the text card instead
+        log.warning("poster of movie %d not sent: %s", movie.id, error)
+        return None
+    if rest is None:
+        return message
+    return await bot.send_message(
+        chat_id,
+        rest,
+        parse_mode=PARSE_MODE,
+        reply_markup=markup(reply),
+        link_preview_options=NO_PREVIEW,
         message_thread_id=thread,
     )
 

@@ -43,6 +43,10 @@ class Verb(StrEnum):
 
     SET_ADVENTURE = "o"  # o:<level> /settings: -1 popular, 0 balanced, 1 hidden gems
     LANGUAGE = "lang"  # lang:<n>      speak LANGUAGE_CHOICES[n] (0: as Telegram is set)
+    COUNTRY = "cc"  # cc:<n>   /settings: where to watch in countries.OFFERED[n - 1] (0: guess
+    #                          from Telegram's language; -1: show the countries)
+    SERVICE = "sv"  # sv:<provider> /settings: have this streaming service or not (-1: show
+    #                               them; 0: back to /settings)
 
 
 @dataclass(frozen=True)

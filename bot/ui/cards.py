@@ -4,20 +4,17 @@
     link_buttons(movie) -> (IMDb ↗, Letterboxd ↗, Where to watch ↗), those it has ids for
 
 IMDb by the catalog's IMDb id, Letterboxd by its TMDB id (letterboxd.com/tmdb/<id>/ redirects
-to the film), and a "where to watch" search on JustWatch by title, which needs no id at all.
+to the film), and a "where to watch" search on JustWatch by title, which needs no id at all,
+on the site of the country of the answer (bot/ui/countries.py).
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote_plus
-
-from bot.ui import genres
+from bot.ui import countries, genres
 from bot.ui.html import esc, link
 from bot.ui.i18n import _
 from bot.ui.replies import Button
 from storage.movies import Movie
-
-WATCH_SEARCH = "https://www.justwatch.com/us/search?q={query}"
 
 
 def letterboxd_url(movie: Movie) -> str | None:
@@ -26,8 +23,9 @@ def letterboxd_url(movie: Movie) -> str | None:
 
 
 def watch_url(movie: Movie) -> str:
-    """A search for where the movie streams (JustWatch, by title and year)."""
-    return WATCH_SEARCH.format(query=quote_plus(movie.label))
+    """A search for where the movie streams in the answer's country (JustWatch, by title and
+    year)."""
+    return countries.justwatch_url(movie.label)
 
 
 def title_link(movie: Movie) -> str:

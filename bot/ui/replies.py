@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from bot.ui import i18n
+from bot.ui import countries, i18n
 
 # Telegram refuses longer messages; the command layer splits long lists below this.
 MAX_TEXT = 4096
@@ -61,6 +61,17 @@ class PollRequest:
 
 
 @dataclass(frozen=True)
+class Poster:
+    """The film whose TMDB poster the reply may be sent with, its text as the caption, and a
+    line about the film in the reply's language and where to watch it in its country (when
+    the bot runs with a TMDB key and TMDB has a poster; otherwise the reply goes as text)."""
+
+    movie_id: int
+    language: str = field(default_factory=i18n.current)
+    country: str = field(default_factory=countries.current)
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message: its HTML text, its rows of buttons, optionally a picture, a document or a
     poll.
@@ -75,6 +86,7 @@ class Reply:
     document: Document | None = None  # sent as a file with `text` as its caption
     preview_url: str | None = None
     poll: PollRequest | None = None
+    poster: Poster | None = None
 
 
 @dataclass
@@ -128,7 +140,7 @@ def _button_to_list(button: Button) -> list:
 
 def _reply_to_dict(reply: Reply) -> dict:
     """The reply as plain JSON data."""
-    picture = reply.picture
+    picture, poster = reply.picture, reply.poster
     return {
         "text": reply.text,
         "buttons": [[_button_to_list(b) for b in row] for row in reply.buttons],
@@ -138,6 +150,7 @@ def _reply_to_dict(reply: Reply) -> dict:
         "document": [reply.document.kind, reply.document.subject] if reply.document else None,
         "preview_url": reply.preview_url,
         "poll": [reply.poll.night, list(reply.poll.options)] if reply.poll else None,
+        "poster": [poster.movie_id, poster.language, poster.country] if poster else None,
     }
 
 
@@ -148,7 +161,10 @@ def _reply_from_dict(data: dict) -> Reply:
     document = Document(*data["document"]) if data.get("document") else None
     poll = data.get("poll")
     poll_request = PollRequest(poll[0], tuple(poll[1])) if poll else None
-    return Reply(data["text"], buttons, picture, document, data.get("preview_url"), poll_request)
+    poster = Poster(*data["poster"]) if data.get("poster") else None
+    return Reply(
+        data["text"], buttons, picture, document, data.get("preview_url"), poll_request, poster
+    )
 
 
 def outcome_to_json(outcome: Outcome) -> str:

@@ -35,6 +35,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from devtools.fake_telegram.html_entities import parse_html, strip_entities
 from devtools.fake_telegram.objects import (
@@ -109,6 +110,7 @@ class TelegramWorld:
     webhook: dict[str, Any] = field(default_factory=dict)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     uploads: list[UploadedFile] = field(default_factory=list)
+    file_urls: list[str] = field(default_factory=list)  # photos sent by URL
     files: dict[str, bytes] = field(default_factory=dict)
     file_paths: dict[str, str] = field(default_factory=dict)  # file_path (getFile) -> file_id
     callback_queries: dict[str, QueryState] = field(default_factory=dict)
@@ -886,17 +888,25 @@ class TelegramWorld:
         return message
 
     def _store_file(self, value: UploadedFile | str) -> tuple[str, int]:
-        """Keep an uploaded file's bytes; a String is an existing file_id or URL."""
+        """Keep an uploaded file's bytes; a String is an existing file_id or an HTTP URL
+        (Telegram fetches only http and https URLs, and refuses any other scheme)."""
         file_id = f"AgAD{next(self._file_ids):06d}"
         if isinstance(value, UploadedFile):
             self.uploads.append(value)
             self.files[file_id] = value.data
             return file_id, len(value.data)
+        if "://" in value or value.startswith(("http:", "https:")):
+            url = urlsplit(value)
+            if url.scheme not in ("http", "https") or not url.hostname or " " in value:
+                raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            self.file_urls.append(value)
         return file_id, 0
 
     def _set_caption(self, message: dict[str, Any], params: dict[str, Any]) -> None:
         if params.get("caption"):
-            message["caption"] = visible_text(params["caption"], params.get("parse_mode"))
+            message["caption"], entities = _parsed(params["caption"], params.get("parse_mode"))
+            if entities := params.get("caption_entities") or entities:
+                message["caption_entities"] = entities
 
     def _edit(
         self,

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,8 +31,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     from bot.commands.conversation import Conversation, Sender
     from bot.console import ConsoleChat
+    from bot.tmdb.client import TmdbConfig
+    from bot.tmdb.films import TmdbFilms
 
     service = open_service(args, wait=False)
+    if (tmdb := TmdbConfig.from_env(os.environ)) is not None:
+        service.tmdb = TmdbFilms(tmdb)  # the console shows posters' URLs and films' lines
     first_fit = None if service.ready else start_first_fit(args, service)
     sender = Sender(args.user_id, args.name or getpass.getuser().title(), args.language)
     pictures = args.pictures or pictures_dir_for(Path(args.db))
@@ -97,6 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.telegram.app import ALLOWED_UPDATES, build_application
     from bot.telegram.redact import install_excepthook, install_log_filter
+    from bot.tmdb.client import TmdbConfig
     from moviebot.logs import configure_logging
     from moviebot.training import clean_leftovers
 
@@ -124,6 +130,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # meanwhile.
     service = open_service(args, wait=False)
     settings = bot_settings(args, token)
+    tmdb = TmdbConfig.from_env(os.environ)
+    if tmdb is not None:
+        install_log_filter(tmdb.token)  # a v3 key travels in URLs: never in a log
+        settings = replace(settings, tmdb=tmdb)
     _log_start(settings, service.ready)
     if args.metrics is not None:
         from bot.telegram import metrics

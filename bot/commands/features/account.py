@@ -1,5 +1,6 @@
-"""The person's account: /settings (genres never to recommend, how adventurous, language),
-/language, and /forget (delete everything about them)."""
+"""The person's account: /settings (genres never to recommend, how adventurous, language, the
+country whose services "where to watch" lists), /language, and /forget (delete everything
+about them)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.commands.common import SORRY_OLD_BUTTON, typed_genres
 from bot.commands.router import Context, Router, Where
-from bot.ui import callbacks, genres, i18n
+from bot.ui import callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
 from bot.ui.replies import Button, Outcome, Reply
-from storage import ratings, users
+from storage import ratings, tmdb_cache, users
 from storage import settings as user_settings
 
 # What /language offers, in its buttons' order; None: as the user's Telegram is set.
@@ -97,11 +98,14 @@ def _settings_card(ctx: Context) -> Reply:
     chosen = user_settings.get_settings(ctx.db, ctx.user_id)
     excluded = genres.shown_list(chosen.excluded_genres) or _("nothing excluded")
     picked = users.chosen_language(ctx.db, ctx.user_id)
+    country = countries.country_of(ctx.db, ctx.user_id, ctx.sender.language)
     lines = [
         bold(_("Your settings")),
         _("Never recommend: {genres}").format(genres=esc(excluded)),
         _("How adventurous: {level}").format(level=_(ADVENTURE_LABELS[chosen.adventurous])),
         _("Language: {language}").format(language=i18n.LANGUAGES[i18n.current()]),
+        _("Where to watch: {country}").format(country=_country_label(country)),
+        _("My services: {services}").format(services=esc(_services_label(ctx))),
         "",
         _("Tap a level, or a genre to exclude it (tap again to allow it)."),
     ]
@@ -131,7 +135,67 @@ def _settings_card(ctx: Context) -> Reply:
     )
     rows = [levels] + [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
     rows += [languages[:2], languages[2:]]
+    rows.append(
+        (
+            Button(_country_label(country) + " ›", callbacks.encode(Verb.COUNTRY, -1)),
+            Button(_("My services") + " ›", callbacks.encode(Verb.SERVICE, -1)),
+        )
+    )
     return Reply("\n".join(lines), tuple(rows))
+
+
+def _country_label(country: str) -> str:
+    return f"{countries.flag(country)} {country}"
+
+
+def _services_label(ctx: Context) -> str:
+    mine = tmdb_cache.services_of(ctx.db, ctx.user_id)
+    names = [name for pid, name in countries.SERVICES if pid in mine]
+    return ", ".join(names) or _("none yet")
+
+
+@router.tap(Verb.SERVICE, personal=True)
+def tap_service(ctx: Context, cb: Callback) -> Outcome:
+    """Show the streaming services to tick (-1), tick or untick one, or go back to /settings
+    (0); `/recommend streaming` picks among the films on the ticked ones."""
+    if cb.target == 0:
+        return Outcome(edit=_settings_card(ctx))
+    if cb.target != -1:
+        if cb.target not in countries.SERVICE_NAMES:
+            return Outcome(toast=_(SORRY_OLD_BUTTON))
+        has = cb.target in tmdb_cache.services_of(ctx.db, ctx.user_id)
+        tmdb_cache.set_service(ctx.db, ctx.user_id, cb.target, not has)
+    mine = tmdb_cache.services_of(ctx.db, ctx.user_id)
+    cells = [
+        Button(name + (" ✓" if pid in mine else ""), callbacks.encode(Verb.SERVICE, pid))
+        for pid, name in countries.SERVICES
+    ]
+    rows = [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
+    rows.append((Button(_("Done"), callbacks.encode(Verb.SERVICE, 0)),))
+    question = _("Which streaming services do you have? /recommend streaming then picks from them.")
+    return Outcome(edit=Reply(question, tuple(rows)))
+
+
+@router.tap(Verb.COUNTRY, personal=True)
+def tap_country(ctx: Context, cb: Callback) -> Outcome:
+    """Show the countries (-1), or set where the sender watches (0: guess it again) and show
+    /settings again."""
+    if cb.target == -1:
+        cells = [
+            Button(_country_label(code), callbacks.encode(Verb.COUNTRY, n))
+            for n, code in enumerate(countries.OFFERED, start=1)
+        ]
+        rows = [tuple(cells[i : i + 4]) for i in range(0, len(cells), 4)]
+        rows.append((Button(_("As my Telegram is set"), callbacks.encode(Verb.COUNTRY, 0)),))
+        question = _("Where do you watch? I list the services of that country.")
+        return Outcome(edit=Reply(question, tuple(rows)))
+    if not 0 <= cb.target <= len(countries.OFFERED):
+        return Outcome(toast=_(SORRY_OLD_BUTTON))
+    chosen = countries.OFFERED[cb.target - 1] if cb.target else None
+    tmdb_cache.choose_country(ctx.db, ctx.user_id, chosen)
+    country = countries.country_of(ctx.db, ctx.user_id, ctx.sender.language)
+    toast = _("Where to watch: {country}").format(country=_country_label(country))
+    return Outcome(edit=_settings_card(ctx), toast=toast)
 
 
 @router.tap(Verb.SET_ADVENTURE, personal=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.service import MovieService
-from bot.ui import genres, i18n
+from bot.ui import countries, genres, i18n
 from bot.ui.cards import link_buttons, title_link
 from bot.ui.html import esc
 from bot.ui.i18n import _
@@ -133,8 +133,10 @@ def inline_answers(
 
     Empty query: the asker's top recommendations; otherwise the best title matches, best first.
     ``offset`` is the ``next_offset`` of the previous page ("" for the first). The cards speak
-    the asker's language (their /language choice, else ``language``, Telegram's code)."""
-    with i18n.speaking(i18n.language_of(service.db, user_id, language)):
+    the asker's language (their /language choice, else ``language``, Telegram's code) and
+    link to where to watch in their country."""
+    country = countries.country_of(service.db, user_id, language)
+    with i18n.speaking(i18n.language_of(service.db, user_id, language)), countries.located(country):
         return _inline_page(service, user_id, query, offset, page_size)
 
 

@@ -14,13 +14,13 @@ from bot.commands.common import (
 )
 from bot.commands.parsing import parse_count, parse_years
 from bot.commands.router import Context, Router, Where
-from bot.ui import callbacks, genres, i18n
+from bot.ui import callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
 from bot.ui.cards import link_buttons, title_link
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
-from bot.ui.replies import Button, Outcome, Reply, split_text
-from storage import ratings, state, watchlist
+from bot.ui.replies import Button, Outcome, Poster, Reply, split_text
+from storage import ratings, state, tmdb_cache, watchlist
 from storage.movies import Movie, get_movie
 
 router = Router()
@@ -40,10 +40,12 @@ def recommend(ctx: Context, args: str) -> Outcome:
         "Ask like /recommend, /recommend 5, /recommend 5 comedy or /recommend 5 comedy "
         "1990s (1 to {max} movies; years like 1994, 90s or 1990-2005)."
     ).format(max=MAX_RECOMMENDATIONS)
-    n, genre, years = DEFAULT_RECOMMENDATIONS, None, None
+    n, genre, years, streaming = DEFAULT_RECOMMENDATIONS, None, None, False
     catalog = typed_genres(ctx)
     for token in args.split():
-        if (span := parse_years(token)) is not None:
+        if token.casefold() == "streaming":
+            streaming = True
+        elif (span := parse_years(token)) is not None:
             years = span
         elif token.isdigit() or token.lstrip("+-").replace(".", "").isdigit():
             count = parse_count(token, DEFAULT_RECOMMENDATIONS, MAX_RECOMMENDATIONS)
@@ -59,8 +61,13 @@ def recommend(ctx: Context, args: str) -> Outcome:
                     genre=esc(token[:40]), known=esc(known)
                 )
             )
+    on: dict[int, set[int]] | None = None
+    if streaming:
+        on, refusal = _on_my_services(ctx)
+        if refusal is not None:
+            return refusal
     learning = not ctx.service.ready  # the first fit is running: the best-rated list
-    picks = ctx.service.recommend(ctx.user_id, n, genre, years)
+    picks = ctx.service.recommend(ctx.user_id, n, genre, years, within=on)
     if not picks:
         return Outcome.say(_("I have nothing left to recommend with that filter."))
     cold = ratings.count_user_ratings(ctx.db, ctx.user_id) == 0
@@ -77,7 +84,11 @@ def recommend(ctx: Context, args: str) -> Outcome:
     for i, pick in enumerate(picks, start=1):
         listed = esc(genres.shown_list(pick.movie.genres[:3]) or _("no genres listed"))
         score = i18n.decimal(pick.score)
-        lines.append(f"\n{i}. {title_link(pick.movie)} · {score}/10 · {listed}")
+        line = f"\n{i}. {title_link(pick.movie)} · {score}/10 · {listed}"
+        if on is not None and pick.movie.id in on:
+            names = [countries.SERVICE_NAMES[p] for p in sorted(on[pick.movie.id])]
+            line += " · " + esc(_("on {services}").format(services=", ".join(names)))
+        lines.append(line)
         if pick.because:
             movie, rating = pick.because
             because = _("because you rated {title} {rating}")
@@ -98,8 +109,28 @@ def recommend(ctx: Context, args: str) -> Outcome:
     chunks = split_text(lines)
     replies = [Reply(chunk) for chunk in chunks[:-1]]
     replies.append(Reply(chunks[-1], tuple(buttons)))
-    replies[0] = replace(replies[0], preview_url=top.imdb_url)
+    # With TMDB, the first message goes as the top pick's poster with the text as its caption.
+    replies[0] = replace(replies[0], preview_url=top.imdb_url, poster=Poster(top.id))
     return Outcome(replies=replies)
+
+
+def _on_my_services(ctx: Context) -> tuple[dict[int, set[int]], Outcome | None]:
+    """The films streaming on the sender's services in their country (movie id -> which of
+    them), from what TMDB said so far; or the answer when there are none to pick from."""
+    mine = tmdb_cache.services_of(ctx.db, ctx.user_id)
+    if not mine:
+        return {}, Outcome.say(
+            _("Tell me your streaming services first: /settings, then My services.")
+        )
+    on = tmdb_cache.streaming_on(ctx.db, countries.current(), mine)
+    if not on:
+        return {}, Outcome.say(
+            _(
+                "I don't know of films on your services in {country} yet. Try /recommend "
+                "without streaming: the films I show teach me where they stream."
+            ).format(country=countries.current())
+        )
+    return on, None
 
 
 @router.command(
@@ -150,6 +181,7 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
         ]
         rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
         replies[-1] = Reply(replies[-1].text, rows)
+    replies[0] = replace(replies[0], poster=Poster(nearest[0][0].id))
     return Outcome(replies=replies)
 
 

@@ -11,6 +11,7 @@ from bot.ui import names
 from bot.ui.callbacks import Callback, Verb
 from bot.ui.html import esc
 from bot.ui.i18n import N_, _
+from bot.ui.posters import JUSTWATCH_CREDIT
 from bot.ui.replies import Outcome, Reply
 from storage import chats, movienight
 from storage.movies import get_movie
@@ -71,6 +72,9 @@ def _join_by_invite(ctx: Context, payload: str) -> str | None:
 
 # IMDb's terms ask for this line, word for word, wherever its data is shown: not translated.
 IMDB_ATTRIBUTION = "Information courtesy of IMDb (https://www.imdb.com). Used with permission."
+# TMDB's terms ask for this notice where its API is used (posters, overviews, where to watch):
+# shown when the bot runs with a TMDB key, as worded by TMDB.
+TMDB_NOTICE = "This product uses the TMDB API but is not endorsed or certified by TMDB."
 
 
 @router.command(
@@ -88,7 +92,10 @@ def about(ctx: Context, args: str) -> Outcome:
         "My catalog is the MovieLens dataset by GroupLens (grouplens.org); when it is updated, "
         "new films and their facts come from IMDb's datasets."
     )
-    return Outcome.say(f"{what}\n{IMDB_ATTRIBUTION}")
+    notices = [IMDB_ATTRIBUTION]
+    if ctx.service.tmdb is not None:
+        notices.append(f"{TMDB_NOTICE} (themoviedb.org)\n{_(JUSTWATCH_CREDIT)}")
+    return Outcome.say("\n".join([what, *notices]))
 
 
 @router.command(
