@@ -2,10 +2,9 @@
 
     python -m moviebot.refit_worker DB MODEL [--log-format text|json] [--force]
 
-Exit status: 0 a new model is saved at MODEL, 3 no rating changed since the last fit (nothing
-done; --force fits all the same: there is no usable model), 1 the fit failed (logged; recorded
-in model_fits). The bot holds this process's stdin open; when it closes (the bot exited or was
-killed) the refit stops at once.
+Exit status: 0 a new model is saved at MODEL, 3 neither a rating nor the catalog changed since
+the last fit (nothing done), 1 the fit failed (logged; recorded in model_fits). The bot holds
+this process's stdin open; when it closes (the bot exited or was killed) the refit stops at once.
 """
 
 from __future__ import annotations
@@ -39,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("db", type=Path)
     parser.add_argument("model", type=Path)
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
-    parser.add_argument("--force", action="store_true", help="fit even if no rating changed")
+    # The served model does not match the database (bot/service.py's refit_wanted).
+    parser.add_argument("--force", action="store_true", help="refit even if nothing changed")
     args = parser.parse_args(argv)
     configure_logging(args.log_format)
     threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()

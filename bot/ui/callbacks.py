@@ -47,6 +47,8 @@ class Verb(StrEnum):
     #                          from Telegram's language; -1: show the countries)
     SERVICE = "sv"  # sv:<provider> /settings: have this streaming service or not (-1: show
     #                               them; 0: back to /settings)
+    UNSEEN = "b"  # b:<movie>:<page> undo "seen", show that page of /seen again
+    SEEN_PAGE = "j"  # j:<page>      a page of /seen
 
 
 @dataclass(frozen=True)
