@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.commands.conversation import Chat, Conversation, Sender
-from bot.files import charts, history_export, history_import, pictures
+from bot.files import charts, history_export, history_import
 from bot.tmdb.films import facts_now
 from bot.ui import i18n
 from bot.ui.cards import title_link
@@ -174,6 +174,10 @@ class ConsoleChat:
 
     def _save_picture(self, reply: Reply) -> str:
         """Draw the reply's chart into a PNG file; say where it is (or why there is none)."""
+        # Imported here: matplotlib is a third of the console's start-up, and only /taste and
+        # /map draw.
+        from bot.files import pictures
+
         try:
             data = pictures.gather(self.conversation.service, reply.picture)
         except charts.ChartError as error:

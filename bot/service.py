@@ -3,6 +3,11 @@
 Used from one thread at a time (the bot's database thread, or the console); the model can be
 swapped in from a refit thread at any moment, which is safe because a model is immutable and
 replacing the attribute is atomic.
+
+A fresh database has no model until its first fit ends (in the background: the bot and the
+console answer meanwhile). Until then /recommend and onboarding serve the best-rated
+well-known movies (recommender/best_rated.py), and what needs the model raises
+`ModelNotReady`, which the command layer answers with one line.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlite_utils import Database
 from bot.files.history_matching import CatalogMatcher
 from bot.tmdb.films import TmdbFilms
 from recommender import Model, UserProfile
+from recommender.best_rated import best_rated
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.novelty import NOVELTY_LEVELS
@@ -36,6 +42,10 @@ ONBOARDING_SIZE = 10
 MIN_RATINGS_FOR_SIMILAR = 5
 # A rating at least this high counts as liking the movie (for "because you rated X").
 LIKED = 7
+
+
+class ModelNotReady(Exception):
+    """The first model is still being fitted; nothing that needs it can answer yet."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,12 @@ class GroupPickView:
 
 
 class MovieService:
-    def __init__(self, db: Database, model: Model) -> None:
+    def __init__(self, db: Database, model: Model | None) -> None:
+        """Serve `model`; None while the first fit runs (`offer_model` brings it)."""
         self.db = db
         self._model = model
+        self._offered: Model | None = None  # from the first fit's thread, swapped in by ours
+        self._popular: dict[int, tuple[int, int]] | None = None
         # TMDB with the operator's key (posters, overviews, where to watch); None without one.
         # Only the Telegram adapter awaits it, on its event loop (bot/telegram/sending.py).
         self.tmdb: TmdbFilms | None = None
@@ -91,13 +104,31 @@ class MovieService:
         self._missing: set[int] | None = None
         self._genres: tuple[str, ...] | None = None
         self._coverage: CatalogCoverage | None = None
-        # Set when the model knows movies the database lacks; the refit job then refits even
-        # if no rating changed (bot/telegram/app.py's refit_now), and a new model clears it.
-        self.refit_wanted = False
+        # Set when the model knows movies the database lacks (or there is none yet); the refit
+        # job then refits even if no rating changed (bot/telegram/app.py's refit_now), and a
+        # new model clears it.
+        self.refit_wanted = model is None
 
     @property
     def model(self) -> Model:
+        """The current model; `ModelNotReady` while the first fit runs."""
+        if not self.ready:
+            raise ModelNotReady
         return self._model
+
+    @property
+    def ready(self) -> bool:
+        """Whether there is a model (an offered one is swapped in here, in our thread)."""
+        offered = self._offered
+        if offered is not None:
+            self._offered = None
+            self.swap_model(offered)
+        return self._model is not None
+
+    def offer_model(self, model: Model) -> None:
+        """Hand over a model from another thread (the console's first fit): it is swapped in
+        at the next request, in the thread that serves requests."""
+        self._offered = model
 
     def swap_model(self, model: Model) -> None:
         """Serve `model` from now on; the title index picks up new popularity lazily."""
@@ -106,6 +137,7 @@ class MovieService:
         self._onboarding = None
         self._history_matcher = None
         self._missing = None
+        self._popular = None
         self.refit_wanted = False
 
     def use_titles(self, titles: TitleIndex) -> None:
@@ -139,6 +171,8 @@ class MovieService:
     def missing_movies(self) -> set[int]:
         """Movies the model knows that the database lacks (a backup restored beside a newer
         model): never shown. Found once per model, logged once, and a refit asked for."""
+        if self._model is None:
+            return set()
         if self._missing is None:
             known = np.asarray(movies.all_movie_ids(self.db), dtype=np.int64)
             missing = np.setdiff1d(self._model.movie_ids, known, assume_unique=True)
@@ -184,7 +218,7 @@ class MovieService:
         """Fold the user's current ratings (and when they were given) into ``model`` (default:
         the current one): a rating counts the moment it is stored. Movies they marked "seen"
         count for the ranking stage (Model.seen), without a score."""
-        model = model or self._model
+        model = model or self.model
         history, times = ratings.user_ratings_and_times(self.db, user_id)
         profile = model.fold_in({m: float(r) for m, r in history.items()}, times)
         # Seen without a score: what they chose to watch, for the ranking stage (Model.seen).
@@ -203,9 +237,9 @@ class MovieService:
         (spread apart), optionally only ``genre`` and released within ``years`` (inclusive),
         and only among the movies ``within`` (those on the user's streaming services).
         Each pick names the liked movie that raises its ranking most ("because you rated").
-        The user's /settings apply: no movie of a genre they excluded, and their novelty."""
-        model = self._model
-        profile = self.profile(user_id, model)
+        The user's /settings apply: no movie of a genre they excluded, and their novelty.
+        Before the first model: the best-rated well-known movies (`best_rated_picks`)."""
+        ready = self.ready
         chosen = user_settings.get_settings(self.db, user_id)
         # Hidden, seen without a score, and already saved for later (on /watchlist).
         exclude = set(watchlist.not_to_recommend(self.db, user_id)) | self.missing_movies()
@@ -220,6 +254,13 @@ class MovieService:
         if within is not None:
             allowed = np.asarray(sorted(within), dtype=np.int64)
             candidates = allowed if candidates is None else np.intersect1d(candidates, allowed)
+        if not ready:
+            if self._popular is None:
+                self._popular = ratings.rating_counts_and_sums(self.db)
+            popular, franchises = self._popular, self.franchises
+            return best_rated_picks(self.db, popular, franchises, user_id, n, exclude, candidates)
+        model = self._model
+        profile = self.profile(user_id, model)
         novelty = NOVELTY_LEVELS[chosen.adventurous]  # /settings' "how adventurous"
         ranked = model.recommend(
             profile,
@@ -270,7 +311,7 @@ class MovieService:
         none."""
         try:
             # The model leaves thin movies out (on either side) by the same count.
-            nearest = self._model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
+            nearest = self.model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
         except ModelDoesNotKnowMovie:
             return []
         if not nearest:
@@ -286,7 +327,7 @@ class MovieService:
 
     def rating_count(self, movie_id: int) -> int:
         try:
-            return self._model.movie_rating_count(movie_id)
+            return self.model.movie_rating_count(movie_id)
         except ModelDoesNotKnowMovie:
             return 0
 
@@ -295,7 +336,7 @@ class MovieService:
     ) -> list[GroupPickView]:
         """The group's top ``n``; with ``from_watchlists``, only among the movies the members
         saved for later."""
-        model = self._model
+        model = self.model
         profiles = [self.profile(uid, model) for uid in user_ids]
         exclude: set[int] = set()
         if from_watchlists:
@@ -329,8 +370,34 @@ class MovieService:
         none left: of the most-rated movies they have neither rated nor skipped ("haven't seen
         it"), the one they most likely watched given what they rated so far (the first card:
         the most-rated movie). Chosen on validation over the plain most-rated and the greedy
-        diverse-popular orders (recommender/onboarding.py, README.md)."""
+        diverse-popular orders (recommender/onboarding.py, README.md). Before the first model:
+        the most-rated movie left."""
         rated = ratings.user_ratings(self.db, user_id)
         history = {m: float(r) for m, r in rated.items()}
         classics, recent = self.onboarding_pools()
+        if not self.ready:
+            passed = set(skipped) | set(history)
+            return next((m for m in classics if m not in passed), None)
         return adaptive_next(self._model, history, set(skipped), classics, recent)
+
+
+def best_rated_picks(
+    db: Database,
+    popular: dict[int, tuple[int, int]],
+    franchises: dict[int, str],
+    user_id: int,
+    n: int,
+    exclude: set[int],
+    candidates: np.ndarray | None,
+) -> list[Pick]:
+    """The top `n` of the most-rated movies by damped mean rating (`popular`: each movie's
+    count and sum of ratings), leaving out `exclude` and what the user rated, within
+    `candidates` (all when None); at most two of one franchise, as `MovieService.recommend`."""
+    exclude = exclude | set(ratings.user_ratings(db, user_id))
+    pool = popular.keys() if candidates is None else candidates.tolist()
+    ranked = best_rated(popular, (m for m in pool if m not in exclude), ranked_depth(n))
+    shown = diversify([m for m, _ in ranked], franchises, n)
+    found = movies.get_movies(db, shown)
+    means = dict(ranked)
+    top = ranked[0][1] if ranked else 1.0  # the match: each mean against the first pick's
+    return [Pick(found[m], means[m], match=means[m] / top) for m in shown if m in found]

@@ -2,7 +2,8 @@
 
 Used by `moviebot train`, by the bot's periodic refit (`RefitProcess`: in a child process,
 moviebot/refit_worker.py, so the chat never waits for it and a shutdown can abandon it) and at
-start-up when there is no saved model yet.
+start-up when there is no saved model yet (the same child process: the bot and the console
+answer while it fits; `FirstFit` for the console).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,14 +187,19 @@ def expected_fit_seconds(db_path: Path) -> tuple[int, float]:
     return n_ratings, FIT_SECONDS_PER_100K * n_ratings / 100_000
 
 
-def load_or_train(db_path: Path, model_path: Path) -> Model:
-    """The saved model if there is a usable one, else a fresh fit (a few seconds)."""
+def saved_model(model_path: Path) -> Model | None:
+    """The saved model, or None when there is none or it is unusable (logged)."""
     if model_path.exists():
         try:
             return Model.load(model_path)
         except ModelFileError as error:
             log.warning("model file %s unusable (%s); refitting", model_path, error)
-    return train(db_path, model_path).model
+    return None
+
+
+def load_or_train(db_path: Path, model_path: Path) -> Model:
+    """The saved model if there is a usable one, else a fresh fit (a few seconds)."""
+    return saved_model(model_path) or train(db_path, model_path).model
 
 
 def refit_if_changed(db_path: Path, model_path: Path, *, force: bool = False) -> Model | None:
@@ -295,3 +302,43 @@ class RefitProcess:
             with contextlib.suppress(ProcessLookupError):
                 child.kill()
         return len(children)
+
+
+class FirstFit:
+    """The first fit of a fresh database for the console, in the background: a thread waits
+    for a `RefitProcess` child and offers the model to the service (`MovieService.offer_model`),
+    which swaps it in at the next request; the console answers meanwhile."""
+
+    def __init__(self, refit: Callable[..., Model | None] | None = None) -> None:
+        """Fit with `refit` (default: a `RefitProcess`, called with force=True)."""
+        self.refit = refit or RefitProcess()
+        self._thread: threading.Thread | None = None
+
+    def start(self, db_path: Path, model_path: Path, deliver: Callable[[Model], None]) -> None:
+        """Start fitting; `deliver` gets the model (in the fit's thread) when it is saved."""
+
+        def run() -> None:
+            try:
+                model = self.refit(db_path, model_path, force=True)
+            except Exception:
+                log.exception("the first fit failed; the best-rated lists keep serving")
+                return
+            if model is not None:
+                deliver(model)
+
+        self._thread = threading.Thread(target=run, name="first-fit", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self) -> None:
+        """Wait for the fit to end (the model saved, so the next start loads it)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def abandon(self) -> None:
+        """Stop the fit (its child process is killed): nothing is saved."""
+        if isinstance(self.refit, RefitProcess):
+            self.refit.abandon()

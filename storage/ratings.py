@@ -200,6 +200,12 @@ def rating_counts(db: Database) -> dict[int, int]:
     return dict(db.execute("SELECT movie_id, count(*) FROM ratings GROUP BY movie_id").fetchall())
 
 
+def rating_counts_and_sums(db: Database) -> dict[int, tuple[int, int]]:
+    """Each rated movie's number of ratings and their sum: its popularity and mean."""
+    rows = db.execute("SELECT movie_id, count(*), sum(rating) FROM ratings GROUP BY movie_id")
+    return {movie_id: (count, total) for movie_id, count, total in rows.fetchall()}
+
+
 def score_counts(db: Database) -> tuple[int, ...]:
     """How many ratings give each score: ten counts, for the scores 1, 2, ..., 10."""
     counts = dict(db.execute("SELECT rating, count(*) FROM ratings GROUP BY rating").fetchall())

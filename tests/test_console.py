@@ -50,12 +50,16 @@ def test_a_scripted_console_session(
     assert lines[-1] == "bot> There is no such choice. Type #1, #2 ... for the buttons shown."
 
 
-def test_chat_on_a_new_database_imports_the_catalog_and_trains(tmp_path: Path) -> None:
+def test_chat_on_a_new_database_answers_while_the_first_fit_runs(tmp_path: Path) -> None:
     db, model = tmp_path / "fresh.db", tmp_path / "fresh.model.npz"
     out = chat(db, model, ["/rate frozzen 9", "/recommend 2"], tmp_path)
     assert "bot> Frozen (2013): 9/10 ✓" in out
-    assert "bot> Your top 2 picks:" in out
-    assert model.exists()
+    # The fit takes seconds in its own process; the console answered without waiting for it.
+    assert (
+        "bot> My model is still learning (about a minute); until then these are the "
+        "best-rated films overall." in out
+    )
+    assert model.exists()  # the console waited for the fit at the end
 
 
 def test_a_console_session_in_russian(

@@ -25,6 +25,12 @@ from storage.movies import Movie, get_movie
 from storage.search import MAX_QUERY_LENGTH, Kind, TitleMatch, clear_winner
 
 SORRY_OLD_BUTTON = N_("That button has expired. Try the command again.")
+# While a fresh database's first model is fitted (bot/service.py's ModelNotReady).
+STILL_LEARNING = N_("My model is still learning (about a minute); ask me again in a moment.")
+STILL_LEARNING_PICKS = N_(
+    "My model is still learning (about a minute); until then these are the best-rated films "
+    "overall."
+)
 NO_RATINGS_FOR_PICTURE = N_(
     "Rate a few movies first (/start, or /rate Ted 8), then I can draw your taste."
 )

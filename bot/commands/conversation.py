@@ -34,11 +34,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot.commands import dispatcher
-from bot.commands.common import INVITE_PREFIX, SORRY_OLD_BUTTON
+from bot.commands.common import INVITE_PREFIX, SORRY_OLD_BUTTON, STILL_LEARNING
 from bot.commands.parsing import MAX_MESSAGE, for_another_bot, parse_command
 from bot.commands.router import Chat, Context, Sender, Where
 from bot.files import history_import
-from bot.service import MovieService
+from bot.service import ModelNotReady, MovieService
 from bot.ui import callbacks, countries, i18n, names
 from bot.ui.html import esc
 from bot.ui.i18n import N_, _
@@ -77,7 +77,10 @@ class Conversation:
         """Answer one message, in the sender's language; `checked_status`: the sender's
         status in the group of `membership_target`, as Telegram said."""
         with self._speaking_to(sender):
-            return self._on_text(sender, chat, text, checked_status)
+            try:
+                return self._on_text(sender, chat, text, checked_status)
+            except ModelNotReady:  # a fresh database's first fit is running
+                return Outcome.say(_(STILL_LEARNING))
 
     def membership_target(self, chat: Chat, text: str) -> int | None:
         """The group whose membership of the sender the command in `text` depends on (the
@@ -95,7 +98,10 @@ class Conversation:
     def on_button(self, sender: Sender, chat: Chat, data: str) -> Outcome:
         """Answer one button tap, in the tapper's language."""
         with self._speaking_to(sender):
-            return self._on_button(sender, chat, data)
+            try:
+                return self._on_button(sender, chat, data)
+            except ModelNotReady:
+                return Outcome.say(_(STILL_LEARNING))
 
     def on_document(
         self,

@@ -51,6 +51,10 @@ class NoRatings(ChartError):
     """The user has rated nothing yet: there is no taste to draw (reply "rate a few movies")."""
 
 
+class ModelLearning(ChartError):
+    """A fresh database's first model is still being fitted (bot/service.py's ModelNotReady)."""
+
+
 class MapUnavailable(ChartError):
     """The model has no learned movie features to lay a map out with (rank 0, or too few
     movies with enough ratings)."""

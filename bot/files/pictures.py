@@ -17,6 +17,8 @@ MAX_CAPTION = 1024  # Telegram's limit for a photo caption
 
 def gather(service: MovieService, picture: Picture) -> object:
     """The plain data the chart needs; raises charts.ChartError when it cannot be drawn."""
+    if not service.ready:
+        raise charts.ModelLearning
     with i18n.speaking(picture.language):
         if picture.kind == "taste":
             return charts.taste_data(service, picture.subject)
@@ -45,6 +47,8 @@ def instead_of_picture(error: charts.ChartError, caption: str, language: str) ->
             reason = _("Rate a few movies first (/start, or /rate Ted 8), then I can draw this.")
         elif isinstance(error, charts.MapUnavailable):
             reason = _("The movie map isn't ready yet: I need more ratings.")
+        elif isinstance(error, charts.ModelLearning):
+            reason = _("My model is still learning (about a minute); ask me again in a moment.")
         elif isinstance(error, charts.EmptyPool):
             reason = _("There is nobody in this chat's pool to draw picks for: /join first.")
         else:

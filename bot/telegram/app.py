@@ -582,4 +582,6 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
             jobs.run_repeating(
                 catalog_job, interval=CHECK_SECONDS, first=FIRST_CHECK_SECONDS, name="catalog_job"
             )
+        if refitter is not None and not service.ready:  # a fresh database: the first fit now
+            jobs.run_once(refitter.job, when=0, name="first_fit")
     return application

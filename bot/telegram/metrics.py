@@ -184,7 +184,9 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 def serve(host: str, port: int, db_path: Path, model_path: Path) -> None:
     """Serve /metrics at http://host:port in a daemon thread (prometheus-client's own HTTP
-    server), with the database's figures; the model's age starts at its file's mtime."""
-    model_fitted(model_path.stat().st_mtime)
+    server), with the database's figures; the model's age starts at its file's mtime (none
+    yet on a fresh database: its first fit runs beside the bot)."""
+    if model_path.exists():
+        model_fitted(model_path.stat().st_mtime)
     REGISTRY.register(DatabaseCollector(db_path))
     start_http_server(port, addr=host)

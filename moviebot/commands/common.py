@@ -47,18 +47,21 @@ def model_path_of(args: argparse.Namespace) -> Path:
     return path
 
 
-def open_service(args: argparse.Namespace):
-    """The database (initialised on first use) and the saved model, or a fresh fit."""
+def open_service(args: argparse.Namespace, *, wait: bool = True):
+    """The database (initialised on first use) and the saved model, or a fresh fit; with
+    `wait=False` no model (None) when there is none yet: the caller fits in the background
+    (`moviebot chat` and `run` answer meanwhile)."""
     from bot.service import MovieService
-    from moviebot.training import load_or_train
+    from moviebot.training import saved_model, train
 
     db = open_db(args)
     ensure_catalog(db)
     model_path = model_path_of(args)
-    if model_path.exists():
-        return MovieService(db, load_or_train(Path(args.db), model_path))
-    with fit_progress(Path(args.db), "first run"):
-        return MovieService(db, load_or_train(Path(args.db), model_path))
+    model = saved_model(model_path)
+    if model is None and wait:
+        with fit_progress(Path(args.db), "first run"):
+            model = train(Path(args.db), model_path).model
+    return MovieService(db, model)
 
 
 def fit_progress(db_path: Path, why: str) -> FitProgress:

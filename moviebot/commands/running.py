@@ -34,14 +34,37 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.tmdb.client import TmdbConfig
     from bot.tmdb.films import TmdbFilms
 
-    service = open_service(args)
+    service = open_service(args, wait=False)
     if (tmdb := TmdbConfig.from_env(os.environ)) is not None:
         service.tmdb = TmdbFilms(tmdb)  # the console shows posters' URLs and films' lines
+    first_fit = None if service.ready else start_first_fit(args, service)
     sender = Sender(args.user_id, args.name or getpass.getuser().title(), args.language)
     pictures = args.pictures or pictures_dir_for(Path(args.db))
     console = ConsoleChat(Conversation(service), sender, picture_dir=pictures)
     console.run(sys.stdin, interactive=sys.stdin.isatty())
+    if first_fit is not None and first_fit.running:
+        print("Finishing the model, so the next start has it (Ctrl-C skips)...", file=sys.stderr)
+        try:
+            first_fit.wait()
+        except KeyboardInterrupt:
+            first_fit.abandon()
     return 0
+
+
+def start_first_fit(args: argparse.Namespace, service):
+    """Fit a fresh database's first model in the background; the console answers meanwhile
+    (the best-rated lists until the model is swapped in)."""
+    from moviebot.training import FirstFit, expected_fit_seconds
+
+    n_ratings, seconds = expected_fit_seconds(Path(args.db))
+    print(
+        f"Fitting the model on {n_ratings:,} ratings in the background (first run; usually "
+        f"about {seconds:.0f} s); the chat answers meanwhile.",
+        file=sys.stderr,
+    )
+    first_fit = FirstFit()
+    first_fit.start(Path(args.db), model_path_of(args), service.offer_model)
+    return first_fit
 
 
 def bot_settings(args: argparse.Namespace, token: str) -> BotSettings:
@@ -107,13 +130,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         handler.addFilter(_StartFailureFilter(InvalidToken, NetworkError))
     open_db(args).close()  # created and migrated before the clean-up reads it
     clean_leftovers(Path(args.db), model_path_of(args))
-    service = open_service(args)
+    # A fresh database's first fit runs as a refit job (bot/telegram/app.py): the bot answers
+    # meanwhile.
+    service = open_service(args, wait=False)
     settings = bot_settings(args, token)
     tmdb = TmdbConfig.from_env(os.environ)
     if tmdb is not None:
         install_log_filter(tmdb.token)  # a v3 key travels in URLs: never in a log
         settings = replace(settings, tmdb=tmdb)
-    _log_start(settings)
+    _log_start(settings, service.ready)
     if args.metrics is not None:
         from bot.telegram import metrics
 
@@ -201,12 +226,15 @@ def _close_http(bot) -> None:
     asyncio.run(close())
 
 
-def _log_start(settings: BotSettings) -> None:
+def _log_start(settings: BotSettings, has_model: bool) -> None:
     """The version, how updates arrive and how old the model is, as the first log lines."""
     import logging
 
     log = logging.getLogger("moviebot")
     mode = "webhook" if settings.webhook else "long polling"
     log.info("moviebot %s starting (%s; database %s)", __version__, mode, settings.db_path)
+    if not has_model:
+        log.info("no model yet: the first fit runs now; the best-rated lists serve meanwhile")
+        return
     age = time.time() - settings.model_path.stat().st_mtime
     log.info("model %s, fitted %s ago", settings.model_path, duration(age))

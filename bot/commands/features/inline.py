@@ -162,6 +162,10 @@ def _inline_page(
         return EMPTY
     more = len(ids) > start + page_size and start + page_size < MAX_RESULTS
     found = movies.get_movies(service.db, shown)
+    if not service.ready:  # a fresh database's first fit is running: cards without a forecast
+        mine = ratings.user_ratings(service.db, user_id)
+        cards = [_card(found[m], None, mine.get(m), not mine) for m in shown if m in found]
+        return InlinePage(cards, str(start + page_size) if more else "")
     model = service.model
     profile = service.profile(user_id, model)
     known = [m for m, ok in zip(shown, np.isin(shown, model.movie_ids), strict=True) if ok]

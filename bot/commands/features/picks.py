@@ -8,6 +8,7 @@ from bot.commands.common import (
     BUTTONS_FOR_FIRST,
     DEFAULT_RECOMMENDATIONS,
     MAX_RECOMMENDATIONS,
+    STILL_LEARNING_PICKS,
     resolve_title,
     typed_genres,
 )
@@ -65,11 +66,14 @@ def recommend(ctx: Context, args: str) -> Outcome:
         on, refusal = _on_my_services(ctx)
         if refusal is not None:
             return refusal
+    learning = not ctx.service.ready  # the first fit is running: the best-rated list
     picks = ctx.service.recommend(ctx.user_id, n, genre, years, within=on)
     if not picks:
         return Outcome.say(_("I have nothing left to recommend with that filter."))
     cold = ratings.count_user_ratings(ctx.db, ctx.user_id) == 0
-    if cold:
+    if learning:
+        header = _(STILL_LEARNING_PICKS)
+    elif cold:
         header = _(
             "You haven't rated anything yet, so these are the best-rated {movies}. "
             "Rate a few (/start) and I'll pick for your taste."
