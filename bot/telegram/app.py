@@ -47,7 +47,6 @@ from telegram import (
 from telegram.constants import ChatType, UpdateType
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -71,6 +70,8 @@ from bot.commands.router import Where
 from bot.files.history_import import MAX_FILE_BYTES
 from bot.service import MovieService
 from bot.telegram import membership, metrics
+from bot.telegram.alerts import AlertJob, AlertLimiter
+from bot.telegram.alerts import schedule as schedule_alerts
 from bot.telegram.delivery import (
     BotRuntime,
     DeliveryPolicy,
@@ -154,6 +155,7 @@ class BotData:
 
     runtime: BotRuntime  # the life of updates (bot/telegram/delivery.py)
     refitter: Refitter | None = None  # the refit job, when refits are on
+    alerts: AlertJob | None = None  # the alerts job (bot/telegram/alerts.py)
 
 
 class BotContext(CallbackContext[ExtBot, BotData, dict, dict]):
@@ -474,7 +476,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
             connection_pool_size=64, read_timeout=timeout, write_timeout=timeout
         ),
         get_updates_request=AiohttpRequest(connection_pool_size=1),
-        rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limit else None,
+        rate_limiter=AlertLimiter(max_retries=3) if settings.rate_limit else None,
     )
     queue = JournalingQueue()
     # The updater's webhook server judges each request by its headers (bot/telegram/webhook.py).
@@ -528,4 +530,5 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         if refitter is not None and settings.refit_minutes > 0:
             interval = settings.refit_minutes * 60
             jobs.run_repeating(refitter.job, interval=interval, first=interval, name="refit_job")
+    schedule_alerts(application)
     return application
