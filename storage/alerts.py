@@ -137,10 +137,13 @@ def due_digests(db: Database, now: datetime | None = None) -> list[tuple[Subscri
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM alert_subscriptions WHERE digest = 1 ORDER BY user_id"
     ).fetchall()
+    # This week's rows were written within the last 8 days (a week, and time zones apart).
+    recent = (now - timedelta(days=8)).isoformat(timespec="microseconds")
     done = {
         (uid, period)
         for uid, period in db.execute(
-            "SELECT user_id, period FROM alert_outbox WHERE kind = 'digest'"
+            "SELECT user_id, period FROM alert_outbox WHERE kind = 'digest' AND created_at > ?",
+            [recent],
         ).fetchall()
     }
     due = []

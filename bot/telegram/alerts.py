@@ -48,6 +48,7 @@ PER_CHAT_SECONDS = 1.0
 # When a send fails for a reason that may pass (Telegram's 5xx, the network): retry after.
 RETRY_SECONDS = 60.0
 BATCH = 200
+PRUNE_SECONDS = 3600  # how often finished alerts past storage.alerts.KEEP_SENT_DAYS go
 
 
 class AlertLimiter(AIORateLimiter):
@@ -80,6 +81,7 @@ class AlertJob:
         self._recovered = False
         self._last_sent: dict[int, float] = {}  # chat -> when its last alert went (monotonic)
         self._paused_until = 0.0
+        self._pruned_at = -PRUNE_SECONDS
 
     async def job(self, context: Any) -> None:
         """The JobQueue's callback."""
@@ -97,6 +99,9 @@ class AlertJob:
                 if uncertain:
                     log.warning("%d alert(s) were on their way at the last stop", uncertain)
                 self._recovered = True
+            if time.monotonic() - self._pruned_at > PRUNE_SECONDS:
+                await rt.run(alerts.prune_sent, rt.db)
+                self._pruned_at = time.monotonic()
             await self.fill(rt)
             return await self.drain(rt, application.bot)
 
