@@ -122,7 +122,8 @@ class AlertJob:
         async def one(row: alerts.OutboxRow) -> None:
             nonlocal sent
             try:
-                sent += await self._send(rt, bot, row)
+                went = await self._send(rt, bot, row)
+                sent += went  # after the await: `sent += await ...` would read it before
             finally:
                 slots.release()
 
