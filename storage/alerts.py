@@ -155,13 +155,24 @@ def due_digests(db: Database, now: datetime | None = None) -> list[tuple[Subscri
     return due
 
 
-def films_added_since(db: Database, since: str | None) -> list[int]:
-    """Ids of the films that entered the catalog after `since` (all added ones for None)."""
+def films_added_since(db: Database, since: str | None, until: str | None = None) -> list[int]:
+    """Ids of the films that entered the catalog after `since` (None: any time) and up to
+    `until` (None: now)."""
     rows = db.execute(
-        "SELECT id FROM movies WHERE added_at IS NOT NULL AND (? IS NULL OR added_at > ?)",
-        [since, since],
+        "SELECT id FROM movies WHERE added_at IS NOT NULL AND (? IS NULL OR added_at > ?) "
+        "AND (? IS NULL OR added_at <= ?)",
+        [since, since, until, until],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def digest_until(db: Database, since: str | None) -> str:
+    """Where the next digest's window ends: now, or when the last successful fit started if
+    that is earlier, so a film added since is left for the digest after the refit that
+    teaches the model about it (never earlier than `since`: an empty window)."""
+    row = db.execute("SELECT max(started_at) FROM model_fits WHERE status = 'ok'").fetchone()
+    until = min(utc_now(), row[0]) if row and row[0] else utc_now()
+    return max(until, since) if since else until
 
 
 def journal_alert(

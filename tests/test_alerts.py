@@ -17,7 +17,7 @@ from bot.ui.callbacks import Verb
 from bot.ui.html import to_plain
 from devtools.app import buttons, messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
-from storage import alerts, ratings, users
+from storage import alerts, fits, ratings, users
 from storage.db import utc_now
 from storage.errors import InvalidArgument
 from tests.helpers import rows_mentioning, until
@@ -99,6 +99,37 @@ def test_an_alert_is_journaled_once_per_person_kind_and_week(catalog_db: Databas
     assert not alerts.journal_alert(catalog_db, BOB, alerts.DIGEST, "2026-W49", "{}", utc_now())
     with pytest.raises(InvalidArgument):
         alerts.subscribe(catalog_db, ANN, alerts.DIGEST, True, "Mars/Olympus")
+
+
+def test_a_film_added_after_the_last_fit_waits_for_the_digest_after_the_refit(
+    catalog_db: Database,
+) -> None:
+    users.save_user(catalog_db, ANN, "Ann")
+    alerts.subscribe(catalog_db, ANN, alerts.DIGEST, True, "UTC")
+    since = alerts.get_subscription(catalog_db, ANN).digest_since
+
+    def fit() -> None:
+        fit_id = fits.start_fit(catalog_db, 1)
+        fits.finish_fit(catalog_db, fit_id, n_users=1, n_movies=1, scores={}, model_path=None)
+
+    fit()
+    film = _popular(catalog_db, 1)[0]
+    _films_arrive(catalog_db, [film])  # the model does not know it yet
+    until = alerts.digest_until(catalog_db, since)
+    assert alerts.films_added_since(catalog_db, since, until) == []
+    fit()  # the refit that teaches the model about it
+    until = alerts.digest_until(catalog_db, since)
+    assert alerts.films_added_since(catalog_db, since, until) == [film]
+
+
+def test_stopping_drops_the_alerts_not_sent_yet(catalog_db: Database) -> None:
+    users.save_user(catalog_db, ANN, "Ann")
+    alerts.subscribe(catalog_db, ANN, alerts.DIGEST, True, "UTC")
+    alerts.journal_alert(catalog_db, ANN, alerts.DIGEST, "2026-W49", '{"replies": []}', utc_now())
+    alerts.stop_all(catalog_db, ANN)
+    assert alerts.pending(catalog_db, 10) == []
+    state = catalog_db.execute("SELECT state FROM alert_outbox").fetchone()[0]
+    assert state == "dropped"
 
 
 def test_forget_leaves_no_subscription_or_alert_of_theirs(catalog_db: Database) -> None:

@@ -34,7 +34,6 @@ from bot.telegram.delivery import BotRuntime, stored_error
 from bot.telegram.sending import send_reply
 from bot.ui.replies import outcome_from_json, outcome_to_json
 from storage import alerts
-from storage.db import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +66,9 @@ class AlertLimiter(AIORateLimiter):
 
 def _journal_digest(service: MovieService, sub: alerts.Subscription, period: str) -> bool:
     """Make `sub`'s digest and journal it (or, when nothing fits, mark the week done)."""
-    until = utc_now()  # films added while it is made are the next digest's
-    outcome = alert_content.weekly_digest(service, sub)
+    # Films added while it is made, or after the model's last fit, are the next digest's.
+    until = alerts.digest_until(service.db, sub.digest_since)
+    outcome = alert_content.weekly_digest(service, sub, until)
     text = outcome_to_json(outcome) if outcome is not None else None
     return alerts.journal_alert(service.db, sub.user_id, alerts.DIGEST, period, text, until)
 

@@ -25,16 +25,18 @@ DIGEST_SIZE = 5
 router = Router()
 
 
-def weekly_digest(service: MovieService, sub: alerts.Subscription) -> Outcome | None:
+def weekly_digest(
+    service: MovieService, sub: alerts.Subscription, until: str | None = None
+) -> Outcome | None:
     """The digest for `sub`'s person, in their language and for their country: their top
-    picks among the films added since `sub.digest_since`; None when none is left to pick
-    (all seen, hidden, of an excluded genre, or no film was added)."""
+    picks among the films added after `sub.digest_since` and up to `until` (None: now); None
+    when none is left to pick (all seen, hidden, of an excluded genre, or none was added)."""
     db = service.db
     user = users.get_user(db, sub.user_id)
     country = countries.country_of(db, sub.user_id, user.language)
     language = i18n.language_of(db, sub.user_id, user.language)
     with i18n.speaking(language), countries.located(country):
-        new = alerts.films_added_since(db, sub.digest_since)
+        new = alerts.films_added_since(db, sub.digest_since, until)
         if not new:
             return None
         picks = service.recommend(sub.user_id, DIGEST_SIZE, within=new)
