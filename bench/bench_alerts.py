@@ -73,8 +73,11 @@ def prepare(workdir: Path, n_users: int) -> tuple[Path, Path, float]:
     fill_ms = (time.perf_counter() - started) / sample * 1000
     text = outcome_to_json(outcome)
     with db.atomic():
+        # Due every week from Monday 00:00, so this week's row is the one the job would write.
+        db.execute("UPDATE alert_subscriptions SET weekday = 0, hour = 0")
+        week = alerts.week_of(alerts.get_subscription(db, FIRST_USER), datetime.now(UTC))
         for i in range(n_users):
-            alerts.journal_alert(db, FIRST_USER + i, alerts.DIGEST, "bench", text, utc_now())
+            alerts.journal_alert(db, FIRST_USER + i, alerts.DIGEST, week, text, utc_now())
     db.close()
     return db_path, model_path, fill_ms
 
@@ -133,8 +136,7 @@ async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list
             stop = asyncio.Event()
             task = asyncio.create_task(writer(server, stop, busy))
             started = time.monotonic()
-            rt = application.bot_data.runtime
-            sent = await application.bot_data.alerts.drain(rt, application.bot)
+            sent = await application.bot_data.alerts.run(application)  # as the job runs
             seconds = time.monotonic() - started
             stop.set()
             await task

@@ -224,8 +224,19 @@ def pending(db: Database, limit: int, now: str | None = None) -> list[OutboxRow]
     return [OutboxRow(*row) for row in rows]
 
 
+def claim(db: Database, alert_id: int) -> bool:
+    """Mark a pending alert `sending` before its request; False when it is not pending any
+    more (another drain took it, or it was dropped meanwhile): then it is not sent."""
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE alert_outbox SET state = 'sending' WHERE id = ? AND state = 'pending'",
+            [alert_id],
+        )
+    return cursor.rowcount == 1
+
+
 def mark(db: Database, alert_id: int, state: str, error: str | None = None) -> None:
-    """Move an alert to `state` ('sending', 'sent', 'dropped')."""
+    """Move an alert to `state` ('sent', 'uncertain', 'dropped')."""
     with db.atomic():
         db.execute(
             "UPDATE alert_outbox SET state = ?, error = ?, "

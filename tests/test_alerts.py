@@ -278,6 +278,7 @@ def test_a_restart_mid_broadcast_neither_loses_nor_repeats_an_alert(
     assert [len(_digests(fake_telegram, u)) for u in people] == [0, 0, 1]
     states = [r[0] for r in catalog_db.execute("SELECT state FROM alert_outbox ORDER BY user_id")]
     assert states == ["sent", "uncertain", "sent"]
+    assert _sent_without_opt_in(catalog_db) == []
 
 
 def test_flood_control_puts_the_alert_back_for_after_the_wait(

@@ -156,7 +156,8 @@ class AlertJob:
 
     async def _send(self, rt: BotRuntime, bot: Any, row: alerts.OutboxRow) -> int:
         """Send one alert, recording it before and after; 1 when it went."""
-        await rt.run(alerts.mark, rt.db, row.id, "sending")
+        if not await rt.run(alerts.claim, rt.db, row.id):
+            return 0
         outcome = outcome_from_json(row.outcome)
         try:
             for reply in outcome.replies:
