@@ -3,6 +3,7 @@ journals each alert before it is sent, and sending it through the real PTB stack
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ from telegram.ext import Application
 
 from bot.commands.conversation import Chat, Conversation, Sender
 from bot.commands.features.alerts import DIGEST_SIZE, weekly_digest
-from bot.telegram.alerts import alerts_now
+from bot.telegram.alerts import AlertLimiter, alerts_now
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
 from bot.ui.html import to_plain
@@ -130,6 +131,42 @@ def test_stopping_drops_the_alerts_not_sent_yet(catalog_db: Database) -> None:
     assert alerts.pending(catalog_db, 10) == []
     state = catalog_db.execute("SELECT state FROM alert_outbox").fetchone()[0]
     assert state == "dropped"
+
+
+def test_an_alert_is_claimed_once_so_two_drains_never_send_it_twice(catalog_db: Database) -> None:
+    users.save_user(catalog_db, ANN, "Ann")
+    alerts.subscribe(catalog_db, ANN, alerts.DIGEST, True, "UTC")
+    alerts.journal_alert(catalog_db, ANN, alerts.DIGEST, "2026-W49", '{"replies": []}', utc_now())
+    (row,) = alerts.pending(catalog_db, 10)
+    assert alerts.claim(catalog_db, row.id)
+    assert not alerts.claim(catalog_db, row.id)
+    assert alerts.recover(catalog_db) == 1  # left `sending` by a kill: uncertain, not resent
+    assert alerts.pending(catalog_db, 10) == [] and not alerts.claim(catalog_db, row.id)
+
+
+def test_a_broadcast_waits_while_the_limiter_has_no_room_for_answers() -> None:
+    """Stepping the coroutine by hand: `room` returns at once only with headroom to spare."""
+
+    def returns_at_once(limiter: AlertLimiter) -> bool:
+        waiting = limiter.room()
+        try:
+            waiting.send(None)
+        except StopIteration:
+            return True
+        waiting.close()
+        return False
+
+    async def scenario() -> None:
+        limiter = AlertLimiter()
+        assert returns_at_once(limiter)
+        for _ in range(30):  # the answers took the whole second's 30 messages
+            await limiter._base_limiter.acquire()
+        assert not returns_at_once(limiter)
+        flooded = AlertLimiter()
+        flooded._retry_after_event.clear()  # Telegram's flood wait is on
+        assert not returns_at_once(flooded)
+
+    asyncio.run(scenario())
 
 
 def test_forget_leaves_no_subscription_or_alert_of_theirs(catalog_db: Database) -> None:
