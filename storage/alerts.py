@@ -85,6 +85,11 @@ def subscribe(db: Database, user_id: int, kind: str, on: bool, time_zone: str = 
             "digest_since, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             [user_id, FRIDAY, EVENING, time_zone, now, now],
         )
+        if on and kind == DIGEST:  # turned on again: films added while it was off are old
+            db.execute(
+                "UPDATE alert_subscriptions SET digest_since = ? WHERE user_id = ? AND digest = 0",
+                [now, user_id],
+            )
         # `kind` is one of KINDS (checked above), the column of the same name.
         db.execute(
             f"UPDATE alert_subscriptions SET {kind} = ?, updated_at = ? WHERE user_id = ?",
