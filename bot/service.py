@@ -21,9 +21,11 @@ from recommender import Model, UserProfile
 from recommender.diversity import diversify, franchise_keys, ranked_depth
 from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.novelty import NOVELTY_LEVELS
-from recommender.onboarding import adaptive_next, most_rated
+from recommender.onboarding import RECENT_CARDS, RECENT_YEARS, adaptive_next, most_rated
+from recommender.pick_match import matches, ranking_scores
 from storage import movies, ratings, watchlist
 from storage import settings as user_settings
+from storage.imdb_catalog import catalog_status, recent_well_known
 from storage.movies import Movie
 from storage.search import Resolution, TitleIndex, TitleMatch, resolve
 
@@ -38,11 +40,34 @@ LIKED = 7
 
 @dataclass(frozen=True)
 class Pick:
-    """A recommended movie, its predicted score, and the user's rating that most supports it."""
+    """A recommended movie, its predicted rating, the user's rating that most supports it, and
+    its match: the ranking score as a share of the top pick's (0-1), which falls with the
+    order where the predicted rating need not (recommender/pick_match.py)."""
 
     movie: Movie
     score: float
     because: tuple[Movie, int] | None = None
+    match: float = 1.0
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A movie like another: its match (0-1, falls with the order; Model.similar) and the
+    share of the other movie's fans (rated it 7+) who liked this one too (7+)."""
+
+    movie: Movie
+    match: float
+    fans_liked: float
+
+
+@dataclass(frozen=True)
+class CatalogCoverage:
+    """How many films the catalog has, the newest year, and the day of the last update from
+    IMDb's datasets (None: the bundled MovieLens catalog as shipped)."""
+
+    films: int
+    newest_year: int | None
+    updated: str | None
 
 
 @dataclass(frozen=True)
@@ -60,11 +85,12 @@ class MovieService:
         # Only the Telegram adapter awaits it, on its event loop (bot/telegram/sending.py).
         self.tmdb: TmdbFilms | None = None
         self._titles: TitleIndex | None = None
-        self._onboarding: list[int] | None = None
+        self._onboarding: tuple[list[int], list[int]] | None = None
         self._franchises: dict[int, str] | None = None
         self._history_matcher: CatalogMatcher | None = None
         self._missing: set[int] | None = None
         self._genres: tuple[str, ...] | None = None
+        self._coverage: CatalogCoverage | None = None
         # Set when the model knows movies the database lacks; the refit job then refits even
         # if no rating changed (bot/telegram/app.py's refit_now), and a new model clears it.
         self.refit_wanted = False
@@ -81,6 +107,34 @@ class MovieService:
         self._history_matcher = None
         self._missing = None
         self.refit_wanted = False
+
+    def use_titles(self, titles: TitleIndex) -> None:
+        """Search `titles` from now on: an index built off the database thread (at 80,000
+        films a build takes seconds, which a lazy rebuild here would make a reply wait)."""
+        self._titles = titles
+        self._history_matcher = None
+
+    def catalog_changed(self, titles: TitleIndex | None = None) -> None:
+        """The catalog was updated (new films, names, IMDb figures): search `titles` (else
+        rebuild the index when next needed) and read again what was read from it once."""
+        self._titles = titles
+        self._history_matcher = None
+        self._onboarding = None
+        self._franchises = None
+        self._genres = None
+        self._missing = None
+        self._coverage = None
+
+    @property
+    def coverage(self) -> CatalogCoverage:
+        """What the catalog covers, for /about, /help and a title not found (read once)."""
+        if self._coverage is None:
+            status = catalog_status(self.db)
+            update = status["last_update"]
+            self._coverage = CatalogCoverage(
+                status["films"], status["newest_year"], update["at"][:10] if update else None
+            )
+        return self._coverage
 
     def missing_movies(self) -> set[int]:
         """Movies the model knows that the database lacks (a backup restored beside a newer
@@ -166,14 +220,14 @@ class MovieService:
         if within is not None:
             allowed = np.asarray(sorted(within), dtype=np.int64)
             candidates = allowed if candidates is None else np.intersect1d(candidates, allowed)
+        novelty = NOVELTY_LEVELS[chosen.adventurous]  # /settings' "how adventurous"
         ranked = model.recommend(
             profile,
             ranked_depth(n),
             exclude=exclude,
             candidates=candidates,
             at=time.time(),
-            # /settings' "how adventurous" as the ranking stage's novelty knob.
-            novelty=NOVELTY_LEVELS[chosen.adventurous],
+            novelty=novelty,
         )
 
         predicted = dict(ranked)
@@ -189,13 +243,17 @@ class MovieService:
                     reasons[movie_id] = rated
                     break
         supporting = movies.get_movies(self.db, reasons.values())
+        # The top pick is always shown first (diversify keeps it), so it is the 100% match.
+        shares = matches(ranking_scores(model, profile, shown, novelty)).tolist()
+        match = dict(zip(shown, shares, strict=True))
         picks = []
         for movie_id in shown:
             because = None
             if movie_id in reasons and reasons[movie_id] in supporting:
                 reason = reasons[movie_id]
                 because = (supporting[reason], int(history[reason]))
-            picks.append(Pick(found[movie_id], float(predicted[movie_id]), because))
+            score = float(predicted[movie_id])
+            picks.append(Pick(found[movie_id], score, because, match[movie_id]))
         return picks
 
     @property
@@ -205,10 +263,11 @@ class MovieService:
             self._franchises = franchise_keys(movies.all_titles(self.db))
         return self._franchises
 
-    def similar(self, movie_id: int, n: int) -> list[tuple[Movie, float]]:
+    def similar(self, movie_id: int, n: int) -> list[Neighbour]:
         """Movies people who watched this one go on to watch and like, best first, each with
-        the share of this movie's fans (rated it 7+) who liked it too (7+): a number a user can
-        read. Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get none."""
+        its match (falls with the order) and the share of this movie's fans (rated it 7+) who
+        liked it too (7+). Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get
+        none."""
         try:
             # The model leaves thin movies out (on either side) by the same count.
             nearest = self._model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
@@ -219,7 +278,11 @@ class MovieService:
         ids = [m for m, _ in nearest]
         found = movies.get_movies(self.db, ids)
         fans, both = ratings.fans_who_also_liked(self.db, movie_id, ids, LIKED)
-        return [(found[m], both.get(m, 0) / fans if fans else 0.0) for m in ids if m in found]
+        return [
+            Neighbour(found[m], match, both.get(m, 0) / fans if fans else 0.0)
+            for m, match in nearest
+            if m in found
+        ]
 
     def rating_count(self, movie_id: int) -> int:
         try:
@@ -245,9 +308,20 @@ class MovieService:
         return [GroupPickView(found[p.movie_id], p.score, p.member_scores) for p in picks]
 
     def onboarding_movies(self) -> list[int]:
-        """The movies onboarding may ask about: the most-rated ones (cached per model)."""
+        """The movies onboarding may ask about: the most-rated ones, then the most-voted on
+        IMDb of the catalog's last years that are not among them (cached per model)."""
+        classics, recent = self.onboarding_pools()
+        return classics + recent
+
+    def onboarding_pools(self) -> tuple[list[int], list[int]]:
         if self._onboarding is None:
-            self._onboarding = most_rated(ratings.rating_counts(self.db))
+            classics = most_rated(ratings.rating_counts(self.db))
+            newest = self.coverage.newest_year
+            recent = []
+            if newest is not None:
+                recent = recent_well_known(self.db, newest - RECENT_YEARS + 1, RECENT_CARDS)
+            known = set(classics)
+            self._onboarding = (classics, [m for m in recent if m not in known])
         return self._onboarding
 
     def next_onboarding_movie(self, user_id: int, skipped: Sequence[int]) -> int | None:
@@ -258,4 +332,5 @@ class MovieService:
         diverse-popular orders (recommender/onboarding.py, README.md)."""
         rated = ratings.user_ratings(self.db, user_id)
         history = {m: float(r) for m, r in rated.items()}
-        return adaptive_next(self._model, history, set(skipped), self.onboarding_movies())
+        classics, recent = self.onboarding_pools()
+        return adaptive_next(self._model, history, set(skipped), classics, recent)

@@ -135,6 +135,12 @@ RUN_OPTIONS: tuple[EnvOption, ...] = (
         non_negative_float,
     ),
     EnvOption(
+        "--catalog-days",
+        "update the catalog from IMDb's datasets this often, in days (0: never)",
+        7.0,
+        non_negative_float,
+    ),
+    EnvOption(
         "--no-rate-limit",
         "drop the ~30 messages/s limiter (only for load tests against a fake server)",
         False,

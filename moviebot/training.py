@@ -30,6 +30,7 @@ from recommender.errors import ModelFileError
 from storage import fits
 from storage.backup import remove_stale_partials
 from storage.db import connect
+from storage.imdb_catalog import last_catalog_change
 from storage.movies import all_movie_ids, content_rows
 from storage.ratings import count_rating_changes_since, count_ratings, ratings_arrays
 
@@ -195,12 +196,26 @@ def load_or_train(db_path: Path, model_path: Path) -> Model:
 
 
 def refit_if_changed(db_path: Path, model_path: Path, *, force: bool = False) -> Model | None:
-    """A new model fitted on the database's ratings and saved (as `train`), or None when no
-    rating changed since the last fit (unless `force`: the model does not match the
-    database): the bot's periodic refit."""
-    if not force and ratings_changed_since_last_fit(db_path) == 0:
+    """A new model fitted on the database's ratings and saved (as `train`), or None when
+    neither a rating nor the catalog changed since the last fit (unless `force`: the model
+    does not match the database): the bot's periodic refit."""
+    if not force and not refit_needed(db_path):
         return None
     return train(db_path, model_path).model
+
+
+def refit_needed(db_path: Path) -> bool:
+    """Whether a refit would change the model: ratings changed since the last fit, or a
+    catalog update was applied after it began (the new films get their content map only from
+    a fit: recommender/content.py)."""
+    if ratings_changed_since_last_fit(db_path):
+        return True
+    db = connect(db_path)
+    try:
+        last, changed = fits.last_successful_fit(db), last_catalog_change(db)
+    finally:
+        db.close()
+    return last is not None and changed is not None and changed > last.started_at
 
 
 def ratings_changed_since_last_fit(db_path: Path) -> int:
@@ -242,10 +257,11 @@ class RefitProcess:
         self._children: set[subprocess.Popen] = set()
         self._abandoned = False
 
-    def __call__(self, db_path: Path, model_path: Path) -> Model | None:
-        if ratings_changed_since_last_fit(db_path) == 0:
+    def __call__(self, db_path: Path, model_path: Path, *, force: bool = False) -> Model | None:
+        if not force and not refit_needed(db_path):
             return None
         command = [sys.executable, "-m", "moviebot.refit_worker", str(db_path), str(model_path)]
+        command += ["--force"] if force else []
         with self._lock:
             if self._abandoned:  # the bot is stopping
                 return None

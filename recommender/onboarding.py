@@ -34,6 +34,11 @@ from recommender.model import Model
 from recommender.topn import precision_ndcg
 
 POOL = 200
+# The most-voted films of the catalog's last RECENT_YEARS years join the pool (an updated
+# catalog's recent films have no ratings here yet, so "most-rated" alone never asks about them).
+RECENT_YEARS = 10
+RECENT_CARDS = 50
+RECENT_EVERY = 3  # the 3rd, 6th, 9th... card, when the catalog has recent films
 ORDERS = ("most-rated", "diverse", "adaptive")
 
 
@@ -77,11 +82,36 @@ def diverse_popular(
 
 
 def adaptive_next(
-    model: Model, rated: Mapping[int, float], passed: set[int], pool: Sequence[int]
+    model: Model,
+    rated: Mapping[int, float],
+    passed: set[int],
+    pool: Sequence[int],
+    recent: Sequence[int] = (),
 ) -> int | None:
     """The movie of ``pool`` the user most likely watched, given ``rated`` (their ratings so
-    far); ``passed`` (cards already answered) and rated movies are left out."""
+    far); ``passed`` (cards already answered) and rated movies are left out. With ``recent``
+    (well-known films of the last years, which nobody here has rated yet), every
+    RECENT_EVERY-th card answered is the best of those instead: by watch score alone they
+    would come after the 200 most-rated classics."""
     scores = model.watch_scores(model.fold_in(rated))
+    if recent:
+        answered = sum(m in rated or m in passed for m in dict.fromkeys([*pool, *recent]))
+        recent_answered = sum(m in rated or m in passed for m in recent)
+        if recent_answered < (answered + 1) // RECENT_EVERY:
+            best = _most_watched(model, scores, rated, passed, recent)
+            if best is not None:
+                return best
+    best = _most_watched(model, scores, rated, passed, pool)
+    return best if best is not None else _most_watched(model, scores, rated, passed, recent)
+
+
+def _most_watched(
+    model: Model,
+    scores: np.ndarray,
+    rated: Mapping[int, float],
+    passed: set[int],
+    pool: Sequence[int],
+) -> int | None:
     ids = model.movie_ids
     best, best_score = None, -np.inf
     for m in pool:

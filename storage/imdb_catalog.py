@@ -385,3 +385,25 @@ def catalog_status(db: Database) -> dict:
         "terms": TERMS,
         "attribution": ATTRIBUTION,
     }
+
+
+def last_catalog_change(db: Database) -> str | None:
+    """When an update last changed the catalog (finished_at of the last applied one; None:
+    never): the running bot compares it to notice an update, its own or a `moviebot catalog
+    update` beside it, and a refit compares it to when the model was fitted."""
+    return db.execute(
+        "SELECT max(finished_at) FROM catalog_updates WHERE status = 'ok'"
+    ).fetchone()[0]
+
+
+def recent_well_known(db: Database, since_year: int, limit: int) -> list[int]:
+    """The `limit` films from `since_year` on with the most IMDb votes, most first (films
+    without IMDb's figures are left out): what onboarding adds to the most-rated classics."""
+    rows = db.execute(
+        """
+        SELECT id FROM movies WHERE year >= ? AND imdb_votes IS NOT NULL
+        ORDER BY imdb_votes DESC, id LIMIT ?
+        """,
+        [since_year, limit],
+    ).fetchall()
+    return [movie_id for (movie_id,) in rows]

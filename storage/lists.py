@@ -1,6 +1,7 @@
-"""A person's lists of movies: what they rated, saved for later, or hid; newest first, paged.
+"""A person's lists of movies: what they rated, saved for later, hid, or saw without a score;
+newest first, paged.
 
-One query for the three: each list is a table of (user_id, movie_id, <when>) joined to the
+One query for the four: each list is a table of (user_id, movie_id, <when>) joined to the
 catalog, ordered by <when> (then title), with one more column shown beside each movie.
 """
 
@@ -20,6 +21,7 @@ class MovieList(Enum):
     RATINGS = ("ratings", "updated_at", "l.rating")  # (Movie, the score)
     WATCHLIST = ("watchlist", "added_at", "l.added_at")  # (Movie, when it was saved)
     HIDDEN = ("hidden_movies", "hidden_at", "NULL")  # (Movie, None)
+    SEEN = ("seen_movies", "seen_at", "NULL")  # (Movie, None): seen without a score
 
     def __init__(self, table: str, when: str, shown: str) -> None:
         self.table, self.when, self.shown = table, when, shown

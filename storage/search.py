@@ -261,7 +261,9 @@ class TitleIndex:
         # "cinderella 2015" names Cinderella (2015): the year is not part of its title.
         key = normalize(title_part if year is not None and year == self._years[row] else query)
         words = set(key.split())
-        typed = len(normalize(query).split())
+        # Counted as typed, before normalize drops a leading article: "The Babadook" is two
+        # words, a title, where "babadook" alone may be a word (Rule.obscure).
+        typed = sum(1 for word in query.split() if any(ch.isalnum() for ch in word))
         whole, cover = 0.0, 0.0
         for name in self._names_of_row(row):
             whole = max(whole, fuzz.ratio(key, name), fuzz.token_sort_ratio(key, name))
@@ -279,7 +281,7 @@ class Fit:
     similarity, out of 100; a year that is the movie's does not count against it).
     `cover`: when every typed word is a word of one name, the share of that name's words
     typed ("leon" of "leon the professional": 1/3), else 0: a partial title, not a typo.
-    `words`: how many words were typed (a year included).
+    `words`: how many words were typed (a year and a leading article included).
     """
 
     whole: float

@@ -128,6 +128,16 @@ def seen_ids(db: Database, user_id: int) -> set[int]:
     return {row[0] for row in rows}
 
 
+def unmark_seen(db: Database, user_id: int, movie_id: int) -> bool:
+    """Undo "seen": the movie may be picked again. False when it was not marked."""
+    check_id(user_id, "user id")
+    check_id(movie_id, "movie id")
+    cursor = db.execute(
+        "DELETE FROM seen_movies WHERE user_id = ? AND movie_id = ?", [user_id, movie_id]
+    )
+    return cursor.rowcount > 0
+
+
 def not_to_recommend(db: Database, user_id: int) -> set[int]:
     """What the user's picks leave out besides their ratings: hidden ("Not interested"),
     seen without a score, and saved for later (their watchlist already holds those)."""

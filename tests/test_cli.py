@@ -66,6 +66,7 @@ def test_stats_json(tutorial_db, tmp_path: Path, capsys) -> None:
     code, out, _ = run(capsys, "stats", "--db", str(tmp_path / "tutorial.db"), "--json")
     data = json.loads(out)
     assert (code, data["movies"], data["ratings"], data["users"]) == (0, 10, 29, 5)
+    assert data["catalog"] == {"films": 10, "newest_year": 2015, "updated": None}
 
 
 def test_db_defaults_to_the_moviebot_db_variable(tmp_path: Path, tutorial_dir: Path) -> None:
@@ -512,6 +513,7 @@ def test_stats_prints_readable_text(tutorial_db, tmp_path: Path, capsys) -> None
         f"Database {tmp_path / 'tutorial.db'} (schema version {json_stats(tmp_path, capsys)})",
         "  10 movies, 29 ratings",
         "  5 users (0 from Telegram), 0 group pools",
+        "  catalog: 10 films up to 2015, never updated from IMDb (`moviebot catalog update`)",
         "  no model fitted yet (`moviebot train`)",
     ]
 

@@ -163,7 +163,7 @@ def test_a_russian_user_is_answered_in_russian(conversation: Conversation) -> No
     text = conversation.on_text(IVAN, PRIVATE, "/rate Фроузен 8").replies[0].text
     assert "Я не нашёл фильм «Фроузен»" in text
     outcome = conversation.on_text(IVAN, PRIVATE, "/forget")
-    assert outcome.replies[0].text.startswith("Это удалит твои 0 оценок")
+    assert outcome.replies[0].text.startswith("Оценок у тебя нет, но это удалит всё остальное")
     assert [b.label for row in outcome.replies[0].buttons for b in row] == [
         "Да, удалить всё",
         "Нет, оставить",

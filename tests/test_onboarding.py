@@ -51,6 +51,17 @@ def test_adaptive_cards_follow_the_taste_of_the_first_rating() -> None:
     assert adaptive_next(model, {m: 8.0 for m in pool[:9]}, {10}, pool) is None
 
 
+def test_every_third_card_is_a_recent_film_while_there_are_any() -> None:
+    model = Model.fit(two_tastes(), CONFIG)
+    classics, recent = [1, 2, 3, 4, 5], [9, 10]  # the recent ones are the less watched
+    assert adaptive_next(model, {}, set(), classics, ()) in classics
+    cards: list[int] = []
+    while (card := adaptive_next(model, {}, set(cards), classics, recent)) is not None:
+        cards.append(card)
+    assert [c in recent for c in cards] == [False, False, True, False, False, True, False]
+    assert sorted(cards) == [*classics, *recent]  # each asked once, all of them in the end
+
+
 def test_simulation_answers_from_what_the_user_has_seen_and_scores_the_target() -> None:
     model = Model.fit(two_tastes(), CONFIG)
     # A taste-B fan who has seen 6 and 7 and will like 8: the cards 1, 6, 2, 7 ... are dealt.

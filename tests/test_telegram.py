@@ -41,6 +41,7 @@ PRIVATE_MENU = [
     ("undo", "Remove your last rating"),
     ("hidden", "Movies you hid, to unhide"),
     ("watchlist", "Movies you saved for later"),
+    ("seen", "Movies you marked as seen"),
     ("import", "Bring your IMDb or Letterboxd ratings"),
     ("export", "Your ratings as files for Letterboxd, IMDb"),
     ("taste", "A picture of your taste"),

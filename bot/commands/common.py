@@ -7,6 +7,7 @@ Feature modules import this, never each other (tests/test_layout.py holds them t
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from bot.commands import state as states
@@ -71,12 +72,15 @@ def resolve_title(
     resolution = ctx.service.resolve(title)
     if resolution.kind is Kind.NONE:
         shown = esc(title if len(title) <= 60 else title[:57] + "...")
-        return Outcome.say(
-            _(
-                'I couldn\'t find a movie called "{title}". Check the spelling, or add the '
-                "year, like: Cinderella 2015."
-            ).format(title=shown)
-        )
+        not_found = _(
+            'I couldn\'t find a movie called "{title}". Check the spelling, or add the '
+            "year, like: Cinderella 2015."
+        ).format(title=shown)
+        newest = ctx.service.coverage.newest_year
+        if newest is not None and newest < datetime.now(UTC).year:
+            newer = _("My catalog has films up to {year}, so a newer film may be missing.")
+            not_found += " " + newer.format(year=newest)
+        return Outcome.say(not_found)
     if resolution.movie is not None:
         return on_found(get_movie(ctx.db, resolution.movie.movie_id))
     # A weak match is only ever offered: acting on it saved junk ("asdfgh" as M*A*S*H).
@@ -88,6 +92,23 @@ def resolve_title(
     else:
         question = _("Did you mean {title}?").format(title=esc(choices[0].label[:150]))
     return Outcome.say(question, (*buttons, cancel))
+
+
+def catalog_coverage(ctx: Context) -> str:
+    """What the catalog covers, one sentence for /about and /help."""
+    covered = ctx.service.coverage
+    year = covered.newest_year or "?"
+    if covered.updated is None:
+        return ngettext(
+            "My catalog is the bundled MovieLens one: {films} film, up to {year}.",
+            "My catalog is the bundled MovieLens one: {films} films, up to {year}.",
+            covered.films,
+        ).format(films=covered.films, year=year)
+    return ngettext(
+        "My catalog has {films} film, up to {year}; updated {date}.",
+        "My catalog has {films} films, up to {year}; updated {date}.",
+        covered.films,
+    ).format(films=covered.films, year=year, date=covered.updated)
 
 
 def store_score(ctx: Context, movie: Movie, score: int) -> str:

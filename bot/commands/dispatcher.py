@@ -10,6 +10,7 @@ say where they work.
 
 from __future__ import annotations
 
+from bot.commands.common import catalog_coverage
 from bot.commands.features import (
     account,
     alerts,
@@ -34,8 +35,8 @@ router = Router()
 
 @router.command("help", Where.BOTH, rank=210, menu=N_("What I can do"))
 def help_command(ctx: Context, args: str) -> Outcome:
-    """List the commands."""
-    return Outcome.say(help_text())
+    """List the commands, then say what the catalog covers."""
+    return Outcome.say(f"{help_text()}\n\n{esc(catalog_coverage(ctx))}")
 
 
 ROUTERS: tuple[Router, ...] = (

@@ -19,8 +19,9 @@ updates).
 Up to CONCURRENT_CHATS chats are handled at once, each chat's updates in order. A JobQueue job
 refits the model with the refit function it is given (the CLI passes moviebot.training's
 RefitProcess, which fits in a child process) from another thread and swaps it in; a failed
-refit keeps the old model serving. Handlers get a typed context (`BotContext`: the runtime as
-an attribute of `BotData`, PTB's examples/contexttypesbot.py).
+refit keeps the old model serving. Another keeps the catalog current
+(bot/telegram/catalog_job.py). Handlers get a typed context (`BotContext`: the runtime as an
+attribute of `BotData`, PTB's examples/contexttypesbot.py).
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ from bot.service import MovieService
 from bot.telegram import membership, metrics
 from bot.telegram.alerts import AlertJob, AlertLimiter
 from bot.telegram.alerts import schedule as schedule_alerts
+from bot.telegram.catalog_job import (
+    CHECK_SECONDS,
+    FIRST_CHECK_SECONDS,
+    CatalogRefresh,
+    CatalogWatch,
+    title_index,
+)
 from bot.telegram.delivery import (
     BotRuntime,
     DeliveryPolicy,
@@ -90,6 +98,7 @@ from bot.ui.i18n import N_, _
 from bot.ui.replies import Outcome
 from recommender import Model
 from storage.movies import get_movies
+from storage.search import TitleIndex
 
 log = logging.getLogger(__name__)
 # How long an inline answer waits for TMDB's thumbnails (a cold cache); later ones come cached.
@@ -133,6 +142,9 @@ class BotSettings:
     refit_minutes: float = 30.0
     # What a refit runs (moviebot.training.refit_if_changed from the CLI); None: no refits.
     refit: Refit | None = None
+    # The scheduled catalog update (moviebot.catalog_update.CatalogRefresh from the CLI); None:
+    # no catalog job (bot/telegram/catalog_job.py).
+    catalog_refresh: CatalogRefresh | None = None
     rate_limit: bool = True  # AIORateLimiter: Telegram's ~30 messages/s across chats
     poll_timeout: int = 10
     request_timeout: float = 10.0
@@ -156,6 +168,7 @@ class BotData:
     runtime: BotRuntime  # the life of updates (bot/telegram/delivery.py)
     refitter: Refitter | None = None  # the refit job, when refits are on
     alerts: AlertJob | None = None  # the alerts job (bot/telegram/alerts.py)
+    catalog: CatalogWatch | None = None  # the catalog job, when the bot has a refresh
 
 
 class BotContext(CallbackContext[ExtBot, BotData, dict, dict]):
@@ -201,11 +214,19 @@ class Refitter:
                 return False
             if model is None:
                 return False
-            # Swap in the database thread, so no request sees half of the change.
-            await rt.run(rt.service.swap_model, model)
+            # The new model's rating counts change search popularity: the index is built
+            # here, off the database thread, then both are swapped in there together, so no
+            # request sees half of the change.
+            titles = await asyncio.to_thread(title_index, settings.db_path)
+            await rt.run(_swap, rt.service, model, titles)
             metrics.refit_finished(time.perf_counter() - started)
             log.info("refitted model swapped in (%d ratings)", model.n_ratings_fit)
             return True
+
+
+def _swap(service: MovieService, model: Model, titles: TitleIndex) -> None:
+    service.swap_model(model)
+    service.use_titles(titles)
 
 
 def _sender(update: Update) -> Sender | None:
@@ -431,6 +452,20 @@ async def refit_now(application: Application) -> bool:
     return refitter is not None and await refitter.refit(application.bot_data.runtime)
 
 
+async def catalog_now(application: Application) -> bool:
+    """One look at the catalog now, as the job would: refresh when due, take in an update."""
+    watch = application.bot_data.catalog
+    return watch is not None and await watch.check(application.bot_data.runtime)
+
+
+async def catalog_job(context: BotContext) -> None:
+    """The catalog job (bot/telegram/catalog_job.py); a failure waits for the next one."""
+    try:
+        await catalog_now(context.application)
+    except Exception:
+        log.exception("catalog check failed; the catalog being served stays")
+
+
 async def _post_init(application: Application) -> None:
     """Set the command menus, learn the bot's name, requeue what the last run left."""
     bot = application.bot
@@ -502,6 +537,10 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     application.bot_data.runtime = rt
     refitter = Refitter(settings) if settings.refit is not None else None
     application.bot_data.refitter = refitter
+    if settings.catalog_refresh is not None:
+        refit = refitter.refit if refitter is not None and settings.refit_minutes > 0 else None
+        watch = CatalogWatch(settings.db_path, settings.catalog_refresh, refit)
+        application.bot_data.catalog = watch
     if settings.webhook:
         queue.journal_with(rt.record)
     else:
@@ -530,5 +569,9 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
         if refitter is not None and settings.refit_minutes > 0:
             interval = settings.refit_minutes * 60
             jobs.run_repeating(refitter.job, interval=interval, first=interval, name="refit_job")
+        if application.bot_data.catalog is not None:
+            jobs.run_repeating(
+                catalog_job, interval=CHECK_SECONDS, first=FIRST_CHECK_SECONDS, name="catalog_job"
+            )
     schedule_alerts(application)
     return application

@@ -47,6 +47,8 @@ class Verb(StrEnum):
     #                          from Telegram's language; -1: show the countries)
     SERVICE = "sv"  # sv:<provider> /settings: have this streaming service or not (-1: show
     #                               them; 0: back to /settings)
+    UNSEEN = "b"  # b:<movie>:<page> undo "seen", show that page of /seen again
+    SEEN_PAGE = "j"  # j:<page>      a page of /seen
     ALERTS = "al"  # al:<on>  /settings: the weekly "new for you" digest on (1) or off (0)
     STOP_ALERTS = "as"  # as:0  "Stop these" under an alert: every alert off
 

@@ -18,6 +18,7 @@ from moviebot.commands.common import (
 from moviebot.options import RUN_OPTIONS, resolve_all
 from storage import fits, journal
 from storage.db import schema_version
+from storage.imdb_catalog import catalog_status
 from storage.movies import count_movies
 from storage.ratings import count_ratings
 
@@ -91,6 +92,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "group_pools": db.execute("SELECT count(DISTINCT chat_id) FROM chat_members").fetchone()[0],
         "abandoned_updates": journal.backlog(db, journal.MAX_ATTEMPTS).abandoned,
     }
+    catalog = catalog_status(db)
+    data["catalog"] = {
+        "films": catalog["films"],
+        "newest_year": catalog["newest_year"],
+        "updated": catalog["last_update"]["at"] if catalog["last_update"] else None,
+    }
     last = fits.last_successful_fit(db)
     data["last_fit"] = (
         {"at": last.finished_at, "ratings": last.n_ratings, **last.scores} if last else None
@@ -106,6 +113,7 @@ def _stats_text(data: dict[str, Any]) -> str:
         f"  {data['movies']:,} movies, {data['ratings']:,} ratings",
         f"  {data['users']:,} users ({data['telegram_users']:,} from Telegram), "
         f"{data['group_pools']:,} group pools",
+        _catalog_line(data["catalog"]),
     ]
     last = data["last_fit"]
     if last is None:
@@ -121,6 +129,14 @@ def _stats_text(data: dict[str, Any]) -> str:
             "deliveries (the bot's log says which)"
         )
     return "\n".join(lines)
+
+
+def _catalog_line(catalog: dict[str, Any]) -> str:
+    films, newest, updated = catalog["films"], catalog["newest_year"], catalog["updated"]
+    up_to = f"{films:,} film{'s' if films != 1 else ''}" + (f" up to {newest}" if newest else "")
+    if updated is None:
+        return f"  catalog: {up_to}, never updated from IMDb (`moviebot catalog update`)"
+    return f"  catalog: {up_to}, updated from IMDb {updated[:10]}"
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

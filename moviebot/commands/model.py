@@ -131,11 +131,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
     data = {
         "movie": {"movie_id": movie.id, "title": movie.label},
         "similar": [
-            {"movie_id": m.id, "title": m.label, "fans_also_liked": round(s, 4)} for m, s in nearest
+            {
+                "movie_id": n.movie.id,
+                "title": n.movie.label,
+                "fans_also_liked": round(n.fans_liked, 4),
+            }
+            for n in nearest
         ],
     }
     lines = [f"Movies like {movie.label}:"] + [
-        f"{i:>2}. {s:>4.0%}  {m.label}" for i, (m, s) in enumerate(nearest, 1)
+        f"{i:>2}. {n.fans_liked:>4.0%}  {n.movie.label}" for i, n in enumerate(nearest, 1)
     ]
     emit(args, data, "\n".join(lines) if nearest else f"No similar movies known for {movie.label}.")
     return 0

@@ -48,6 +48,7 @@ def bot_settings(args: argparse.Namespace, token: str) -> BotSettings:
     """What `moviebot run` runs, from its options once flags and environment are resolved
     (`resolve_run_options`)."""
     from bot.telegram.app import BotSettings
+    from moviebot.catalog_update import CatalogRefresh
     from moviebot.training import RefitProcess
 
     return BotSettings(
@@ -57,6 +58,9 @@ def bot_settings(args: argparse.Namespace, token: str) -> BotSettings:
         api_url=args.api_url,
         refit_minutes=args.refit_minutes,
         refit=RefitProcess(args.log_format),
+        # Every --catalog-days (0: never, and the job only takes in a `moviebot catalog
+        # update` run beside the bot): the job is bot/telegram/catalog_job.py.
+        catalog_refresh=CatalogRefresh(args.catalog_days),
         rate_limit=not args.no_rate_limit,
         webhook=bool(args.webhook_url),
     )
@@ -120,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CommandError(f"cannot serve metrics on {host}:{port}: {error}") from None
         logging.getLogger("moviebot").info("metrics at http://%s:%d/metrics", host, port)
     application = build_application(settings, service)
-    _abandon_refit_on_stop(application, settings.refit)
+    _abandon_children_on_stop(application, settings.refit, settings.catalog_refresh)
     try:
         if args.webhook_url:
             application.run_webhook(
@@ -143,17 +147,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _abandon_refit_on_stop(application, refit) -> None:
-    """On SIGTERM or SIGINT, kill a refit in progress, then stop as python-telegram-bot does:
-    its orderly stop waits for running jobs, and a big refit outlasts the unit's
-    TimeoutStopSec. Installed once the bot runs (post_init), replacing PTB's own handlers."""
+def _abandon_children_on_stop(application, *children) -> None:
+    """On SIGTERM or SIGINT, kill a refit or a catalog update in progress (each `children`
+    that is not None has `abandon()`), then stop as python-telegram-bot does: its orderly stop
+    waits for running jobs, and a big refit or an update outlasts the unit's TimeoutStopSec.
+    Installed once the bot runs (post_init), replacing PTB's own handlers."""
     import asyncio
     import signal
 
     post_init = application.post_init
 
     def stop() -> None:
-        refit.abandon()
+        for child in children:
+            if child is not None:
+                child.abandon()
         application.stop_running()
 
     async def post_init_then_handle_signals(app) -> None:

@@ -269,12 +269,19 @@ def tap_set_genre(ctx: Context, cb: Callback) -> Outcome:
 def forget(ctx: Context, args: str) -> Outcome:
     """Ask before deleting everything about the sender."""
     count = ratings.count_user_ratings(ctx.db, ctx.user_id)
-    return Outcome.say(
-        ngettext(
+    if count == 0:  # "your 0 ratings" reads as a glitch
+        question = _(
+            "You haven't rated anything, but this deletes everything else I know about you "
+            "(your lists, settings and the messages you sent me). Are you sure?"
+        )
+    else:
+        question = ngettext(
             "This deletes your {count} rating and everything else I know about you. Are you sure?",
             "This deletes your {count} ratings and everything else I know about you. Are you sure?",
             count,
-        ).format(count=count),
+        ).format(count=count)
+    return Outcome.say(
+        question,
         (
             (
                 Button(_("Yes, delete everything"), callbacks.encode(Verb.FORGET, 1)),
@@ -291,6 +298,13 @@ def tap_forget(ctx: Context, cb: Callback) -> Outcome:
         return Outcome(edit=Reply(_("Okay, I kept everything.")))
     deleted = users.forget_user(ctx.db, ctx.user_id)
     until = i18n.long_date((datetime.now(UTC) + timedelta(days=BACKUP_DAYS + 1)).date())
+    if deleted == 0:
+        done = _(
+            "Done: I deleted everything I knew about you, including the messages you sent me. "
+            "The daily backups made before now still hold it: each is kept {days} days, so the "
+            "last copy is gone by {until}. /start begins afresh."
+        ).format(days=BACKUP_DAYS, until=until)
+        return Outcome(edit=Reply(done), truncate_wal=True)
     return Outcome(
         edit=Reply(
             ngettext(

@@ -122,23 +122,26 @@ def group_recommend(ctx: Context, args: str) -> Outcome:
     who = [esc(_first_name(name)[:12]) for _, name in members]
     if from_watchlists:
         header = ngettext(
-            "Picks for {count} from your watchlists (nobody has rated these). Ranked by the "
-            "average predicted score, minus a penalty when anyone is predicted below 6/10:",
-            "Picks for {count} from your watchlists (nobody has rated these). Ranked by the "
-            "average predicted score, minus a penalty when anyone is predicted below 6/10:",
+            "Picks for {count} from your watchlists (nobody has rated these).",
+            "Picks for {count} from your watchlists (nobody has rated these).",
             len(members),
         )
     else:
         header = ngettext(
-            "Picks for {count} (nobody has rated these). Ranked by the average predicted "
-            "score, minus a penalty when anyone is predicted below 6/10:",
-            "Picks for {count} (nobody has rated these). Ranked by the average predicted "
-            "score, minus a penalty when anyone is predicted below 6/10:",
+            "Picks for {count} (nobody has rated these).",
+            "Picks for {count} (nobody has rated these).",
             len(members),
         )
-    lines = [header.format(count=len(members))]
+    # Model.for_group ranks by what the members would choose to watch, braked by their chances
+    # of liking it; the figure shown is the predicted average, so it is labelled, not ordered.
+    how = _(
+        "In order of what you would all most likely choose to watch and enjoy; anyone predicted "
+        "below 6/10 sinks a movie. Beside each: the average rating I expect from you (lower "
+        "when anyone is below 6/10), then each person's."
+    )
+    lines = [header.format(count=len(members)) + " " + how]
     for i, pick in enumerate(picks, start=1):
-        group = _("group {score}").format(score=i18n.decimal(pick.score))
+        group = _("average {score}/10").format(score=i18n.decimal(pick.score))
         lines.append(f"\n{i}. {title_link(pick.movie)} · {group}")
         scores = zip(who, pick.member_scores, strict=True)
         lines.append("   " + " · ".join(f"{n} {i18n.decimal(s)}" for n, s in scores))

@@ -1,7 +1,7 @@
-"""A person's lists: /myratings, /watchlist and /hidden, newest first, ten a page, with a
-button on each movie (remove, rate, unhide) that redraws the page it was on.
+"""A person's lists: /myratings, /watchlist, /hidden and /seen, newest first, ten a page, with
+a button on each movie (remove, rate, unhide, unseen) that redraws the page it was on.
 
-The three share one page builder (`_page`) over one storage query (storage/lists.py); each
+The four share one page builder (`_page`) over one storage query (storage/lists.py); each
 list says only what differs: its texts, its line per movie and its buttons.
 """
 
@@ -84,6 +84,20 @@ HIDDEN = ListView(
     nav=Verb.HIDDEN_PAGE,
 )
 
+SEEN = ListView(
+    MovieList.SEEN,
+    usage=N_("Ask like /seen or /seen 2 (a page number)."),
+    empty=N_('You haven\'t marked any movie as seen. "Seen" under /recommend does.'),
+    header=N_("Movies you saw, without a score ({first}-{last} of {total}):"),
+    line=lambda i, movie, _none: f"{i}. {title_link(movie)}",
+    buttons=lambda i, movie, page: (
+        Button(_("Rate {n}").format(n=i), callbacks.encode(Verb.ASK_SCORE, movie.id)),
+        Button(_("Unseen {n}").format(n=i), callbacks.encode(Verb.UNSEEN, movie.id, page)),
+    ),
+    per_row=2,
+    nav=Verb.SEEN_PAGE,
+)
+
 
 def _page(ctx: Context, view: ListView, page: int) -> Reply:
     """One page of the sender's list: a line and buttons for each movie, buttons to the
@@ -150,6 +164,18 @@ def watchlist_command(ctx: Context, args: str) -> Outcome:
     return _show(ctx, WATCHLIST, args)
 
 
+@router.command(
+    "seen",
+    Where.PRIVATE,
+    rank=125,
+    menu=N_("Movies you marked as seen"),
+    help=N_('/seen - the movies you marked "Seen", with buttons to undo it'),
+)
+def seen(ctx: Context, args: str) -> Outcome:
+    """Show a page of the movies the sender marked seen without a score."""
+    return _show(ctx, SEEN, args)
+
+
 @router.tap(Verb.PAGE, personal=True)
 def tap_ratings_page(ctx: Context, cb: Callback) -> Outcome:
     """Show another page of the sender's ratings in place."""
@@ -198,4 +224,23 @@ def tap_unsave(ctx: Context, cb: Callback) -> Outcome:
     return Outcome(
         edit=_page(ctx, WATCHLIST, max(cb.value, 1)),
         toast=_("Removed {title} from your watchlist.").format(title=movie.label[:150]),
+    )
+
+
+@router.tap(Verb.SEEN_PAGE, personal=True)
+def tap_seen_page(ctx: Context, cb: Callback) -> Outcome:
+    """Show another page of the sender's seen movies in place."""
+    return Outcome(edit=_page(ctx, SEEN, max(cb.target, 1)))
+
+
+@router.tap(Verb.UNSEEN, personal=True)
+def tap_unseen(ctx: Context, cb: Callback) -> Outcome:
+    """Undo "Seen": the movie may be picked again; show that page of /seen again."""
+    movie = get_movie(ctx.db, cb.target)
+    watchlist.unmark_seen(ctx.db, ctx.user_id, movie.id)
+    return Outcome(
+        edit=_page(ctx, SEEN, max(cb.value, 1)),
+        toast=_("{title} is no longer marked seen: I may pick it again.").format(
+            title=movie.label[:150]
+        ),
     )

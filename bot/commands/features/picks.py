@@ -76,11 +76,25 @@ def recommend(ctx: Context, args: str) -> Outcome:
         ).format(movies=_movies_label(genre, years))
     else:
         header = _top_picks_header(len(picks), genre, years)
-    lines = [bold(header)]
+    # The order is the ranking stage's (would watch x would like); the match figure falls with
+    # it, the predicted rating need not, so the header says what each figure is.
+    lines = [
+        bold(header),
+        _(
+            "In order of what you're most likely to watch and enjoy. Match: against the first "
+            "pick (100%). Then the rating I expect you to give it."
+        ),
+    ]
+    above = None
     for i, pick in enumerate(picks, start=1):
         listed = esc(genres.shown_list(pick.movie.genres[:3]) or _("no genres listed"))
-        score = i18n.decimal(pick.score)
-        line = f"\n{i}. {title_link(pick.movie)} · {score}/10 · {listed}"
+        match = _("{share} match").format(share=i18n.percent(pick.match))
+        expected = _("you'd rate it {score}/10").format(score=i18n.decimal(pick.score))
+        line = f"\n{i}. {title_link(pick.movie)} · {match} · {expected} · {listed}"
+        if above is not None and pick.match > above:
+            # Only the franchise spread (recommender/diversity.py) moves a pick down.
+            line += " " + _("(placed lower: same series as a pick above)")
+        above = pick.match if above is None else min(above, pick.match)
         if on is not None and pick.movie.id in on:
             names = [countries.SERVICE_NAMES[p] for p in sorted(on[pick.movie.id])]
             line += " · " + esc(_("on {services}").format(services=", ".join(names)))
@@ -165,19 +179,29 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
                 count,
             ).format(title=esc(movie.label), count=count)
         )
-    lines = [_("Movies like {title}:").format(title=title_link(movie))]
-    for i, (other, share) in enumerate(nearest, start=1):
-        liked = _("liked by {share} of its fans").format(share=i18n.percent(share))
-        lines.append(f"{i}. {title_link(other)} · {liked}")
+    lines = [
+        _("Movies like {title}:").format(title=title_link(movie)),
+        _(
+            "Match: how strongly people who watched {title} go on to watch and like it, "
+            "compared with every film's closest matches."
+        ).format(title=esc(movie.title)),
+    ]
+    for i, near in enumerate(nearest, start=1):
+        match = _("{share} match").format(share=i18n.percent(near.match))
+        # The fans' share is a second figure, not in order: it names whose fans.
+        liked = _("liked by {share} of {title} fans").format(
+            share=i18n.percent(near.fans_liked), title=esc(movie.title)
+        )
+        lines.append(f"{i}. {title_link(near.movie)} · {match} · {liked}")
     replies = [Reply(chunk) for chunk in split_text(lines)]
     if with_save:
         saves = [
-            Button(_("Save {n}").format(n=i), callbacks.encode(Verb.SAVE, other.id))
-            for i, (other, _share) in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
+            Button(_("Save {n}").format(n=i), callbacks.encode(Verb.SAVE, near.movie.id))
+            for i, near in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
         ]
         rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
         replies[-1] = Reply(replies[-1].text, rows)
-    replies[0] = replace(replies[0], poster=Poster(nearest[0][0].id))
+    replies[0] = replace(replies[0], poster=Poster(nearest[0].movie.id))
     return Outcome(replies=replies)
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bot.commands import state as states
-from bot.commands.common import INVITE_PREFIX, load_state, next_card, onboarding_step
+from bot.commands.common import (
+    INVITE_PREFIX,
+    catalog_coverage,
+    load_state,
+    next_card,
+    onboarding_step,
+)
 from bot.commands.router import Context, Router, Where
 from bot.commands.state import IDLE, Onboarding, OnboardingDone
 from bot.service import ONBOARDING_SIZE
@@ -95,7 +101,7 @@ def about(ctx: Context, args: str) -> Outcome:
     notices = [IMDB_ATTRIBUTION]
     if ctx.service.tmdb is not None:
         notices.append(f"{TMDB_NOTICE} (themoviedb.org)\n{_(JUSTWATCH_CREDIT)}")
-    return Outcome.say("\n".join([what, *notices]))
+    return Outcome.say("\n".join([what, esc(catalog_coverage(ctx)), *notices]))
 
 
 @router.command(
