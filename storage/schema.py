@@ -340,6 +340,51 @@ def _tmdb_cache(db: Database) -> None:
     db.execute("ALTER TABLE users ADD COLUMN country TEXT")
 
 
+@migrations(name="0015_alerts")
+def _alerts(db: Database) -> None:
+    # Who asked for alerts (storage/alerts.py), each kind opted into: the weekly "new for you"
+    # digest, and watchlisted films that start streaming on their services. Sent on `weekday`
+    # (0 Monday) at `hour` in `time_zone` (IANA), guessed from their country when they opt in.
+    # `digest_since`: films added to the catalog after it are the next digest's.
+    db.execute(
+        """
+        CREATE TABLE alert_subscriptions (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            digest INTEGER NOT NULL DEFAULT 0,
+            streaming INTEGER NOT NULL DEFAULT 0,
+            weekday INTEGER NOT NULL DEFAULT 4 CHECK (weekday BETWEEN 0 AND 6),
+            hour INTEGER NOT NULL DEFAULT 18 CHECK (hour BETWEEN 0 AND 23),
+            time_zone TEXT NOT NULL DEFAULT 'UTC',
+            digest_since TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    # The outbox: an alert is written here (its answer as JSON) before it is sent, and marked
+    # when sent; one per (user, kind, period), so a job run twice or a restart sends it once.
+    # state: pending -> sending (the request is on its way) -> sent; a row left `sending` by a
+    # kill is `uncertain` and never sent again; `dropped`: the user blocked the bot or stopped.
+    db.execute(
+        """
+        CREATE TABLE alert_outbox (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('digest', 'streaming')),
+            period TEXT NOT NULL,            -- "2026-W49"; for streaming, the film's id
+            outcome TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'uncertain', 'dropped')),
+            not_before TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            error TEXT,
+            UNIQUE (user_id, kind, period)
+        )
+        """
+    )
+    db.execute("CREATE INDEX alert_outbox_pending ON alert_outbox(id) WHERE state = 'pending'")
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -87,7 +87,8 @@ def forget_user(db: Database, user_id: int) -> int:
     return how many ratings went.
 
     The ratings, pool memberships, conversation state, hidden movies, watchlist, seen movies
-    and pending imports cascade; the update
+    pending imports, alert subscriptions and alerts (sent or
+    not) cascade; the update
     journal's rows of theirs are cleared (`journal.forget_sender`); the deleted ratings are
     counted, without saying whose, so the next refit drops them from the model; a one-way
     digest of the id is kept for `FORGOTTEN_DAYS` (`was_forgotten`). It ends with a TRUNCATE

@@ -36,10 +36,12 @@ def test_settings_start_at_the_defaults_and_show_every_genre(conversation, catal
     assert "How adventurous: Balanced" in text
     labels = [b.label for row in card.buttons for b in row]
     assert labels[:3] == ["Popular", "Balanced ✓", "Hidden gems"]
-    assert labels[3:-6] == all_genres(catalog_db)
-    assert labels[-6:-2] == ["As my Telegram is set ✓", "English", "Español", "Русский"]
+    assert labels[3:-7] == all_genres(catalog_db)
+    assert labels[-7:-3] == ["As my Telegram is set ✓", "English", "Español", "Русский"]
     # Where to watch: the country guessed from Telegram's language, and the services.
-    assert labels[-2:] == ["🇺🇸 US ›", "My services ›"]
+    assert labels[-3:-1] == ["🇺🇸 US ›", "My services ›"]
+    # Alerts: off until the person opts in.
+    assert labels[-1] == "🔔 Weekly new films for me" and "Alerts: none" in text
 
 
 def test_an_excluded_genre_never_comes_back_until_allowed(conversation, service) -> None:

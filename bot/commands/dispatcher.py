@@ -11,7 +11,17 @@ say where they work.
 from __future__ import annotations
 
 from bot.commands.common import catalog_coverage
-from bot.commands.features import account, groups, history, lists, picks, rating, taste, welcome
+from bot.commands.features import (
+    account,
+    alerts,
+    groups,
+    history,
+    lists,
+    picks,
+    rating,
+    taste,
+    welcome,
+)
 from bot.commands.router import Command, Context, Router, Tap, Where
 from bot.ui.callbacks import Verb
 from bot.ui.html import esc
@@ -38,6 +48,7 @@ ROUTERS: tuple[Router, ...] = (
     taste.router,
     history.router,
     account.router,
+    alerts.router,
     router,
 )
 

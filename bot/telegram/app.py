@@ -48,7 +48,6 @@ from telegram import (
 from telegram.constants import ChatType, UpdateType
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -72,6 +71,8 @@ from bot.commands.router import Where
 from bot.files.history_import import MAX_FILE_BYTES
 from bot.service import MovieService
 from bot.telegram import membership, metrics
+from bot.telegram.alerts import AlertJob, AlertLimiter
+from bot.telegram.alerts import schedule as schedule_alerts
 from bot.telegram.catalog_job import (
     CHECK_SECONDS,
     FIRST_CHECK_SECONDS,
@@ -168,6 +169,7 @@ class BotData:
     runtime: BotRuntime  # the life of updates (bot/telegram/delivery.py)
     refitter: Refitter | None = None  # the refit job, when refits are on
     imports: ImportDesk  # import files read off the database thread
+    alerts: AlertJob | None = None  # the alerts job (bot/telegram/alerts.py)
     catalog: CatalogWatch | None = None  # the catalog job, when the bot has a refresh
 
 
@@ -519,7 +521,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
             connection_pool_size=64, read_timeout=timeout, write_timeout=timeout
         ),
         get_updates_request=AiohttpRequest(connection_pool_size=1),
-        rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limit else None,
+        rate_limiter=AlertLimiter(max_retries=3) if settings.rate_limit else None,
     )
     queue = JournalingQueue()
     # The updater's webhook server judges each request by its headers (bot/telegram/webhook.py).
@@ -584,4 +586,5 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
             )
         if refitter is not None and not service.ready:  # a fresh database: the first fit now
             jobs.run_once(refitter.job, when=0, name="first_fit")
+    schedule_alerts(application)
     return application

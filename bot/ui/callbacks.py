@@ -49,6 +49,8 @@ class Verb(StrEnum):
     #                               them; 0: back to /settings)
     UNSEEN = "b"  # b:<movie>:<page> undo "seen", show that page of /seen again
     SEEN_PAGE = "j"  # j:<page>      a page of /seen
+    ALERTS = "al"  # al:<on>  /settings: the weekly "new for you" digest on (1) or off (0)
+    STOP_ALERTS = "as"  # as:0  "Stop these" under an alert: every alert off
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,28 @@ def justwatch_url(query: str, country: str | None = None) -> str:
     site = (country or current()).upper()
     site = site if site in JUSTWATCH else DEFAULT
     return f"https://www.justwatch.com/{site.lower()}/search?q={quote_plus(query)}"
+
+
+# The time zone alerts are scheduled in, by country (the most populous one's where a country
+# has several); others get UTC until the person can choose.
+ZONES = {
+    "US": "America/New_York",
+    "GB": "Europe/London",
+    "CA": "America/Toronto",
+    "ES": "Europe/Madrid",
+    "MX": "America/Mexico_City",
+    "AR": "America/Argentina/Buenos_Aires",
+    "CO": "America/Bogota",
+    "BR": "America/Sao_Paulo",
+    "DE": "Europe/Berlin",
+    "FR": "Europe/Paris",
+    "IT": "Europe/Rome",
+    "RU": "Europe/Moscow",
+    "UA": "Europe/Kyiv",
+    "IN": "Asia/Kolkata",
+}
+
+
+def time_zone(country: str) -> str:
+    """The time zone (IANA name) alerts for someone in `country` are scheduled in."""
+    return ZONES.get(country.upper(), "UTC")

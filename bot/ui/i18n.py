@@ -29,7 +29,7 @@ from datetime import date
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date
+from babel.dates import format_date, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -128,3 +128,8 @@ def long_date(day: date) -> str:
     """A date with the month's name in the current language (16 December 2026)."""
     language = current()
     return format_date(day, "d MMMM y" if language == DEFAULT else "long", locale=language)
+
+
+def weekday(day: int) -> str:
+    """The name of a day of the week (0 Monday) in the current language (Friday, viernes)."""
+    return str(get_day_names("wide", context="stand-alone", locale=current())[day])

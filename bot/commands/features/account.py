@@ -14,7 +14,7 @@ from bot.ui.callbacks import Callback, Verb
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
 from bot.ui.replies import Button, Outcome, Reply
-from storage import ratings, tmdb_cache, users
+from storage import alerts, ratings, tmdb_cache, users
 from storage import settings as user_settings
 
 # What /language offers, in its buttons' order; None: as the user's Telegram is set.
@@ -106,6 +106,7 @@ def _settings_card(ctx: Context) -> Reply:
         _("Language: {language}").format(language=i18n.LANGUAGES[i18n.current()]),
         _("Where to watch: {country}").format(country=_country_label(country)),
         _("My services: {services}").format(services=esc(_services_label(ctx))),
+        _("Alerts: {alerts}").format(alerts=_alerts_label(ctx)),
         "",
         _("Tap a level, or a genre to exclude it (tap again to allow it)."),
     ]
@@ -141,7 +142,36 @@ def _settings_card(ctx: Context) -> Reply:
             Button(_("My services") + " ›", callbacks.encode(Verb.SERVICE, -1)),
         )
     )
+    digest = _digest_on(ctx)
+    label = _("Weekly new films for me") + (" ✓" if digest else "")
+    rows.append((Button("🔔 " + label, callbacks.encode(Verb.ALERTS, 0 if digest else 1)),))
     return Reply("\n".join(lines), tuple(rows))
+
+
+def _digest_on(ctx: Context) -> bool:
+    sub = alerts.get_subscription(ctx.db, ctx.user_id)
+    return sub is not None and sub.digest
+
+
+def _alerts_label(ctx: Context) -> str:
+    sub = alerts.get_subscription(ctx.db, ctx.user_id)
+    if sub is None or not sub.digest:
+        return _("none")
+    return _("new films for you, {day} at {hour}:00 ({zone})").format(
+        day=i18n.weekday(sub.weekday), hour=sub.hour, zone=sub.time_zone
+    )
+
+
+@router.tap(Verb.ALERTS, personal=True)
+def tap_alerts(ctx: Context, cb: Callback) -> Outcome:
+    """Turn the weekly "new for you" digest on (1) or off (0), and show /settings again."""
+    if cb.target not in (0, 1):
+        return Outcome(toast=_(SORRY_OLD_BUTTON))
+    country = countries.country_of(ctx.db, ctx.user_id, ctx.sender.language)
+    zone = countries.time_zone(country)
+    alerts.subscribe(ctx.db, ctx.user_id, alerts.DIGEST, bool(cb.target), zone)
+    toast = _("Alerts on: new films for you weekly") if cb.target else _("Alerts off")
+    return Outcome(edit=_settings_card(ctx), toast=toast)
 
 
 def _country_label(country: str) -> str:
