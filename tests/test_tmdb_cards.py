@@ -13,7 +13,8 @@ from telegram.ext import Application
 from bot.commands.conversation import Chat, Conversation, Sender
 from bot.tmdb.client import TmdbConfig
 from bot.tmdb.facts import FilmFacts, Offers
-from bot.ui import countries
+from bot.ui import callbacks, countries
+from bot.ui.callbacks import Verb
 from bot.ui.posters import MAX_CAPTION, poster_caption, visible_length
 from bot.ui.replies import Outcome, Poster, Reply, outcome_from_json, outcome_to_json
 from devtools.app import messages, run_bot
@@ -168,7 +169,9 @@ def test_settings_pick_the_country_and_the_link_follows(conversation: Conversati
     sender, chat = Sender(ANN, "Ann", "es"), Chat(ANN)
     card = conversation.on_text(sender, chat, "/settings").replies[0]
     assert "Dónde ver: 🇪🇸 ES" in card.text
-    opener = card.buttons[-1][0]
+    opener = next(
+        b for row in card.buttons for b in row if b.data == callbacks.encode(Verb.COUNTRY, -1)
+    )
     picker = conversation.on_button(sender, chat, opener.data).edit
     mexico = next(b for row in picker.buttons for b in row if b.label.endswith("MX"))
     back = conversation.on_button(sender, chat, mexico.data)
