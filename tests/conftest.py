@@ -50,6 +50,12 @@ INTEGRATION_MODULES = (
     "devtools.ptb",
     "devtools.bot_process",
 )
+# ...and the production classes whose call starts a `moviebot` child process.
+INTEGRATION_OBJECTS = {
+    "moviebot.catalog_update.CatalogRefresh",
+    "moviebot.training.RefitProcess",
+    "moviebot.training.FirstFit",
+}
 # slow: Spark (a local session takes about 10 s to start, then seconds per fit): the `spark`
 # fixture, or a test that asks for pyspark itself (pytest.importorskip("pyspark")).
 SLOW_FIXTURES = {"spark"}
@@ -113,7 +119,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         function = getattr(item, "function", None)
         named = _named(function) if inspect.isfunction(function) else {}
-        if fixtures & INTEGRATION_FIXTURES or _uses(named, INTEGRATION_MODULES):
+        starts_a_process = INTEGRATION_OBJECTS & {
+            f"{_origin(value)}.{getattr(value, '__qualname__', '')}" for value in named.values()
+        }
+        if fixtures & INTEGRATION_FIXTURES or _uses(named, INTEGRATION_MODULES) or starts_a_process:
             item.add_marker(pytest.mark.integration)
         if fixtures & SLOW_FIXTURES or (named and SLOW_STRINGS & _code(function)[1]):
             item.add_marker(pytest.mark.slow)
