@@ -61,11 +61,7 @@ def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
     if plan.not_in_catalog:
         n = len(plan.not_in_catalog)
         text = ngettext("✗ {n} not in my catalog: ", "✗ {n} not in my catalog: ", n)
-        lines.append(
-            text.format(n=i18n.number(n))
-            + "; ".join(plan.not_in_catalog[:EXAMPLES])
-            + _more(plan.not_in_catalog)
-        )
+        lines.append(_titles_left_out(text, plan.not_in_catalog))
     if plan.newer:
         n = len(plan.newer)
         text = ngettext(
@@ -73,11 +69,7 @@ def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
             "✗ {n} newer than my catalog (it goes up to {year}): ",
             n,
         )
-        lines.append(
-            text.format(n=i18n.number(n), year=plan.newest_year)
-            + "; ".join(plan.newer[:EXAMPLES])
-            + _more(plan.newer)
-        )
+        lines.append(_titles_left_out(text, plan.newer, year=plan.newest_year))
     if plan.not_a_movie:
         n = len(plan.not_a_movie)
         text = ngettext(
@@ -85,11 +77,7 @@ def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
             "✗ {n} not movies (series, episodes, games): ",
             n,
         )
-        lines.append(
-            text.format(n=i18n.number(n))
-            + "; ".join(plan.not_a_movie[:EXAMPLES])
-            + _more(plan.not_a_movie)
-        )
+        lines.append(_titles_left_out(text, plan.not_a_movie))
     if plan.duplicates:
         n = plan.duplicates
         lines.append(
@@ -104,6 +92,12 @@ def preview_lines(plan: Plan, labels: dict[int, str]) -> list[str]:
         )
         lines.append(text.format(n=i18n.number(n), lines=shown))
     return [line[:1000] for line in lines]
+
+
+def _titles_left_out(text: str, titles: list[str], **fields: object) -> str:
+    """One "✗ n <reason>: " line (`text`, already chosen for n) with its first titles."""
+    n = i18n.number(len(titles))
+    return text.format(n=n, **fields) + "; ".join(titles[:EXAMPLES]) + _more(titles)
 
 
 def _more(items: list | dict) -> str:
