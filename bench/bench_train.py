@@ -79,20 +79,25 @@ def main() -> None:
         sides["base"] = (args.base.resolve(), None)
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
     try:
-        template = work / "template.db"
-        subprocess.run(
-            [sys.executable, "-m", "moviebot", "init", "--db", str(template)],
-            cwd=HERE,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        # Each checkout builds its own template: an older one cannot open a newer schema.
+        templates: dict[Path, Path] = {}
+        for code, _ in sides.values():
+            if code not in templates:
+                templates[code] = work / f"template-{len(templates)}.db"
+                subprocess.run(
+                    [sys.executable, "-m", "moviebot", "init", "--db", str(templates[code])],
+                    cwd=code,
+                    env=dict(os.environ, PYTHONPATH=str(code)),
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
         modes = ["idle", "busy"] if args.busy else ["idle"]
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for round_ in range(args.rounds):
             for mode in modes:
                 for name, (code, threads) in sides.items():
                     db = work / f"{name}-{mode}-{round_}.db"
-                    shutil.copy(template, db)
+                    shutil.copy(templates[code], db)
                     with busy_core(mode == "busy"):
                         run = measure(code, db, threads)
                     results.setdefault((name, mode), []).append(run)
