@@ -51,6 +51,9 @@ class Verb(StrEnum):
     SEEN_PAGE = "j"  # j:<page>      a page of /seen
     ALERTS = "al"  # al:<on>  /settings: the weekly "new for you" digest on (1) or off (0)
     STOP_ALERTS = "as"  # as:0  "Stop these" under an alert: every alert off
+    ALERT_WHEN = "aw"  # aw:<field>:<n>  when alerts come (bot/ui/alert_times.py): 0 show the
+    #                    card, 1 weekday n, 2 hour n, 3 zone ZONE_CHOICES[n], 4 quiet hours
+    #                    QUIET_CHOICES[n], 5 done
 
 
 @dataclass(frozen=True)
