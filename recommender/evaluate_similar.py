@@ -9,6 +9,10 @@ of the user's relevant test movies (:func:`recommender.topn.similar_hit_rate`). 
 * ``genre_agreement``: the mean Jaccard of a neighbour's genres with the source movie's;
 * ``genre_shared``: the share of neighbours with at least one genre of the source movie.
 
+"ours" is /similar as served to someone with ratings (recommender/similar_personal.py): the
+relation's nearest ordered for the user, so unlike every other row it is personal (the row
+says so); "relation only" is what a person with no ratings gets, the list for everyone.
+
 The references, on the same 0/1 who-rated-what matrix (``ReferenceItems``):
 
 * ItemKNN, cosine with shrinkage: ``c_ij / (sqrt(n_i n_j) + shrink)`` (the number of

@@ -1,9 +1,12 @@
 """Choose /similar's relation and the novelty levels on a validation part of the training
 ratings (never test).
 
-    python -m recommender.tune_similar [--train PATH] [--movies PATH]
+    python -m recommender.tune_similar [--train PATH] [--movies PATH] [--personal-only]
 
-(The candidate relation was not served in the end: docs/history/similar-round1.md.) Holds a
+First /similar ordered for the person who asks (recommender/similar_personal.py, served;
+docs/history/similar-round2.md) over its grid: the relation's K nearest x the person's own
+ranking score, with popularity and genre factors; chosen by :func:`personal_grid`'s rule. Then
+the relation grid of round 1 (its candidate was not served: docs/history/similar-round1.md). Holds a
 seeded 20% of the training ratings out (seed 1, as ``python -m recommender.tune
 --ranking``; the other 80% are fitted) and prints, for every candidate, the item-to-item
 hit@10 with the neighbours' mean popularity and genre agreement
