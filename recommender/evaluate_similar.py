@@ -136,7 +136,10 @@ def personal_nearest(
     known = genres or {}
 
     def nearest(movie: int, rated: np.ndarray) -> list[int]:
-        found = personal_similar(model, profiles[id(rated)], movie, lambda _ids: known, TOP_K)
+        profile = profiles[id(rated)]
+        found = personal_similar(
+            model, profile, movie, lambda _ids: known, TOP_K, settings=settings
+        )
         return [m for m, _ in found]
 
     return nearest

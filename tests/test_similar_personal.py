@@ -120,3 +120,26 @@ def test_similar_without_ratings_or_in_a_group_is_the_same_list_for_everyone(
     assert "Match: how strongly people who watched Toy Story" in group
     assert "Ranked for you" not in group
     assert not any(n.for_you for n in service.similar(TOY_STORY, 10))
+
+
+def test_the_tuner_scores_each_setting_as_the_served_function_does(model: Model, capsys) -> None:
+    """tune_similar reads the largest K once and slices it; the chosen setting's figures must be
+    the ones personal_similar gives (the tuner printed both)."""
+    from recommender import tune_similar
+    from recommender.evaluate_similar import similar_sources
+
+    rng = np.random.default_rng(3)
+    histories, relevant = [], []
+    for _ in range(12):
+        ids = np.sort(rng.choice(np.arange(1, 41), size=8, replace=False))
+        histories.append((ids, rng.integers(6, 11, size=8).astype(float)))
+        relevant.append(set(rng.choice(np.setdiff1d(np.arange(1, 41), ids), 4).tolist()))
+    counts = dict(zip(model.movie_ids.tolist(), model._item_counts.tolist(), strict=True))
+    sources = similar_sources(histories, relevant, counts)
+    loose = {"mean_popularity": 1e9, "genre_agreement": 0.0}
+    chosen = tune_similar.personal_grid(model, sources, histories, counts, GENRES, loose)
+    assert chosen is not None and chosen.relation_exponent >= tune_similar.MIN_RELATION
+    lines = capsys.readouterr().out.splitlines()
+    picked = next(line for line in lines if line.startswith("chosen: "))
+    served = next(line for line in lines if line.startswith("  the same through"))
+    assert picked.split()[-4:] == served.split()[-4:]
