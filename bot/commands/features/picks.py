@@ -170,7 +170,8 @@ def similar(ctx: Context, args: str) -> Outcome:
 def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
     """List the movies most like `movie`, or say it is too little known; `with_save`
     adds a "Save" button for each (private chats: the watchlist is personal)."""
-    nearest = ctx.service.similar(movie.id, 10)
+    # In a private chat the list is ordered for the one asking (a group reads one list).
+    nearest = ctx.service.similar(movie.id, 10, ctx.user_id if ctx.chat.is_private else None)
     if not nearest:
         # The model's count (what `similar` went by), not the database's.
         count = ctx.service.rating_count(movie.id)
@@ -183,12 +184,19 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
                 count,
             ).format(title=esc(movie.label), count=count)
         )
-    lines = [
-        _("Movies like {title}:").format(title=title_link(movie)),
-        _(
+    if nearest[0].for_you:
+        how = _(
+            "Ranked for you: films close to {title} that you haven't rated, the ones your "
+            "taste says you'd most enjoy first. Match: how well it fits you, against the first."
+        )
+    else:
+        how = _(
             "Match: how strongly people who watched {title} go on to watch and like it, "
             "compared with every film's closest matches."
-        ).format(title=esc(movie.title)),
+        )
+    lines = [
+        _("Movies like {title}:").format(title=title_link(movie)),
+        how.format(title=esc(movie.title)),
     ]
     for i, near in enumerate(nearest, start=1):
         match = _("{share} match").format(share=i18n.percent(near.match))
