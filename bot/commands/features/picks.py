@@ -16,7 +16,7 @@ from bot.commands.parsing import parse_count, parse_years
 from bot.commands.router import Context, Router, Where
 from bot.ui import callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
-from bot.ui.cards import link_buttons, title_link
+from bot.ui.cards import link_buttons, tell_me_row, title_link
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
 from bot.ui.replies import Button, Outcome, Poster, Reply, split_text
@@ -110,6 +110,8 @@ def recommend(ctx: Context, args: str) -> Outcome:
     # The top pick is the card: its preview (Telegram draws the poster) and its links.
     top = picks[0].movie
     buttons = [link_buttons(top)]
+    if ctx.service.tmdb is not None:  # the streaming alert's facts are TMDB's
+        buttons.append(tell_me_row(top))
     for i, pick in enumerate(picks[:BUTTONS_FOR_FIRST], start=1):
         movie_id = pick.movie.id
         buttons.append(
