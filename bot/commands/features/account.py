@@ -177,11 +177,13 @@ def _digest_on(ctx: Context) -> bool:
 
 def _alerts_label(ctx: Context) -> str:
     sub = alerts.get_subscription(ctx.db, ctx.user_id)
+    waiting = [_("films you wait for")] if sub is not None and sub.streaming else []
     if sub is None or not sub.digest:
-        return _("none")
-    return _("new films for you, {day} at {hour}:00 ({zone})").format(
+        return ", ".join(waiting) or _("none")
+    digest = _("new films for you, {day} at {hour}:00 ({zone})").format(
         day=i18n.weekday(sub.weekday), hour=sub.hour, zone=sub.time_zone
     )
+    return ", ".join([digest, *waiting])
 
 
 @router.tap(Verb.ALERTS, personal=True)

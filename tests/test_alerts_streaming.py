@@ -1,0 +1,315 @@
+"""The streaming and release alert (issue 28): a film a person waits for (their watchlist, or
+"Tell me when" on a card) starts streaming on their services in their country, or comes out
+there; one alert, in their language, once. Through the real PTB stack, the loopback Bot API
+and the loopback TMDB with the real client."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from sqlite_utils import Database
+from telegram.ext import Application
+
+from bot.commands.conversation import Chat, Conversation, Sender
+from bot.tmdb.client import TmdbConfig
+from bot.tmdb.facts import FilmFacts
+from bot.tmdb.films import TmdbFilms
+from bot.ui import callbacks
+from bot.ui.callbacks import Verb
+from bot.ui.cards import TELL_ME_STOP, TELL_ME_TOGGLE
+from bot.ui.html import to_plain
+from devtools.app import buttons, messages, run_bot
+from devtools.fake_telegram.server import FakeTelegram
+from devtools.fake_tmdb import films
+from devtools.fake_tmdb.films import APPLE, DISNEY, NETFLIX, Providers
+from devtools.fake_tmdb.server import FakeTMDB
+from storage import alert_watches, alerts, tmdb_cache, users, watchlist
+from tests.helpers import rows_mentioning, until
+
+ANN, BOB, CY = 3_862_001, 3_862_002, 3_862_003
+WAITING_ON = callbacks.encode(Verb.WATCH_ALERTS, 1)
+
+
+@pytest.fixture
+def tmdb(catalog_db: Database):
+    """The loopback TMDB knowing every catalog film, none of them streaming in Spain yet (each
+    a copy: the written films are shared by every test)."""
+    rows = catalog_db["movies"].rows_where(
+        "tmdb_id IS NOT NULL", select="tmdb_id, imdb_id, title, year"
+    )
+    catalog = films.catalog((r["tmdb_id"], r["imdb_id"], r["title"], r["year"]) for r in rows)
+    unstreamed = [
+        replace(film, providers={**film.providers, "ES": Providers(rent=[APPLE])})
+        for film in catalog
+    ]
+    with FakeTMDB(unstreamed) as server:
+        yield server
+
+
+@pytest.fixture
+def keyed(settings, tmdb: FakeTMDB):
+    """The bot's settings with the operator's TMDB key pointing at the loopback TMDB."""
+    return replace(settings, tmdb=TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url))
+
+
+def _streams_in_spain(tmdb: FakeTMDB, tmdb_id: int, *services: tuple[int, str]) -> None:
+    """JustWatch now lists the film on `services` in Spain, and TMDB's change list says so."""
+    film = tmdb.films[tmdb_id]
+    tmdb.add(replace(film, providers={**film.providers, "ES": Providers(flatrate=list(services))}))
+    tmdb.touch(tmdb_id)
+
+
+def _alerts_to(server: FakeTelegram, chat_id: int) -> list[dict]:
+    return [m for m in server.sent_messages(chat_id) if "🔔 " in (m.get("text") or m["caption"])]
+
+
+def _outbox_without_opt_in(db: Database) -> list[tuple]:
+    """Outbox rows (pending or sent) of people not opted into that kind: must be none."""
+    return db.execute(
+        """
+        SELECT o.user_id, o.kind, o.state FROM alert_outbox o
+        LEFT JOIN alert_subscriptions s ON s.user_id = o.user_id
+        WHERE o.state IN ('pending', 'sending', 'sent') AND o.outcome != ''
+          AND NOT coalesce(CASE o.kind WHEN 'digest' THEN s.digest ELSE s.streaming END, 0)
+        """
+    ).fetchall()
+
+
+def _tmdb_id(db: Database, movie_id: int) -> int:
+    return db.execute("SELECT tmdb_id FROM movies WHERE id = ?", [movie_id]).fetchone()[0]
+
+
+async def _recommend(server: FakeTelegram, user_id: int, seen: int) -> dict:
+    """Ask for picks; the card (its top pick has the "Tell me when" row)."""
+    server.send_text(user_id, "/recommend 3")
+    return (await messages(server, user_id, seen + 1))[seen]
+
+
+def _tell_me_data(card: dict) -> str:
+    (data,) = [d for d in buttons(card) if d.startswith("tm:")]
+    return data
+
+
+# ------------------------------------------------------------------ through PTB
+
+
+def test_a_film_that_starts_streaming_alerts_once_in_spanish_and_nobody_else(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    fake_telegram.set_language(ANN, "es")
+    fake_telegram.set_language(BOB, "es")
+
+    async def scenario(app: Application) -> None:
+        job = app.bot_data.watch
+        for user_id in (ANN, BOB):
+            fake_telegram.send_text(user_id, "/rate Frozen 9")
+            await messages(fake_telegram, user_id, 1)
+        card = await _recommend(fake_telegram, ANN, 1)
+        tell_me = _tell_me_data(card)
+        top = int(tell_me.split(":")[1])
+        assert tell_me == callbacks.encode(Verb.TELL_ME, top, TELL_ME_TOGGLE)
+        update = fake_telegram.tap(ANN, card, tell_me)
+        await until(lambda: fake_telegram.callback_answer(update) is not None)
+        toast = fake_telegram.callback_answer(update)["text"]
+        assert toast.startswith("🔔 Te avisaré cuando")
+        # One tap turned the streaming alert on, and the film is watched.
+        assert alerts.get_subscription(catalog_db, ANN).streaming
+        assert alert_watches.watching(catalog_db, ANN, top)
+        # Ann also saved the second pick; Bob saved the top pick but never opted in.
+        second = int([d for d in buttons(card) if d.startswith("w:")][1].split(":")[1])
+        watchlist.save_for_later(catalog_db, ANN, second)
+        watchlist.save_for_later(catalog_db, BOB, top)
+
+        assert await job.run(app) == 0  # the first look only records what is true
+        _streams_in_spain(tmdb, _tmdb_id(catalog_db, top), NETFLIX)
+        assert await job.run(app) == 1
+        await until(lambda: len(_alerts_to(fake_telegram, ANN)) == 1)
+        assert await job.run(app) == 0  # a second round: nothing new
+        assert await job.run(app) == 0
+
+    run_bot(fake_telegram, service, keyed, scenario)
+    (alert,) = _alerts_to(fake_telegram, ANN)
+    said = alert.get("caption") or alert["text"]
+    assert "ya está en streaming en Netflix (🇪🇸 ES)" in said
+    assert "🇪🇸 Streaming: Netflix" in said  # the poster's lines: Spain's, in Spanish too
+    data = buttons(alert)
+    top = int(data[0].split(":")[1])
+    assert data == [
+        callbacks.encode(Verb.TELL_ME, top, TELL_ME_STOP),
+        callbacks.encode(Verb.STOP_ALERTS, 0),
+    ]
+    assert _alerts_to(fake_telegram, BOB) == []
+    assert _outbox_without_opt_in(catalog_db) == []
+    rows = catalog_db.execute("SELECT user_id, kind, period, state FROM alert_outbox").fetchall()
+    assert rows == [(ANN, "streaming", f"{top}:stream", "sent")]
+
+
+def test_a_film_streaming_only_on_a_service_the_person_lacks_is_not_news(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    fake_telegram.set_language(CY, "es")
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(CY, "/rate Frozen 9")
+        await messages(fake_telegram, CY, 1)
+        card = await _recommend(fake_telegram, CY, 1)
+        top = int(_tell_me_data(card).split(":")[1])
+        fake_telegram.tap(CY, card, _tell_me_data(card))
+        await until(lambda: alert_watches.watching(catalog_db, CY, top))
+        tmdb_cache.set_service(catalog_db, CY, DISNEY[0], True)
+        assert await app.bot_data.watch.run(app) == 0
+        _streams_in_spain(tmdb, _tmdb_id(catalog_db, top), NETFLIX)
+        assert await app.bot_data.watch.run(app) == 0  # Netflix: not one of Cy's
+        _streams_in_spain(tmdb, _tmdb_id(catalog_db, top), NETFLIX, DISNEY)
+        assert await app.bot_data.watch.run(app) == 1
+
+    run_bot(fake_telegram, service, keyed, scenario)
+    (alert,) = _alerts_to(fake_telegram, CY)
+    assert "en Disney Plus (🇪🇸 ES)" in (alert.get("caption") or alert["text"])
+
+
+def test_a_film_coming_out_in_the_persons_country_alerts_once(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Frozen 9")
+        await messages(fake_telegram, ANN, 1)
+        card = await _recommend(fake_telegram, ANN, 1)
+        top = int(_tell_me_data(card).split(":")[1])
+        film = tmdb.films[_tmdb_id(catalog_db, top)]
+        # TMDB lists it as coming to US cinemas on 18 December 2026 (a re-release counts
+        # as its US date here: only the US date is what an English user's country knows).
+        tmdb.add(replace(film, releases={"US": (3, "2026-12-18")}))
+        tmdb.touch(film.id, date(2026, 12, 10))  # the change list of the first round's day
+        fake_telegram.tap(ANN, card, _tell_me_data(card))
+        await until(lambda: alert_watches.watching(catalog_db, ANN, top))
+        job = app.bot_data.watch
+        assert await job.run(app, today=date(2026, 12, 10)) == 0
+        assert await job.run(app, today=date(2026, 12, 17)) == 0
+        assert await job.run(app, today=date(2026, 12, 18)) == 1
+        assert await job.run(app, today=date(2026, 12, 19)) == 0
+
+    run_bot(fake_telegram, service, keyed, scenario)
+    (alert,) = _alerts_to(fake_telegram, ANN)
+    assert "is out (🇺🇸 US, 18 December 2026)." in (alert.get("caption") or alert["text"])
+
+
+def test_the_settings_row_turns_the_alert_on_and_off(
+    fake_telegram: FakeTelegram, service, keyed, catalog_db: Database
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/settings")
+        card = (await messages(fake_telegram, ANN, 1))[0]
+        assert WAITING_ON in buttons(card)
+        fake_telegram.tap(ANN, card, WAITING_ON)
+
+        def on() -> bool:
+            sub = alerts.get_subscription(catalog_db, ANN)
+            return sub is not None and sub.streaming
+
+        await until(on)
+        card = fake_telegram.sent_messages(ANN)[0]
+        assert callbacks.encode(Verb.WATCH_ALERTS, 0) in buttons(card)
+        fake_telegram.tap(ANN, card, callbacks.encode(Verb.WATCH_ALERTS, 0))
+        await until(lambda: not on())
+
+    run_bot(fake_telegram, service, keyed, scenario)
+    assert not alerts.get_subscription(catalog_db, ANN).digest  # the digest stays as it was
+
+
+# ------------------------------------------------------------------ command layer and storage
+
+
+def test_tell_me_when_toggles_and_stop_watching_ends_it(service, tmdb: FakeTMDB) -> None:
+    service.tmdb = TmdbFilms(TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url))
+    conversation = Conversation(service, "moviebot_test_bot")
+    ann, chat = Sender(ANN, "Ann", "en"), Chat(ANN)
+    conversation.on_text(ann, chat, "/rate Frozen 9")
+    card = conversation.on_text(ann, chat, "/recommend 3").replies[-1]
+    (data,) = [b.data for row in card.buttons for b in row if b.data and b.data.startswith("tm:")]
+    movie_id = int(data.split(":")[1])
+    first = conversation.on_button(ann, chat, data)
+    assert first.toast.startswith("🔔 I'll tell you when")
+    assert alert_watches.watching(service.db, ANN, movie_id)
+    again = conversation.on_button(ann, chat, data)
+    assert again.toast.startswith("I won't tell you about")
+    assert not alert_watches.watching(service.db, ANN, movie_id)
+    conversation.on_button(ann, chat, data)  # on again
+    stop = callbacks.encode(Verb.TELL_ME, movie_id, TELL_ME_STOP)
+    conversation.on_button(ann, chat, stop)
+    conversation.on_button(ann, chat, stop)  # twice: still off, not toggled back on
+    assert not alert_watches.watching(service.db, ANN, movie_id)
+    forged = conversation.on_button(ann, chat, callbacks.encode(Verb.TELL_ME, movie_id, 7))
+    assert forged.toast == "That button has expired. Try the command again."
+
+
+def test_without_a_tmdb_key_no_card_or_setting_offers_the_alert(service) -> None:
+    conversation = Conversation(service, "moviebot_test_bot")
+    ann, chat = Sender(ANN, "Ann", "en"), Chat(ANN)
+    conversation.on_text(ann, chat, "/rate Frozen 9")
+    card = conversation.on_text(ann, chat, "/recommend 3").replies[-1]
+    settings = conversation.on_text(ann, chat, "/settings").replies[-1]
+    data = [b.data for reply in (card, settings) for row in reply.buttons for b in row]
+    assert not [d for d in data if d and d.split(":")[0] in ("tm", "aw")]
+
+
+def test_forget_removes_the_films_a_person_waits_for(catalog_db: Database) -> None:
+    users.save_user(catalog_db, ANN, "Annabella")
+    movie_id = catalog_db.execute("SELECT min(id) FROM movies").fetchone()[0]
+    alert_watches.tell_me(catalog_db, ANN, movie_id, True)
+    alert_watches.note_seen(catalog_db, ANN, movie_id, False, True)
+    users.forget_user(catalog_db, ANN)
+    assert rows_mentioning(catalog_db, str(ANN), "Annabella") == {}
+    assert catalog_db.execute("SELECT count(*) FROM alert_watches").fetchone()[0] == 0
+
+
+def test_facts_cached_before_dates_were_kept_are_not_taken_for_unreleased() -> None:
+    old = FilmFacts(862, "tt0114709", None, 81, {}, {}).to_json()
+    cached = old.replace(', "release_date": null, "releases": {}', "")
+    facts = FilmFacts.from_json(cached)
+    assert facts.out_on("ES") is None  # unknown: not "unreleased", which would alert later
+
+
+def test_release_dates_are_read_per_country_theatrical_or_digital() -> None:
+    body = {
+        "id": 1,
+        "release_date": "2026-11-01",
+        "release_dates": {
+            "results": [
+                {
+                    "iso_3166_1": "ES",
+                    "release_dates": [
+                        {"type": 1, "release_date": "2026-09-01T00:00:00.000Z"},  # premiere
+                        {"type": 4, "release_date": "2027-01-15T00:00:00.000Z"},  # digital
+                        {"type": 3, "release_date": "2026-12-04T00:00:00.000Z"},
+                    ],
+                }
+            ]
+        },
+    }
+    facts = FilmFacts.from_json(FilmFacts.from_tmdb(body).to_json())
+    assert facts.out_on("es") == date(2026, 12, 4)
+    assert facts.out_on("FR") == date(2026, 11, 1)  # no date there: the primary one
+
+
+def test_settings_say_the_alert_is_on_when_only_it_is_on(service, tmdb: FakeTMDB) -> None:
+    """The "Alerts:" line said "none" while the streaming alert was on (it read the digest
+    only)."""
+    service.tmdb = TmdbFilms(TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url))
+    conversation = Conversation(service, "moviebot_test_bot")
+    ann, chat = Sender(ANN, "Ann", "es"), Chat(ANN)
+    conversation.on_text(ann, chat, "/settings")
+    tapped = conversation.on_button(ann, chat, WAITING_ON)
+    assert tapped.toast.startswith("Avisos activados: cuando una película que esperas")
+    said = to_plain(tapped.edit.text)
+    assert "Avisos: ninguno" not in said
+    assert "Avisos: películas que esperas" in said
+    label = [
+        b.label
+        for row in tapped.edit.buttons
+        for b in row
+        if b.data == callbacks.encode(Verb.WATCH_ALERTS, 0)
+    ]
+    assert label == ["🔔 Cuando una película que espero llegue al streaming o se estrene ✓"]
