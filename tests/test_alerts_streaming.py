@@ -6,13 +6,14 @@ and the loopback TMDB with the real client."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlite_utils import Database
 from telegram.ext import Application
 
 from bot.commands.conversation import Chat, Conversation, Sender
+from bot.telegram.watch_job import WATCH_SECONDS
 from bot.tmdb.client import TmdbConfig
 from bot.tmdb.facts import FilmFacts
 from bot.tmdb.films import TmdbFilms
@@ -313,3 +314,32 @@ def test_settings_say_the_alert_is_on_when_only_it_is_on(service, tmdb: FakeTMDB
         if b.data == callbacks.encode(Verb.WATCH_ALERTS, 0)
     ]
     assert label == ["🔔 Cuando una película que espero llegue al streaming o se estrene ✓"]
+
+
+def test_a_film_fetched_during_the_last_round_is_asked_again_this_round(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    """A watched film's facts fetched a minute into the previous round (a round is
+    WATCH_SECONDS apart) were still "fresh" at this round's start, so a change was seen only
+    two rounds later."""
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Frozen 9")
+        await messages(fake_telegram, ANN, 1)
+        card = await _recommend(fake_telegram, ANN, 1)
+        top = int(_tell_me_data(card).split(":")[1])
+        fake_telegram.tap(ANN, card, _tell_me_data(card))
+        await until(lambda: alert_watches.watching(catalog_db, ANN, top))
+        assert await app.bot_data.watch.run(app) == 0
+        # As if fetched a minute after the previous round began, one round ago.
+        fetched = datetime.now(UTC) - timedelta(seconds=WATCH_SECONDS - 60)
+        with catalog_db.atomic():
+            catalog_db.execute(
+                "UPDATE tmdb_cache SET fetched_at = ?",
+                [fetched.isoformat(timespec="microseconds")],
+            )
+        asked = tmdb.movie_requests().count(_tmdb_id(catalog_db, top))
+        assert await app.bot_data.watch.run(app) == 0
+        assert tmdb.movie_requests().count(_tmdb_id(catalog_db, top)) == asked + 1
+
+    run_bot(fake_telegram, service, keyed, scenario)

@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 WATCH_SECONDS = 6 * 3600.0
 FIRST_WATCH_SECONDS = 120.0
 # A watched film's facts are asked for again once a round: a fact is seen a round after it
-# changes at the latest.
-WATCHED_MAX_AGE = timedelta(seconds=WATCH_SECONDS)
+# changes at the latest. Less than a round by a margin: facts fetched while the last round
+# ran (it takes minutes with many films) must count as old at this round's start.
+ROUND_MARGIN = timedelta(minutes=30)
+WATCHED_MAX_AGE = timedelta(seconds=WATCH_SECONDS) - ROUND_MARGIN
 # Films asked about at once, then compared in one trip to the database thread (answers to
 # people get the database between).
 CHUNK = 200
