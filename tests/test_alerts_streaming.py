@@ -343,3 +343,57 @@ def test_a_film_fetched_during_the_last_round_is_asked_again_this_round(
         assert tmdb.movie_requests().count(_tmdb_id(catalog_db, top)) == asked + 1
 
     run_bot(fake_telegram, service, keyed, scenario)
+
+
+def test_an_alert_fires_once_across_a_restart_even_if_what_was_seen_is_lost(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    watched: list[int] = []
+    fake_telegram.set_language(ANN, "es")  # in Spain, where nothing streams yet
+
+    async def first_run(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Frozen 9")
+        await messages(fake_telegram, ANN, 1)
+        card = await _recommend(fake_telegram, ANN, 1)
+        watched.append(int(_tell_me_data(card).split(":")[1]))
+        fake_telegram.tap(ANN, card, _tell_me_data(card))
+        await until(lambda: alert_watches.watching(catalog_db, ANN, watched[0]))
+        assert await app.bot_data.watch.run(app) == 0
+        _streams_in_spain(tmdb, _tmdb_id(catalog_db, watched[0]), NETFLIX)
+        assert await app.bot_data.watch.run(app) == 1
+
+    run_bot(fake_telegram, service, keyed, first_run)
+    # As if the note of what was seen had been lost: the outbox's key still says "sent".
+    with catalog_db.atomic():
+        catalog_db.execute("UPDATE alert_watches SET streams = 0")
+
+    async def second_run(app: Application) -> None:
+        assert await app.bot_data.watch.run(app) == 0
+        assert await app.bot_data.alerts.run(app) == 0
+
+    run_bot(fake_telegram, service, keyed, second_run)
+    assert len(_alerts_to(fake_telegram, ANN)) == 1
+    assert catalog_db.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 1
+
+
+def test_turning_the_alert_off_means_no_alert_and_the_outbox_matches_the_settings(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Frozen 9")
+        await messages(fake_telegram, ANN, 1)
+        card = await _recommend(fake_telegram, ANN, 1)
+        top = int(_tell_me_data(card).split(":")[1])
+        fake_telegram.tap(ANN, card, _tell_me_data(card))
+        await until(lambda: alert_watches.watching(catalog_db, ANN, top))
+        tmdb_cache.choose_country(catalog_db, ANN, "ES")
+        assert await app.bot_data.watch.run(app) == 0
+        alerts.subscribe(catalog_db, ANN, alerts.STREAMING, False)  # /settings: off
+        _streams_in_spain(tmdb, _tmdb_id(catalog_db, top), NETFLIX)
+        assert await app.bot_data.watch.run(app) == 0
+        assert await app.bot_data.alerts.run(app) == 0
+
+    run_bot(fake_telegram, service, keyed, scenario)
+    assert _alerts_to(fake_telegram, ANN) == []
+    assert _outbox_without_opt_in(catalog_db) == []
+    assert catalog_db.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 0
