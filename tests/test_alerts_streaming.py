@@ -13,20 +13,23 @@ from sqlite_utils import Database
 from telegram.ext import Application
 
 from bot.commands.conversation import Chat, Conversation, Sender
+from bot.commands.features.alerts import weekly_digest
 from bot.telegram.watch_job import WATCH_SECONDS
 from bot.tmdb.client import TmdbConfig
 from bot.tmdb.facts import FilmFacts
 from bot.tmdb.films import TmdbFilms
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
-from bot.ui.cards import TELL_ME_STOP, TELL_ME_TOGGLE
+from bot.ui.cards import TELL_ME_STOP, TELL_ME_TOGGLE, tell_me_row
 from bot.ui.html import to_plain
 from devtools.app import buttons, messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.fake_tmdb import films
 from devtools.fake_tmdb.films import APPLE, DISNEY, NETFLIX, Providers
 from devtools.fake_tmdb.server import FakeTMDB
-from storage import alert_watches, alerts, tmdb_cache, users, watchlist
+from storage import alert_watches, alerts, ratings, tmdb_cache, users, watchlist
+from storage.db import utc_now
+from storage.movies import get_movie
 from tests.helpers import rows_mentioning, until
 
 ANN, BOB, CY = 3_862_001, 3_862_002, 3_862_003
@@ -397,3 +400,20 @@ def test_turning_the_alert_off_means_no_alert_and_the_outbox_matches_the_setting
     assert _alerts_to(fake_telegram, ANN) == []
     assert _outbox_without_opt_in(catalog_db) == []
     assert catalog_db.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 0
+
+
+def test_the_weekly_digest_offers_tell_me_when_for_its_top_film(service, tmdb: FakeTMDB) -> None:
+    service.tmdb = TmdbFilms(TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url))
+    users.save_user(service.db, ANN, "Ann", "en")
+    alerts.subscribe(service.db, ANN, alerts.DIGEST, True)
+    new = [m for m, _ in sorted(ratings.rating_counts(service.db).items(), key=lambda x: -x[1])]
+    with service.db.atomic():
+        marks = ",".join("?" * 12)
+        service.db.execute(
+            f"UPDATE movies SET added_at = ? WHERE id IN ({marks})", [utc_now(), *new[20:32]]
+        )
+    digest = weekly_digest(service, alerts.get_subscription(service.db, ANN))
+    card = digest.replies[0]
+    top = get_movie(service.db, card.poster.movie_id)
+    assert top.id in new[20:32]
+    assert card.buttons[1] == tell_me_row(top)

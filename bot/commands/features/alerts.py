@@ -20,7 +20,7 @@ from bot.service import MovieService
 from bot.tmdb.facts import FilmFacts
 from bot.ui import callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
-from bot.ui.cards import TELL_ME_STOP, TELL_ME_TOGGLE, link_buttons, title_link
+from bot.ui.cards import TELL_ME_STOP, TELL_ME_TOGGLE, link_buttons, tell_me_row, title_link
 from bot.ui.html import bold, esc
 from bot.ui.i18n import _, ngettext
 from bot.ui.replies import Button, Outcome, Poster, Reply
@@ -61,6 +61,8 @@ def weekly_digest(
             lines.append(f"\n{i}. {title_link(pick.movie)} · {score}/10 · {listed}")
         top = picks[0].movie
         rows = [link_buttons(top)]
+        if service.tmdb is not None:  # a new film is often not out or not streaming yet
+            rows.append(tell_me_row(top))
         rows += [
             (
                 Button(_("Save {n}").format(n=i), callbacks.encode(Verb.SAVE, pick.movie.id)),
