@@ -46,9 +46,11 @@ FIRST_WATCH_SECONDS = 120.0
 # ran (it takes minutes with many films) must count as old at this round's start.
 ROUND_MARGIN = timedelta(minutes=30)
 WATCHED_MAX_AGE = timedelta(seconds=WATCH_SECONDS) - ROUND_MARGIN
-# Films asked about at once, then compared in one trip to the database thread (answers to
-# people get the database between).
+# Films asked about at once; their (person, film) pairs are then compared in trips of at most
+# PAIRS_PER_TRIP to the database thread (answers to people get the database between: a
+# popular film may be waited for by thousands).
 CHUNK = 200
+PAIRS_PER_TRIP = 500
 STREAM, OUT = "stream", "out"
 
 
@@ -88,7 +90,11 @@ class WatchJob:
                     max_age=WATCHED_MAX_AGE,
                 )
                 mine = [w for movie_id in movies for w in by_movie[movie_id]]
-                journaled += await rt.run(journal_watches, rt.service, mine, movies, facts, today)
+                for first in range(0, len(mine), PAIRS_PER_TRIP):
+                    trip = mine[first : first + PAIRS_PER_TRIP]
+                    journaled += await rt.run(
+                        journal_watches, rt.service, trip, movies, facts, today
+                    )
         if journaled:
             log.info("%d film alert(s) journaled", journaled)
             sender = application.bot_data.alerts
@@ -125,6 +131,18 @@ def journal_watches(
     """Compare each (person, film) with what was last seen and journal the alerts of what
     changed; how many were journaled. Films TMDB could not tell about now are left as
     they were."""
+    db = service.db
+    with db.atomic():  # one commit for the trip, not one per pair
+        return _compare(service, watches, movies, facts, today)
+
+
+def _compare(
+    service: MovieService,
+    watches: list[alert_watches.Watch],
+    movies: dict[int, Movie],
+    facts: dict[int, FilmFacts],
+    today: date,
+) -> int:
     db = service.db
     where: dict[int, tuple[str, set[int]]] = {}
     journaled = 0
