@@ -5,10 +5,12 @@ and what the alert last saw of each for them, so it fires on a change and only o
     tell_me(db, user_id, movie_id, True)      # "Tell me when" (False: stop watching it)
     watching(db, user_id, movie_id)           # is it watched (asked, or on the watchlist)?
     watched(db)                               # every (person, film) the job must look at
-    note_seen(db, user_id, movie_id, streams=True, released=None)
+    note_seen(db, user_id, movie_id, streams=True, released=None, seen_for="ES:8")
 
 A (person, film) seen for the first time only records what is true now (a film already
-streaming when they asked is not news); an alert is for a fact that went from false to true.
+streaming when they asked is not news); an alert is for a fact that went from false to true
+for the same country and services (`seen_for`: the person moving, or naming a service the
+film was on all along, is not news either).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Watch:
     movie_id: int
     streams: bool | None
     released: bool | None
+    seen_for: str | None
 
 
 def tell_me(db: Database, user_id: int, movie_id: int, on: bool) -> None:
@@ -72,7 +75,7 @@ def watched(db: Database) -> list[Watch]:
     it on, from their watchlists and their "Tell me when" taps, less the ones they stopped."""
     rows = db.execute(
         """
-        SELECT s.user_id, f.movie_id, w.streams, w.released
+        SELECT s.user_id, f.movie_id, w.streams, w.released, w.seen_for
         FROM alert_subscriptions s
         JOIN (
             SELECT user_id, movie_id FROM watchlist
@@ -84,31 +87,48 @@ def watched(db: Database) -> list[Watch]:
         """
     ).fetchall()
     return [
-        Watch(uid, mid, None if s is None else bool(s), None if r is None else bool(r))
-        for uid, mid, s, r in rows
+        Watch(uid, mid, None if s is None else bool(s), None if r is None else bool(r), seen)
+        for uid, mid, s, r, seen in rows
     ]
 
 
 def note_seen(
-    db: Database, user_id: int, movie_id: int, streams: bool | None, released: bool | None
+    db: Database,
+    user_id: int,
+    movie_id: int,
+    streams: bool | None,
+    released: bool | None,
+    seen_for: str,
 ) -> None:
-    """Record what the alert sees of the film for the person now (None: not known, the last
-    seen value is kept)."""
+    """Record what the alert sees of the film for the person now, in the country and with the
+    services `seen_for` names (None: not known, the last seen value is kept)."""
     check_id(user_id, "user id")
     check_id(movie_id, "movie id")
     now = utc_now()
     with db.atomic():
         db.execute(
             """
-            INSERT INTO alert_watches (user_id, movie_id, streams, released, created_at, seen_at)
-            SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
+            INSERT INTO alert_watches
+                (user_id, movie_id, streams, released, seen_for, created_at, seen_at)
+            SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
                 AND EXISTS (SELECT 1 FROM movies WHERE id = ?)
             ON CONFLICT (user_id, movie_id) DO UPDATE SET
                 streams = coalesce(excluded.streams, streams),
                 released = coalesce(excluded.released, released),
+                seen_for = excluded.seen_for,
                 seen_at = excluded.seen_at
             """,
-            [user_id, movie_id, _flag(streams), _flag(released), now, now, user_id, movie_id],
+            [
+                user_id,
+                movie_id,
+                _flag(streams),
+                _flag(released),
+                seen_for,
+                now,
+                now,
+                user_id,
+                movie_id,
+            ],
         )
 
 
@@ -117,13 +137,14 @@ def journal_change(
     watch: Watch,
     streams: bool | None,
     released: bool | None,
+    seen_for: str,
     journaled: list[tuple[str, str | None]],
 ) -> int:
     """Record what is seen now and journal the film's alerts, as (period, outcome JSON or None:
     only marked done), in one transaction (through `storage.alerts.journal_alert`, so its
     rules, once per period and only for the opted in, hold); how many were new."""
     with db.atomic():
-        note_seen(db, watch.user_id, watch.movie_id, streams, released)
+        note_seen(db, watch.user_id, watch.movie_id, streams, released, seen_for)
         return sum(
             alerts.journal_alert(db, watch.user_id, alerts.STREAMING, period, outcome, utc_now())
             for period, outcome in journaled

@@ -390,8 +390,9 @@ def _alert_watches(db: Database) -> None:
     # The films a person waits for (storage/alert_watches.py): those they tapped "Tell me when"
     # on (`asked`) beside their watchlist, minus those they stopped watching (`muted`); and
     # what the streaming alert last saw of each for them: streamable on their services in
-    # their country (`streams`), out there (`released`); NULL: not seen yet. An alert fires
-    # when one goes from 0 to 1.
+    # their country (`streams`), out there (`released`); NULL: not seen yet; `seen_for`: the
+    # country and services it was seen for ("ES:8,337"). An alert fires when one goes from 0
+    # to 1 for the same `seen_for` (a person who moves or names a service is not news).
     db.execute(
         """
         CREATE TABLE alert_watches (
@@ -401,6 +402,7 @@ def _alert_watches(db: Database) -> None:
             muted INTEGER NOT NULL DEFAULT 0,
             streams INTEGER,
             released INTEGER,
+            seen_for TEXT,
             created_at TEXT NOT NULL,
             seen_at TEXT,
             PRIMARY KEY (user_id, movie_id)

@@ -263,7 +263,7 @@ def test_forget_removes_the_films_a_person_waits_for(catalog_db: Database) -> No
     users.save_user(catalog_db, ANN, "Annabella")
     movie_id = catalog_db.execute("SELECT min(id) FROM movies").fetchone()[0]
     alert_watches.tell_me(catalog_db, ANN, movie_id, True)
-    alert_watches.note_seen(catalog_db, ANN, movie_id, False, True)
+    alert_watches.note_seen(catalog_db, ANN, movie_id, False, True, "ES:")
     users.forget_user(catalog_db, ANN)
     assert rows_mentioning(catalog_db, str(ANN), "Annabella") == {}
     assert catalog_db.execute("SELECT count(*) FROM alert_watches").fetchone()[0] == 0
@@ -368,7 +368,7 @@ def test_an_alert_fires_once_across_a_restart_even_if_what_was_seen_is_lost(
     run_bot(fake_telegram, service, keyed, first_run)
     # As if the note of what was seen had been lost: the outbox's key still says "sent".
     with catalog_db.atomic():
-        catalog_db.execute("UPDATE alert_watches SET streams = 0")
+        catalog_db.execute("UPDATE alert_watches SET streams = 0")  # seen_for kept
 
     async def second_run(app: Application) -> None:
         assert await app.bot_data.watch.run(app) == 0
@@ -417,3 +417,29 @@ def test_the_weekly_digest_offers_tell_me_when_for_its_top_film(service, tmdb: F
     top = get_movie(service.db, card.poster.movie_id)
     assert top.id in new[20:32]
     assert card.buttons[1] == tell_me_row(top)
+
+
+def test_naming_a_service_the_film_already_streams_on_is_not_news(
+    fake_telegram: FakeTelegram, service, keyed, tmdb: FakeTMDB, catalog_db: Database
+) -> None:
+    """The person changed, not the film: adding Netflix in /settings sent "now streaming on
+    Netflix" for a film that had been there all along."""
+    fake_telegram.set_language(ANN, "es")
+
+    async def scenario(app: Application) -> None:
+        fake_telegram.send_text(ANN, "/rate Frozen 9")
+        await messages(fake_telegram, ANN, 1)
+        card = await _recommend(fake_telegram, ANN, 1)
+        top = int(_tell_me_data(card).split(":")[1])
+        tmdb_cache.set_service(catalog_db, ANN, DISNEY[0], True)
+        fake_telegram.tap(ANN, card, _tell_me_data(card))
+        await until(lambda: alert_watches.watching(catalog_db, ANN, top))
+        _streams_in_spain(tmdb, _tmdb_id(catalog_db, top), NETFLIX)
+        assert await app.bot_data.watch.run(app) == 0  # on Netflix, which Ann lacks
+        tmdb_cache.set_service(catalog_db, ANN, NETFLIX[0], True)
+        assert await app.bot_data.watch.run(app) == 0
+        tmdb_cache.choose_country(catalog_db, ANN, "US")  # and moving is not news either
+        assert await app.bot_data.watch.run(app) == 0
+
+    run_bot(fake_telegram, service, keyed, scenario)
+    assert _alerts_to(fake_telegram, ANN) == []

@@ -11,7 +11,8 @@ One round:
   it (where to watch comes from JustWatch), and a release date passing needs no request;
 - compares, for each (person, film), what is true now with what the last round saw and
   journals one alert per (person, film, fact) (the outbox's unique key: once, even across
-  restarts); a pair seen for the first time only records what is true.
+  restarts); a pair seen for the first time, or for another country or other services than
+  last time (the person changed, not the film), only records what is true.
 
 Without a key the job does nothing (the weekly digest needs none).
 """
@@ -157,8 +158,11 @@ def _compare(
         country, services = where[watch.user_id]
         names, released = alert_content.seen_now(found, country, services, today)
         streams = bool(names)
-        started = watch.streams is False and streams
-        came_out = watch.released is False and released is True
+        # Only a change of the film is news, not one of the person's country or services.
+        place = alert_content.seen_for(country, services)
+        same = watch.seen_for == place
+        started = same and watch.streams is False and streams
+        came_out = same and watch.released is False and released is True
         periods: list[tuple[str, str | None]] = []
         if started or came_out:
             out = found.out_on(country) if came_out else None
@@ -170,6 +174,6 @@ def _compare(
                 periods.append((alert_watches.period(movie.id, STREAM), text))
             if came_out:  # both at once: one message says both, the other is marked done
                 periods.append((alert_watches.period(movie.id, OUT), None if started else text))
-        if periods or (streams, released) != (watch.streams, watch.released):
-            journaled += alert_watches.journal_change(db, watch, streams, released, periods)
+        if periods or not same or (streams, released) != (watch.streams, watch.released):
+            journaled += alert_watches.journal_change(db, watch, streams, released, place, periods)
     return journaled

@@ -101,6 +101,11 @@ def seen_now(
     return names, None if out is None else out <= today
 
 
+def seen_for(country: str, services: set[int]) -> str:
+    """The country and services a film's facts were judged for ("ES:8,337")."""
+    return f"{country}:{','.join(str(p) for p in sorted(services))}"
+
+
 def film_alert(
     service: MovieService, user_id: int, movie: Movie, streaming: list[str], out: date | None
 ) -> Outcome:
@@ -172,4 +177,5 @@ def _note_as_asked(ctx: Context, movie_id: int, country: str) -> None:
     services = tmdb_cache.services_of(ctx.db, ctx.user_id)
     today = datetime.now(UTC).date()
     names, released = seen_now(FilmFacts.from_json(cached), country, services, today)
-    alert_watches.note_seen(ctx.db, ctx.user_id, movie_id, bool(names), released)
+    place = seen_for(country, services)
+    alert_watches.note_seen(ctx.db, ctx.user_id, movie_id, bool(names), released, place)
