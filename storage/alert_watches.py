@@ -142,13 +142,15 @@ def journal_change(
 ) -> int:
     """Record what is seen now and journal the film's alerts, as (period, outcome JSON or None:
     only marked done), in one transaction (through `storage.alerts.journal_alert`, so its
-    rules, once per period and only for the opted in, hold); how many were new."""
+    rules, once per period and only for the opted in, hold); how many messages were new."""
     with db.atomic():
         note_seen(db, watch.user_id, watch.movie_id, streams, released, seen_for)
-        return sum(
+        new = [
             alerts.journal_alert(db, watch.user_id, alerts.STREAMING, period, outcome, utc_now())
+            and outcome is not None
             for period, outcome in journaled
-        )
+        ]
+        return sum(new)
 
 
 def period(movie_id: int, fact: str) -> str:

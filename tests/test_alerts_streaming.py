@@ -14,14 +14,15 @@ from telegram.ext import Application
 
 from bot.commands.conversation import Chat, Conversation, Sender
 from bot.commands.features.alerts import weekly_digest
-from bot.telegram.watch_job import WATCH_SECONDS
+from bot.telegram.watch_job import WATCH_SECONDS, journal_watches
 from bot.tmdb.client import TmdbConfig
-from bot.tmdb.facts import FilmFacts
+from bot.tmdb.facts import FilmFacts, Offers
 from bot.tmdb.films import TmdbFilms
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
 from bot.ui.cards import TELL_ME_STOP, TELL_ME_TOGGLE, tell_me_row
 from bot.ui.html import to_plain
+from bot.ui.replies import outcome_from_json
 from devtools.app import buttons, messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.fake_tmdb import films
@@ -29,7 +30,7 @@ from devtools.fake_tmdb.films import APPLE, DISNEY, NETFLIX, Providers
 from devtools.fake_tmdb.server import FakeTMDB
 from storage import alert_watches, alerts, ratings, tmdb_cache, users, watchlist
 from storage.db import utc_now
-from storage.movies import get_movie
+from storage.movies import get_movie, get_movies
 from tests.helpers import rows_mentioning, until
 
 ANN, BOB, CY = 3_862_001, 3_862_002, 3_862_003
@@ -443,3 +444,30 @@ def test_naming_a_service_the_film_already_streams_on_is_not_news(
 
     run_bot(fake_telegram, service, keyed, scenario)
     assert _alerts_to(fake_telegram, ANN) == []
+
+
+def test_out_and_streaming_in_one_round_is_one_message(service) -> None:
+    db = service.db
+    users.save_user(db, ANN, "Ann", "es")
+    alerts.subscribe(db, ANN, alerts.STREAMING, True, "Europe/Madrid")
+    movie_id = db.execute("SELECT min(id) FROM movies").fetchone()[0]
+    alert_watches.tell_me(db, ANN, movie_id, True)
+    movies = get_movies(db, [movie_id])
+
+    def look(streaming: tuple, today: date) -> int:
+        offers = Offers(None, streaming, ((2, "Apple TV"),))
+        facts = FilmFacts(1, None, None, 90, {}, {"ES": offers}, None, {"ES": "2026-12-18"})
+        watches = alert_watches.watched(db)
+        return journal_watches(service, watches, movies, {movie_id: facts}, today)
+
+    assert look((), date(2026, 12, 10)) == 0  # the first look
+    assert look((), date(2026, 12, 17)) == 0
+    assert look((NETFLIX,), date(2026, 12, 18)) == 1
+    assert look((NETFLIX,), date(2026, 12, 19)) == 0
+    rows = db.execute("SELECT period, state, outcome FROM alert_outbox ORDER BY period").fetchall()
+    assert [(period, state) for period, state, _ in rows] == [
+        (f"{movie_id}:out", "sent"),  # said by the other one
+        (f"{movie_id}:stream", "pending"),
+    ]
+    (reply,) = outcome_from_json(rows[1][2]).replies
+    assert "ya se ha estrenado y está en streaming en Netflix (🇪🇸 ES)" in to_plain(reply.text)
