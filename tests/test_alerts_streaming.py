@@ -472,3 +472,15 @@ def test_out_and_streaming_in_one_round_is_one_message(service) -> None:
     ]
     (reply,) = outcome_from_json(rows[1][2]).replies
     assert "ya se ha estrenado y está en streaming en Netflix (🇪🇸 ES)" in to_plain(reply.text)
+
+
+def test_similar_offers_tell_me_when_for_its_top_film(service, tmdb: FakeTMDB) -> None:
+    service.tmdb = TmdbFilms(TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url))
+    conversation = Conversation(service, "moviebot_test_bot")
+    ann, chat = Sender(ANN, "Ann", "en"), Chat(ANN)
+    answer = conversation.on_text(ann, chat, "/similar Toy Story")
+    top = get_movie(service.db, answer.replies[0].poster.movie_id)
+    assert answer.replies[-1].buttons[0] == tell_me_row(top)
+    tapped = conversation.on_button(ann, chat, answer.replies[-1].buttons[0][0].data)
+    assert tapped.toast.startswith("🔔 I'll tell you when")
+    assert alert_watches.watching(service.db, ANN, top.id)

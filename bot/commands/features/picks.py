@@ -206,6 +206,8 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
             for i, near in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
         ]
         rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
+        if ctx.service.tmdb is not None:  # the top one is the card (its poster)
+            rows = (tell_me_row(nearest[0].movie), *rows)
         replies[-1] = Reply(replies[-1].text, rows)
     replies[0] = replace(replies[0], poster=Poster(nearest[0].movie.id))
     return Outcome(replies=replies)
