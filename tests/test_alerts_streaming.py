@@ -5,6 +5,7 @@ and the loopback TMDB with the real client."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -261,7 +262,7 @@ def test_without_a_tmdb_key_no_card_or_setting_offers_the_alert(service) -> None
     assert not [d for d in data if d and d.split(":")[0] in ("tm", "aw")]
 
 
-def test_forget_removes_the_films_a_person_waits_for(catalog_db: Database) -> None:
+def test_forget_removes_the_idsa_person_waits_for(catalog_db: Database) -> None:
     users.save_user(catalog_db, ANN, "Annabella")
     movie_id = catalog_db.execute("SELECT min(id) FROM movies").fetchone()[0]
     alert_watches.tell_me(catalog_db, ANN, movie_id, True)
@@ -484,3 +485,48 @@ def test_similar_offers_tell_me_when_for_its_top_film(service, tmdb: FakeTMDB) -
     tapped = conversation.on_button(ann, chat, answer.replies[-1].buttons[0][0].data)
     assert tapped.toast.startswith("🔔 I'll tell you when")
     assert alert_watches.watching(service.db, ANN, top.id)
+
+
+def test_no_alert_is_ever_journaled_for_someone_not_opted_in_or_not_waiting(service) -> None:
+    """Many people, some opted in, some not, some turning it off midway; films starting to
+    stream at random: the outbox, scanned against the settings, holds only alerts of people
+    opted in, for films they wait for."""
+    db, rng = service.db, random.Random(28)
+    ids = [r[0] for r in db.execute("SELECT id FROM movies ORDER BY id LIMIT 12")]
+    movies = get_movies(db, ids)
+    people = list(range(4_000_001, 4_000_031))
+    for uid in people:
+        users.save_user(db, uid, f"p{uid}", rng.choice(["es", "en", "ru"]))
+        if rng.random() < 0.6:
+            alerts.subscribe(db, uid, alerts.STREAMING, True)
+        for film in rng.sample(ids, 4):
+            watchlist.save_for_later(db, uid, film)
+        alert_watches.tell_me(db, uid, rng.choice(ids), rng.random() < 0.7)
+    streaming: set[int] = set()
+    for day in range(1, 8):
+        streaming |= set(rng.sample(ids, 2))
+        known = {
+            f: FilmFacts(
+                f,
+                None,
+                None,
+                90,
+                {},
+                {
+                    c: Offers(None, ((8, "Netflix"),) if f in streaming else ())
+                    for c in ("ES", "US", "RU")
+                },
+            )
+            for f in ids
+        }
+        journal_watches(service, alert_watches.watched(db), movies, known, date(2026, 12, day))
+        for uid in rng.sample(people, 3):  # some turn it off (or on) between rounds
+            alerts.subscribe(db, uid, alerts.STREAMING, rng.random() < 0.5)
+        assert _outbox_without_opt_in(db) == []
+    waited = {(w.user_id, w.movie_id) for w in alert_watches.watched(db)}
+    rows = db.execute("SELECT user_id, period, state FROM alert_outbox").fetchall()
+    assert rows  # the scenario did alert someone
+    for uid, period, state in rows:
+        film = int(period.split(":")[0])
+        assert (uid, film) in waited or state == "dropped"
+        assert period.endswith(":stream")  # no release facts: no release alert
