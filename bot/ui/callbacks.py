@@ -51,6 +51,9 @@ class Verb(StrEnum):
     SEEN_PAGE = "j"  # j:<page>      a page of /seen
     ALERTS = "al"  # al:<on>  /settings: the weekly "new for you" digest on (1) or off (0)
     STOP_ALERTS = "as"  # as:0  "Stop these" under an alert: every alert off
+    TELL_ME = "tm"  # tm:<movie>:<how> "Tell me when" it streams or is out: 1 = on a card (a
+    #                                  second tap undoes it), 2 = stop watching it (an alert)
+    WATCH_ALERTS = "aw"  # aw:<on>  /settings: alerts for the films I wait for on (1) or off (0)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.commands.parsing import parse_count, parse_years
 from bot.commands.router import Context, Router, Where
 from bot.ui import callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
-from bot.ui.cards import link_buttons, title_link
+from bot.ui.cards import link_buttons, tell_me_row, title_link
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
 from bot.ui.replies import Button, Outcome, Poster, Reply, split_text
@@ -110,6 +110,8 @@ def recommend(ctx: Context, args: str) -> Outcome:
     # The top pick is the card: its preview (Telegram draws the poster) and its links.
     top = picks[0].movie
     buttons = [link_buttons(top)]
+    if ctx.service.tmdb is not None:  # the streaming alert's facts are TMDB's
+        buttons.append(tell_me_row(top))
     for i, pick in enumerate(picks[:BUTTONS_FOR_FIRST], start=1):
         movie_id = pick.movie.id
         buttons.append(
@@ -212,6 +214,8 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
             for i, near in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
         ]
         rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
+        if ctx.service.tmdb is not None:  # the top one is the card (its poster)
+            rows = (tell_me_row(nearest[0].movie), *rows)
         replies[-1] = Reply(replies[-1].text, rows)
     replies[0] = replace(replies[0], poster=Poster(nearest[0].movie.id))
     return Outcome(replies=replies)
