@@ -13,7 +13,7 @@ from telegram.ext import Application
 from bot.commands.conversation import Chat, Conversation, Sender
 from bot.commands.features.alerts import DIGEST_SIZE, weekly_digest
 from bot.telegram import app as telegram_app
-from bot.telegram.alerts import AlertJob, AlertLimiter, alerts_now
+from bot.telegram.alerts import AlertJob, AlertLimiter, alerts_now, schedule
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
 from bot.ui.html import to_plain
@@ -52,8 +52,10 @@ def _rounds_run_by_the_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     """
 
     def unscheduled(application: Application) -> AlertJob:
-        application.bot_data.alerts = AlertJob()
-        return application.bot_data.alerts
+        job = schedule(application)
+        for scheduled in application.job_queue.get_jobs_by_name("alerts_job"):
+            scheduled.schedule_removal()
+        return job
 
     monkeypatch.setattr(telegram_app, "schedule_alerts", unscheduled)
 

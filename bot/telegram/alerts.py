@@ -32,6 +32,7 @@ from bot.commands.features import alerts as alert_content
 from bot.service import MovieService
 from bot.telegram.delivery import BotRuntime, stored_error
 from bot.telegram.sending import send_reply
+from bot.telegram.watch_job import FIRST_WATCH_SECONDS, WATCH_SECONDS, WatchJob
 from bot.ui.replies import outcome_from_json, outcome_to_json
 from storage import alerts
 
@@ -201,12 +202,17 @@ def _seconds(value: Any) -> float:
 
 
 def schedule(application: Application) -> AlertJob:
-    """Run the alerts job every ALERT_SECONDS on the application's JobQueue."""
+    """Run the alerts job every ALERT_SECONDS on the application's JobQueue, and the
+    streaming alert's job (bot/telegram/watch_job.py) every WATCH_SECONDS."""
     job = AlertJob()
     application.bot_data.alerts = job
+    watch = application.bot_data.watch = WatchJob()  # the streaming alert (needs TMDB)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             job.job, interval=ALERT_SECONDS, first=FIRST_ALERT_SECONDS, name="alerts_job"
+        )
+        application.job_queue.run_repeating(
+            watch.job, interval=WATCH_SECONDS, first=FIRST_WATCH_SECONDS, name="watch_job"
         )
     return job
 

@@ -151,14 +151,8 @@ class BotSettings:
     request_timeout: float = 10.0
     # Updates arrive by webhook: journal each one before its POST is answered.
     webhook: bool = False
-    # An answer Telegram keeps failing to take (5xx, timeouts) is owed: tried again after
-    # delivery_retry_first_seconds, doubling up to delivery_retry_max_seconds, across
-    # restarts, until owed_seconds after its update came (Telegram's own redelivery window);
-    # then dropped (logged, counted), as are the oldest beyond max_owed owed updates.
-    delivery_retry_first_seconds: float = 1.0
-    delivery_retry_max_seconds: float = 60.0
-    owed_seconds: float = 86_400.0
-    max_owed: int = 10_000
+    # How long an answer Telegram keeps failing to take (5xx, timeouts) is owed and retried.
+    delivery: DeliveryPolicy = DeliveryPolicy()
     # TMDB with the operator's key (MOVIEBOT_TMDB_*): posters, overviews, where to watch.
     tmdb: TmdbConfig | None = None
 
@@ -535,13 +529,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     if settings.tmdb is not None:
         service.tmdb = TmdbFilms(settings.tmdb)
     conversation = Conversation(service)
-    policy = DeliveryPolicy(
-        settings.delivery_retry_first_seconds,
-        settings.delivery_retry_max_seconds,
-        settings.owed_seconds,
-        settings.max_owed,
-    )
-    rt = BotRuntime(service, conversation, policy)
+    rt = BotRuntime(service, conversation, settings.delivery)
     rt.taps = processor.taps
     rt.running = lambda: application.running
     application.bot_data.runtime = rt

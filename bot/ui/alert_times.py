@@ -2,7 +2,7 @@
 the quiet hours (asked when someone first opts in, and from /settings), and how a schedule is
 said. Its buttons are handled in bot/commands/features/alert_schedule.py.
 
-    aw:1:4 Friday; aw:2:18 18:00; aw:3:<n> ZONE_CHOICES[n]; aw:4:1 QUIET_CHOICES[1] (22-08)
+    at:1:4 Friday; at:2:18 18:00; at:3:<n> ZONE_CHOICES[n]; at:4:1 QUIET_CHOICES[1] (22-08)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from bot.ui.i18n import _
 from bot.ui.replies import Button, Reply
 from storage.alerts import Subscription
 
-# The card's buttons (aw:<field>:<n>).
+# The card's buttons (at:<field>:<n>).
 SHOW, DAY, HOUR, ZONE, QUIET, DONE = range(6)
 # The digest's hours offered: two rows of four.
 HOURS = (8, 10, 12, 14, 16, 18, 20, 22)
