@@ -54,7 +54,8 @@ COUNTRY_ZONES = {
         "Asia/Vladivostok",
     ),
 }
-# Every zone a button can name, by its index (new zones go at the end: old buttons stay right).
+# Every zone a button can name, by its index. A zone added to the lists above shifts the ones
+# after it: a card sent before then names another zone (the redrawn card shows the one set).
 ZONE_CHOICES: tuple[str, ...] = tuple(
     dict.fromkeys(
         [z for zones in COUNTRY_ZONES.values() for z in zones]
