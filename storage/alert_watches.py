@@ -53,6 +53,18 @@ def tell_me(db: Database, user_id: int, movie_id: int, on: bool) -> None:
         )
 
 
+def asked(db: Database, user_id: int, movie_id: int) -> bool:
+    """Whether the person tapped "Tell me when" on the film (and did not stop watching it):
+    what a second tap undoes. A film only on their watchlist was not asked for."""
+    check_id(user_id, "user id")
+    check_id(movie_id, "movie id")
+    row = db.execute(
+        "SELECT asked, muted FROM alert_watches WHERE user_id = ? AND movie_id = ?",
+        [user_id, movie_id],
+    ).fetchone()
+    return row is not None and bool(row[0]) and not row[1]
+
+
 def watching(db: Database, user_id: int, movie_id: int) -> bool:
     """Whether the person waits for the film: they asked, or it is on their watchlist, and
     they did not stop watching it."""

@@ -252,6 +252,29 @@ def test_tell_me_when_toggles_and_stop_watching_ends_it(service, tmdb: FakeTMDB)
     assert forged.toast == "That button has expired. Try the command again."
 
 
+def test_tell_me_when_on_a_watchlisted_film_says_yes_and_the_second_tap_stops(
+    service, tmdb: FakeTMDB
+) -> None:
+    # A watchlisted film is watched already once the alert is on; "Tell me when" on its card
+    # used to stop its alerts at the first tap.
+    service.tmdb = TmdbFilms(TmdbConfig(tmdb.token, tmdb.api_url, tmdb.image_url))
+    conversation = Conversation(service, "moviebot_test_bot")
+    ann, chat = Sender(ANN, "Ann", "en"), Chat(ANN)
+    conversation.on_text(ann, chat, "/rate Frozen 9")
+    card = conversation.on_text(ann, chat, "/recommend 3").replies[-1]
+    (data,) = [b.data for row in card.buttons for b in row if b.data and b.data.startswith("tm:")]
+    movie_id = int(data.split(":")[1])
+    watchlist.save_for_later(service.db, ANN, movie_id)
+    alerts.subscribe(service.db, ANN, alerts.STREAMING, True)
+    assert alert_watches.watching(service.db, ANN, movie_id)
+    first = conversation.on_button(ann, chat, data)
+    assert first.toast.startswith("🔔 I'll tell you when")
+    assert alert_watches.watching(service.db, ANN, movie_id)
+    again = conversation.on_button(ann, chat, data)
+    assert again.toast.startswith("I won't tell you about")
+    assert not alert_watches.watching(service.db, ANN, movie_id)
+
+
 def test_without_a_tmdb_key_no_card_or_setting_offers_the_alert(service) -> None:
     conversation = Conversation(service, "moviebot_test_bot")
     ann, chat = Sender(ANN, "Ann", "en"), Chat(ANN)
@@ -262,7 +285,7 @@ def test_without_a_tmdb_key_no_card_or_setting_offers_the_alert(service) -> None
     assert not [d for d in data if d and d.split(":")[0] in ("tm", "aw")]
 
 
-def test_forget_removes_the_idsa_person_waits_for(catalog_db: Database) -> None:
+def test_forget_removes_the_films_a_person_waits_for(catalog_db: Database) -> None:
     users.save_user(catalog_db, ANN, "Annabella")
     movie_id = catalog_db.execute("SELECT min(id) FROM movies").fetchone()[0]
     alert_watches.tell_me(catalog_db, ANN, movie_id, True)

@@ -91,6 +91,7 @@ from bot.telegram.import_desk import ImportDesk
 from bot.telegram.journal_jobs import prune_journal, requeue_unfinished
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
+from bot.telegram.watch_job import WatchJob
 from bot.telegram.webhook import WebhookUpdater
 from bot.tmdb.client import TmdbConfig
 from bot.tmdb.films import TmdbFilms
@@ -164,6 +165,7 @@ class BotData:
     refitter: Refitter | None = None  # the refit job, when refits are on
     imports: ImportDesk  # import files read off the database thread
     alerts: AlertJob | None = None  # the alerts job (bot/telegram/alerts.py)
+    watch: WatchJob | None = None  # the streaming alert's job (bot/telegram/watch_job.py)
     catalog: CatalogWatch | None = None  # the catalog job, when the bot has a refresh
 
 

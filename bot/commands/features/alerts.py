@@ -145,14 +145,15 @@ def film_alert(
 @router.tap(Verb.TELL_ME, personal=True)
 def tap_tell_me(ctx: Context, cb: Callback) -> Outcome:
     """Watch the film for the sender and turn their streaming alert on; or, tapped again (or
-    "Stop watching" under an alert), stop watching it."""
+    "Stop watching" under an alert), stop watching it. A film watched only because it is on
+    their watchlist is taken as asked for at the first tap, not stopped."""
     if cb.value not in (TELL_ME_TOGGLE, TELL_ME_STOP):
         return Outcome(toast=_(SORRY_OLD_BUTTON))
     movie = get_movie(ctx.db, cb.target)
     title = movie.label[:80]
     sub = alerts.get_subscription(ctx.db, ctx.user_id)
     on = sub is not None and sub.streaming
-    if cb.value == TELL_ME_STOP or (on and alert_watches.watching(ctx.db, ctx.user_id, movie.id)):
+    if cb.value == TELL_ME_STOP or (on and alert_watches.asked(ctx.db, ctx.user_id, movie.id)):
         alert_watches.tell_me(ctx.db, ctx.user_id, movie.id, False)
         return Outcome(toast=_("I won't tell you about {title} any more.").format(title=title))
     alert_watches.tell_me(ctx.db, ctx.user_id, movie.id, True)
