@@ -422,6 +422,17 @@ def _alert_watches(db: Database) -> None:
     )
 
 
+@migrations(name="0017_alert_quiet_hours")
+def _alert_quiet_hours(db: Database) -> None:
+    # Hours (local, in the subscription's time_zone) in which no alert goes: an alert due in
+    # them waits until `quiet_until` (storage/alerts.py). Both NULL: no quiet hours.
+    for column in ("quiet_from", "quiet_until"):
+        db.execute(
+            f"ALTER TABLE alert_subscriptions ADD COLUMN {column} INTEGER "
+            f"CHECK ({column} BETWEEN 0 AND 23)"
+        )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.commands.common import SORRY_OLD_BUTTON, typed_genres
 from bot.commands.router import Context, Router, Where
-from bot.ui import callbacks, countries, genres, i18n
+from bot.ui import alert_times, callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
@@ -149,6 +149,10 @@ def _settings_card(ctx: Context) -> Reply:
         waiting = _waiting_on(ctx)
         label = _("When a film I'm waiting for streams or is out") + (" ✓" if waiting else "")
         rows.append((Button("🔔 " + label, callbacks.encode(Verb.WATCH_ALERTS, int(not waiting))),))
+    sub = alerts.get_subscription(ctx.db, ctx.user_id)
+    if sub is not None and (sub.digest or sub.streaming):  # when, and quiet hours
+        when = _("When, and quiet hours") + " ›"
+        rows.append((Button("🕕 " + when, callbacks.encode(Verb.ALERT_WHEN, alert_times.SHOW)),))
     return Reply("\n".join(lines), tuple(rows))
 
 
@@ -188,13 +192,18 @@ def _alerts_label(ctx: Context) -> str:
 
 @router.tap(Verb.ALERTS, personal=True)
 def tap_alerts(ctx: Context, cb: Callback) -> Outcome:
-    """Turn the weekly "new for you" digest on (1) or off (0), and show /settings again."""
+    """Turn the weekly "new for you" digest on (1) or off (0), and show /settings again (the
+    first time on: ask when it should come)."""
     if cb.target not in (0, 1):
         return Outcome(toast=_(SORRY_OLD_BUTTON))
     country = countries.country_of(ctx.db, ctx.user_id, ctx.sender.language)
     zone = countries.time_zone(country)
+    first = alerts.get_subscription(ctx.db, ctx.user_id) is None
     alerts.subscribe(ctx.db, ctx.user_id, alerts.DIGEST, bool(cb.target), zone)
     toast = _("Alerts on: new films for you weekly") if cb.target else _("Alerts off")
+    if first and cb.target:
+        sub = alerts.get_subscription(ctx.db, ctx.user_id)
+        return Outcome(edit=alert_times.card(sub, country), toast=toast)
     return Outcome(edit=_settings_card(ctx), toast=toast)
 
 
