@@ -10,13 +10,24 @@ answer (from the update being available to the bot's reply).
 
     .venv/bin/python bench/bench_alerts.py                 # 2,000 people
     .venv/bin/python bench/bench_alerts.py --users 10000   # the issue's figure (~6 min)
+
+With --kill the bot is the real `moviebot run` process instead, started with the outbox
+filled, killed with SIGKILL once --kill-at of the digests have arrived and started again (its
+first alerts round comes seconds after a start): the table adds the digests received twice
+(must be 0), not received (each must be `uncertain` in the outbox: on its way at the kill) and
+the time the broadcast took, restart included. The writer pauses from the kill until the
+restarted bot polls again (its answers then would time the restart, not the broadcast).
+
+    .venv/bin/python bench/bench_alerts.py --users 10000 --kill
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,13 +41,14 @@ from bot.commands.features.alerts import weekly_digest  # noqa: E402
 from bot.service import MovieService  # noqa: E402
 from bot.telegram.app import ALLOWED_UPDATES, BotSettings, build_application  # noqa: E402
 from bot.ui.replies import outcome_to_json  # noqa: E402
+from devtools.bot_process import start_bot  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
 from devtools.ptb import TEST_TOKEN  # noqa: E402
 from moviebot.paths import bundled_dataset  # noqa: E402
 from moviebot.training import train  # noqa: E402
 from recommender import Model  # noqa: E402
 from storage import alerts, ratings, users  # noqa: E402
-from storage.db import connect, utc_now  # noqa: E402
+from storage.db import connect, connect_read_only, utc_now  # noqa: E402
 from storage.movielens import import_movielens  # noqa: E402
 
 FIRST_USER = 50_000_000
@@ -44,9 +56,9 @@ WRITER = 49_999_999
 WRITES_PER_SECOND = 2.0
 
 
-def prepare(workdir: Path, n_users: int) -> tuple[Path, Path, float]:
-    """The catalog, a model, `n_users` opted-in people with a digest each in the outbox;
-    returns the paths and the milliseconds one digest takes to make."""
+def prepare(workdir: Path, n_users: int) -> tuple[Path, Path, float, str]:
+    """The catalog, a model, `n_users` opted-in people; returns the paths, the milliseconds
+    one digest takes to make and a digest (as the outbox holds it)."""
     db_path, model_path = workdir / "bench.db", workdir / "bench.model.npz"
     db = connect(db_path)
     import_movielens(db, bundled_dataset())
@@ -64,6 +76,9 @@ def prepare(workdir: Path, n_users: int) -> tuple[Path, Path, float]:
     for i in range(n_users):
         users.save_user(db, FIRST_USER + i, f"p{i}", "en")
         alerts.subscribe(db, FIRST_USER + i, alerts.DIGEST, True, "UTC")
+    with db.atomic():
+        # Not due before the outbox is filled (journal_digests): Sunday 23:00 UTC.
+        db.execute("UPDATE alert_subscriptions SET weekday = 6, hour = 23")
     sample = min(n_users, 200)
     started = time.perf_counter()
     outcome = None
@@ -71,7 +86,13 @@ def prepare(workdir: Path, n_users: int) -> tuple[Path, Path, float]:
         sub = alerts.get_subscription(db, FIRST_USER + i)
         outcome = weekly_digest(service, replace(sub, digest_since=None))
     fill_ms = (time.perf_counter() - started) / sample * 1000
-    text = outcome_to_json(outcome)
+    db.close()
+    return db_path, model_path, fill_ms, outcome_to_json(outcome)
+
+
+def journal_digests(db_path: Path, n_users: int, text: str) -> None:
+    """This week's digest (`text`) for each person, in the outbox to be sent."""
+    db = connect(db_path)
     with db.atomic():
         # Due every week from Monday 00:00, so this week's row is the one the job would write.
         db.execute("UPDATE alert_subscriptions SET weekday = 0, hour = 0")
@@ -79,7 +100,6 @@ def prepare(workdir: Path, n_users: int) -> tuple[Path, Path, float]:
         for i in range(n_users):
             alerts.journal_alert(db, FIRST_USER + i, alerts.DIGEST, week, text, utc_now())
     db.close()
-    return db_path, model_path, fill_ms
 
 
 async def writer(server: FakeTelegram, stop: asyncio.Event, latencies: list[float]) -> None:
@@ -108,6 +128,8 @@ async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list
     db = connect(db_path)
     service = MovieService(db, Model.load(model_path))
     application = build_application(settings, service)
+    for job in application.job_queue.get_jobs_by_name("alerts_job"):
+        job.schedule_removal()  # the broadcast below is the round, run when the bench says
     rows = []
     async with application:
         await application.post_init(application)
@@ -160,6 +182,106 @@ async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list
     return rows
 
 
+def _start(server: FakeTelegram, db_path: Path, model_path: Path) -> subprocess.Popen:
+    return start_bot(
+        server.url,
+        db_path,
+        model_path,
+        refit_minutes=0,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _polling(server: FakeTelegram, before: int) -> None:
+    """Wait until the bot has asked for updates more than `before` times (it is up)."""
+    while len(server.calls_of("getUpdates")) <= before:
+        await asyncio.sleep(0.05)
+
+
+def _digests_sent(server: FakeTelegram) -> int:
+    """Messages the bot sent so far, the writer's answers left out."""
+    sent = len(server.calls_of("sendPhoto")) + len(server.calls_of("sendMessage"))
+    return sent - len(server.sent_messages(WRITER))
+
+
+async def run_killed(
+    args: argparse.Namespace, db_path: Path, model_path: Path, text: str
+) -> list[dict]:
+    """The --kill runs: `moviebot run` without a broadcast, then broadcasting, killed with
+    SIGKILL once `args.kill_at` of the digests went, and started again."""
+    server = FakeTelegram().run_in_thread()
+    for i in range(args.users):
+        server.add_chat(FIRST_USER + i, first_name=f"p{i}")
+    rows = []
+    bot = _start(server, db_path, model_path)
+    try:
+        await _polling(server, 0)
+        quiet: list[float] = []
+        stop = asyncio.Event()
+        task = asyncio.create_task(writer(server, stop, quiet))
+        await asyncio.sleep(args.quiet_seconds)
+        stop.set()
+        await task
+        rows.append({"run": "no broadcast", "sent": 0, "seconds": args.quiet_seconds})
+        rows[-1]["latencies"] = quiet
+        bot.send_signal(signal.SIGINT)
+        bot.wait()
+
+        journal_digests(db_path, args.users, text)
+        busy: list[float] = []
+        bot = _start(server, db_path, model_path)
+        await _polling(server, len(server.calls_of("getUpdates")))
+        started = time.monotonic()
+        stop = asyncio.Event()
+        task = asyncio.create_task(writer(server, stop, busy))
+        while _digests_sent(server) < args.kill_at * args.users:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()
+        at_kill = _digests_sent(server)
+        killed = time.monotonic()
+        bot = _start(server, db_path, model_path)
+        await _polling(server, len(server.calls_of("getUpdates")))
+        restart = time.monotonic() - killed
+        stop = asyncio.Event()
+        task = asyncio.create_task(writer(server, stop, busy))
+        db = connect_read_only(db_path)
+        unsent = "SELECT count(*) FROM alert_outbox WHERE state IN ('pending', 'sending')"
+        while db.execute(unsent).fetchone()[0]:
+            await asyncio.sleep(0.2)
+        seconds = time.monotonic() - started
+        stop.set()
+        await task
+        bot.send_signal(signal.SIGINT)
+        bot.wait()
+        states = dict(db.execute("SELECT user_id, state FROM alert_outbox").fetchall())
+        db.close()
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+    per_chat = {
+        FIRST_USER + i: len(server.sent_messages(FIRST_USER + i)) for i in range(args.users)
+    }
+    server.stop_thread()
+    rows.append(
+        {
+            "run": f"broadcast to {args.users:,}, kill -9 at {at_kill:,}, restart {restart:.1f} s",
+            "sent": sum(per_chat.values()),
+            "seconds": seconds,
+            "latencies": busy,
+            "missing": sum(1 for n in per_chat.values() if n == 0),
+            "repeated": sum(1 for n in per_chat.values() if n > 1),
+            "uncertain": sum(1 for s in states.values() if s == "uncertain"),
+            "lost": sum(1 for c, n in per_chat.items() if n == 0 and states[c] != "uncertain"),
+        }
+    )
+    return rows
+
+
 def _p(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -171,16 +293,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--quiet-seconds", type=float, default=20.0)
+    parser.add_argument("--kill", action="store_true", help="the real process, killed midway")
+    parser.add_argument("--kill-at", type=float, default=0.5, help="share sent at the kill")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        db_path, model_path, fill_ms = prepare(Path(tmp), args.users)
-        rows = asyncio.run(run(args, db_path, model_path))
+        db_path, model_path, fill_ms, text = prepare(Path(tmp), args.users)
+        if args.kill:
+            rows = asyncio.run(run_killed(args, db_path, model_path, text))
+        else:
+            journal_digests(db_path, args.users, text)
+            rows = asyncio.run(run(args, db_path, model_path))
     print(f"bench_alerts {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; fill: {fill_ms:.1f} ms/digest")
     print(
         "| run | alerts sent | seconds | alerts/s | writer replies | p50 s | p99 s | max s |"
-        " missing | repeated |"
+        " missing | repeated | uncertain | lost |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         lat = r["latencies"]
         rate = r["sent"] / r["seconds"] if r["sent"] else 0.0
@@ -188,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['run']} | {r['sent']:,} | {r['seconds']:.1f} | {rate:.1f} | {len(lat)} | "
             f"{statistics.median(lat) if lat else float('nan'):.3f} | {_p(lat, 0.99):.3f} | "
             f"{max(lat) if lat else float('nan'):.3f} | {r.get('missing', '-')} | "
-            f"{r.get('repeated', '-')} |"
+            f"{r.get('repeated', '-')} | {r.get('uncertain', '-')} | {r.get('lost', '-')} |"
         )
     return 0
 

@@ -25,15 +25,18 @@ import argparse
 import asyncio
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.service import MovieService  # noqa: E402
-from bot.telegram.app import BotSettings, build_application  # noqa: E402
-from devtools.app import messages  # noqa: E402
+from telegram.ext import Application  # noqa: E402
+
+from devtools.app import (
+    messages,  # noqa: E402
+    run_bot,  # noqa: E402
+)
+from devtools.bench_bot import bench_bot  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
 from devtools.history_files import (  # noqa: E402
     catalog_sample,
@@ -42,13 +45,7 @@ from devtools.history_files import (  # noqa: E402
     letterboxd_row,
     letterboxd_zip,
 )
-from devtools.ptb import TEST_TOKEN  # noqa: E402
-from moviebot.paths import bundled_dataset  # noqa: E402
-from moviebot.training import train  # noqa: E402
-from recommender import Model  # noqa: E402
 from storage import ratings  # noqa: E402
-from storage.db import connect  # noqa: E402
-from storage.movielens import import_movielens  # noqa: E402
 
 TARGET_SECONDS = 5.0
 
@@ -104,45 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000, help="rows per export (default 5000)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path, model_path = Path(tmp) / "bench.db", Path(tmp) / "bench.model.npz"
-        db = connect(db_path)
-        import_movielens(db, bundled_dataset())
-        train(db_path, model_path)
+    results = []
+    with bench_bot() as bench:
+        db, server = bench.db, bench.server
         files = exports(db, args.rows)
-        service = MovieService(db, Model.load(model_path))
-        results = []
-        with FakeTelegram() as server:
-            settings = BotSettings(
-                token=TEST_TOKEN,
-                db_path=db_path,
-                model_path=model_path,
-                api_url=server.url,
-                refit_minutes=0,
-                rate_limit=False,
-            )
 
-            async def run() -> None:
-                application = build_application(settings, service)
-                async with application:
-                    await application.post_init(application)
-                    await application.updater.start_polling(poll_interval=0, timeout=1)
-                    await application.start()
-                    try:
-                        for user, (label, name, data, expected) in enumerate(files, start=9001):
-                            preview, apply = await one_import(server, user, name, data)
-                            stored = ratings.user_ratings(db, user)
-                            rows = data.count(b"\n") - 1 if name.endswith(".csv") else args.rows
-                            right = all(expected.get(m) == r for m, r in stored.items())
-                            share = len(stored) / len(expected)
-                            results.append((label, rows, preview, apply, share, right))
-                    finally:
-                        await application.updater.stop()
-                        await application.stop()
-                await application.post_shutdown(application)
+        async def imports(application: Application) -> None:
+            for user, (label, name, data, expected) in enumerate(files, start=9001):
+                preview, apply = await one_import(server, user, name, data)
+                stored = ratings.user_ratings(db, user)
+                rows = data.count(b"\n") - 1 if name.endswith(".csv") else args.rows
+                right = all(expected.get(m) == r for m, r in stored.items())
+                share = len(stored) / len(expected)
+                results.append((label, rows, preview, apply, share, right))
 
-            asyncio.run(run())
-            violations = list(server.violations)
+        run_bot(server, bench.service, bench.settings, imports)
+        violations = list(server.violations)
     print(
         f"{'export':<18} {'rows':>6} {'preview s':>10} {'tap->saved s':>13} {'total s':>8}"
         f" {'imported':>9} {'0 wrong':>8} {'< 5 s':>6}"

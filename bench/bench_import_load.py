@@ -28,23 +28,18 @@ import asyncio
 import os
 import resource
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.service import MovieService  # noqa: E402
-from bot.telegram.app import BotSettings, build_application  # noqa: E402
+from telegram.ext import Application  # noqa: E402
+
+from devtools.app import run_bot  # noqa: E402
+from devtools.bench_bot import bench_bot  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
 from devtools.history_files import letterboxd_row, letterboxd_zip  # noqa: E402
-from devtools.ptb import TEST_TOKEN  # noqa: E402
-from moviebot.paths import bundled_dataset  # noqa: E402
-from moviebot.training import train  # noqa: E402
-from recommender import Model  # noqa: E402
-from storage.db import connect  # noqa: E402
-from storage.movielens import import_movielens  # noqa: E402
 
 CHAT_SECONDS = 15.0
 MESSAGES = ("/help", "/recommend", "/top")
@@ -147,40 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=25_000)
     parser.add_argument("--users", type=int, default=20)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path, model_path = Path(tmp) / "bench.db", Path(tmp) / "bench.model.npz"
-        db = connect(db_path)
-        import_movielens(db, bundled_dataset())
-        train(db_path, model_path)
-        data = export(db, args.rows)
-        service = MovieService(db, Model.load(model_path))
-        with FakeTelegram() as server:
-            settings = BotSettings(
-                token=TEST_TOKEN,
-                db_path=db_path,
-                model_path=model_path,
-                api_url=server.url,
-                refit_minutes=0,
-                rate_limit=False,
-            )
-            results = {}
+    results = {}
+    with bench_bot() as bench:
+        server = bench.server
+        data = export(bench.db, args.rows)
 
-            async def run() -> None:
-                application = build_application(settings, service)
-                async with application:
-                    await application.post_init(application)
-                    await application.updater.start_polling(poll_interval=0, timeout=1)
-                    await application.start()
-                    try:
-                        results["chat only"] = await phase(server, args.users, None)
-                        results["chat + import"] = await phase(server, args.users, data)
-                    finally:
-                        await application.updater.stop()
-                        await application.stop()
-                await application.post_shutdown(application)
+        async def phases(application: Application) -> None:
+            results["chat only"] = await phase(server, args.users, None)
+            results["chat + import"] = await phase(server, args.users, data)
 
-            asyncio.run(run())
-            violations = list(server.violations)
+        run_bot(server, bench.service, bench.settings, phases)
+        violations = list(server.violations)
     load = os.getloadavg()[0]
     print(f"{args.rows:,}-row import, {args.users} users chatting; load average {load:.1f}")
     print(

@@ -20,24 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.service import MovieService  # noqa: E402
-from bot.telegram.app import ALLOWED_UPDATES, BotSettings, build_application  # noqa: E402
+from bot.telegram.app import ALLOWED_UPDATES, build_application  # noqa: E402
 from devtools.app import messages  # noqa: E402
+from devtools.bench_bot import bench_bot  # noqa: E402
 from devtools.fake_telegram.objects import chat_member, chat_member_updated  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
-from devtools.ptb import TEST_TOKEN  # noqa: E402
-from moviebot.paths import bundled_dataset  # noqa: E402
-from moviebot.training import train  # noqa: E402
-from recommender import Model  # noqa: E402
 from storage import journal  # noqa: E402
-from storage.db import connect  # noqa: E402
-from storage.movielens import import_movielens  # noqa: E402
 
 NAME = "Zebulonia"
 RIGHTS = [
@@ -106,26 +99,12 @@ async def one_run(server, settings, service, db, first_user: int, before_start: 
 def main() -> int:
     handler = Lines()
     logging.basicConfig(level=logging.INFO, handlers=[handler])
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path, model_path = Path(tmp) / "bench.db", Path(tmp) / "bench.model.npz"
-        db = connect(db_path)
-        import_movielens(db, bundled_dataset())
-        train(db_path, model_path)
-        service = MovieService(db, Model.load(model_path))
-        with FakeTelegram() as server:
-            settings = BotSettings(
-                token=TEST_TOKEN,
-                db_path=db_path,
-                model_path=model_path,
-                api_url=server.url,
-                refit_minutes=0,
-                rate_limit=False,
-            )
-            rows = [
-                ("running", asyncio.run(one_run(server, settings, service, db, 9100, False))),
-                ("restart", asyncio.run(one_run(server, settings, service, db, 9300, True))),
-            ]
-        db.close()
+    with bench_bot() as bench:
+        server, settings, service, db = bench.server, bench.settings, bench.service, bench.db
+        rows = [
+            ("running", asyncio.run(one_run(server, settings, service, db, 9100, False))),
+            ("restart", asyncio.run(one_run(server, settings, service, db, 9300, True))),
+        ]
     leaked = sum(NAME in line for line in handler.lines)
     print(f"{'odd update':<10} {'answered':>8} {'quarantined':>11} {'fetched':>7} "
           f"{'polls/s':>7} {'seconds':>8}")  # fmt: skip

@@ -29,6 +29,7 @@ from recommender.errors import UnknownMovie as ModelDoesNotKnowMovie
 from recommender.novelty import NOVELTY_LEVELS
 from recommender.onboarding import RECENT_CARDS, RECENT_YEARS, adaptive_next, most_rated
 from recommender.pick_match import matches, ranking_scores
+from recommender.similar_personal import is_personal, personal_similar
 from storage import movies, ratings, watchlist
 from storage import settings as user_settings
 from storage.imdb_catalog import catalog_status, recent_well_known
@@ -62,12 +63,15 @@ class Pick:
 
 @dataclass(frozen=True)
 class Neighbour:
-    """A movie like another: its match (0-1, falls with the order; Model.similar) and the
-    share of the other movie's fans (rated it 7+) who liked this one too (7+)."""
+    """A movie like another: its match (0-1, falls with the order) and the share of the other
+    movie's fans (rated it 7+) who liked this one too (7+). ``for_you``: the order is the
+    asker's (recommender/similar_personal.py) and the match is the blended score as a share of
+    the top one's; otherwise the order is the relation's (Model.similar) for everyone."""
 
     movie: Movie
     match: float
     fans_liked: float
+    for_you: bool = False
 
 
 @dataclass(frozen=True)
@@ -304,23 +308,23 @@ class MovieService:
             self._franchises = franchise_keys(movies.all_titles(self.db))
         return self._franchises
 
-    def similar(self, movie_id: int, n: int) -> list[Neighbour]:
+    def similar(self, movie_id: int, n: int, user_id: int | None = None) -> list[Neighbour]:
         """Movies people who watched this one go on to watch and like, best first, each with
         its match (falls with the order) and the share of this movie's fans (rated it 7+) who
-        liked it too (7+). Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get
-        none."""
+        liked it too (7+); ordered for ``user_id`` when they have rated movies (`_nearest`).
+        Movies with fewer than ``MIN_RATINGS_FOR_SIMILAR`` ratings get none."""
+        model = self.model
+        profile = self.profile(user_id, model) if user_id is not None else None
+        personal = profile is not None and is_personal(profile)
         try:
-            # The model leaves thin movies out (on either side) by the same count.
-            nearest = self.model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
+            nearest = _nearest(self.db, model, movie_id, n, profile if personal else None)
         except ModelDoesNotKnowMovie:
-            return []
-        if not nearest:
             return []
         ids = [m for m, _ in nearest]
         found = movies.get_movies(self.db, ids)
         fans, both = ratings.fans_who_also_liked(self.db, movie_id, ids, LIKED)
         return [
-            Neighbour(found[m], match, both.get(m, 0) / fans if fans else 0.0)
+            Neighbour(found[m], match, both.get(m, 0) / fans if fans else 0.0, personal)
             for m, match in nearest
             if m in found
         ]
@@ -401,3 +405,19 @@ def best_rated_picks(
     means = dict(ranked)
     top = ranked[0][1] if ranked else 1.0  # the match: each mean against the first pick's
     return [Pick(found[m], means[m], match=means[m] / top) for m in shown if m in found]
+
+
+def _nearest(
+    db: Database, model: Model, movie_id: int, n: int, profile: UserProfile | None
+) -> list[tuple[int, float]]:
+    """The model's nearest to ``movie_id`` as ``(movie id, match)``, thin movies left out on
+    either side by the same count: ordered for ``profile``, leaving out what they rated or
+    saw (recommender/similar_personal.py; docs/history/similar-round2.md), or without one in
+    the relation's order for everyone (Model.similar)."""
+    if profile is None:
+        return model.similar(movie_id, n, min_ratings=MIN_RATINGS_FOR_SIMILAR)
+
+    def genres_of(ids: Sequence[int]) -> dict[int, frozenset[str]]:
+        return {m: frozenset(movie.genres) for m, movie in movies.get_movies(db, ids).items()}
+
+    return personal_similar(model, profile, movie_id, genres_of, n, MIN_RATINGS_FOR_SIMILAR)

@@ -350,6 +350,7 @@ def with_content_ids(
     return ids if movie_ids is None else np.union1d(np.asarray(movie_ids), ids)
 
 
+_RANKING_BAND = 512  # columns of the ranking weights mapped at once (memory)
 MIN_FIT_FILMS = 10  # fewer rated films with content than this: nothing to learn a map from
 
 
@@ -439,10 +440,14 @@ def _ranking_map(
     if have.size < MIN_FIT_FILMS:
         return np.zeros((x_new.shape[0], 0)), np.zeros((ranking.size, 0))
     x_fit = content_features(content, np.array([lookup[ids[k]] for k in have]), vocab)
-    w, offset = ridge_map(
-        x_fit, ranking.weights[:, have].T.astype(np.float64), settings.ranking_reg
-    )
-    full = np.vstack([w, offset])
+    # A band of the weights' columns at a time: the float64 copy of all K x K weights was the
+    # fit's peak memory; each column's regression is independent of the others.
+    full = np.empty((x_fit.shape[1] + 1, ranking.size))
+    for start in range(0, ranking.size, _RANKING_BAND):
+        band = slice(start, start + _RANKING_BAND)
+        y = ranking.weights[band, have].T.astype(np.float64)
+        w, offset = ridge_map(x_fit, y, settings.ranking_reg)
+        full[:-1, band], full[-1, band] = w, offset
     x1 = sp.hstack([x_fit, np.ones((have.size, 1))]).tocsr()
     cov = (x1.T @ x1).toarray() / have.size
     cov[np.diag_indices_from(cov)] += 1e-9

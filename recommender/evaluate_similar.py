@@ -9,6 +9,10 @@ of the user's relevant test movies (:func:`recommender.topn.similar_hit_rate`). 
 * ``genre_agreement``: the mean Jaccard of a neighbour's genres with the source movie's;
 * ``genre_shared``: the share of neighbours with at least one genre of the source movie.
 
+"ours" is /similar as served to someone with ratings (recommender/similar_personal.py): the
+relation's nearest ordered for the user, so unlike every other row it is personal (the row
+says so); "relation only" is what a person with no ratings gets, the list for everyone.
+
 The references, on the same 0/1 who-rated-what matrix (``ReferenceItems``):
 
 * ItemKNN, cosine with shrinkage: ``c_ij / (sqrt(n_i n_j) + shrink)`` (the number of
@@ -35,6 +39,11 @@ import numpy as np
 from recommender.model import Model
 from recommender.novelty import NOVELTY_LEVELS
 from recommender.similar import SimilarItems
+from recommender.similar_personal import (
+    PERSONAL_SIMILAR,
+    PersonalSimilarSettings,
+    personal_similar,
+)
 from recommender.topn import (
     SIMILAR_MIN_RATINGS,
     SIMILAR_SOURCES,
@@ -111,6 +120,31 @@ def candidate_nearest(
     return [m for m, _ in model._top(score[ok].astype(np.float64), rows[ok], TOP_K)]
 
 
+def personal_nearest(
+    model: Model,
+    histories: Sequence[tuple[np.ndarray, np.ndarray]],
+    genres: Mapping[int, frozenset[str]] | None,
+    settings: PersonalSimilarSettings = PERSONAL_SIMILAR,
+) -> Nearest:
+    """/similar ordered for the user who asks (recommender/similar_personal.py), each user's
+    profile folded in from their history. The protocol hands back each history's own array of
+    rated movies (:func:`similar_sources`), so the array's identity names the user."""
+    profiles = {
+        id(ids): model.fold_in(dict(zip(ids.tolist(), vals.tolist(), strict=True)))
+        for ids, vals in histories
+    }
+    known = genres or {}
+
+    def nearest(movie: int, rated: np.ndarray) -> list[int]:
+        profile = profiles[id(rated)]
+        found = personal_similar(
+            model, profile, movie, lambda _ids: known, TOP_K, settings=settings
+        )
+        return [m for m, _ in found]
+
+    return nearest
+
+
 def fan_figures(
     sources: Sequence[Source],
     nearest: Nearest,
@@ -148,7 +182,9 @@ def similar_report(
     genres: Mapping[int, frozenset[str]] | None,
     ease_reg: float = 300.0,
 ) -> list[dict]:
-    """One row per /similar method: ours (served), the candidate relation of
+    """One row per /similar method: ours (served: the served relation's 200 nearest, ordered
+    for the user; personal, unlike every other row), the relation alone (what a person with
+    no ratings gets, and /similar before round 2), the candidate relation of
     recommender/similar.py (not served), and the references (EASE's item weights with ridge
     ``ease_reg`` among them)."""
     counts = dict(zip(ref.catalog.tolist(), ref.counts.tolist(), strict=True))
@@ -165,7 +201,10 @@ def similar_report(
     rows = model._movies.lookup(ref.catalog)[0]
     candidate = SimilarItems.fit(ref.x, like[rows])
     methods: dict[str, Nearest] = {
-        "ours": lambda m, rated: [x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())],
+        "ours (personal: ranked for the user)": personal_nearest(model, histories, genres),
+        "relation only (before; no ratings)": lambda m, rated: [
+            x for x, _ in model.similar(m, TOP_K, exclude=rated.tolist())
+        ],
         "candidate: shrunk cosine / pop^0.2": lambda m, rated: candidate_nearest(
             model, candidate, m, rated
         ),

@@ -1,8 +1,10 @@
 """/similar's match figure, and a candidate relation for it measured against the one served.
 
-/similar is served from the ranking stage's EASE weights (``Model.similar``); its figure is the
-*match* (:class:`MatchScale`): the share of all movies' top-10 link scores below this one, so it
-falls with the order and reads the same for every movie.
+/similar's relation is the ranking stage's EASE weights (``Model.similar``: the list for a person
+with no ratings; for anyone else its 200 nearest are ordered for them,
+recommender/similar_personal.py); its figure is the *match* (:class:`MatchScale`): the share of
+all movies' top-10 link scores below this one, so it falls with the order and reads the same
+for every movie.
 
 The candidate (issue 25), measured in `moviebot evaluate` and ``python -m
 recommender.tune_similar`` but not served (docs/history/similar-round1.md: on the test split it

@@ -1,9 +1,12 @@
 """Choose /similar's relation and the novelty levels on a validation part of the training
 ratings (never test).
 
-    python -m recommender.tune_similar [--train PATH] [--movies PATH]
+    python -m recommender.tune_similar [--train PATH] [--movies PATH] [--personal-only]
 
-(The candidate relation was not served in the end: docs/history/similar-round1.md.) Holds a
+First /similar ordered for the person who asks (recommender/similar_personal.py, served;
+docs/history/similar-round2.md) over its grid: the relation's K nearest x the person's own
+ranking score, with popularity and genre factors; chosen by :func:`personal_grid`'s rule. Then
+the relation grid of round 1 (its candidate was not served: docs/history/similar-round1.md). Holds a
 seeded 20% of the training ratings out (seed 1, as ``python -m recommender.tune
 --ranking``; the other 80% are fitted) and prints, for every candidate, the item-to-item
 hit@10 with the neighbours' mean popularity and genre agreement
@@ -23,17 +26,19 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.evaluate import load_movielens_catalog, load_movielens_ratings
 from recommender.evaluate_similar import (
     candidate_nearest,
     fan_figures,
     itemknn_scores,
     novelty_report,
+    personal_nearest,
     rp3beta_scores,
     similar_sources,
 )
 from recommender.model import Model
+from recommender.movielens_files import load_movielens_catalog, load_movielens_ratings
 from recommender.similar import SimilarItems, SimilarSettings
+from recommender.similar_personal import Candidates, PersonalSimilarSettings, candidates, top_of
 from recommender.topn import TOP_K, ReferenceItems, top_unrated
 from recommender.tune import default_train_path
 from recommender.tune_ranking import split_ratings
@@ -45,6 +50,16 @@ STORED = (50, 100, 200)
 ITEMKNN_GRID = (0.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 RP3_GRID = tuple(itertools.product((0.5, 1.0), (0.0, 0.1, 0.2, 0.3, 0.5)))
 NOVELTY_GRID = (-1.0, -0.5, 0.0, 0.5, 0.6, 0.7, 0.8, 1.0)
+PERSONAL_K = (20, 50, 100, 150, 200)
+PERSONAL_RELATION = (0.0, 0.25, 0.5, 1.0)
+PERSONAL_POP = (0.0, 0.15, 0.25, 0.4)
+PERSONAL_GENRE = (0.0, 0.25, 0.5, 0.75)
+# The personal order's choice rule (docs/history/similar-round2.md): at relation exponent 0 the
+# list is the person's picks near the film and Toy Story's own sequel can leave a Pixar fan's
+# top 10; and round 1's candidate lost its 0.3% popularity margin on the test split (+6%), so
+# the neighbours must be 5% less popular than before's on validation.
+MIN_RELATION = 0.5
+POP_HEADROOM = 0.95
 
 
 def _row(name: str, f: dict) -> str:
@@ -54,7 +69,67 @@ def _row(name: str, f: dict) -> str:
     )
 
 
-def main(train_path: Path, movies_path: Path) -> None:
+def personal_grid(
+    model: Model,
+    sources: list,
+    histories: list,
+    counts: dict[int, int],
+    genres: dict[int, frozenset[str]],
+    before: dict,
+) -> PersonalSimilarSettings | None:
+    """/similar ordered for the user (recommender/similar_personal.py) over its grid; the
+    candidates of the largest K are read once per source and every setting scored on them
+    (a smaller K is a prefix). Returns the best hit@10 among the settings where the relation
+    keeps a say (exponent >= :data:`MIN_RELATION`) whose neighbours are at most
+    :data:`POP_HEADROOM` times as popular as before's and agree no less on genre, after
+    checking its figures through the served function."""
+    profiles = {
+        id(ids): model.fold_in(dict(zip(ids.tolist(), vals.tolist(), strict=True)))
+        for ids, vals in histories
+    }
+    found: dict[tuple[int, int], Candidates] = {}
+
+    def read(movie: int, rated: np.ndarray) -> Candidates:
+        key = (id(rated), movie)
+        if key not in found:
+            found[key] = candidates(
+                model, profiles[id(rated)], movie, lambda _ids: genres, max(PERSONAL_K)
+            )
+        return found[key]
+
+    best = None
+    grid = itertools.product(PERSONAL_K, PERSONAL_RELATION, PERSONAL_POP, PERSONAL_GENRE)
+    for k, a, c, g in grid:
+        settings = PersonalSimilarSettings(
+            neighbours=k, relation_exponent=a, pop_exponent=c, genre_exponent=g
+        )
+        f = fan_figures(
+            sources,
+            lambda m, rated, k=k, s=settings: [
+                x for x, _ in top_of(read(m, rated).head(k), s, TOP_K)
+            ],
+            counts,
+            genres,
+        )
+        print(_row(f"personal K {k}, rel^{a:g}, pop^-{c:g}, genre^{g:g}", f), flush=True)
+        ok = (
+            a >= MIN_RELATION
+            and f["mean_popularity"] <= POP_HEADROOM * before["mean_popularity"]
+            and f["genre_agreement"] >= before["genre_agreement"]
+        )
+        if ok and (best is None or f["hit_at_10"] > best[1]["hit_at_10"]):
+            best = (settings, f)
+    if best is None:
+        return None
+    print(_row(f"chosen: {best[0]}", best[1]))
+    served = fan_figures(
+        sources, personal_nearest(model, histories, genres, best[0]), counts, genres
+    )
+    print(_row("  the same through personal_similar", served), flush=True)
+    return best[0]
+
+
+def main(train_path: Path, movies_path: Path, personal_only: bool = False) -> None:
     """Print every table (see the module docstring)."""
     train = load_movielens_ratings(train_path)
     catalog = load_movielens_catalog(movies_path)
@@ -99,15 +174,19 @@ def main(train_path: Path, movies_path: Path) -> None:
             sources, lambda m, rated: candidate_nearest(model, sim, m, rated), counts, genres
         )
 
+    personal_grid(model, sources, histories, counts, genres, before)
+
     best = None
-    for h, b, g in itertools.product(SHRINKS, POP_EXPONENTS, LIKE_EXPONENTS):
+    for h, b, g in (
+        itertools.product(SHRINKS, POP_EXPONENTS, LIKE_EXPONENTS) if not personal_only else ()
+    ):
         settings = SimilarSettings(shrink=h, pop_exponent=b, like_exponent=g)
         f = ours(settings)
         print(_row(f"ours shrink {h:g}, pop^-{b:g}, like^{g:g}", f), flush=True)
         if within(f) and (best is None or f["hit_at_10"] > best[1]["hit_at_10"]):
             best = (settings, f)
     if best is not None:
-        print(_row(f"chosen: {best[0]}", best[1]))
+        print(_row(f"chosen relation: {best[0]}", best[1]))
         for k in STORED:
             print(_row(f"  stored neighbours {k}", ours(replace(best[0], neighbours=k))))
 
@@ -136,6 +215,8 @@ def main(train_path: Path, movies_path: Path) -> None:
                 best_of[key] = (name, f)
     for key, (name, f) in best_of.items():
         print(_row(f"best {key}: {name}", f))
+    if personal_only:
+        return
     print(
         f"\n{'novelty':>8} {'P@10':>7} {'NDCG@10':>8} {'pop rank':>8} {'mainstream':>10} "
         f"{'m NDCG':>7} {'top-100':>7} {'m top-100':>9}"
@@ -155,5 +236,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=Path, default=default_train_path())
     parser.add_argument("--movies", type=Path, default=None, help="default: beside the split")
+    parser.add_argument(
+        "--personal-only",
+        action="store_true",
+        help="only the personal order and the references (no relation grid, no novelty)",
+    )
     args = parser.parse_args()
-    main(args.train, args.movies or args.train.parents[1] / "movies.csv")
+    main(args.train, args.movies or args.train.parents[1] / "movies.csv", args.personal_only)

@@ -6,6 +6,10 @@ adds nothing. Its state goes pending -> sending (written before the request) -> 
 kill left `sending` may or may not have reached Telegram, so `recover` marks it `uncertain` and
 it is never sent again (a repeat is what an alert must not do); `dropped` when the person
 blocked the bot or stopped alerts before it went.
+
+Quiet hours: an alert that would go in the person's quiet hours (local time) waits until they
+end (its `not_before`), whatever its kind: `journal_alert` writes it so, and `claim` puts back
+one whose time came inside quiet hours begun (or set) after it was journaled.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ DIGEST, STREAMING = "digest", "streaming"
 KINDS = (DIGEST, STREAMING)
 # The weekly digest's default time: Friday 18:00 where the person lives.
 FRIDAY, EVENING = 4, 18
+# The `error` of an alert held back by quiet hours (its not_before is when they end).
+QUIET = "quiet hours"
 # Sent rows are kept this long (their unique key stops a repeat), then pruned.
 KEEP_SENT_DAYS = 60
 
@@ -38,6 +44,8 @@ class Subscription:
     hour: int
     time_zone: str
     digest_since: str | None
+    quiet_from: int | None = None  # local hours; None: no quiet hours
+    quiet_until: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,12 +57,16 @@ class OutboxRow:
     outcome: str
 
 
-_COLUMNS = "user_id, digest, streaming, weekday, hour, time_zone, digest_since"
+_COLUMNS = (
+    "user_id, digest, streaming, weekday, hour, time_zone, digest_since, quiet_from, quiet_until"
+)
 
 
 def _row(row: tuple) -> Subscription:
-    uid, digest, streaming, weekday, hour, zone, since = row
-    return Subscription(uid, bool(digest), bool(streaming), weekday, hour, zone, since)
+    uid, digest, streaming, weekday, hour, zone, since, quiet_from, quiet_until = row
+    return Subscription(
+        uid, bool(digest), bool(streaming), weekday, hour, zone, since, quiet_from, quiet_until
+    )
 
 
 def get_subscription(db: Database, user_id: int) -> Subscription | None:
@@ -73,10 +85,7 @@ def subscribe(db: Database, user_id: int, kind: str, on: bool, time_zone: str = 
     check_id(user_id, "user id")
     if kind not in KINDS:
         raise InvalidArgument(f"alert kind must be one of {KINDS}, not {kind!r}")
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise InvalidArgument(f"unknown time zone {time_zone!r}") from error
+    _check_zone(time_zone)
     now = utc_now()
     with db.atomic():
         require_user(db, user_id)
@@ -97,6 +106,87 @@ def subscribe(db: Database, user_id: int, kind: str, on: bool, time_zone: str = 
         )
         if not on:
             _drop_unsent(db, user_id, kind, "stopped")
+
+
+def _check_zone(time_zone: str) -> None:
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
+        raise InvalidArgument(f"unknown time zone {time_zone!r}") from error
+
+
+def _check_hour(hour: object, what: str) -> None:
+    if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
+        raise InvalidArgument(f"{what} must be an hour from 0 to 23, not {hour!r}")
+
+
+def set_schedule(db: Database, user_id: int, weekday: int, hour: int, time_zone: str) -> None:
+    """When the person's weekly digest goes: `weekday` (0 Monday) at `hour` in `time_zone`.
+    Only for someone who opted into alerts (InvalidArgument otherwise: nothing is written)."""
+    check_id(user_id, "user id")
+    if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
+        raise InvalidArgument(f"weekday must be 0 (Monday) to 6, not {weekday!r}")
+    _check_hour(hour, "the digest's hour")
+    _check_zone(time_zone)
+    _update_subscription(
+        db, user_id, "weekday = ?, hour = ?, time_zone = ?", [weekday, hour, time_zone]
+    )
+
+
+def set_quiet_hours(db: Database, user_id: int, start: int | None, end: int | None) -> None:
+    """No alert for the person from `start` to `end` o'clock (local; 22 to 8 spans midnight);
+    both None: none. Only for someone who opted into alerts."""
+    check_id(user_id, "user id")
+    if (start is None) != (end is None):
+        raise InvalidArgument("quiet hours need a start and an end, or neither")
+    if start is not None:
+        _check_hour(start, "quiet hours' start")
+        _check_hour(end, "quiet hours' end")
+        if start == end:
+            raise InvalidArgument("quiet hours must start and end at different hours")
+    with db.atomic():
+        _update_subscription(db, user_id, "quiet_from = ?, quiet_until = ?", [start, end])
+        # What the old quiet hours held back is free to go (`claim` holds it again if the
+        # new ones say so).
+        db.execute(
+            "UPDATE alert_outbox SET not_before = NULL, error = NULL "
+            "WHERE user_id = ? AND state = 'pending' AND error = ?",
+            [user_id, QUIET],
+        )
+
+
+def _update_subscription(db: Database, user_id: int, assignments: str, values: list) -> None:
+    with db.atomic():
+        cursor = db.execute(
+            f"UPDATE alert_subscriptions SET {assignments}, updated_at = ? WHERE user_id = ?",
+            [*values, utc_now(), user_id],
+        )
+        if cursor.rowcount != 1:
+            raise InvalidArgument(f"user {user_id} has not opted into alerts")
+
+
+def quiet_end(sub: Subscription, now: datetime) -> datetime | None:
+    """When the quiet hours `now` (aware) falls in end (UTC), or None when it is not in any."""
+    if sub.quiet_from is None or sub.quiet_until is None:
+        return None
+    local = now.astimezone(ZoneInfo(sub.time_zone))
+    start, end = sub.quiet_from, sub.quiet_until
+    inside = start <= local.hour < end if start < end else local.hour >= start or local.hour < end
+    if not inside:
+        return None
+    until = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if until <= local:  # 23:30 in 22-08: tomorrow's 08:00 (a wall-clock day, DST included)
+        until = (until.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=until.tzinfo)
+    return until.astimezone(UTC)
+
+
+def _quiet_until(db: Database, user_id: int, now: datetime) -> str | None:
+    """`quiet_end` for the person as a timestamp column's text, or None."""
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM alert_subscriptions WHERE user_id = ?", [user_id]
+    ).fetchone()
+    end = quiet_end(_row(row), now) if row else None
+    return end.isoformat(timespec="microseconds") if end else None
 
 
 def stop_all(db: Database, user_id: int, reason: str = "stopped") -> None:
@@ -185,8 +275,10 @@ def journal_alert(
 ) -> bool:
     """Write the alert (an Outcome as JSON; None: nothing fitted, the period is only marked
     done) and move the person's digest window to `until`, in one transaction; False when
-    that (user, kind, period) was journaled before."""
-    now = utc_now()
+    that (user, kind, period) was journaled before. An alert journaled in the person's quiet
+    hours waits until they end."""
+    moment = datetime.now(UTC)
+    now = moment.isoformat(timespec="microseconds")
     with db.atomic():
         if (
             db.execute(
@@ -198,17 +290,20 @@ def journal_alert(
             is None
         ):
             return False  # opted out meanwhile: nothing is written for them
+        quiet = _quiet_until(db, user_id, moment) if outcome else None
         cursor = db.execute(
             "INSERT OR IGNORE INTO alert_outbox (user_id, kind, period, outcome, state, "
-            "created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "not_before, created_at, sent_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 user_id,
                 kind,
                 period,
                 outcome or "",
                 "pending" if outcome else "sent",
+                quiet,
                 now,
                 None if outcome else now,
+                QUIET if quiet else None,
             ],
         )
         if cursor.rowcount and kind == DIGEST:
@@ -231,13 +326,23 @@ def pending(db: Database, limit: int, now: str | None = None) -> list[OutboxRow]
 
 def claim(db: Database, alert_id: int) -> bool:
     """Mark a pending alert `sending` before its request; False when it is not pending any
-    more (another drain took it, or it was dropped meanwhile): then it is not sent."""
+    more (another drain took it, or it was dropped meanwhile), or when the person's quiet
+    hours are on (it is put back until they end): then it is not sent now."""
     with db.atomic():
-        cursor = db.execute(
-            "UPDATE alert_outbox SET state = 'sending' WHERE id = ? AND state = 'pending'",
-            [alert_id],
-        )
-    return cursor.rowcount == 1
+        row = db.execute(
+            "SELECT user_id FROM alert_outbox WHERE id = ? AND state = 'pending'", [alert_id]
+        ).fetchone()
+        if row is None:
+            return False
+        quiet = _quiet_until(db, row[0], datetime.now(UTC))
+        if quiet is not None:
+            db.execute(
+                "UPDATE alert_outbox SET not_before = ?, error = ? WHERE id = ?",
+                [quiet, QUIET, alert_id],
+            )
+            return False
+        db.execute("UPDATE alert_outbox SET state = 'sending' WHERE id = ?", [alert_id])
+    return True
 
 
 def mark(db: Database, alert_id: int, state: str, error: str | None = None) -> None:

@@ -385,6 +385,54 @@ def _alerts(db: Database) -> None:
     db.execute("CREATE INDEX alert_outbox_pending ON alert_outbox(id) WHERE state = 'pending'")
 
 
+@migrations(name="0016_alert_watches")
+def _alert_watches(db: Database) -> None:
+    # The films a person waits for (storage/alert_watches.py): those they tapped "Tell me when"
+    # on (`asked`) beside their watchlist, minus those they stopped watching (`muted`); and
+    # what the streaming alert last saw of each for them: streamable on their services in
+    # their country (`streams`), out there (`released`); NULL: not seen yet; `seen_for`: the
+    # country and services it was seen for ("ES:8,337"). An alert fires when one goes from 0
+    # to 1 for the same `seen_for` (a person who moves or names a service is not news).
+    db.execute(
+        """
+        CREATE TABLE alert_watches (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            movie_id INTEGER NOT NULL REFERENCES movies(id) ON DELETE CASCADE,
+            asked INTEGER NOT NULL DEFAULT 0,
+            muted INTEGER NOT NULL DEFAULT 0,
+            streams INTEGER,
+            released INTEGER,
+            seen_for TEXT,
+            created_at TEXT NOT NULL,
+            seen_at TEXT,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX alert_watches_by_movie ON alert_watches(movie_id)")
+    # The last day TMDB's change list was read up to (storage/tmdb_cache.py), so a restart
+    # reads on from there.
+    db.execute(
+        """
+        CREATE TABLE tmdb_changes (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            checked_until TEXT NOT NULL
+        )
+        """
+    )
+
+
+@migrations(name="0017_alert_quiet_hours")
+def _alert_quiet_hours(db: Database) -> None:
+    # Hours (local, in the subscription's time_zone) in which no alert goes: an alert due in
+    # them waits until `quiet_until` (storage/alerts.py). Both NULL: no quiet hours.
+    for column in ("quiet_from", "quiet_until"):
+        db.execute(
+            f"ALTER TABLE alert_subscriptions ADD COLUMN {column} INTEGER "
+            f"CHECK ({column} BETWEEN 0 AND 23)"
+        )
+
+
 def migration_names() -> list[str]:
     """The names of every migration this code knows, in order."""
     return [migration.name for migration in migrations._migrations]

@@ -160,3 +160,19 @@ def choose_country(db: Database, user_id: int, country: str | None) -> None:
             "UPDATE users SET country = ? WHERE id = ?",
             [country.upper() if country else None, user_id],
         )
+
+
+def changes_checked(db: Database) -> str | None:
+    """The last day ("2026-12-05") TMDB's change list was read up to; None: never."""
+    row = db.execute("SELECT checked_until FROM tmdb_changes WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def note_changes_checked(db: Database, day: str) -> None:
+    """TMDB's change list was read up to `day` (ISO date)."""
+    with db.atomic():
+        db.execute(
+            "INSERT INTO tmdb_changes (id, checked_until) VALUES (1, ?) "
+            "ON CONFLICT (id) DO UPDATE SET checked_until = excluded.checked_until",
+            [day],
+        )

@@ -57,9 +57,12 @@ INTEGRATION_OBJECTS = {
     "moviebot.training.FirstFit",
 }
 # slow: Spark (a local session takes about 10 s to start, then seconds per fit): the `spark`
-# fixture, or a test that asks for pyspark itself (pytest.importorskip("pyspark")).
+# fixture, or a test that asks for pyspark itself (pytest.importorskip("pyspark")); and a test
+# that fits its own model of the whole bundled catalog (the session's shared model is the
+# fast set's).
 SLOW_FIXTURES = {"spark"}
 SLOW_STRINGS = {"pyspark"}
+SLOW_OBJECTS = {"moviebot.training.train"}
 # quality: a figure on evaluation data: the shared MovieLens split, the labelled title queries.
 QUALITY_FIXTURES = {"shared_fit"}
 QUALITY_MODULES = ("devtools.title_calibration",)
@@ -119,12 +122,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         function = getattr(item, "function", None)
         named = _named(function) if inspect.isfunction(function) else {}
-        starts_a_process = INTEGRATION_OBJECTS & {
+        objects = {
             f"{_origin(value)}.{getattr(value, '__qualname__', '')}" for value in named.values()
         }
+        starts_a_process = INTEGRATION_OBJECTS & objects
         if fixtures & INTEGRATION_FIXTURES or _uses(named, INTEGRATION_MODULES) or starts_a_process:
             item.add_marker(pytest.mark.integration)
-        if fixtures & SLOW_FIXTURES or (named and SLOW_STRINGS & _code(function)[1]):
+        if (
+            fixtures & SLOW_FIXTURES
+            or (named and SLOW_STRINGS & _code(function)[1])
+            or SLOW_OBJECTS & objects
+        ):
             item.add_marker(pytest.mark.slow)
         if (
             fixtures & QUALITY_FIXTURES

@@ -24,7 +24,7 @@ def test_init_creates_the_database_with_the_catalog(tmp_path: Path, capsys) -> N
     code, out, _ = run(capsys, "init", "--db", str(db))
     assert code == 0
 
-    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 11).\n"
+    assert out == f"Database ready at {db}: 9,742 movies, 100,836 ratings (schema version 13).\n"
     code, out, _ = run(capsys, "init", "--db", str(db), "--json")
     assert json.loads(out)["imported"]["ratings_added"] == 0
 

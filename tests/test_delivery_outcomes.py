@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from bot.telegram import delivery, metrics, sending
 from bot.telegram.app import SORRY
+from bot.telegram.delivery import DeliveryPolicy
 from devtools.app import messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
 from storage import journal
@@ -92,12 +93,8 @@ def test_an_owed_answer_still_failing_after_the_owed_window_is_dropped_logged_an
 ) -> None:
     """The day an owed answer is retried, compressed to a second (BotSettings): then it is
     dropped, done with the error, one log line and the metric."""
-    quick = dataclasses.replace(
-        settings,
-        delivery_retry_first_seconds=0.01,
-        delivery_retry_max_seconds=0.05,
-        owed_seconds=1.0,
-    )
+    policy = DeliveryPolicy(retry_first_seconds=0.01, retry_max_seconds=0.05, owed_seconds=1.0)
+    quick = dataclasses.replace(settings, delivery=policy)
     dropped = metrics.DELIVERIES_DROPPED._value.get()
 
     async def scenario(app: Application) -> None:
@@ -123,9 +120,8 @@ def test_ten_minutes_of_5xx_and_a_restart_every_owed_answer_is_delivered_once(
     restarts included. Time compressed (BotSettings' back-off): Telegram fails every send for
     many more tries than that, the bot restarts in the middle, Telegram recovers: each person
     gets their answer, once."""
-    quick = dataclasses.replace(
-        settings, delivery_retry_first_seconds=0.01, delivery_retry_max_seconds=0.05
-    )
+    policy = DeliveryPolicy(retry_first_seconds=0.01, retry_max_seconds=0.05)
+    quick = dataclasses.replace(settings, delivery=policy)
     people = (ANN, ANN + 1, ANN + 2)
     asked: list[int] = []
     outage_502 = fake_telegram.inject_fault("bad_gateway", "sendMessage", times=100_000)

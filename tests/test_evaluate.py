@@ -91,7 +91,11 @@ def test_evaluate_reports_every_model_and_ours_beats_the_means() -> None:
             assert m["mae_stars"] == pytest.approx(m["mae"] / 2)
         assert 0 <= m["precision_at_10"] <= 1 and 0 <= m["ndcg_at_10"] <= 1
     assert by["ours"]["rmse"] == by["ours, ranked by predicted rating"]["rmse"]
-    assert {s["name"] for s in report["similar"]} >= {"ours", "EASE item weights (lambda 300)"}
+    assert {s["name"] for s in report["similar"]} >= {
+        "ours (personal: ranked for the user)",
+        "relation only (before; no ratings)",
+        "EASE item weights (lambda 300)",
+    }
     assert any(s["name"].startswith("ItemKNN") for s in report["similar"])
     assert any(s["name"].startswith("RP3beta") for s in report["similar"])
     assert all(s["mean_popularity"] >= 0 for s in report["similar"])

@@ -87,6 +87,16 @@ def test_every_message_of_the_code_is_in_the_catalogue_and_nothing_else(language
 
 
 @pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_no_message_is_defined_twice(language) -> None:
+    # Branches append their messages at the end of the file: a message two of them added is
+    # defined twice, which babel reads silently (the last one wins) and msgfmt refuses.
+    text = i18n.catalogue_path(language).read_text(encoding="utf-8")
+    ids = re.findall(r'^msgid ((?:".*"\n)+)', text, flags=re.M)
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    assert twice == []
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
 def test_every_message_is_translated_with_the_same_placeholders(language) -> None:
     entries = [m for m in catalogue(language) if m.id]
     assert entries

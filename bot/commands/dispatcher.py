@@ -13,6 +13,7 @@ from __future__ import annotations
 from bot.commands.common import catalog_coverage
 from bot.commands.features import (
     account,
+    alert_schedule,
     alerts,
     groups,
     history,
@@ -49,6 +50,7 @@ ROUTERS: tuple[Router, ...] = (
     history.router,
     account.router,
     alerts.router,
+    alert_schedule.router,
     router,
 )
 

@@ -32,12 +32,16 @@ from bot.commands.features import alerts as alert_content
 from bot.service import MovieService
 from bot.telegram.delivery import BotRuntime, stored_error
 from bot.telegram.sending import send_reply
+from bot.telegram.watch_job import FIRST_WATCH_SECONDS, WATCH_SECONDS, WatchJob
 from bot.ui.replies import outcome_from_json, outcome_to_json
 from storage import alerts
 
 log = logging.getLogger(__name__)
 
 ALERT_SECONDS = 60.0
+# The first round after a start: soon, so a broadcast a stop or a kill cut short goes on (and
+# what it left `sending` is marked uncertain) within seconds, after the bot's first answers.
+FIRST_ALERT_SECONDS = 5.0
 # Free slots of the overall limiter a broadcast leaves to the answers (of 30 a second).
 ANSWER_HEADROOM = 5
 # Alerts on their way at once: enough to keep ~30/s going at Telegram's latency, few enough
@@ -198,12 +202,17 @@ def _seconds(value: Any) -> float:
 
 
 def schedule(application: Application) -> AlertJob:
-    """Run the alerts job every ALERT_SECONDS on the application's JobQueue."""
+    """Run the alerts job every ALERT_SECONDS on the application's JobQueue, and the
+    streaming alert's job (bot/telegram/watch_job.py) every WATCH_SECONDS."""
     job = AlertJob()
     application.bot_data.alerts = job
+    watch = application.bot_data.watch = WatchJob()  # the streaming alert (needs TMDB)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
-            job.job, interval=ALERT_SECONDS, first=ALERT_SECONDS, name="alerts_job"
+            job.job, interval=ALERT_SECONDS, first=FIRST_ALERT_SECONDS, name="alerts_job"
+        )
+        application.job_queue.run_repeating(
+            watch.job, interval=WATCH_SECONDS, first=FIRST_WATCH_SECONDS, name="watch_job"
         )
     return job
 

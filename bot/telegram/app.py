@@ -91,6 +91,7 @@ from bot.telegram.import_desk import ImportDesk
 from bot.telegram.journal_jobs import prune_journal, requeue_unfinished
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
 from bot.telegram.sending import PARSE_MODE, thread_of, typing_if_slow
+from bot.telegram.watch_job import WatchJob
 from bot.telegram.webhook import WebhookUpdater
 from bot.tmdb.client import TmdbConfig
 from bot.tmdb.films import TmdbFilms
@@ -151,14 +152,8 @@ class BotSettings:
     request_timeout: float = 10.0
     # Updates arrive by webhook: journal each one before its POST is answered.
     webhook: bool = False
-    # An answer Telegram keeps failing to take (5xx, timeouts) is owed: tried again after
-    # delivery_retry_first_seconds, doubling up to delivery_retry_max_seconds, across
-    # restarts, until owed_seconds after its update came (Telegram's own redelivery window);
-    # then dropped (logged, counted), as are the oldest beyond max_owed owed updates.
-    delivery_retry_first_seconds: float = 1.0
-    delivery_retry_max_seconds: float = 60.0
-    owed_seconds: float = 86_400.0
-    max_owed: int = 10_000
+    # How long an answer Telegram keeps failing to take (5xx, timeouts) is owed and retried.
+    delivery: DeliveryPolicy = DeliveryPolicy()
     # TMDB with the operator's key (MOVIEBOT_TMDB_*): posters, overviews, where to watch.
     tmdb: TmdbConfig | None = None
 
@@ -170,6 +165,7 @@ class BotData:
     refitter: Refitter | None = None  # the refit job, when refits are on
     imports: ImportDesk  # import files read off the database thread
     alerts: AlertJob | None = None  # the alerts job (bot/telegram/alerts.py)
+    watch: WatchJob | None = None  # the streaming alert's job (bot/telegram/watch_job.py)
     catalog: CatalogWatch | None = None  # the catalog job, when the bot has a refresh
 
 
@@ -534,13 +530,7 @@ def build_application(settings: BotSettings, service: MovieService) -> Applicati
     if settings.tmdb is not None:
         service.tmdb = TmdbFilms(settings.tmdb)
     conversation = Conversation(service)
-    policy = DeliveryPolicy(
-        settings.delivery_retry_first_seconds,
-        settings.delivery_retry_max_seconds,
-        settings.owed_seconds,
-        settings.max_owed,
-    )
-    rt = BotRuntime(service, conversation, policy)
+    rt = BotRuntime(service, conversation, settings.delivery)
     rt.taps = processor.taps
     rt.running = lambda: application.running
     application.bot_data.runtime = rt

@@ -101,9 +101,10 @@ _ALREADY_DONE = (
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """How long an answer Telegram would not take is owed: retries from `retry_first_seconds`
-    doubling to `retry_max_seconds`, across restarts, until `owed_seconds` after the update
-    arrived; at most `max_owed` owed at once (BotSettings' delivery fields fill it)."""
+    """How long an answer Telegram would not take (5xx, timeouts) is owed: retries from
+    `retry_first_seconds` doubling to `retry_max_seconds`, across restarts, until `owed_seconds`
+    after the update arrived (Telegram's own redelivery window); then dropped (logged,
+    counted), as are the oldest beyond `max_owed` owed at once."""
 
     retry_first_seconds: float = 1.0
     retry_max_seconds: float = 60.0

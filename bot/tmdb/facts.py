@@ -1,5 +1,6 @@
 """What the bot keeps of a TMDB film: its poster, runtime, overview in every language TMDB
-has, and where it can be watched in every country (JustWatch's data, through TMDB).
+has, where it can be watched in every country (JustWatch's data, through TMDB), and when it
+came out (its first release, and its first theatrical or digital release by country).
 
 ``FilmFacts.from_tmdb(body)`` reads GET /movie/{id} with external_ids, images,
 watch/providers, release_dates and translations appended; ``to_json``/``from_json`` is what
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 KINDS = ("flatrate", "rent", "buy")  # TMDB's names: stream (subscription), rent, buy
+# TMDB's release types that make a film watchable: 2 theatrical (limited), 3 theatrical,
+# 4 digital (1 is a premiere, 5 physical, 6 TV).
+OUT_TYPES = (2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class FilmFacts:
     runtime: int | None = None
     overviews: dict[str, str] = field(default_factory=dict)  # language ("es") -> overview
     offers: dict[str, Offers] = field(default_factory=dict)  # country ("ES") -> offers
+    release_date: str | None = None  # TMDB's primary release date ("1995-10-30")
+    releases: dict[str, str] = field(default_factory=dict)  # country -> first OUT_TYPES date
 
     def overview(self, language: str) -> str | None:
         """The overview in `language`, None when TMDB has none in it."""
@@ -51,6 +58,21 @@ class FilmFacts:
     def offers_in(self, country: str) -> Offers | None:
         offers = self.offers.get(country.upper())
         return None if offers is None or offers.empty else offers
+
+    def streams_in(self, country: str) -> tuple[tuple[int, str], ...]:
+        """The services streaming it (flatrate) in `country`, as (provider id, name)."""
+        offers = self.offers_in(country)
+        return offers.flatrate if offers is not None else ()
+
+    def out_on(self, country: str) -> date | None:
+        """When it came (or comes) out in `country`: its first theatrical or digital release
+        there, else its primary release date; None when TMDB knows no date (old cached facts
+        carry none either, so None is "unknown", never "unreleased")."""
+        found = self.releases.get(country.upper()) or self.release_date
+        try:
+            return date.fromisoformat(found[:10]) if found else None
+        except ValueError:
+            return None
 
     @classmethod
     def from_tmdb(cls, body: dict[str, Any]) -> FilmFacts:
@@ -77,6 +99,8 @@ class FilmFacts:
             body.get("runtime") or None,
             overviews,
             offers,
+            (body.get("release_date") or "")[:10] or None,
+            _releases(body.get("release_dates") or {}),
         )
 
     def to_json(self) -> str:
@@ -91,6 +115,8 @@ class FilmFacts:
                     cc: [o.link, *([list(p) for p in getattr(o, kind)] for kind in KINDS)]
                     for cc, o in self.offers.items()
                 },
+                "release_date": self.release_date,
+                "releases": self.releases,
             },
             ensure_ascii=False,
         )
@@ -109,9 +135,27 @@ class FilmFacts:
             data["runtime"],
             data["overviews"],
             offers,
+            data.get("release_date"),  # facts cached before dates were kept have none
+            data.get("releases") or {},
         )
 
 
 def _services(items: list[dict[str, Any]]) -> tuple[tuple[int, str], ...]:
     ordered = sorted(items, key=lambda item: item.get("display_priority", 0))
     return tuple((int(item["provider_id"]), str(item["provider_name"])) for item in ordered)
+
+
+def _releases(body: dict[str, Any]) -> dict[str, str]:
+    """Country -> the first theatrical or digital release date there ("2026-12-18")."""
+    found: dict[str, str] = {}
+    for country in body.get("results") or []:
+        code = country.get("iso_3166_1")
+        days = [
+            str(item.get("release_date") or "")[:10]
+            for item in country.get("release_dates") or []
+            if item.get("type") in OUT_TYPES
+        ]
+        days = [day for day in days if len(day) == 10]
+        if isinstance(code, str) and days:
+            found[code.upper()] = min(days)
+    return found

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -33,11 +33,17 @@ Row = tuple[int, int | None, str | None]  # (movie id, TMDB id, facts JSON), as 
 
 
 async def facts_for(
-    movies: Iterable[Movie], *, client: TmdbClient, run: Run, db: Database
+    movies: Iterable[Movie],
+    *,
+    client: TmdbClient,
+    run: Run,
+    db: Database,
+    max_age: timedelta = tmdb_cache.MAX_AGE,
 ) -> dict[int, FilmFacts]:
-    """Movie id -> TMDB's facts, for the films TMDB knows (from the cache when fresh)."""
+    """Movie id -> TMDB's facts, for the films TMDB knows (from the cache when at most
+    `max_age` old)."""
     wanted = {movie.id: movie for movie in movies}
-    known = await run(tmdb_cache.cached, db, list(wanted))
+    known = await run(tmdb_cache.cached, db, list(wanted), max_age)
     missing = [movie for movie_id, movie in wanted.items() if movie_id not in known]
     if missing:
         fetched = await asyncio.gather(*(_fetch(client, movie) for movie in missing))

@@ -51,6 +51,12 @@ class Verb(StrEnum):
     SEEN_PAGE = "j"  # j:<page>      a page of /seen
     ALERTS = "al"  # al:<on>  /settings: the weekly "new for you" digest on (1) or off (0)
     STOP_ALERTS = "as"  # as:0  "Stop these" under an alert: every alert off
+    TELL_ME = "tm"  # tm:<movie>:<how> "Tell me when" it streams or is out: 1 = on a card (a
+    #                                  second tap undoes it), 2 = stop watching it (an alert)
+    WATCH_ALERTS = "aw"  # aw:<on>  /settings: alerts for the films I wait for on (1) or off (0)
+    ALERT_WHEN = "at"  # at:<field>:<n>  when alerts come (bot/ui/alert_times.py): 0 show the
+    #                    card, 1 weekday n, 2 hour n, 3 zone ZONE_CHOICES[n], 4 quiet hours
+    #                    QUIET_CHOICES[n], 5 done
 
 
 @dataclass(frozen=True)

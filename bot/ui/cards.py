@@ -10,7 +10,8 @@ on the site of the country of the answer (bot/ui/countries.py).
 
 from __future__ import annotations
 
-from bot.ui import countries, genres
+from bot.ui import callbacks, countries, genres
+from bot.ui.callbacks import Verb
 from bot.ui.html import esc, link
 from bot.ui.i18n import _
 from bot.ui.replies import Button
@@ -53,3 +54,15 @@ def link_buttons(movie: Movie) -> tuple[Button, ...]:
 def bold_link(movie: Movie) -> str:
     """The movie's linked label in bold (a winner, a headline)."""
     return f"<b>{title_link(movie)}</b>"
+
+
+# "Tell me when" (Verb.TELL_ME): from a card, a tap watches the film and a second one stops;
+# from an alert, the button stops watching it.
+TELL_ME_TOGGLE, TELL_ME_STOP = 1, 2
+
+
+def tell_me_row(movie: Movie) -> tuple[Button, ...]:
+    """The row under a film card that asks to be told when the film streams or is out."""
+    title = movie.label if len(movie.label) <= 40 else movie.label[:39] + "…"
+    label = _("Tell me when {title} streams or is out").format(title=title)
+    return (Button("🔔 " + label, callbacks.encode(Verb.TELL_ME, movie.id, TELL_ME_TOGGLE)),)

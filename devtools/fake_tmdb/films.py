@@ -48,6 +48,8 @@ class Film:
     providers: dict[str, Providers] = field(default_factory=dict)  # "US" -> Providers
     genres: list[tuple[int, str]] = field(default_factory=list)
     original_language: str = "en"
+    # country -> (TMDB release type, "2026-12-18"), beside the US theatrical one of release_date
+    releases: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 TOY_STORY = Film(

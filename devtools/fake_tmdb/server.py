@@ -408,22 +408,24 @@ def _watch_providers(film: Film, language: str) -> dict[str, Any]:
 
 
 def _release_dates(film: Film, language: str) -> dict[str, Any]:
+    releases = {"US": (3, film.release_date), **film.releases}
     return {
         "id": film.id,
         "results": [
             {
-                "iso_3166_1": "US",
+                "iso_3166_1": country,
                 "release_dates": [
                     {
                         "certification": "PG",
                         "descriptors": [],
                         "iso_639_1": "",
                         "note": "",
-                        "release_date": f"{film.release_date}T00:00:00.000Z",
-                        "type": 3,
+                        "release_date": f"{day}T00:00:00.000Z",
+                        "type": kind,
                     }
                 ],
             }
+            for country, (kind, day) in releases.items()
         ],
     }
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.commands.common import SORRY_OLD_BUTTON, typed_genres
 from bot.commands.router import Context, Router, Where
-from bot.ui import callbacks, countries, genres, i18n
+from bot.ui import alert_times, callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
@@ -145,7 +145,33 @@ def _settings_card(ctx: Context) -> Reply:
     digest = _digest_on(ctx)
     label = _("Weekly new films for me") + (" ✓" if digest else "")
     rows.append((Button("🔔 " + label, callbacks.encode(Verb.ALERTS, 0 if digest else 1)),))
+    if ctx.service.tmdb is not None:  # where films stream and when they are out: TMDB's
+        waiting = _waiting_on(ctx)
+        label = _("When a film I'm waiting for streams or is out") + (" ✓" if waiting else "")
+        rows.append((Button("🔔 " + label, callbacks.encode(Verb.WATCH_ALERTS, int(not waiting))),))
+    sub = alerts.get_subscription(ctx.db, ctx.user_id)
+    if sub is not None and (sub.digest or sub.streaming):  # when, and quiet hours
+        when = _("When, and quiet hours") + " ›"
+        rows.append((Button("🕕 " + when, callbacks.encode(Verb.ALERT_WHEN, alert_times.SHOW)),))
     return Reply("\n".join(lines), tuple(rows))
+
+
+def _waiting_on(ctx: Context) -> bool:
+    sub = alerts.get_subscription(ctx.db, ctx.user_id)
+    return sub is not None and sub.streaming
+
+
+@router.tap(Verb.WATCH_ALERTS, personal=True)
+def tap_watch_alerts(ctx: Context, cb: Callback) -> Outcome:
+    """Turn the alert for the films the sender waits for (their watchlist, "Tell me when")
+    on (1) or off (0), and show /settings again."""
+    if cb.target not in (0, 1):
+        return Outcome(toast=_(SORRY_OLD_BUTTON))
+    country = countries.country_of(ctx.db, ctx.user_id, ctx.sender.language)
+    zone = countries.time_zone(country)
+    alerts.subscribe(ctx.db, ctx.user_id, alerts.STREAMING, bool(cb.target), zone)
+    toast = _("Alerts on: when a film you wait for streams or is out") if cb.target else None
+    return Outcome(edit=_settings_card(ctx), toast=toast or _("Alerts off"))
 
 
 def _digest_on(ctx: Context) -> bool:
@@ -155,22 +181,29 @@ def _digest_on(ctx: Context) -> bool:
 
 def _alerts_label(ctx: Context) -> str:
     sub = alerts.get_subscription(ctx.db, ctx.user_id)
+    waiting = [_("films you wait for")] if sub is not None and sub.streaming else []
     if sub is None or not sub.digest:
-        return _("none")
-    return _("new films for you, {day} at {hour}:00 ({zone})").format(
+        return ", ".join(waiting) or _("none")
+    digest = _("new films for you, {day} at {hour}:00 ({zone})").format(
         day=i18n.weekday(sub.weekday), hour=sub.hour, zone=sub.time_zone
     )
+    return ", ".join([digest, *waiting])
 
 
 @router.tap(Verb.ALERTS, personal=True)
 def tap_alerts(ctx: Context, cb: Callback) -> Outcome:
-    """Turn the weekly "new for you" digest on (1) or off (0), and show /settings again."""
+    """Turn the weekly "new for you" digest on (1) or off (0), and show /settings again (the
+    first time on: ask when it should come)."""
     if cb.target not in (0, 1):
         return Outcome(toast=_(SORRY_OLD_BUTTON))
     country = countries.country_of(ctx.db, ctx.user_id, ctx.sender.language)
     zone = countries.time_zone(country)
+    first = alerts.get_subscription(ctx.db, ctx.user_id) is None
     alerts.subscribe(ctx.db, ctx.user_id, alerts.DIGEST, bool(cb.target), zone)
     toast = _("Alerts on: new films for you weekly") if cb.target else _("Alerts off")
+    if first and cb.target:
+        sub = alerts.get_subscription(ctx.db, ctx.user_id)
+        return Outcome(edit=alert_times.card(sub, country), toast=toast)
     return Outcome(edit=_settings_card(ctx), toast=toast)
 
 

@@ -16,7 +16,7 @@ from bot.commands.parsing import parse_count, parse_years
 from bot.commands.router import Context, Router, Where
 from bot.ui import callbacks, countries, genres, i18n
 from bot.ui.callbacks import Callback, Verb
-from bot.ui.cards import link_buttons, title_link
+from bot.ui.cards import link_buttons, tell_me_row, title_link
 from bot.ui.html import bold, esc
 from bot.ui.i18n import N_, _, ngettext
 from bot.ui.replies import Button, Outcome, Poster, Reply, split_text
@@ -110,6 +110,8 @@ def recommend(ctx: Context, args: str) -> Outcome:
     # The top pick is the card: its preview (Telegram draws the poster) and its links.
     top = picks[0].movie
     buttons = [link_buttons(top)]
+    if ctx.service.tmdb is not None:  # the streaming alert's facts are TMDB's
+        buttons.append(tell_me_row(top))
     for i, pick in enumerate(picks[:BUTTONS_FOR_FIRST], start=1):
         movie_id = pick.movie.id
         buttons.append(
@@ -170,7 +172,8 @@ def similar(ctx: Context, args: str) -> Outcome:
 def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
     """List the movies most like `movie`, or say it is too little known; `with_save`
     adds a "Save" button for each (private chats: the watchlist is personal)."""
-    nearest = ctx.service.similar(movie.id, 10)
+    # In a private chat the list is ordered for the one asking (a group reads one list).
+    nearest = ctx.service.similar(movie.id, 10, ctx.user_id if ctx.chat.is_private else None)
     if not nearest:
         # The model's count (what `similar` went by), not the database's.
         count = ctx.service.rating_count(movie.id)
@@ -183,12 +186,19 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
                 count,
             ).format(title=esc(movie.label), count=count)
         )
-    lines = [
-        _("Movies like {title}:").format(title=title_link(movie)),
-        _(
+    if nearest[0].for_you:
+        how = _(
+            "Ranked for you: films close to {title} that you haven't rated, the ones your "
+            "taste says you'd most enjoy first. Match: how well it fits you, against the first."
+        )
+    else:
+        how = _(
             "Match: how strongly people who watched {title} go on to watch and like it, "
             "compared with every film's closest matches."
-        ).format(title=esc(movie.title)),
+        )
+    lines = [
+        _("Movies like {title}:").format(title=title_link(movie)),
+        how.format(title=esc(movie.title)),
     ]
     for i, near in enumerate(nearest, start=1):
         match = _("{share} match").format(share=i18n.percent(near.match))
@@ -204,6 +214,8 @@ def similar_to(ctx: Context, movie: Movie, with_save: bool = False) -> Outcome:
             for i, near in enumerate(nearest[:BUTTONS_FOR_FIRST], start=1)
         ]
         rows = tuple(tuple(saves[i : i + 5]) for i in range(0, len(saves), 5))
+        if ctx.service.tmdb is not None:  # the top one is the card (its poster)
+            rows = (tell_me_row(nearest[0].movie), *rows)
         replies[-1] = Reply(replies[-1].text, rows)
     replies[0] = replace(replies[0], poster=Poster(nearest[0].movie.id))
     return Outcome(replies=replies)
