@@ -41,6 +41,15 @@ restarted without it and with it (its /metrics scraped every second, 15x Prometh
 rate), alternating off/on `--metrics-rounds` times, and prints the bot's CPU per 1,000 updates
 answered, on/off, beside the rows.
 
+`--batch` runs issue 26's load run instead: a closed batch of `--batch-messages` (2,000) from
+`--batch-users` (100), every third `/recommend` and the others `/rate <title> <score>`; each
+user sends its first message at once and its next one as soon as the previous one is answered
+(so p50 is about users / answers per second: 100 / 30.3 = 3.3 s in the issue's table). It
+prints answers/s (the first message sent to the last answer) and latency per run, with the
+shipped rate limiter and with `--no-rate-limit` (`--limiter`), for each `--checkout NAME=PATH`
+(git worktrees, each on a database its own CLI built), alternating, `--rounds` times, then the
+means and each round's ratios to `--base`.
+
 Run from the repository root (2 cores: the server runs in a thread of this process):
 
     .venv/bin/python bench/load_bot.py                              # 4 steps x 60 s + refit
@@ -48,6 +57,7 @@ Run from the repository root (2 cores: the server runs in a thread of this proce
     .venv/bin/python bench/load_bot.py --kill --seconds 20          # kill -9 mid-step
     .venv/bin/python bench/load_bot.py --webhook ...                # any of these, webhook mode
     .venv/bin/python bench/load_bot.py --metrics --steps 200 --seconds 30  # metrics off vs on
+    .venv/bin/python bench/load_bot.py --batch --checkout this=. --checkout base=/tmp/base
 """
 
 from __future__ import annotations
@@ -108,13 +118,14 @@ CONFIRMATION = re.compile(r"^(?P<label>.+): (?P<score>\d+)/10 ✓")
 # ===================================================================== the database and the bot
 
 
-def prepare_database(workdir: Path) -> tuple[Path, Path]:
-    """A fresh catalog database and a trained model, built with the real CLI."""
+def prepare_database(workdir: Path, checkout: Path = ROOT) -> tuple[Path, Path]:
+    """A fresh catalog database and a trained model, built with the real CLI (of `checkout`:
+    an older one cannot open a newer schema)."""
     db_path, model_path = workdir / "load.db", workdir / "load.model.npz"
     for command in (["init"], ["train", "--model", str(model_path)]):
         subprocess.run(
             [sys.executable, "-m", "moviebot", *command, "--db", str(db_path)],
-            cwd=ROOT,
+            cwd=checkout,
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -160,7 +171,9 @@ class BotProcess:
         webhook_port: int | None = None,
         metrics_port: int | None = None,
         rate_limit: bool = False,
+        checkout: Path = ROOT,
     ):
+        """`moviebot run` of `checkout` (its code: `python -m` runs it from its directory)."""
         self.started = time.monotonic()
         self.metrics_port = metrics_port
         # start_bot passes this process's environment on; `moviebot run` reads MOVIEBOT_METRICS.
@@ -177,7 +190,7 @@ class BotProcess:
             webhook_port=webhook_port,
             webhook_path=WEBHOOK_PATH,
             webhook_secret=WEBHOOK_SECRET,
-            cwd=ROOT,
+            cwd=checkout,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -277,6 +290,7 @@ class Tracker:
         self.pending: dict[int, deque[Pending]] = defaultdict(deque)
         self.answered = 0
         self.extra_runs = 0
+        self.extra_texts: list[str] = []
         self.latencies: list[tuple[int, float]] = []  # (step, seconds)
         self.answer_times: list[tuple[float, int]] = []  # (when, updates answered)
         self.reply_calls: Counter[int] = Counter()  # chat -> reply calls, any status
@@ -325,6 +339,7 @@ class Tracker:
         queue = self.pending[chat]
         if not queue:
             self.extra_runs += 1  # a duplicate, an apology, or a reply to nothing we sent
+            self.extra_texts.append(str(call.params.get("text", call.method))[:80])
             return
         head = queue[0]
         if head.seen == 0:
@@ -875,6 +890,224 @@ def _print_problems(bench: Bench) -> None:
         print(f"  Bot API violations: {bench.server.violations[:3]}")
 
 
+# ===================================================================== the closed batch (issue 26)
+
+
+BATCH_FIRST_USER = 900_001
+BATCH_POLL_SECONDS = 0.005
+
+
+@dataclass
+class BatchRun:
+    """One closed batch against one checkout's bot."""
+
+    name: str
+    limiter: bool
+    seconds: float = 0.0  # the first message sent -> the last answer
+    answered: int = 0
+    latencies: list[float] = field(default_factory=list)
+    chat_actions: int = 0
+    calls: int = 0  # Bot API calls of the batch, getUpdates left out
+    bot_cpu: float = 0.0  # CPU seconds the bot spent on the batch
+    extra_calls: int = 0  # reply calls that matched no message
+    extra_texts: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.answered / self.seconds if self.seconds else float("nan")
+
+    @property
+    def cpu_per_answer(self) -> float:
+        """The bot's CPU milliseconds per answer: on a shared machine, steadier than answers/s
+        without the limiter (which is the CPU share the bot got)."""
+        return 1000 * self.bot_cpu / self.answered if self.answered else float("nan")
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q)) if self.latencies else float("nan")
+
+
+def batch_texts(labels: list[str], users: int, messages: int, seed: int) -> dict[int, deque[str]]:
+    """Each user's messages, in order. Message i of the batch is user i % users's; every third
+    (i % 3 == 0) is /recommend, the others `/rate <popular title> <score>`: 667 of 2,000, the
+    issue's count of chat actions (one per /recommend then)."""
+    rng = random.Random(seed)
+    texts: dict[int, deque[str]] = {BATCH_FIRST_USER + u: deque() for u in range(users)}
+    for i in range(messages):
+        text = "/recommend" if i % 3 == 0 else f"/rate {rng.choice(labels)} {rng.randint(1, 10)}"
+        texts[BATCH_FIRST_USER + i % users].append(text)
+    return texts
+
+
+def run_batch(
+    name: str,
+    checkout: Path,
+    template: tuple[Path, Path],
+    labels: list[str],
+    limiter: bool,
+    args: argparse.Namespace,
+) -> BatchRun:
+    """`checkout`'s bot on a fresh copy of its template database, then the closed batch: every
+    user sends its first message at once and each next one as soon as the previous one is
+    answered, until all are answered (or --drain-seconds pass without an answer)."""
+    workdir = Path(tempfile.mkdtemp(prefix="moviebot-batch-"))
+    db_path, model_path = workdir / template[0].name, workdir / template[1].name
+    shutil.copy(template[0], db_path)
+    shutil.copy(template[1], model_path)
+    server = FakeTelegram().run_in_thread()
+    result = BatchRun(name, limiter)
+    bot = None
+    try:
+        bot = BotProcess(server.url, db_path, model_path, 0, rate_limit=limiter, checkout=checkout)
+        wait_until_polling(server, bot)
+        tracker = Tracker(server)
+        # One of each message first, from a user outside the batch: first-call costs out.
+        for text in (f"/rate {labels[0]} 8", "/recommend"):
+            with tracker.lock:
+                update_id = server.send_text(BATCH_FIRST_USER - 1, text, first_name="Warm")
+                tracker.note_sent(update_id, BATCH_FIRST_USER - 1, time.monotonic(), 0)
+        while tracker.backlog > 0:
+            time.sleep(BATCH_POLL_SECONDS)
+            tracker.poll()
+        time.sleep(0.5)
+        tracker.poll()
+        extra_before, calls_before = tracker.extra_runs, len(server.calls)
+        cpu_before = bot.cpu_seconds()
+        texts = batch_texts(labels, args.batch_users, args.batch_messages, args.seed)
+        waiting: set[int] = set()  # users whose last message is not answered yet
+
+        def send_next(user: int) -> None:
+            with tracker.lock:
+                text = texts[user].popleft()
+                update_id = server.send_text(user, text, first_name=f"U{user}")
+                tracker.note_sent(update_id, user, time.monotonic(), 1)
+            waiting.add(user)
+
+        start = last_answer = time.monotonic()
+        for user in texts:
+            send_next(user)
+        while waiting and time.monotonic() - last_answer < args.drain_seconds:
+            time.sleep(BATCH_POLL_SECONDS)
+            tracker.poll()
+            for user in [u for u in waiting if not tracker.pending[u]]:
+                waiting.discard(user)
+                last_answer = time.monotonic()
+                if texts[user]:
+                    send_next(user)
+        time.sleep(0.5)  # late calls (a chat action after its answer) still count
+        tracker.poll()
+        answer_times = [at for at, _ in tracker.answer_times if at >= start]
+        result.answered = len(answer_times)
+        result.seconds = max(answer_times) - start if answer_times else 0.0
+        result.latencies = [seconds for step, seconds in tracker.latencies if step == 1]
+        batch_calls = server.calls[calls_before:]
+        result.calls = sum(1 for c in batch_calls if c.method != "getUpdates")
+        result.chat_actions = sum(1 for c in batch_calls if c.method == "sendChatAction")
+        result.extra_calls = tracker.extra_runs - extra_before
+        result.extra_texts = tracker.extra_texts[-3:]
+        result.bot_cpu = bot.cpu_seconds() - cpu_before
+    finally:
+        if bot is not None:
+            bot.stop()
+            result.problems = bot.problems()
+        server.stop_thread()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+BATCH_HEADER = (
+    f"{'checkout':>10} {'limiter':>8} {'answered':>8} {'seconds':>7} {'answers/s':>9} "
+    f"{'p50 s':>6} {'p95 s':>6} {'actions':>7} {'calls':>6} {'bot CPU s':>9} {'ms/answer':>9}"
+)
+
+
+def batch_row(r: BatchRun) -> str:
+    return (
+        f"{r.name:>10} {'shipped' if r.limiter else 'off':>8} {r.answered:8d} "
+        f"{r.seconds:7.1f} {r.per_second:9.1f} {r.percentile(50):6.2f} {r.percentile(95):6.2f} "
+        f"{r.chat_actions:7d} {r.calls:6d} {r.bot_cpu:9.1f} {r.cpu_per_answer:9.2f}"
+    )
+
+
+def run_batches(args: argparse.Namespace) -> int:
+    """The closed batch against each checkout, with the shipped limiter and without,
+    alternating, --rounds times; then the means and the ratios to --base."""
+    checkouts = args.checkout or [("this", ROOT)]
+    limiters = {"shipped": [True], "off": [False], "both": [True, False]}[args.limiter]
+    users, count = args.batch_users, args.batch_messages
+    print(
+        f"moviebot closed batch: {users} users, {count:,} messages (every third /recommend, "
+        "the others /rate <title> <score>); each user sends its next message as soon as the "
+        "previous one is answered; `moviebot run` against FakeTelegram, long polling"
+    )
+    print(f"  {os.cpu_count()} CPUs; latency: message sent -> the bot's first reply call for it")
+    workdir = Path(tempfile.mkdtemp(prefix="moviebot-batch-templates-"))
+    runs: dict[tuple[str, bool], list[BatchRun]] = defaultdict(list)
+    try:
+        templates = {}
+        for name, checkout in checkouts:
+            (workdir / name).mkdir()
+            templates[name] = prepare_database(workdir / name, checkout)
+            head = subprocess.run(
+                ["git", "-C", str(checkout), "log", "-1", "--format=%h %s"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            print(f"  {name}: {checkout} ({head[:70]})", flush=True)
+        # The labels as this checkout reads them, from a copy (connect may migrate it).
+        first = templates[checkouts[0][0]][0]
+        shutil.copy(first, workdir / "labels.db")
+        labels = popular_labels(workdir / "labels.db")
+        print(BATCH_HEADER, flush=True)
+        for round_ in range(args.rounds):
+            # Each round starts with the next checkout: a machine whose load drifts during a
+            # round favours no one.
+            order = checkouts[round_ % len(checkouts) :] + checkouts[: round_ % len(checkouts)]
+            for limiter in limiters:
+                for name, checkout in order:
+                    run = run_batch(name, checkout, templates[name], labels, limiter, args)
+                    runs[(name, limiter)].append(run)
+                    print(batch_row(run), flush=True)
+                    if run.answered < count or run.extra_calls or run.problems:
+                        print(
+                            f"  ! {count - run.answered} unanswered, {run.extra_calls} reply "
+                            f"calls matched no message {run.extra_texts}, {len(run.problems)} "
+                            f"warnings/errors {run.problems[:2]}"
+                        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_batch_summary(runs, args.base or checkouts[-1][0], limiters)
+    return 0
+
+
+def print_batch_summary(
+    runs: dict[tuple[str, bool], list[BatchRun]], base: str, limiters: list[bool]
+) -> None:
+    """Per checkout and limiter: mean answers/s and p50 over the rounds, and the ratio of each
+    round's figures to the base checkout's in the same round."""
+    print(f"\nmeans over the rounds; ratios to {base!r}, round by round (min-max)")
+    for limiter in limiters:
+        base_runs = runs.get((base, limiter), [])
+        for (name, on), group in runs.items():
+            if on != limiter:
+                continue
+            rate = np.mean([r.per_second for r in group])
+            p50 = np.mean([r.percentile(50) for r in group])
+            cpu = np.mean([r.cpu_per_answer for r in group])
+            mode = "shipped" if on else "off"
+            line = f"{name:>10} {mode:>8} {rate:6.1f}/s p50 {p50:5.2f} s {cpu:5.2f} ms CPU/answer"
+            if base_runs and name != base:
+                pairs = list(zip(group, base_runs, strict=True))
+                speed = [r.per_second / b.per_second for r, b in pairs]
+                slow = [r.percentile(50) / b.percentile(50) for r, b in pairs]
+                cost = [r.cpu_per_answer / b.cpu_per_answer for r, b in pairs]
+                line += (
+                    f"   answers/s x{min(speed):.2f}-{max(speed):.2f}, "
+                    f"p50 x{min(slow):.2f}-{max(slow):.2f}, CPU x{min(cost):.2f}-{max(cost):.2f}"
+                )
+            print(line)
+
+
 # ===================================================================== main
 
 
@@ -923,9 +1156,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the bot with a TMDB key against a loopback TMDB (devtools/fake_tmdb): posters on "
         "/recommend and /similar; run once with and once without it, side by side",
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="the closed batch of issue 26 instead of the steps: --batch-users each send "
+        "their share of --batch-messages, the next as soon as the previous is answered",
+    )
+    parser.add_argument("--batch-users", type=int, default=100, help="(default 100)")
+    parser.add_argument("--batch-messages", type=int, default=2000, help="(default 2000)")
+    parser.add_argument(
+        "--checkout",
+        action="append",
+        type=_checkout,
+        help="--batch: NAME=PATH, a git worktree whose bot to run (repeat for side by side, "
+        "run alternately; default: this checkout)",
+    )
+    parser.add_argument(
+        "--limiter",
+        choices=("shipped", "off", "both"),
+        default="both",
+        help="--batch: the bot with the shipped rate limiter, with --no-rate-limit, or each "
+        "(default both)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="--batch: rounds (default 2)")
+    parser.add_argument("--base", help="--batch: the checkout ratios are to (default the last)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     return parser.parse_args(argv)
+
+
+def _checkout(text: str) -> tuple[str, Path]:
+    name, _, path = text.partition("=")
+    if not path or not (Path(path) / "moviebot").is_dir():
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH to a checkout, got {text!r}")
+    return name, Path(path).resolve()
 
 
 @contextmanager
@@ -980,6 +1244,8 @@ def main(argv: list[str] | None = None) -> int:
     # over 100,000s of recorded calls would stall the server's thread for 100s of ms.
     # (A shorter GIL switch interval was tried too: it halved the bot's throughput.)
     gc.disable()
+    if args.batch:
+        return run_batches(args)
     with bench_setup(args) as bench:
         if args.metrics:
             return run_metrics_cost(args, bench)

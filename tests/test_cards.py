@@ -1,5 +1,6 @@
-"""Movie cards in HTML: escaped names and titles, linked titles, link buttons, one preview, chat
-actions; and the loopback server refusing HTML that Telegram would not parse."""
+"""Movie cards in HTML: escaped names and titles, linked titles, link buttons, one preview; and
+the loopback server refusing HTML that Telegram would not parse. (Chat actions:
+test_chat_actions.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from telegram.ext import AIORateLimiter, Application
+from telegram.ext import Application
 
 from bot.commands.conversation import Conversation, Sender
 from bot.console import ConsoleChat
@@ -108,7 +109,7 @@ def test_a_malicious_name_and_an_ampersand_title_arrive_intact(
     assert sends and all(c.params.get("parse_mode") == "HTML" for c in sends)
 
 
-def test_recommend_links_titles_previews_the_top_pick_and_shows_typing(
+def test_recommend_links_titles_and_previews_the_top_pick(
     fake_telegram: FakeTelegram, service, settings
 ) -> None:
     async def scenario(app: Application) -> None:
@@ -133,49 +134,6 @@ def test_recommend_links_titles_previews_the_top_pick_and_shows_typing(
         }
 
     run_bot(fake_telegram, service, settings, scenario)
-    assert (ANN, "typing") in fake_telegram.world.chat_actions
-
-
-def test_chat_actions_leave_the_rate_limiters_budget_to_the_answers(
-    fake_telegram: FakeTelegram, service, settings, monkeypatch
-) -> None:
-    through_limiter: list[str] = []
-    process_request = AIORateLimiter.process_request
-
-    async def counted(self, *args, **kwargs):
-        through_limiter.append(kwargs["endpoint"])
-        return await process_request(self, *args, **kwargs)
-
-    monkeypatch.setattr(AIORateLimiter, "process_request", counted)
-
-    async def scenario(app: Application) -> None:
-        assert isinstance(app.bot.rate_limiter, AIORateLimiter)  # the shipped one
-        fake_telegram.send_text(ANN, "/rate Frozen 9")
-        fake_telegram.send_text(ANN, "/recommend 3")
-        fake_telegram.send_text(ANN, "/taste")
-        await messages(fake_telegram, ANN, 2)
-        await fake_telegram.wait_for_calls("sendPhoto", 1, timeout=20)
-
-    run_bot(fake_telegram, service, settings, scenario)
-    actions = [a for chat, a in fake_telegram.world.chat_actions if chat == ANN]
-    assert actions == ["typing", "upload_photo"]  # still shown, but not rate limited
-    assert "sendChatAction" not in through_limiter
-    assert through_limiter.count("sendMessage") == 2 and "sendPhoto" in through_limiter
-
-
-def test_a_picture_is_announced_with_upload_photo(
-    fake_telegram: FakeTelegram, service, settings
-) -> None:
-    async def scenario(app: Application) -> None:
-        fake_telegram.send_text(ANN, "/rate Frozen 9")
-        fake_telegram.send_text(ANN, "/taste")
-        await fake_telegram.wait_for_calls("sendPhoto", 1, timeout=20)
-
-    run_bot(fake_telegram, service, settings, scenario)
-    actions = [a for chat, a in fake_telegram.world.chat_actions if chat == ANN]
-    assert actions == ["upload_photo"]
-    photo = fake_telegram.calls_of("sendPhoto")[0].params
-    assert photo["parse_mode"] == "HTML"
 
 
 def test_link_buttons_and_the_preview_survive_the_journal() -> None:

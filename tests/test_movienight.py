@@ -211,12 +211,7 @@ def test_replies_stay_in_the_forum_topic_the_command_came_from(
         assert "message_thread_id" not in general
 
     run_bot(fake_telegram, service, settings, scenario)
-    actions = [a for chat, a in fake_telegram.world.chat_actions if chat == FORUM]
-    assert "typing" in actions and "upload_photo" in actions
-    thread_ids = {
-        c.params.get("message_thread_id") for c in fake_telegram.calls_of("sendChatAction")
-    }
-    assert thread_ids == {topic}
+    # (Chat actions in a topic, shown for slow answers only: test_chat_actions.py.)
 
 
 def test_the_server_refuses_a_thread_that_does_not_exist(fake_telegram: FakeTelegram) -> None:

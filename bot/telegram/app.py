@@ -90,7 +90,7 @@ from bot.telegram.http_request import AiohttpRequest
 from bot.telegram.import_desk import ImportDesk
 from bot.telegram.journal_jobs import prune_journal, requeue_unfinished
 from bot.telegram.ptb_classes import JournalingBot, JournalingQueue, PerChatUpdateProcessor
-from bot.telegram.sending import PARSE_MODE, show_typing, thread_of
+from bot.telegram.sending import PARSE_MODE, thread_of, typing_if_slow
 from bot.telegram.watch_job import WatchJob
 from bot.telegram.webhook import WebhookUpdater
 from bot.tmdb.client import TmdbConfig
@@ -249,16 +249,15 @@ async def on_text(update: Update, context: BotContext) -> None:
     if message is None or sender is None or chat is None or not message.text:
         return
     conversation = context.runtime.conversation
-    if conversation.takes_a_while(message.text):
-        await show_typing(update)
-    status = await membership.checked_status(
-        context.bot, context.runtime, sender, chat, message.text
-    )
-    await answer(
-        update,
-        context.runtime,
-        lambda: conversation.on_text(sender, chat, message.text, status),
-    )
+    async with typing_if_slow(update, conversation.takes_a_while(message.text)):
+        status = await membership.checked_status(
+            context.bot, context.runtime, sender, chat, message.text
+        )
+        await answer(
+            update,
+            context.runtime,
+            lambda: conversation.on_text(sender, chat, message.text, status),
+        )
 
 
 async def on_document(update: Update, context: BotContext) -> None:

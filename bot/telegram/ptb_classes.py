@@ -31,6 +31,7 @@ from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
 from bot.telegram import metrics
+from bot.telegram.sending import answer_goes
 from bot.ui import i18n
 from bot.ui.i18n import N_, _
 
@@ -108,7 +109,8 @@ class JournalingBot(ExtBot):
 
     Chat actions ("typing...") skip the rate limiter: it bounds the messages Telegram bounds
     (~30/s across chats), and a typing indicator queued there took a share of that budget from
-    the answers (667 of 2,667 calls in a load run).
+    the answers (667 of 2,667 calls in a load run). They are shown only for slow answers, and
+    an answer entering the limiter drops its own that is not shown yet (sending.py).
     """
 
     __slots__ = ("_journal", "_poll_delay")
@@ -124,10 +126,14 @@ class JournalingBot(ExtBot):
         self._journal = record
 
     async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
-        """Send a Bot API request: through ExtBot's rate limiter, chat actions straight."""
+        """Send a Bot API request: through ExtBot's rate limiter, chat actions straight. A
+        call that sends or changes something is the answer going: the chat action waiting to
+        be shown for it (bot/telegram/sending.py) is dropped."""
         if endpoint == "sendChatAction":
             # Bot._do_post is the call ExtBot wraps with its limiter (PTB's documented hook).
             return await Bot._do_post(self, endpoint, data, **kwargs)
+        if not endpoint.startswith("get"):
+            answer_goes()
         return await super()._do_post(endpoint, data, **kwargs)
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:

@@ -1,6 +1,6 @@
 """How an answer looks on Telegram: messages with their keyboards and link previews, photos
 (charts; films' posters from TMDB), documents and polls, and "typing..." while an answer is
-made.
+made, when it is slow.
 
 bot/telegram/delivery.py decides when each step of an answer goes out; this module sends one.
 """
@@ -8,8 +8,10 @@ bot/telegram/delivery.py decides when each step of an answer goes out; this modu
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlite_utils import Database
@@ -23,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
 from bot.files import charts, history_export, pictures
 from bot.service import MovieService
@@ -43,6 +45,14 @@ PARSE_MODE = ParseMode.HTML
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Runs a function in the database thread (BotRuntime.run).
 Run = Callable[..., Awaitable[Any]]
+# A chat action ("typing...") is shown only for an answer not on its way this long after its
+# making began: a fast answer needs none, and none is awaited before an answer (issue 26: one
+# before each /recommend cost a round trip first, and a third of the rate limiter's budget).
+SLOW_ANSWER_SECONDS = 1.0
+# The chat action waiting to be shown for the answer this task is making (chat_action_if_slow).
+_waiting_action: contextvars.ContextVar[asyncio.Task[None] | None] = contextvars.ContextVar(
+    "waiting_chat_action", default=None
+)
 
 
 def thread_of(update: Update) -> int | None:
@@ -94,15 +104,15 @@ async def send_reply(
 
     if reply.picture is None:
         return await send_text(reply.text)
-    await _chat_action(bot, chat_id, ChatAction.UPLOAD_PHOTO, thread)
-    try:
-        data = await run(pictures.gather, service, reply.picture)
-    except charts.ChartError as error:
-        return await send_text(
-            pictures.instead_of_picture(error, reply.text, reply.picture.language)
-        )
-    # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
-    png = await asyncio.to_thread(pictures.draw, reply.picture, data)
+    async with chat_action_if_slow(bot, chat_id, ChatAction.UPLOAD_PHOTO, thread):
+        try:
+            data = await run(pictures.gather, service, reply.picture)
+        except charts.ChartError as error:
+            return await send_text(
+                pictures.instead_of_picture(error, reply.text, reply.picture.language)
+            )
+        # Drawing takes a fraction of a second of CPU: neither the loop nor the DB thread waits.
+        png = await asyncio.to_thread(pictures.draw, reply.picture, data)
     caption = reply.text[: pictures.MAX_CAPTION]
     return await bot.send_photo(
         chat_id,
@@ -194,20 +204,50 @@ async def _send_poll(
     return message
 
 
-async def _chat_action(bot: Bot, chat_id: int, action: str, thread: int | None = None) -> None:
-    """Show "sending a photo..." or "typing..." while an answer is made; a failure to show it
-    changes nothing (the answer itself is what counts)."""
+@asynccontextmanager
+async def chat_action_if_slow(
+    bot: Bot, chat_id: int, action: str, thread: int | None = None
+) -> AsyncIterator[None]:
+    """Show `action` ("typing...") in the chat if the answer made inside this block is not on
+    its way SLOW_ANSWER_SECONDS after it began. The answer's first Bot API call drops the
+    action not shown yet (`answer_goes`, from JournalingBot), and so does the block's end: an
+    action never holds up an answer, nor arrives after it."""
+    answer_goes()  # an outer block's action gives way to this one
+    shown = asyncio.create_task(_chat_action_after(bot, chat_id, action, thread))
+    token = _waiting_action.set(shown)
+    try:
+        yield
+    finally:
+        _waiting_action.reset(token)
+        shown.cancel()
+        await asyncio.wait([shown])  # gone with the block: no task outlives the answer
+
+
+def answer_goes() -> None:
+    """The answer this task is making is being sent: its chat action, if not shown yet, is
+    not needed any more."""
+    waiting = _waiting_action.get()
+    if waiting is not None:
+        waiting.cancel()
+
+
+async def _chat_action_after(bot: Bot, chat_id: int, action: str, thread: int | None) -> None:
+    """After SLOW_ANSWER_SECONDS, show "sending a photo..." or "typing..."; a failure to show
+    it changes nothing (the answer itself is what counts)."""
+    await asyncio.sleep(SLOW_ANSWER_SECONDS)
     try:
         await bot.send_chat_action(chat_id, action, message_thread_id=thread)
-    except TelegramError as error:
+    except Exception as error:  # TelegramError, or the bot shutting down meanwhile
         log.debug("chat action %s not shown: %s", action, error)
 
 
-async def show_typing(update: Update) -> None:
-    """Show "typing..." in the update's chat (and topic) while a long answer is computed."""
-    if update.effective_chat is not None:
-        chat_id = update.effective_chat.id
-        await _chat_action(update.get_bot(), chat_id, ChatAction.TYPING, thread_of(update))
+def typing_if_slow(update: Update, worth_it: bool = True) -> AbstractAsyncContextManager[None]:
+    """Show "typing..." in the update's chat (and topic) if the answer made inside the block
+    is slow (chat_action_if_slow); nothing when not `worth_it` (a short answer)."""
+    if update.effective_chat is None or not worth_it:
+        return nullcontext()
+    chat_id = update.effective_chat.id
+    return chat_action_if_slow(update.get_bot(), chat_id, ChatAction.TYPING, thread_of(update))
 
 
 def preview(reply: Reply) -> LinkPreviewOptions:
