@@ -9,12 +9,20 @@ largest files and classes.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from devtools import layout
 
-GRAPH = layout.import_graph()
 FEATURES = "bot.commands.features."
+
+
+@functools.cache
+def graph() -> dict[str, set[str]]:
+    """Every module's imports, read once, when a test first needs them (not at collection:
+    each test process collects this module)."""
+    return layout.import_graph()
 
 
 def _violations(importers: str, imported: tuple[str, ...], *, allowed=lambda a, b: False):
@@ -22,7 +30,7 @@ def _violations(importers: str, imported: tuple[str, ...], *, allowed=lambda a, 
     `imported` packages, unless `allowed`."""
     return sorted(
         f"{a} imports {b}"
-        for a, targets in GRAPH.items()
+        for a, targets in graph().items()
         if a == importers or a.startswith(importers + ".")
         for b in targets
         if any(b == p or b.startswith(p + ".") for p in imported) and not allowed(a, b)
@@ -66,7 +74,7 @@ def test_nothing_but_the_cli_and_tools_import_moviebot(package: str) -> None:
 
 
 def test_no_import_cycles_type_only_imports_included() -> None:
-    assert layout.cycles(GRAPH) == []
+    assert layout.cycles(graph()) == []
 
 
 def test_the_cycle_finder_finds_a_type_only_cycle() -> None:
