@@ -89,7 +89,12 @@ def train(
                 from recommender.spark_engine import fit_with_spark
 
                 model = fit_with_spark(
-                    ratings, config, master=master, movie_ids=catalog, workdir=workdir
+                    ratings,
+                    config,
+                    master=master,
+                    movie_ids=catalog,
+                    workdir=workdir,
+                    content=catalog_content(db),
                 )
             else:
                 with threadpool_limits(limits=threads or fit_threads(), user_api="blas"):

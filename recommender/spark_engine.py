@@ -64,6 +64,7 @@ import scipy.sparse as sp
 
 from recommender.biases import fit_biases
 from recommender.config import BLEND_WEIGHTS, PRESETS, ModelConfig
+from recommender.content import MovieContent, map_new_movies, with_content_ids
 from recommender.errors import BadRatings, NumericalError, RecommenderError
 from recommender.ids import IdIndex, catalog_index
 from recommender.model import Model
@@ -196,6 +197,7 @@ def fit_with_spark(
     workdir: str | None = None,
     spark: SparkSession | None = None,
     spark_conf: Mapping[str, str] | None = None,
+    content: MovieContent | None = None,
 ) -> Model:
     """Fit the model with Spark's ALS (module doc: what runs where, regularisation, no kNN).
 
@@ -206,12 +208,15 @@ def fit_with_spark(
     mount). ``spark``: an already running session to use (``master`` and ``spark_conf`` are
     then ignored and the session is left running); otherwise one is started and stopped.
     ``spark_conf``: extra session settings, e.g. ``{"spark.driver.memory": "8g"}``.
+    ``content``: the catalog's films with their content, as :meth:`Model.fit` takes it: the
+    films nobody rated yet get what their content maps to (recommender/content.py; locally,
+    after the factors came back).
 
     Raises :class:`BadRatings` (as :meth:`Model.fit`), :class:`SparkUnavailable` and
     :class:`NumericalError` (non-finite factors from Spark).
     """
     config = config or ModelConfig()
-    norm = normalise(ratings, config, movie_ids)
+    norm = normalise(ratings, config, with_content_ids(movie_ids, content))
     reg_param = spark_reg_param(config, norm.n_users, len(ratings))
     served = spark_config(config, reg_param)
     n_items = len(norm.movies)
@@ -233,7 +238,7 @@ def fit_with_spark(
         shape=(norm.n_users, n_items),
     )
     ranking = RankingStage.fit(who_rated, norm.item_counts, served.ranking, seed)
-    return Model(
+    model = Model(
         config=served,
         movies=norm.movies,
         mu=norm.mu,
@@ -244,6 +249,7 @@ def fit_with_spark(
         n_ratings_fit=len(ratings),
         ranking=ranking,
     )
+    return model if content is None else map_new_movies(model, content)
 
 
 # --------------------------------------------------------------------- the Spark side

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 from babel.messages.pofile import read_po
 from hypothesis import settings
 from sqlite_utils import Database
@@ -22,6 +23,8 @@ from bot.ui import i18n
 from bot.ui.html import to_plain
 from bot.ui.replies import Outcome
 from devtools import PATIENCE
+from recommender import ModelConfig, Ratings
+from recommender.content import MovieContent
 
 if TYPE_CHECKING:
     from devtools.fake_telegram.server import FakeTelegram
@@ -157,3 +160,38 @@ def png_size(png: bytes) -> tuple[int, int]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert png[12:16] == b"IHDR"
     return struct.unpack(">II", png[16:24])
+
+
+# ------------------------------------------------------------ films nobody rated yet
+
+# Two tastes: comedy fans rate comedies high and a few horror films low, horror fans the other
+# way round. Films 1-40 are comedies, 101-140 horror films; 1000 (a comedy) and 1001 (a horror
+# film) are from 2025 and nobody has rated them.
+COMEDIES, HORRORS = list(range(1, 41)), list(range(101, 141))
+NEW_COMEDY, NEW_HORROR = 1000, 1001
+SMALL = ModelConfig(rank=5, implicit_rank=5)
+
+
+def two_tastes(n_users: int = 60, seed: int = 0) -> Ratings:
+    rng = np.random.default_rng(seed)
+    users, movies, values = [], [], []
+    for u in range(n_users):
+        liked, other = (COMEDIES, HORRORS) if u % 2 == 0 else (HORRORS, COMEDIES)
+        for m in rng.choice(liked, size=30, replace=False):
+            users.append(u), movies.append(int(m)), values.append(float(rng.integers(7, 11)))
+        for m in rng.choice(other, size=3, replace=False):
+            users.append(u), movies.append(int(m)), values.append(float(rng.integers(2, 5)))
+    return Ratings(np.array(users), np.array(movies), np.array(values))
+
+
+def two_tastes_content() -> MovieContent:
+    films = COMEDIES + HORRORS + [NEW_COMEDY, NEW_HORROR]
+    genres = [("Comedy",)] * 40 + [("Horror",)] * 40 + [("Comedy",), ("Horror",)]
+    years = [1990 + k % 20 for k in range(80)] + [2025, 2025]
+    return MovieContent.build(
+        films,
+        genres,
+        years,
+        prior_rating=[None] * 80 + [7.5, 7.5],
+        prior_votes=[None] * 80 + [5000, 5000],
+    )

@@ -13,44 +13,21 @@ from sqlite_utils import Database
 
 from bot.service import MovieService
 from moviebot.training import train
-from recommender import Model, ModelConfig, ModelFileError, Ratings, RecommenderError
+from recommender import Model, ModelFileError, Ratings, RecommenderError
 from recommender.content import MovieContent, ridge_map
 from recommender.evaluate_new_movies import format_new_movies, new_movie_figures
 from recommender.movielens_files import CatalogMovie
 from storage.db import connect
 from storage.movies import content_rows
-
-# Two tastes: comedy fans rate comedies high and a few horror films low, horror fans the other
-# way round. Films 1-40 are comedies, 101-140 horror films; 1000 (a comedy) and 1001 (a horror
-# film) are from 2025 and nobody has rated them.
-COMEDIES, HORRORS = list(range(1, 41)), list(range(101, 141))
-NEW_COMEDY, NEW_HORROR = 1000, 1001
-SMALL = ModelConfig(rank=5, implicit_rank=5)
-
-
-def two_tastes(n_users: int = 60, seed: int = 0) -> Ratings:
-    rng = np.random.default_rng(seed)
-    users, movies, values = [], [], []
-    for u in range(n_users):
-        liked, other = (COMEDIES, HORRORS) if u % 2 == 0 else (HORRORS, COMEDIES)
-        for m in rng.choice(liked, size=30, replace=False):
-            users.append(u), movies.append(int(m)), values.append(float(rng.integers(7, 11)))
-        for m in rng.choice(other, size=3, replace=False):
-            users.append(u), movies.append(int(m)), values.append(float(rng.integers(2, 5)))
-    return Ratings(np.array(users), np.array(movies), np.array(values))
-
-
-def two_tastes_content() -> MovieContent:
-    films = COMEDIES + HORRORS + [NEW_COMEDY, NEW_HORROR]
-    genres = [("Comedy",)] * 40 + [("Horror",)] * 40 + [("Comedy",), ("Horror",)]
-    years = [1990 + k % 20 for k in range(80)] + [2025, 2025]
-    return MovieContent.build(
-        films,
-        genres,
-        years,
-        prior_rating=[None] * 80 + [7.5, 7.5],
-        prior_votes=[None] * 80 + [5000, 5000],
-    )
+from tests.helpers import (
+    COMEDIES,
+    HORRORS,
+    NEW_COMEDY,
+    NEW_HORROR,
+    SMALL,
+    two_tastes,
+    two_tastes_content,
+)
 
 
 @pytest.fixture(scope="module")

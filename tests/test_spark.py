@@ -23,6 +23,7 @@ from recommender.spark_engine import (
     spark_config,
     spark_reg_param,
 )
+from tests.helpers import NEW_COMEDY, NEW_HORROR, SMALL, two_tastes, two_tastes_content
 
 # The Spark engine serves no kNN part; the local engine is compared with the same choice.
 NO_KNN = ModelConfig(knn_neighbours=0, blend_knn=0.0, blend_mf=1.0)
@@ -160,6 +161,21 @@ def test_unseen_users_and_movies_get_no_nan(spark) -> None:
     assert len(scores) == 3 and np.all(np.isfinite(scores))
     cold = model.fold_in({})
     assert np.all(cold.factors == 0) and cold.user_bias == 0.0
+
+
+def test_films_nobody_rated_get_their_content_map_with_spark_too(spark) -> None:
+    # The Spark engine left the content out: a film no one had rated stayed at the global
+    # mean with no factors, for comedy and horror fans alike.
+    ratings = two_tastes()
+    model = fit_with_spark(ratings, SMALL, spark=spark, content=two_tastes_content())
+    for user, sign in ((0, 1), (1, -1)):
+        sel = ratings.user_ids == user
+        rated, scores = ratings.movie_ids[sel].tolist(), ratings.values[sel].tolist()
+        fan = model.fold_in(dict(zip(rated, scores, strict=True)))
+        comedy, horror = model.predict(fan, [NEW_COMEDY, NEW_HORROR])
+        assert sign * (comedy - horror) > 0.3
+        top = [m for m, _ in model.recommend(fan, 11)]
+        assert (NEW_COMEDY if sign > 0 else NEW_HORROR) in top
 
 
 def test_moviebot_train_engine_spark_records_the_fit_and_serves_the_model(
