@@ -36,7 +36,7 @@ from recommender.neighbours import item_neighbours
 from recommender.ranking import PRIOR, RankingStage, like_probability
 from recommender.rating_model import PredictionTerms, RatingModel, UserProfile
 from recommender.ratings import MAX_RATING, MIN_RATING, Ratings
-from recommender.similar import MatchScale
+from recommender.similar import MatchScale, relation_scores
 
 __all__ = ["FORMAT_VERSION", "GroupPick", "Model", "PredictionTerms", "UserProfile"]
 
@@ -444,9 +444,9 @@ class Model(RatingModel):
         like = self.like_probability(self._mu + self._item_bias)
         if self._match is None:
             self._match = MatchScale.of_weights(self._ranking.weights, like[self._ranking.rows])
-        score = np.maximum(self._ranking.neighbour_weights(row), 0.0) * like
-        ok = (self._item_counts >= min_ratings) & (score > 0)
-        ok[row] = False
+        weights = self._ranking.neighbour_weights(row)
+        score = relation_scores(weights, like, self._item_counts, row, min_ratings)
+        ok = score > 0
         ok[self._exclude_rows(exclude)] = False
         rows = np.flatnonzero(ok)
         top = self._top(score[rows], rows, n)

@@ -166,6 +166,23 @@ def match_points(scores: sp.csr_matrix) -> np.ndarray:
     return np.quantile(values.astype(np.float64), np.linspace(0.0, 1.0, _MATCH_POINTS))
 
 
+def relation_scores(
+    neighbour_weights: np.ndarray,
+    like: np.ndarray,
+    counts: np.ndarray,
+    row: int,
+    min_ratings: int,
+) -> np.ndarray:
+    """The served relation from movie ``row`` to every movie (``Model.similar``):
+    ``max(B_ij, 0) * like_j`` from the ranking stage's weights of ``row`` and the brake at each
+    movie's damped mean; 0 for the movie itself and for movies with fewer than ``min_ratings``
+    fitted ratings (thin movies get no confident neighbours)."""
+    score = np.maximum(neighbour_weights, 0.0) * like
+    score[counts < min_ratings] = 0.0
+    score[row] = 0.0
+    return score
+
+
 class MatchScale:
     """The match figure of a relation: ``match(score)`` is the share of all movies' top-10
     link scores below ``score`` (0-1, non-decreasing in the score)."""

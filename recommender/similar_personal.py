@@ -30,6 +30,7 @@ import numpy as np
 from recommender.model import Model
 from recommender.pick_match import ranking_scores
 from recommender.rating_model import UserProfile
+from recommender.similar import relation_scores
 
 # Genre names by movie id for the ids asked (the bot reads them from its database per call;
 # a movie missing from the answer has none).
@@ -71,9 +72,8 @@ def relation_nearest(
     if counts[row] < min_ratings or k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     like = model.like_probability(model._mu + model._item_bias)
-    score = np.maximum(model._ranking.neighbour_weights(row), 0.0) * like
-    ok = (counts >= min_ratings) & (score > 0)
-    ok[row] = False
+    score = relation_scores(model._ranking.neighbour_weights(row), like, counts, row, min_ratings)
+    ok = score > 0
     ok[exclude_rows] = False
     rows = np.flatnonzero(ok)
     # Best first; ties to the smaller movie id, as Model.similar orders them.
