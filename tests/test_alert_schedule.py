@@ -20,13 +20,13 @@ from devtools.fake_telegram.server import FakeTelegram
 from storage import alerts, users
 from storage.db import utc_now
 from storage.errors import InvalidArgument
-from tests.test_alerts import (
-    _digests,
-    _due_now,
-    _films_arrive,
-    _opt_in,
-    _popular,
-    _rounds_run_by_the_tests,  # noqa: F401 (the tests here run the job's rounds too)
+from tests.alert_helpers import (
+    digests,
+    due_now,
+    films_arrive,
+    opt_in,
+    popular,
+    rounds_run_by_the_tests,  # noqa: F401 (autouse: the tests here run the job's rounds too)
 )
 
 ANN, BOB = 3_862_001, 3_862_002
@@ -231,12 +231,12 @@ def test_a_digest_due_in_quiet_hours_goes_when_they_end(
     fake_telegram: FakeTelegram, service, settings, catalog_db: Database
 ) -> None:
     async def scenario(app: Application) -> None:
-        await _opt_in(fake_telegram, ANN, catalog_db)
-        _due_now(catalog_db, ANN)
+        await opt_in(fake_telegram, ANN, catalog_db)
+        due_now(catalog_db, ANN)
         _quiet_now(catalog_db, ANN)
-        _films_arrive(catalog_db, _popular(catalog_db, 40)[20:32])
+        films_arrive(catalog_db, popular(catalog_db, 40)[20:32])
         assert await alerts_now(app) == 0  # journaled, held back
-        assert _digests(fake_telegram, ANN) == []
+        assert digests(fake_telegram, ANN) == []
         state, error = catalog_db.execute("SELECT state, error FROM alert_outbox").fetchone()
         assert (state, error) == ("pending", alerts.QUIET)
         # The quiet hours end (moved to hours that are not now): it goes, once.
@@ -244,6 +244,6 @@ def test_a_digest_due_in_quiet_hours_goes_when_they_end(
         alerts.set_quiet_hours(catalog_db, ANN, (hour + 2) % 24, (hour + 4) % 24)
         assert await alerts_now(app) == 1
         assert await alerts_now(app) == 0
-        assert len(_digests(fake_telegram, ANN)) == 1
+        assert len(digests(fake_telegram, ANN)) == 1
 
     run_bot(fake_telegram, service, settings, scenario)

@@ -12,88 +12,32 @@ from telegram.ext import Application
 
 from bot.commands.conversation import Chat, Conversation, Sender
 from bot.commands.features.alerts import DIGEST_SIZE, weekly_digest
-from bot.telegram import app as telegram_app
-from bot.telegram.alerts import AlertJob, AlertLimiter, alerts_now, schedule
+from bot.telegram.alerts import AlertLimiter, alerts_now
 from bot.ui import callbacks
 from bot.ui.callbacks import Verb
 from bot.ui.html import to_plain
 from devtools.app import buttons, messages, run_bot
 from devtools.fake_telegram.server import FakeTelegram
-from storage import alerts, fits, ratings, users
+from storage import alerts, fits, users
 from storage.db import utc_now
 from storage.errors import InvalidArgument
+from tests.alert_helpers import (
+    OPT_IN,
+    digests,
+    due_now,
+    films_arrive,
+    opt_in,
+    outbox_without_opt_in,
+    popular,
+    rounds_run_by_the_tests,  # noqa: F401 (autouse: the tests run the job's rounds)
+)
 from tests.helpers import rows_mentioning, until
 
 ANN, BOB, CY = 3_861_001, 3_861_002, 3_861_003
-DIGEST_HEADER = "New in my catalog this week, for you"
-OPT_IN = callbacks.encode(Verb.ALERTS, 1)
-
-
-def _popular(db: Database, count: int) -> list[int]:
-    counts = ratings.rating_counts(db)
-    return sorted(counts, key=lambda m: -counts[m])[:count]
-
-
-def _films_arrive(db: Database, movie_ids: list[int]) -> None:
-    """The catalog update brought these films (as if new: the model knows them already)."""
-    with db.atomic():
-        db.execute(
-            f"UPDATE movies SET added_at = ? WHERE id IN ({','.join('?' * len(movie_ids))})",
-            [utc_now(), *movie_ids],
-        )
-
-
-@pytest.fixture(autouse=True)
-def _rounds_run_by_the_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests run the alerts job's rounds themselves (`alerts_now`, `fill`), so the bot
-    they start schedules none: a scheduled round (first after ALERT_SECONDS) journaled the
-    digests a scenario was about to, when a loaded machine took the scenario past it (the
-    restart test's fill then counted 2 of 3). The real schedule runs in tests/test_alerts_kill.py.
-    """
-
-    def unscheduled(application: Application) -> AlertJob:
-        job = schedule(application)
-        for scheduled in application.job_queue.get_jobs_by_name("alerts_job"):
-            scheduled.schedule_removal()
-        return job
-
-    monkeypatch.setattr(telegram_app, "schedule_alerts", unscheduled)
-
-
-def _due_now(db: Database, user_id: int) -> None:
-    """Their weekly time has come this week: Monday 00:00 UTC, its first hour (the default is
-    Friday 18:00 where they live). Not "this hour": run across Sunday midnight, that is next
-    week's time and nothing is due."""
-    with db.atomic():
-        db.execute(
-            "UPDATE alert_subscriptions SET weekday = 0, hour = 0, time_zone = 'UTC' "
-            "WHERE user_id = ?",
-            [user_id],
-        )
-
-
-def _digests(server: FakeTelegram, chat_id: int) -> list[dict]:
-    return [
-        m
-        for m in server.sent_messages(chat_id)
-        if DIGEST_HEADER in (m.get("text") or m.get("caption") or "")
-    ]
 
 
 def _sends(server: FakeTelegram) -> int:
     return len(server.calls_of("sendMessage")) + len(server.calls_of("sendPhoto"))
-
-
-def _sent_without_opt_in(db: Database) -> list[tuple]:
-    """Outbox rows (pending or sent) of people not opted into that kind: must be none."""
-    return db.execute(
-        """
-        SELECT o.user_id, o.kind, o.state FROM alert_outbox o
-        LEFT JOIN alert_subscriptions s ON s.user_id = o.user_id
-        WHERE o.state IN ('pending', 'sending', 'sent') AND o.outcome != ''
-          AND NOT coalesce(CASE o.kind WHEN 'digest' THEN s.digest ELSE s.streaming END, 0)
-        """
-    ).fetchall()
 
 
 # ------------------------------------------------------------------ storage and command layer
@@ -133,8 +77,8 @@ def test_a_film_added_after_the_last_fit_waits_for_the_digest_after_the_refit(
         fits.finish_fit(catalog_db, fit_id, n_users=1, n_movies=1, scores={}, model_path=None)
 
     fit()
-    film = _popular(catalog_db, 1)[0]
-    _films_arrive(catalog_db, [film])  # the model does not know it yet
+    film = popular(catalog_db, 1)[0]
+    films_arrive(catalog_db, [film])  # the model does not know it yet
     until = alerts.digest_until(catalog_db, since)
     assert alerts.films_added_since(catalog_db, since, until) == []
     fit()  # the refit that teaches the model about it
@@ -207,8 +151,8 @@ def test_opting_in_in_settings_then_the_digest_holds_only_new_films(service) -> 
     assert sub.digest and (sub.weekday, sub.hour, sub.time_zone) == (4, 18, "Europe/Madrid")
 
     assert weekly_digest(service, sub) is None  # nothing was added since they opted in
-    new = _popular(service.db, 40)[20:32]
-    _films_arrive(service.db, new)
+    new = popular(service.db, 40)[20:32]
+    films_arrive(service.db, new)
     digest = weekly_digest(service, alerts.get_subscription(service.db, ANN))
     card = digest.replies[0]
     listed = [b.data for row in card.buttons for b in row if b.data and b.data.startswith("w:")]
@@ -225,37 +169,24 @@ def test_opting_in_in_settings_then_the_digest_holds_only_new_films(service) -> 
 # ------------------------------------------------------------------ through PTB
 
 
-async def _opt_in(server: FakeTelegram, user_id: int, db: Database) -> None:
-    server.send_text(user_id, "/settings", first_name="Ann")
-    card = (await messages(server, user_id, 1))[-1]
-    assert OPT_IN in buttons(card)
-    server.tap(user_id, card, OPT_IN)
-
-    def opted_in() -> bool:
-        sub = alerts.get_subscription(db, user_id)
-        return sub is not None and sub.digest
-
-    await until(opted_in)
-
-
 def test_an_opted_in_person_gets_one_digest_and_nobody_else_gets_any(
     fake_telegram: FakeTelegram, service, settings, catalog_db: Database
 ) -> None:
     async def scenario(app: Application) -> None:
-        await _opt_in(fake_telegram, ANN, catalog_db)
+        await opt_in(fake_telegram, ANN, catalog_db)
         fake_telegram.send_text(BOB, "/rate Ted 8", first_name="Bob")  # talks, never opts in
         await messages(fake_telegram, BOB, 1)
-        _due_now(catalog_db, ANN)
-        _films_arrive(catalog_db, _popular(catalog_db, 40)[20:32])
+        due_now(catalog_db, ANN)
+        films_arrive(catalog_db, popular(catalog_db, 40)[20:32])
         assert await alerts_now(app) == 1
         assert await alerts_now(app) == 0  # the same week again: nothing more
-        digest = _digests(fake_telegram, ANN)
+        digest = digests(fake_telegram, ANN)
         assert len(digest) == 1
         assert callbacks.encode(Verb.STOP_ALERTS, 0) in buttons(digest[0])
-        assert _digests(fake_telegram, BOB) == []
+        assert digests(fake_telegram, BOB) == []
 
     run_bot(fake_telegram, service, settings, scenario)
-    assert _sent_without_opt_in(catalog_db) == []
+    assert outbox_without_opt_in(catalog_db) == []
     states = catalog_db.execute("SELECT user_id, state FROM alert_outbox").fetchall()
     assert states == [(ANN, "sent")]
 
@@ -264,8 +195,8 @@ def test_no_digest_goes_when_no_new_film_fits(
     fake_telegram: FakeTelegram, service, settings, catalog_db: Database
 ) -> None:
     async def scenario(app: Application) -> None:
-        await _opt_in(fake_telegram, ANN, catalog_db)
-        _due_now(catalog_db, ANN)
+        await opt_in(fake_telegram, ANN, catalog_db)
+        due_now(catalog_db, ANN)
         before = len(fake_telegram.sent_messages(ANN))
         assert await alerts_now(app) == 0
         assert len(fake_telegram.sent_messages(ANN)) == before
@@ -281,21 +212,21 @@ def test_a_person_who_blocked_the_bot_is_unsubscribed_and_not_tried_again(
     fake_telegram: FakeTelegram, service, settings, catalog_db: Database
 ) -> None:
     async def scenario(app: Application) -> None:
-        await _opt_in(fake_telegram, ANN, catalog_db)
-        await _opt_in(fake_telegram, CY, catalog_db)
+        await opt_in(fake_telegram, ANN, catalog_db)
+        await opt_in(fake_telegram, CY, catalog_db)
         for user_id in (ANN, CY):
-            _due_now(catalog_db, user_id)
-        _films_arrive(catalog_db, _popular(catalog_db, 40)[20:32])
+            due_now(catalog_db, user_id)
+        films_arrive(catalog_db, popular(catalog_db, 40)[20:32])
         fake_telegram.block(ANN)
         assert await alerts_now(app) == 1  # Cy's
         tries = _sends(fake_telegram)
         # Next week (the same week's row deleted), with more new films: Ann is not tried.
         with catalog_db.atomic():
             catalog_db.execute("DELETE FROM alert_outbox WHERE user_id = ?", [CY])
-        _films_arrive(catalog_db, _popular(catalog_db, 40)[32:40])
+        films_arrive(catalog_db, popular(catalog_db, 40)[32:40])
         assert await alerts_now(app) == 1  # Cy's again, Ann's not
         assert _sends(fake_telegram) == tries + 1
-        assert len(_digests(fake_telegram, CY)) == 2
+        assert len(digests(fake_telegram, CY)) == 2
 
     run_bot(fake_telegram, service, settings, scenario)
     sub = alerts.get_subscription(catalog_db, ANN)
@@ -312,9 +243,9 @@ def test_a_restart_mid_broadcast_neither_loses_nor_repeats_an_alert(
 
     async def first_run(app: Application) -> None:
         for user_id in people:
-            await _opt_in(fake_telegram, user_id, catalog_db)
-            _due_now(catalog_db, user_id)
-        _films_arrive(catalog_db, _popular(catalog_db, 40)[20:32])
+            await opt_in(fake_telegram, user_id, catalog_db)
+            due_now(catalog_db, user_id)
+        films_arrive(catalog_db, popular(catalog_db, 40)[20:32])
         # Journaled, not sent: then the bot stops.
         assert await app.bot_data.alerts.fill(app.bot_data.runtime) == 3
 
@@ -331,19 +262,19 @@ def test_a_restart_mid_broadcast_neither_loses_nor_repeats_an_alert(
         assert await alerts_now(app) == 0
 
     run_bot(fake_telegram, service, settings, second_run)
-    assert [len(_digests(fake_telegram, u)) for u in people] == [0, 0, 1]
+    assert [len(digests(fake_telegram, u)) for u in people] == [0, 0, 1]
     states = [r[0] for r in catalog_db.execute("SELECT state FROM alert_outbox ORDER BY user_id")]
     assert states == ["sent", "uncertain", "sent"]
-    assert _sent_without_opt_in(catalog_db) == []
+    assert outbox_without_opt_in(catalog_db) == []
 
 
 def test_flood_control_puts_the_alert_back_for_after_the_wait(
     fake_telegram: FakeTelegram, service, settings, catalog_db: Database
 ) -> None:
     async def scenario(app: Application) -> None:
-        await _opt_in(fake_telegram, ANN, catalog_db)
-        _due_now(catalog_db, ANN)
-        _films_arrive(catalog_db, _popular(catalog_db, 40)[20:32])
+        await opt_in(fake_telegram, ANN, catalog_db)
+        due_now(catalog_db, ANN)
+        films_arrive(catalog_db, popular(catalog_db, 40)[20:32])
         # More 429s than the limiter retries: the last one reaches the alerts job.
         fault = fake_telegram.inject_fault("flood", "sendMessage", times=4, retry_after=1)
         assert await alerts_now(app) == 0
@@ -351,9 +282,9 @@ def test_flood_control_puts_the_alert_back_for_after_the_wait(
         row = catalog_db.execute("SELECT state, not_before FROM alert_outbox").fetchone()
         assert row[0] == "pending" and row[1] > utc_now()
         assert await alerts_now(app) == 0  # not before the wait ends
-        assert _digests(fake_telegram, ANN) == []
+        assert digests(fake_telegram, ANN) == []
         await until(lambda: utc_now() > row[1])
         assert await alerts_now(app) == 1
-        assert len(_digests(fake_telegram, ANN)) == 1
+        assert len(digests(fake_telegram, ANN)) == 1
 
     run_bot(fake_telegram, service, settings, scenario)

@@ -20,21 +20,15 @@ from devtools.bot_process import start_bot
 from devtools.fake_telegram.server import FakeTelegram
 from storage import alerts, ratings, users
 from storage.db import connect, utc_now
+from tests.alert_helpers import digests
 
 FIRST = 3_863_000
 PEOPLE = range(FIRST, FIRST + 150)
-DIGEST_HEADER = "New in my catalog this week, for you"
 
 
 def _received(server: FakeTelegram) -> dict[int, int]:
     """Digests each person's chat holds."""
-    return {
-        p: sum(
-            DIGEST_HEADER in (m.get("text") or m.get("caption") or "")
-            for m in server.sent_messages(p)
-        )
-        for p in PEOPLE
-    }
+    return {p: len(digests(server, p)) for p in PEOPLE}
 
 
 def _wait_for(condition, what: str) -> None:

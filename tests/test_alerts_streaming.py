@@ -32,6 +32,7 @@ from devtools.fake_tmdb.server import FakeTMDB
 from storage import alert_watches, alerts, ratings, tmdb_cache, users, watchlist
 from storage.db import utc_now
 from storage.movies import get_movie, get_movies
+from tests.alert_helpers import outbox_without_opt_in
 from tests.helpers import rows_mentioning, until
 
 ANN, BOB, CY = 3_862_001, 3_862_002, 3_862_003
@@ -69,18 +70,6 @@ def _streams_in_spain(tmdb: FakeTMDB, tmdb_id: int, *services: tuple[int, str]) 
 
 def _alerts_to(server: FakeTelegram, chat_id: int) -> list[dict]:
     return [m for m in server.sent_messages(chat_id) if "🔔 " in (m.get("text") or m["caption"])]
-
-
-def _outbox_without_opt_in(db: Database) -> list[tuple]:
-    """Outbox rows (pending or sent) of people not opted into that kind: must be none."""
-    return db.execute(
-        """
-        SELECT o.user_id, o.kind, o.state FROM alert_outbox o
-        LEFT JOIN alert_subscriptions s ON s.user_id = o.user_id
-        WHERE o.state IN ('pending', 'sending', 'sent') AND o.outcome != ''
-          AND NOT coalesce(CASE o.kind WHEN 'digest' THEN s.digest ELSE s.streaming END, 0)
-        """
-    ).fetchall()
 
 
 def _tmdb_id(db: Database, movie_id: int) -> int:
@@ -147,7 +136,7 @@ def test_a_film_that_starts_streaming_alerts_once_in_spanish_and_nobody_else(
         callbacks.encode(Verb.STOP_ALERTS, 0),
     ]
     assert _alerts_to(fake_telegram, BOB) == []
-    assert _outbox_without_opt_in(catalog_db) == []
+    assert outbox_without_opt_in(catalog_db) == []
     rows = catalog_db.execute("SELECT user_id, kind, period, state FROM alert_outbox").fetchall()
     assert rows == [(ANN, "streaming", f"{top}:stream", "sent")]
 
@@ -424,7 +413,7 @@ def test_turning_the_alert_off_means_no_alert_and_the_outbox_matches_the_setting
 
     run_bot(fake_telegram, service, keyed, scenario)
     assert _alerts_to(fake_telegram, ANN) == []
-    assert _outbox_without_opt_in(catalog_db) == []
+    assert outbox_without_opt_in(catalog_db) == []
     assert catalog_db.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 0
 
 
@@ -545,7 +534,7 @@ def test_no_alert_is_ever_journaled_for_someone_not_opted_in_or_not_waiting(serv
         journal_watches(service, alert_watches.watched(db), movies, known, date(2026, 12, day))
         for uid in rng.sample(people, 3):  # some turn it off (or on) between rounds
             alerts.subscribe(db, uid, alerts.STREAMING, rng.random() < 0.5)
-        assert _outbox_without_opt_in(db) == []
+        assert outbox_without_opt_in(db) == []
     waited = {(w.user_id, w.movie_id) for w in alert_watches.watched(db)}
     rows = db.execute("SELECT user_id, period, state FROM alert_outbox").fetchall()
     assert rows  # the scenario did alert someone
