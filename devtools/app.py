@@ -9,14 +9,18 @@ the way ``run_polling`` does, then a scenario; ``messages`` waits for what the b
 
     run_bot(fake_telegram, service, settings, scenario)
 
-For the real ``moviebot run`` process, see ``bot_process.py``.
+``run_bot_without_polling`` runs a scenario with the application built and nothing polling;
+``webhook_bot`` serves the bot's webhook on loopback instead. For the real ``moviebot run``
+process, see ``bot_process.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram.ext import Application
@@ -52,6 +56,52 @@ def run_bot(
         await application.post_shutdown(application)
 
     asyncio.run(main())
+
+
+def run_bot_without_polling(
+    server: FakeTelegram,
+    service: MovieService,
+    settings: BotSettings,
+    scenario: Callable[[Application], Awaitable[Any]],
+) -> None:
+    """Build the bot and run `scenario` with its application, nothing polling meanwhile."""
+
+    async def main() -> None:
+        application = build_application(settings, service)
+        async with application:
+            await scenario(application)
+        await application.post_shutdown(application)
+
+    asyncio.run(main())
+
+
+# The secret the in-process webhook bot (webhook_bot) asks Telegram to send.
+WEBHOOK_BOT_SECRET = "webhook-secret_1"
+
+
+@asynccontextmanager
+async def webhook_bot(
+    settings: BotSettings, service: MovieService, port: int
+) -> AsyncIterator[Application]:
+    """The bot's application in webhook mode on loopback `port`, path /telegram."""
+    application = build_application(dataclasses.replace(settings, webhook=True), service)
+    async with application:
+        await application.post_init(application)
+        await application.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="telegram",
+            webhook_url="https://bot.example.org/telegram",
+            secret_token=WEBHOOK_BOT_SECRET,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    await application.post_shutdown(application)
 
 
 async def messages(server: FakeTelegram, chat_id: int, count: int, timeout: float = PATIENCE):

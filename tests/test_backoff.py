@@ -13,7 +13,7 @@ from telegram.ext import Application
 
 from bot.telegram.delivery import UNREADABLE
 from devtools import PATIENCE
-from devtools.app import messages, run_bot
+from devtools.app import messages, run_bot, run_bot_without_polling
 from devtools.bot_process import start_bot
 from devtools.catalog import TED
 from devtools.disk import disk_full
@@ -69,21 +69,6 @@ def test_a_quarantined_update_keeps_only_who_to_tell(
     run_bot(fake_telegram, service, settings, restart)
     assert journal.unfinished_updates(catalog_db, 100) == []
     assert len(fake_telegram.sent_messages(ANN)) == 1
-
-
-def run_bot_without_polling(fake_telegram, service, settings, scenario) -> None:
-    """Build the bot and run `scenario` with its application, nothing polling meanwhile."""
-    import asyncio
-
-    from bot.telegram.app import build_application
-
-    async def main() -> None:
-        application = build_application(settings, service)
-        async with application:
-            await scenario(application)
-        await application.post_shutdown(application)
-
-    asyncio.run(main())
 
 
 def test_an_update_id_the_journal_cannot_hold_is_answered_and_skipped(

@@ -19,13 +19,17 @@ from telegram.ext import Application
 from bot.telegram import metrics
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.delivery import UNREADABLE
-from devtools.app import messages, run_bot
+from devtools.app import (
+    WEBHOOK_BOT_SECRET,
+    messages,
+    run_bot,
+    run_bot_without_polling,
+    webhook_bot,
+)
 from devtools.fake_telegram.objects import chat_member, chat_member_updated
 from devtools.fake_telegram.server import FakeTelegram
 from devtools.fake_telegram.webhook import free_port, post_update, take_update
 from storage import journal
-from tests.test_backoff import run_bot_without_polling
-from tests.test_webhook_edge import SECRET, in_thread, webhook_bot
 
 GROUP = -100_4242
 SECRET_NAME = "Zebulonia"  # the restricted member's name: never in the log or the journal
@@ -191,10 +195,10 @@ def test_a_webhook_update_that_cannot_be_read_gets_a_200_and_is_quarantined(
         async with webhook_bot(settings, service, port):
             url = f"http://127.0.0.1:{port}/telegram"
             odd = poll_without_persistent_id(fake_telegram)
-            assert (await in_thread(post_update, url, odd, SECRET))[0] == 200
+            assert (await asyncio.to_thread(post_update, url, odd, WEBHOOK_BOT_SECRET))[0] == 200
             update_id = fake_telegram.send_text(FIRST_USER, "/help", first_name="Ann")
             update = take_update(fake_telegram.pending_updates(), update_id)
-            assert (await in_thread(post_update, url, update, SECRET))[0] == 200
+            assert (await asyncio.to_thread(post_update, url, update, WEBHOOK_BOT_SECRET))[0] == 200
             await messages(fake_telegram, FIRST_USER, 1)
             deadline = time.monotonic() + 10
             while not (journal.get_entry(catalog_db, odd["update_id"]) or _Pending).done:

@@ -9,23 +9,18 @@ raw socket, so a test can stop sending a body halfway and see whether the answer
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import json
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from telegram.ext import Application
-
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.webhook import MAX_BODY_BYTES
 from devtools import PATIENCE
-from devtools.app import messages
+from devtools.app import WEBHOOK_BOT_SECRET, messages, webhook_bot
 from devtools.bot_process import WEBHOOK_SECRET, start_bot
 from devtools.catalog import TED
 from devtools.fake_telegram.server import FakeTelegram
@@ -33,31 +28,7 @@ from devtools.fake_telegram.webhook import free_port, post_update, take_update
 from storage import journal, ratings
 
 ANN = 501
-SECRET = "webhook-secret_1"
 BIG = 90 * 2**20  # the issue's 90 MB POST
-
-
-@asynccontextmanager
-async def webhook_bot(settings, service, port: int) -> AsyncIterator[Application]:
-    """The bot's application in webhook mode on loopback `port`, path /telegram."""
-    application = build_application(dataclasses.replace(settings, webhook=True), service)
-    async with application:
-        await application.post_init(application)
-        await application.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="telegram",
-            webhook_url="https://bot.example.org/telegram",
-            secret_token=SECRET,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        await application.start()
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-            await application.stop()
-    await application.post_shutdown(application)
 
 
 def open_post(port: int, length: int, secret: str | None, chunked: bool = False) -> socket.socket:
@@ -96,10 +67,6 @@ def send_until_refused(sock: socket.socket, total: int) -> int:
     return sent
 
 
-async def in_thread(function, *args):
-    return await asyncio.to_thread(function, *args)
-
-
 def test_a_wrong_secret_is_refused_before_the_body_is_read(
     fake_telegram: FakeTelegram, service, settings, catalog_db
 ) -> None:
@@ -110,14 +77,14 @@ def test_a_wrong_secret_is_refused_before_the_body_is_read(
             for secret, reason in (
                 ("guess", b"wrong secret token"),
                 (None, b"did not include the secret token"),
-                (SECRET[:-1] + "2", b"wrong secret token"),
+                (WEBHOOK_BOT_SECRET[:-1] + "2", b"wrong secret token"),
             ):
-                sock = await in_thread(open_post, port, BIG, secret)
+                sock = await asyncio.to_thread(open_post, port, BIG, secret)
                 with sock:
-                    status, answer = await in_thread(read_answer, sock)
+                    status, answer = await asyncio.to_thread(read_answer, sock)
                     assert (status, reason in answer) == (403, True), answer
                     # The connection is closed, not drained: the 90 MB never go in.
-                    assert await in_thread(send_until_refused, sock, BIG) < BIG // 4
+                    assert await asyncio.to_thread(send_until_refused, sock, BIG) < BIG // 4
 
     asyncio.run(main())
     assert catalog_db.execute("SELECT count(*) FROM updates").fetchone()[0] == 0
@@ -130,26 +97,26 @@ def test_a_body_over_the_cap_gets_413_unread_and_a_right_one_is_served(
 
     async def main() -> None:
         async with webhook_bot(settings, service, port) as app:
-            sock = await in_thread(open_post, port, MAX_BODY_BYTES + 1, SECRET)
+            sock = await asyncio.to_thread(open_post, port, MAX_BODY_BYTES + 1, WEBHOOK_BOT_SECRET)
             with sock:
-                status, answer = await in_thread(read_answer, sock)
+                status, answer = await asyncio.to_thread(read_answer, sock)
                 assert status == 413
-                assert await in_thread(send_until_refused, sock, BIG) < BIG // 4
+                assert await asyncio.to_thread(send_until_refused, sock, BIG) < BIG // 4
             # No length up front: cut off at the cap, never answered 200 or queued.
-            sock = await in_thread(open_post, port, 0, SECRET, True)
+            sock = await asyncio.to_thread(open_post, port, 0, WEBHOOK_BOT_SECRET, True)
             with sock:
                 chunk = b"100000\r\n" + b"x" * 0x100000 + b"\r\n"
-                sent = await in_thread(send_until_refused_chunked, sock, chunk, 64)
+                sent = await asyncio.to_thread(send_until_refused_chunked, sock, chunk, 64)
                 assert sent < 64
 
             update_id = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
             update = take_update(fake_telegram.pending_updates(), update_id)
             url = f"http://127.0.0.1:{port}/telegram"
-            assert (await in_thread(post_update, url, update, SECRET))[0] == 200
+            assert (await asyncio.to_thread(post_update, url, update, WEBHOOK_BOT_SECRET))[0] == 200
             assert (await messages(fake_telegram, ANN, 1))[0]["text"] == "Ted (2012): 8/10 ✓"
             rt = app.bot_data.runtime
             assert await rt.run(journal.get_entry, rt.db, update_id) is not None
-            status, _ = await in_thread(post_update, url, b"[1, 2", SECRET)
+            status, _ = await asyncio.to_thread(post_update, url, b"[1, 2", WEBHOOK_BOT_SECRET)
             assert status == 400  # not an update: refused, nothing queued
 
     asyncio.run(main())
@@ -230,12 +197,12 @@ def test_a_json_content_type_with_parameters_is_served_and_others_are_refused(
             url = f"http://127.0.0.1:{port}/telegram"
             for content_type in ("text/plain", "application/jsonx", "application/xml"):
                 post = functools.partial(post_update, content_type=content_type)
-                status, _ = await in_thread(post, url, b"{}", SECRET)
+                status, _ = await asyncio.to_thread(post, url, b"{}", WEBHOOK_BOT_SECRET)
                 assert status == 403, content_type
             update_id = fake_telegram.send_text(ANN, "/rate Ted 8", first_name="Ann")
             update = take_update(fake_telegram.pending_updates(), update_id)
             post = functools.partial(post_update, content_type="Application/JSON; charset=utf-8")
-            assert (await in_thread(post, url, update, SECRET))[0] == 200
+            assert (await asyncio.to_thread(post, url, update, WEBHOOK_BOT_SECRET))[0] == 200
             assert (await messages(fake_telegram, ANN, 1))[0]["text"] == "Ted (2012): 8/10 ✓"
 
     asyncio.run(main())
