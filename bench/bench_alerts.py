@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,6 +116,19 @@ async def writer(server: FakeTelegram, stop: asyncio.Event, latencies: list[floa
         await asyncio.sleep(max(0.0, 1 / WRITES_PER_SECOND - (time.monotonic() - sent)))
 
 
+@asynccontextmanager
+async def writing(server: FakeTelegram, latencies: list[float]) -> AsyncIterator[None]:
+    """The writer (`writer`) at work for the block's duration, its answers' times in
+    `latencies`."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(writer(server, stop, latencies))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list[dict]:
     server = FakeTelegram().run_in_thread()
     for i in range(args.users):
@@ -140,11 +155,8 @@ async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list
         try:
             # The writer alone.
             quiet: list[float] = []
-            stop = asyncio.Event()
-            task = asyncio.create_task(writer(server, stop, quiet))
-            await asyncio.sleep(args.quiet_seconds)
-            stop.set()
-            await task
+            async with writing(server, quiet):
+                await asyncio.sleep(args.quiet_seconds)
             rows.append(
                 {
                     "run": "no broadcast",
@@ -155,13 +167,10 @@ async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list
             )
             # The broadcast, the writer meanwhile.
             busy: list[float] = []
-            stop = asyncio.Event()
-            task = asyncio.create_task(writer(server, stop, busy))
-            started = time.monotonic()
-            sent = await application.bot_data.alerts.run(application)  # as the job runs
-            seconds = time.monotonic() - started
-            stop.set()
-            await task
+            async with writing(server, busy):
+                started = time.monotonic()
+                sent = await application.bot_data.alerts.run(application)  # as the job runs
+                seconds = time.monotonic() - started
             rows.append(
                 {
                     "run": f"broadcast to {args.users:,}",
@@ -218,11 +227,8 @@ async def run_killed(
     try:
         await _polling(server, 0)
         quiet: list[float] = []
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer(server, stop, quiet))
-        await asyncio.sleep(args.quiet_seconds)
-        stop.set()
-        await task
+        async with writing(server, quiet):
+            await asyncio.sleep(args.quiet_seconds)
         rows.append({"run": "no broadcast", "sent": 0, "seconds": args.quiet_seconds})
         rows[-1]["latencies"] = quiet
         bot.send_signal(signal.SIGINT)
@@ -233,12 +239,9 @@ async def run_killed(
         bot = _start(server, db_path, model_path)
         await _polling(server, len(server.calls_of("getUpdates")))
         started = time.monotonic()
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer(server, stop, busy))
-        while _digests_sent(server) < args.kill_at * args.users:
-            await asyncio.sleep(0.05)
-        stop.set()
-        await task
+        async with writing(server, busy):
+            while _digests_sent(server) < args.kill_at * args.users:
+                await asyncio.sleep(0.05)
         bot.send_signal(signal.SIGKILL)
         bot.wait()
         at_kill = _digests_sent(server)
@@ -246,15 +249,12 @@ async def run_killed(
         bot = _start(server, db_path, model_path)
         await _polling(server, len(server.calls_of("getUpdates")))
         restart = time.monotonic() - killed
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer(server, stop, busy))
         db = connect_read_only(db_path)
         unsent = "SELECT count(*) FROM alert_outbox WHERE state IN ('pending', 'sending')"
-        while db.execute(unsent).fetchone()[0]:
-            await asyncio.sleep(0.2)
-        seconds = time.monotonic() - started
-        stop.set()
-        await task
+        async with writing(server, busy):
+            while db.execute(unsent).fetchone()[0]:
+                await asyncio.sleep(0.2)
+            seconds = time.monotonic() - started
         bot.send_signal(signal.SIGINT)
         bot.wait()
         states = dict(db.execute("SELECT user_id, state FROM alert_outbox").fetchall())
