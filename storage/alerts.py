@@ -182,10 +182,8 @@ def quiet_end(sub: Subscription, now: datetime) -> datetime | None:
 
 def _quiet_until(db: Database, user_id: int, now: datetime) -> str | None:
     """`quiet_end` for the person as a timestamp column's text, or None."""
-    row = db.execute(
-        f"SELECT {_COLUMNS} FROM alert_subscriptions WHERE user_id = ?", [user_id]
-    ).fetchone()
-    end = quiet_end(_row(row), now) if row else None
+    sub = get_subscription(db, user_id)
+    end = quiet_end(sub, now) if sub else None
     return end.isoformat(timespec="microseconds") if end else None
 
 
