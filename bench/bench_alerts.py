@@ -2,7 +2,7 @@
 writes to the bot, beside the same person writing with no broadcast (issue 28's target: ~30
 alerts/s, and the writer answered within 2 s, p99).
 
-The real bot (build_application: PTB, the journal, AIORateLimiter as AlertLimiter) runs in this
+The real bot (devtools.app.run_bot: PTB, the journal, AIORateLimiter as AlertLimiter) runs in this
 process against the loopback Bot API (in a thread); the outbox is filled with one digest per
 person (the same card for all: making the digests is timed on its own, `fill ms/digest`), then
 drained by the alerts job while the writer sends `/rate Ted 8` twice a second and times each
@@ -39,10 +39,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from telegram.ext import Application  # noqa: E402
+
 from bot.commands.features.alerts import weekly_digest  # noqa: E402
 from bot.service import MovieService  # noqa: E402
-from bot.telegram.app import ALLOWED_UPDATES, BotSettings, build_application  # noqa: E402
+from bot.telegram.app import BotSettings  # noqa: E402
 from bot.ui.replies import outcome_to_json  # noqa: E402
+from devtools.app import run_bot  # noqa: E402
 from devtools.bot_process import start_bot  # noqa: E402
 from devtools.fake_telegram.server import FakeTelegram  # noqa: E402
 from devtools.ptb import TEST_TOKEN  # noqa: E402
@@ -129,7 +132,9 @@ async def writing(server: FakeTelegram, latencies: list[float]) -> AsyncIterator
         await task
 
 
-async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list[dict]:
+def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list[dict]:
+    """The in-process run: the writer alone, then the broadcast as the job runs it (run here,
+    when the bench says: the scheduled round is removed) with the writer meanwhile."""
     server = FakeTelegram().run_in_thread()
     for i in range(args.users):
         server.add_chat(FIRST_USER + i, first_name=f"p{i}")
@@ -142,47 +147,32 @@ async def run(args: argparse.Namespace, db_path: Path, model_path: Path) -> list
     )
     db = connect(db_path)
     service = MovieService(db, Model.load(model_path))
-    application = build_application(settings, service)
-    for job in application.job_queue.get_jobs_by_name("alerts_job"):
-        job.schedule_removal()  # the broadcast below is the round, run when the bench says
     rows = []
-    async with application:
-        await application.post_init(application)
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
+
+    async def scenario(application: Application) -> None:
+        for job in application.job_queue.get_jobs_by_name("alerts_job"):
+            job.schedule_removal()
+        quiet: list[float] = []
+        async with writing(server, quiet):
+            await asyncio.sleep(args.quiet_seconds)
+        rows.append(
+            {"run": "no broadcast", "sent": 0, "seconds": args.quiet_seconds, "latencies": quiet}
         )
-        await application.start()
-        try:
-            # The writer alone.
-            quiet: list[float] = []
-            async with writing(server, quiet):
-                await asyncio.sleep(args.quiet_seconds)
-            rows.append(
-                {
-                    "run": "no broadcast",
-                    "sent": 0,
-                    "seconds": args.quiet_seconds,
-                    "latencies": quiet,
-                }
-            )
-            # The broadcast, the writer meanwhile.
-            busy: list[float] = []
-            async with writing(server, busy):
-                started = time.monotonic()
-                sent = await application.bot_data.alerts.run(application)  # as the job runs
-                seconds = time.monotonic() - started
-            rows.append(
-                {
-                    "run": f"broadcast to {args.users:,}",
-                    "sent": sent,
-                    "seconds": seconds,
-                    "latencies": busy,
-                }
-            )
-        finally:
-            await application.updater.stop()
-            await application.stop()
-    await application.post_shutdown(application)
+        busy: list[float] = []
+        async with writing(server, busy):
+            started = time.monotonic()
+            sent = await application.bot_data.alerts.run(application)  # as the job runs
+            seconds = time.monotonic() - started
+        rows.append(
+            {
+                "run": f"broadcast to {args.users:,}",
+                "sent": sent,
+                "seconds": seconds,
+                "latencies": busy,
+            }
+        )
+
+    run_bot(server, service, settings, scenario)
     per_chat = [len(server.sent_messages(FIRST_USER + i)) for i in range(args.users)]
     rows[-1]["missing"] = sum(1 for n in per_chat if n == 0)
     rows[-1]["repeated"] = sum(1 for n in per_chat if n > 1)
@@ -302,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = asyncio.run(run_killed(args, db_path, model_path, text))
         else:
             journal_digests(db_path, args.users, text)
-            rows = asyncio.run(run(args, db_path, model_path))
+            rows = run(args, db_path, model_path)
     print(f"bench_alerts {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; fill: {fill_ms:.1f} ms/digest")
     print(
         "| run | alerts sent | seconds | alerts/s | writer replies | p50 s | p99 s | max s |"
